@@ -4,6 +4,7 @@
 // and Simple Packet Blocks) to reach the frames. It throws on anything else; it is a test tool.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { readFieldsTsv, type TsharkRow } from "../conformance/tsv.ts";
 
 export const CAPTURES = fileURLToPath(new URL("../../../shared/conformance/captures/", import.meta.url));
 
@@ -74,9 +75,7 @@ function pcapngFrames(u8: Uint8Array, dv: DataView): CapturedFrame[] {
 
 /** One column of a capture's .fields.tsv, one string per frame (empty when absent). */
 export function fieldColumn(file: string, field: string): string[] {
-  const lines = readFileSync(`${CAPTURES}${file}.fields.tsv`, "utf8").split("\n").filter((l) => l !== "");
-  const header = (lines[0] ?? "").split("\t");
-  const col = header.indexOf(field);
-  if (col < 0) throw new Error(`${file}.fields.tsv has no column ${field}`);
-  return lines.slice(1).map((l) => l.split("\t")[col] ?? "");
+  const rows = readFieldsTsv(file);
+  if (rows.length > 0 && !(field in (rows[0] as TsharkRow))) throw new Error(`${file}.fields.tsv has no column ${field}`);
+  return rows.map((r) => r[field] ?? "");
 }
