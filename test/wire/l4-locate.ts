@@ -12,6 +12,7 @@ export interface L4Location {
   l4Len: number; // as the IP header gives it
   fragment: boolean; // a fragment (first or later): the checksum cannot be verified from it
   pseudoDstOff: number; // address for the pseudo-header: the final destination (RFC 8200 §8.1)
+  plainDst: boolean; // the final destination is the IP header's own, so pseudoHeaderV4/V6 apply
 }
 
 const LINK_ETHERNET = 1;
@@ -37,9 +38,21 @@ export function locateL4(d: Uint8Array, linkType: number): L4Location | null {
   if (type === 0x0800 && off + 20 <= d.length) {
     const ihl = (dv.getUint8(off) & 0x0f) * 4;
     const ff = dv.getUint16(off + 6);
+    let pseudoDstOff = off + 16;
+    // A loose or strict source route (RFC 791 §3.1) names the final destination last.
+    for (let p = off + 20; p < off + ihl; ) {
+      const type = dv.getUint8(p);
+      if (type === 0) break;
+      if (type === 1) { p++; continue; }
+      const optLen = dv.getUint8(p + 1);
+      if (optLen < 2) break;
+      if ((type === 0x83 || type === 0x89) && optLen >= 7) pseudoDstOff = p + optLen - 4;
+      p += optLen;
+    }
     return {
       ipOff: off, ipVersion: 4, proto: dv.getUint8(off + 9), l4Off: off + ihl,
-      l4Len: dv.getUint16(off + 2) - ihl, fragment: (ff & 0x3fff) !== 0, pseudoDstOff: off + 16,
+      l4Len: dv.getUint16(off + 2) - ihl, fragment: (ff & 0x3fff) !== 0, pseudoDstOff,
+      plainDst: pseudoDstOff === off + 16,
     };
   }
   if (type === 0x86dd && off + 40 <= d.length) {
@@ -66,15 +79,15 @@ export function locateL4(d: Uint8Array, linkType: number): L4Location | null {
     }
     return {
       ipOff: off, ipVersion: 6, proto: nh, l4Off: p, l4Len: dv.getUint16(off + 4) - (p - off - 40),
-      fragment, pseudoDstOff,
+      fragment, pseudoDstOff, plainDst: pseudoDstOff === off + 24,
     };
   }
   return null;
 }
 
-/** The pseudo-header sum with the final destination, which pseudoHeaderV6 cannot know. */
+/** The pseudo-header sum with the final destination, which pseudoHeaderV4/V6 cannot know. */
 export function pseudoSum(dv: DataView, loc: L4Location, l4Len: number): number {
-  if (loc.ipVersion === 4) return csumPartial(dv, loc.ipOff + 12, 8) + loc.proto + l4Len;
+  if (loc.ipVersion === 4) return csumPartial(dv, loc.ipOff + 12, 4) + csumPartial(dv, loc.pseudoDstOff, 4) + loc.proto + l4Len;
   return csumPartial(dv, loc.ipOff + 8, 16) + csumPartial(dv, loc.pseudoDstOff, 16)
     + Math.floor(l4Len / 0x10000) + (l4Len & 0xffff) + loc.proto;
 }

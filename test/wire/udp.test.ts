@@ -93,9 +93,9 @@ describe("udp checksum", () => {
       if (!loc || loc.proto !== 17 || loc.fragment || want === "" || want === "2") return;
       const dv = viewOf(f.data);
       u.wrap(dv, loc.l4Off, f.data.length - loc.l4Off, loc.l4Len).parse();
-      const got = loc.pseudoDstOff === loc.ipOff + 24 || loc.ipVersion === 4
+      const got = loc.plainDst
         ? u.verifyChecksum(loc.ipOff, loc.ipVersion)
-        : u.verifyChecksumFrom(pseudoSum(dv, loc, u.length), true);
+        : u.verifyChecksumFrom(pseudoSum(dv, loc, u.length), loc.ipVersion === 6);
       expect({ frame: i + 1, status: got }).toEqual({ frame: i + 1, status: wiresharkStatus(want) });
       compared++;
     });
