@@ -3,11 +3,11 @@
 // rows below are the test's own inputs, never bytes from our emitter). Also: streaming (whatever
 // was flushed is a valid capture), buffer growth for large packets, and write errors.
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { closeSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { readCaptureFile } from "../../src/io/capture.ts";
 import { FdSink, formatTsEpoch } from "../../src/io/common.ts";
 import { openPcapFile, pcapToMemory, readPcap, type PcapResolution } from "../../src/io/pcap.ts";
@@ -17,6 +17,7 @@ import {
 import { requireTool } from "../helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "offload-emu-io-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** An Ethernet frame of `len` bytes: broadcast, from 02:00:00:00:00:01, EtherType 0x88b5 (local experimental). */
 function frame(len: number, seed: number): Uint8Array {
