@@ -126,7 +126,7 @@ describe("gre checksum", () => {
     expect(g.verifyChecksum()).toBe(CsumStatus.BAD);
     g.fillChecksum();
     expect(g.checksum).toBe(0x6e7c);
-    f[f.length - 1] ^= 0x01; // the checksum covers the payload too (RFC 2784 §2.5)
+    f[f.length - 1] = (f[f.length - 1] as number) ^ 0x01; // the checksum covers the payload too (RFC 2784 §2.5)
     expect(g.verifyChecksum()).toBe(CsumStatus.BAD);
   });
 
