@@ -13,11 +13,12 @@
 // caller can hash in stages (the classifier's staged lookup finishes a partial hash after each
 // stage and keeps adding to it).
 //
-// Measured against xxhash-wasm's h32 over the same 260 bytes (a 65-word key), with
-// `npx tsx scripts/bench-tables.ts`: hashWords ~16 M keys/s, xxhash-wasm h32Raw ~4.6 M keys/s
-// (the cost of copying the key into wasm memory and crossing into wasm dominates at this size);
-// hashWordList over 4 mask words ~90 M/s. The JS hash stays. Figures in the report of that run
-// and in BENCHMARKS.md.
+// Measured against xxhash-wasm's h32Raw over the same bytes with `npx tsx scripts/bench-tables.ts`
+// (node 20, shared 2-core machine, medians of 7): a whole 65-word key (260 bytes) 7.9 M/s here
+// vs 7.9 M/s for xxhash-wasm (a tie: crossing into wasm and copying the key eats xxh32's speed);
+// the 4 masked words a subtable actually hashes 90 M/s vs 15 M/s for xxhash-wasm over 16 bytes,
+// which it could only do after building the masked key. So the JS hash stays, and the tables
+// hash as few words as they can.
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
