@@ -158,8 +158,9 @@ export function parseFlow(text: string, opts: ParseFlowOptions = {}): OfFlow {
     for (const [f, at] of fieldPos) {
       if (readLoc(maskBefore, f.loc) === readLoc(flow.match.mask, f.loc)) continue;
       const typed = text.slice(at).match(/^[A-Za-z0-9_]+/)?.[0] ?? f.name;
-      const need = /^t[cp]p_|^udp_|^sctp_/.test(typed) && !/^(tcp|udp|sctp)_/.test(typed)
-        ? "tcp, udp, sctp, icmp or their IPv6 forms" : PREREQ_TEXT[f.prereq === "ipv4" ? "ip_or_arp" : f.prereq];
+      // tp_src/tp_dst serve every transport; nw_src/nw_dst also name the ARP addresses.
+      const need = typed === "tp_src" || typed === "tp_dst" ? "tcp, udp, sctp, icmp or their IPv6 forms"
+        : PREREQ_TEXT[f.prereq === "ipv4" ? "ip_or_arp" : f.prereq];
       err(`${typed}: prerequisites not met (needs ${need})`, at);
     }
   }
