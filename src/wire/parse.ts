@@ -19,6 +19,7 @@ import { ArpView } from "./arp.ts";
 import { Ipv4View } from "./ipv4.ts";
 import { Ipv6ExtWalker, Ipv6View } from "./ipv6.ts";
 import { IcmpView } from "./icmp.ts";
+import { Icmpv6View } from "./icmpv6.ts";
 import { UdpView } from "./udp.ts";
 import { TcpView } from "./tcp.ts";
 import { GreView } from "./gre.ts";
@@ -28,16 +29,17 @@ import { EtherType, IpProto, UdpPort } from "./numbers.ts";
 import { INNER, MAX_VLANS, OUTER, P, S, TunnelType } from "./offsets.ts";
 import { NwFrag } from "../flow/key.ts";
 
-const ICMPV6_MIN_LEN = 4; // type, code, checksum (RFC 4443 §2.1)
-
 export class PacketParser {
   private readonly eth = new EthernetView();
   private readonly vlan = new VlanView();
   private readonly arp = new ArpView();
   private readonly ip4 = new Ipv4View();
   private readonly ip6 = new Ipv6View();
-  private readonly ext = new Ipv6ExtWalker();
+  // Open vSwitch walks any number of extension headers; each one advances, so a generous bound
+  // costs nothing and keeps the walker's arrays fixed.
+  private readonly ext = new Ipv6ExtWalker(128);
   private readonly icmp = new IcmpView();
+  private readonly icmp6 = new Icmpv6View();
   private readonly udp = new UdpView();
   private readonly tcp = new TcpView();
   private readonly gre = new GreView();
@@ -89,6 +91,13 @@ export class PacketParser {
     const i = l * PARSE_ERROR_CODES.length + c;
     this.errors[i] = (this.errors[i] as number) + 1;
     return false;
+  }
+
+  private firstFragment(o: Int32Array, b: number, proto: number, l4Off: number, avail: number): boolean {
+    o[b + S.L4] = l4Off;
+    const need = proto === IpProto.TCP ? 20 : proto === IpProto.UDP || proto === IpProto.ICMP || proto === IpProto.ICMPV6 ? 8 : 0;
+    if (avail < need) return this.fail(o, proto === IpProto.TCP ? "tcp" : proto === IpProto.UDP ? "udp" : proto === IpProto.ICMP ? "icmp" : "icmpv6", "truncated", l4Off);
+    return true;
   }
 
   /** One header stack: Ethernet, up to two VLAN tags, L3, L4, and the tunnel header if any. */
@@ -162,6 +171,11 @@ export class PacketParser {
     }
 
     const avail = l4End - l4Off;
+    // An IP datagram with no payload has no upper layer to parse (and OVS extracts none).
+    if (avail <= 0) return true;
+    // A first fragment holds the upper-layer header but not the datagram its lengths describe:
+    // like OVS, read the header and leave the lengths alone.
+    if (o[b + S.NW_FRAG] !== 0) return this.firstFragment(o, b, proto, l4Off, avail);
     switch (proto) {
       case IpProto.TCP: {
         const tcp = this.tcp.wrap(dv, l4Off, avail, avail);
@@ -221,9 +235,11 @@ export class PacketParser {
       }
       case IpProto.ICMPV6: {
         if (ipVersion !== 6) return true;
-        if (avail < ICMPV6_MIN_LEN) return this.fail(o, "icmpv6", "truncated", l4Off);
+        const icmp = this.icmp6.wrap(dv, l4Off, avail);
+        code = icmp.check();
+        if (code !== null) return this.fail(o, "icmpv6", code, icmp.failAt);
         o[b + S.L4] = l4Off;
-        o[b + S.L7] = l4Off + ICMPV6_MIN_LEN;
+        o[b + S.L7] = l4Off + icmp.headerLen;
         return true;
       }
       default:
