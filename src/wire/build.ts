@@ -284,9 +284,10 @@ function hexBytes(v: unknown): Uint8Array | null {
 
 /**
  * TLV options as bytes. `singleByte` types have no length byte (IPv4 and TCP: 0 end of list,
- * 1 no-operation, RFC 791 §3.1, RFC 9293 §3.1; IPv6 Pad1 is 0, RFC 8200 §4.2).
+ * 1 no-operation, RFC 791 §3.1, RFC 9293 §3.1; IPv6 Pad1 is 0, RFC 8200 §4.2). The length byte
+ * counts the type and length bytes in IPv4 and TCP, and only the data in IPv6 (`dataLenOnly`).
  */
-function optionBytes(f: Fields, k: string, singleByte: readonly number[]): Uint8Array {
+function optionBytes(f: Fields, k: string, singleByte: readonly number[], dataLenOnly = false): Uint8Array {
   const v = f.obj[k];
   if (v === undefined || v === null) return new Uint8Array(0);
   if (!Array.isArray(v)) return f.bytes(k) as Uint8Array;
@@ -299,8 +300,9 @@ function optionBytes(f: Fields, k: string, singleByte: readonly number[]): Uint8
       if (data.length) of.fail("data", `must be empty: option type ${type} is a single byte`);
       parts.push(type);
     } else {
-      if (data.length > 253) of.fail("data", `is ${data.length} bytes, at most 253 fit an option`);
-      parts.push(type, data.length + 2, ...data);
+      const max = dataLenOnly ? 255 : 253;
+      if (data.length > max) of.fail("data", `is ${data.length} bytes, at most ${max} fit an option`);
+      parts.push(type, dataLenOnly ? data.length : data.length + 2, ...data);
     }
   });
   return Uint8Array.from(parts);
@@ -862,7 +864,7 @@ function ipv6Extensions(f: Fields, upper: number, dst: string): { headers: Uint8
     let bytes: Uint8Array;
     if (kind === "hopopts" || kind === "dstopts") {
       const ef = f.nested(["ext", k, kind], body, ["options"], `ext[${k}].${kind}`);
-      const opts = optionBytes(ef, "options", [0]);
+      const opts = optionBytes(ef, "options", [0], true);
       // Pad with Pad1/PadN to a multiple of 8 (RFC 8200 §4.2).
       const total = (2 + opts.length + 7) & ~7;
       if (total > 2048) ef.fail("options", "are too long for one header");
