@@ -22,8 +22,8 @@
 //
 // Defaults (BUILD_DEFAULTS):
 //   eth      src 02:00:00:00:00:01, dst 02:00:00:00:00:02 (locally administered, IEEE 802
-//            §8.4); dst ff:ff:ff:ff:ff:ff before an ARP request. type: from the next layer,
-//            0x88b5 (IEEE local experimental) when nothing follows.
+//            §8.4); dst ff:ff:ff:ff:ff:ff before an ARP request (VLAN tags between allowed).
+//            type: from the next layer, 0x88b5 (IEEE local experimental) when nothing follows.
 //   vlan     vid 1, pcp 0, dei 0. Its TPID, written by the header before it, is 0x88a8 (802.1ad
 //            S-tag) when another tag follows and 0x8100 otherwise, unless `tpid` is given.
 //   arp      op request; sha/spa from the enclosing eth src and 192.0.2.1; tha 0 for a
@@ -197,6 +197,11 @@ class Fields {
   fail(field: string | number, msg: string, extra: Path = []): never {
     const name = typeof field === "number" ? `${this.sub.replace(/\.$/, "")}[${field}]` : `${this.sub}${field}`;
     throw new SpecError(`${this.prefix}${name} ${msg}`, this.layer, [...this.path, field, ...extra]);
+  }
+
+  /** fail() for the `j`-th item of the list in field `k`. */
+  failItem(k: string, j: number, msg: string): never {
+    throw new SpecError(`${this.prefix}${this.sub}${k}[${j}] ${msg}`, this.layer, [...this.path, k, j]);
   }
 
   has(k: string): boolean { return this.obj[k] !== undefined && this.obj[k] !== null; }
@@ -505,7 +510,9 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
     switch (name) {
       case "eth": {
         const src = f.mac("src") ?? BUILD_DEFAULTS.ethSrc;
-        const arpRequest = names[i + 1] === "arp" && arpOp(all[i + 1] as Fields) === ArpOp.REQUEST;
+        let j = i + 1;
+        while (names[j] === "vlan") j++;
+        const arpRequest = names[j] === "arp" && arpOp(all[j] as Fields) === ArpOp.REQUEST;
         const dst = f.mac("dst") ?? (arpRequest ? "ff:ff:ff:ff:ff:ff" : BUILD_DEFAULTS.ethDst);
         const etherType = f.num("type", 0, 0xffff) ?? typeOf(i + 1) ?? BUILD_DEFAULTS.ethType;
         eth = { src, dst };
@@ -858,7 +865,7 @@ function ipv6Extensions(f: Fields, upper: number, dst: string): { headers: Uint8
     const keys = isObj(e) ? Object.keys(e) : [];
     const kind = keys[0];
     if (keys.length !== 1 || kind === undefined || EXT_PROTO[kind] === undefined) {
-      f.fail("ext", `[${k}] must be one of {hopopts: {…}}, {dstopts: {…}}, {routing: {…}}, {fragment: {…}}, got ${isObj(e) ? `keys ${keys.join(", ") || "none"}` : show(e)}`, [k]);
+      f.failItem("ext", k, `must be one of {hopopts: {…}}, {dstopts: {…}}, {routing: {…}}, {fragment: {…}}, got ${isObj(e) ? `keys ${keys.join(", ") || "none"}` : show(e)}`);
     }
     const body = (e as Record<string, unknown>)[kind] ?? {};
     let bytes: Uint8Array;
@@ -882,7 +889,7 @@ function ipv6Extensions(f: Fields, upper: number, dst: string): { headers: Uint8
       else {
         const arr: unknown[] = Array.isArray(av) ? av : ef.fail("addresses", `must be a list of IPv6 addresses, got ${show(av)}`);
         addrs = arr.map((a, j) => {
-          const bad = (): never => ef.fail("addresses", `[${j}] must be an IPv6 address, got ${show(a)}`, [j]);
+          const bad = (): never => ef.failItem("addresses", j, `must be an IPv6 address, got ${show(a)}`);
           if (typeof a !== "string") return bad();
           try { ipv6FromString(a); } catch { bad(); }
           return a;
