@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   frames.push({ ...MALFORMED, spec: { layers: [] }, bytes: cut });
 
   const w = openPcapngFile(file);
-  const iface = new Map(PORTS.map((p) => [p.no, w.addInterface({ name: p.name, description: p.description })]));
+  const iface = new Map<number, number>(PORTS.map((p) => [p.no, w.addInterface({ name: p.name, description: p.description })]));
   const portNames = new Map<number, string>(PORTS.map((p) => [p.no, p.name]));
   const parser = new PacketParser();
   const extractor = new FlowExtractor();
@@ -95,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       // A tunnelled packet is classified twice, as OVS does: the outer headers, then (after
       // tnl_pop) the inner frame with the tunnel metadata in the key.
-      const tunnelled = o[OUTER + S.TUN_TYPE] !== TunnelType.NONE && o[INNER + S.L2] >= 0;
+      const tunnelled = o[OUTER + S.TUN_TYPE] !== TunnelType.NONE && (o[INNER + S.L2] as number) >= 0;
       extractor.extract(dv, o, tunnelled ? INNER : OUTER, f.port, key);
       if (tunnelled) extractor.extractTunnel(dv, o, key);
       flow = formatOdpKey({ key, mask: exactMaskForPacket(key, mask), packetType: false }, { portNames });
