@@ -32,6 +32,9 @@ export class EthernetView {
   off = 0; // absolute offset of the header in the slot
   avail = 0; // bytes from `off` to the end of the frame
   failAt = -1; // after a failed check(): absolute offset of the offending field
+  // The value a successful check() read, kept so the hot-path parser does not read the field a
+  // second time through its getter; stale once the header is rewritten.
+  checkedEtherType = 0;
 
   wrap(dv: DataView, off: number, avail: number): this {
     this.dv = dv; this.off = off; this.avail = avail; this.failAt = -1;
@@ -41,6 +44,7 @@ export class EthernetView {
   /** null when every getter is safe to call; otherwise why not. Allocates nothing. */
   check(): ParseErrorCode | null {
     if (this.avail < ETHERNET_HEADER_LEN) return this.fail("truncated", 0);
+    this.checkedEtherType = this.dv.getUint16(this.off + F.ETHER_TYPE);
     return null;
   }
 

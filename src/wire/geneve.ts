@@ -61,6 +61,10 @@ export class GeneveView {
   optClass = 0;
   optType = 0; // critical bit included
   optLen = 0; // data length, bytes (the 4-byte option header not included)
+  // Values a successful check() read, kept so the hot-path parser does not read each field a
+  // second time through its getter; stale once the header is rewritten.
+  checkedHeaderLen = 0; // bytes, options included
+  checkedProtocolType = 0;
 
   wrap(dv: DataView, off: number, avail: number, len = -1): this {
     this.dv = dv; this.off = off; this.avail = avail; this.len = len; this.failAt = -1;
@@ -72,8 +76,9 @@ export class GeneveView {
   check(): ParseErrorCode | null {
     if (this.len >= 0 && this.len < GENEVE_HEADER_LEN) return this.fail("bad-length", 0);
     if (this.avail < GENEVE_HEADER_LEN) return this.fail("truncated", 0);
-    if (this.version !== 0) return this.fail("bad-version", F.VER_OPTLEN);
-    const hl = this.headerLen;
+    const verOptLen = this.dv.getUint8(this.off + F.VER_OPTLEN);
+    if (verOptLen >>> 6 !== 0) return this.fail("bad-version", F.VER_OPTLEN);
+    const hl = GENEVE_HEADER_LEN + (verOptLen & 0x3f) * 4;
     if (this.len >= 0 && hl > this.len) return this.fail("bad-header-len", F.VER_OPTLEN);
     if (hl > this.avail) return this.fail("truncated", F.VER_OPTLEN);
     const end = this.off + hl;
@@ -83,6 +88,8 @@ export class GeneveView {
       if (next > end) return this.fail("bad-option", p - this.off);
       p = next;
     }
+    this.checkedHeaderLen = hl;
+    this.checkedProtocolType = this.dv.getUint16(this.off + F.PROTOCOL);
     return null;
   }
 

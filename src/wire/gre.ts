@@ -59,12 +59,27 @@ export const PPTP_PROTOCOL = 0x880b; // PPP, RFC 2637 §4.1
 
 const EMPTY = new DataView(new ArrayBuffer(0));
 
+/** Header length in bytes for a flags-and-version word: 4, plus 4 per optional field present. */
+function headerLenOf(fv: number): number {
+  let n = GRE_HEADER_LEN;
+  if (fv & GreFlag.C) n += 4;
+  if (fv & GreFlag.K) n += 4;
+  if (fv & GreFlag.S) n += 4;
+  if ((fv & (GreFlag.A | GreFlag.VERSION)) === (GreFlag.A | 1)) n += 4;
+  return n;
+}
+
 export class GreView {
   private dv: DataView = EMPTY;
   off = 0; // absolute offset of the header in the slot
   avail = 0; // bytes captured from `off` on
   len = -1; // bytes the IP header gives GRE header + payload, -1 when not known
   failAt = -1; // after a failed check(): absolute offset of the offending field
+  // Values a successful check() read, kept so the hot-path parser does not read each field a
+  // second time through its getter; stale once the header is rewritten.
+  checkedHeaderLen = 0; // bytes, optional fields included
+  checkedVersion = 0;
+  checkedProtocolType = 0;
 
   wrap(dv: DataView, off: number, avail: number, len = -1): this {
     this.dv = dv; this.off = off; this.avail = avail; this.len = len; this.failAt = -1;
@@ -75,14 +90,17 @@ export class GreView {
   check(): ParseErrorCode | null {
     if (this.len >= 0 && this.len < GRE_HEADER_LEN) return this.fail("bad-length", 0);
     if (this.avail < GRE_HEADER_LEN) return this.fail("truncated", 0);
-    const fv = this.flagsAndVersion;
+    const fv = this.dv.getUint16(this.off + F.FLAGS_VER);
     const ver = fv & GreFlag.VERSION;
     if (ver > 1) return this.fail("bad-version", F.FLAGS_VER);
     if (ver === 0 && (fv & V0_DISCARD) !== 0) return this.fail("bad-flags", F.FLAGS_VER);
     if (ver === 1 && ((fv & V1_ZERO) !== 0 || (fv & GreFlag.K) === 0)) return this.fail("bad-flags", F.FLAGS_VER);
-    const hl = this.headerLen;
+    const hl = headerLenOf(fv);
     if (this.len >= 0 && hl > this.len) return this.fail("bad-header-len", F.FLAGS_VER);
     if (hl > this.avail) return this.fail("truncated", F.FLAGS_VER);
+    this.checkedHeaderLen = hl;
+    this.checkedVersion = ver;
+    this.checkedProtocolType = this.dv.getUint16(this.off + F.PROTOCOL);
     return null;
   }
 
@@ -111,15 +129,7 @@ export class GreView {
   set protocolType(v: number) { this.dv.setUint16(this.off + F.PROTOCOL, v); }
 
   /** Header length in bytes, optional fields included; the payload starts here. */
-  get headerLen(): number {
-    const fv = this.flagsAndVersion;
-    let n = GRE_HEADER_LEN;
-    if (fv & GreFlag.C) n += 4;
-    if (fv & GreFlag.K) n += 4;
-    if (fv & GreFlag.S) n += 4;
-    if ((fv & (GreFlag.A | GreFlag.VERSION)) === (GreFlag.A | 1)) n += 4;
-    return n;
-  }
+  get headerLen(): number { return headerLenOf(this.flagsAndVersion); }
   get payloadOff(): number { return this.off + this.headerLen; }
 
   private get keyOff(): number {

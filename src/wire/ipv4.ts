@@ -53,6 +53,13 @@ export class Ipv4View {
   off = 0; // absolute offset of the header in the slot
   avail = 0; // bytes from `off` to the end of the enclosing payload (or of the capture)
   failAt = -1; // after a failed check(): absolute offset of the offending field
+  // Values a successful check() read, kept so the hot-path parser does not read each field a
+  // second time through its getter; stale once the header is rewritten.
+  checkedHeaderLen = 0; // bytes
+  checkedTotalLen = 0;
+  checkedProtocol = 0;
+  checkedFragment = false; // isFragment
+  checkedLaterFragment = false; // isLaterFragment
 
   wrap(dv: DataView, off: number, avail: number): this {
     this.dv = dv; this.off = off; this.avail = avail; this.failAt = -1;
@@ -73,10 +80,16 @@ export class Ipv4View {
     if (verIhl >>> 4 !== 4) return this.fail("bad-version", F.VER_IHL);
     const hl = (verIhl & 0x0f) * 4;
     if (hl < IPV4_HEADER_LEN) return this.fail("bad-header-len", F.VER_IHL);
-    const total = this.totalLen;
+    const total = this.dv.getUint16(this.off + F.TOTAL_LEN);
     if (total < hl) return this.fail("bad-total-len", F.TOTAL_LEN);
     if (hl > this.avail) return this.fail("truncated", F.VER_IHL);
     if (total > this.avail) return this.fail("truncated", F.TOTAL_LEN);
+    this.checkedHeaderLen = hl;
+    this.checkedTotalLen = total;
+    this.checkedProtocol = this.dv.getUint8(this.off + F.PROTOCOL);
+    const flagsFrag = this.dv.getUint16(this.off + F.FLAGS_FRAG);
+    this.checkedFragment = (flagsFrag & (FLAG_MF | FRAG_MASK)) !== 0;
+    this.checkedLaterFragment = (flagsFrag & FRAG_MASK) !== 0;
     return null;
   }
 

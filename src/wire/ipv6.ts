@@ -53,6 +53,10 @@ export class Ipv6View {
   off = 0; // absolute offset of the header in the slot
   avail = 0; // bytes from `off` to the end of the enclosing payload (or of the capture)
   failAt = -1; // after a failed check(): absolute offset of the offending field
+  // Values a successful check() read, kept so the hot-path parser does not read each field a
+  // second time through its getter; stale once the header is rewritten.
+  checkedPayloadLen = 0;
+  checkedNextHeader = 0;
 
   wrap(dv: DataView, off: number, avail: number): this {
     this.dv = dv; this.off = off; this.avail = avail; this.failAt = -1;
@@ -68,8 +72,11 @@ export class Ipv6View {
    */
   check(): ParseErrorCode | null {
     if (this.avail < IPV6_HEADER_LEN) return this.fail("truncated", 0);
-    if (this.version !== 6) return this.fail("bad-version", F.VER_TC_FLOW);
-    if (IPV6_HEADER_LEN + this.payloadLen > this.avail) return this.fail("truncated", F.PAYLOAD_LEN);
+    if (this.dv.getUint8(this.off + F.VER_TC_FLOW) >>> 4 !== 6) return this.fail("bad-version", F.VER_TC_FLOW);
+    const payloadLen = this.dv.getUint16(this.off + F.PAYLOAD_LEN);
+    if (IPV6_HEADER_LEN + payloadLen > this.avail) return this.fail("truncated", F.PAYLOAD_LEN);
+    this.checkedPayloadLen = payloadLen;
+    this.checkedNextHeader = this.dv.getUint8(this.off + F.NEXT_HEADER);
     return null;
   }
 

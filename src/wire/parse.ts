@@ -23,11 +23,24 @@ import { ICMPV6_HEADER_LEN, Icmpv6View } from "./icmpv6.ts";
 import { UDP_HEADER_LEN, UdpView } from "./udp.ts";
 import { TcpView } from "./tcp.ts";
 import { GreView } from "./gre.ts";
-import { VxlanView } from "./vxlan.ts";
+import { VXLAN_HEADER_LEN, VxlanView } from "./vxlan.ts";
 import { GeneveView } from "./geneve.ts";
 import { EtherType, IpProto, UdpPort } from "./numbers.ts";
-import { INNER, MAX_VLANS, OUTER, P, S, TunnelType } from "./offsets.ts";
+import { INNER, MAX_VLANS, OFFSETS_LEN, OUTER, P, S, STACK_LEN, TunnelType } from "./offsets.ts";
 import { NwFrag } from "../flow/key.ts";
+
+/**
+ * Sets every field of one stack to "absent" (TunnelType.NONE is 0). Written out rather than
+ * o.fill(-1): the builtin call cost more than the rest of a plain frame's parse (measured).
+ */
+function clearStack(o: Int32Array, b: number): void {
+  o[b + S.L2] = -1; o[b + S.VLAN_N] = -1; o[b + S.VLAN0] = -1; o[b + S.VLAN1] = -1;
+  o[b + S.DL_TYPE] = -1; o[b + S.L3] = -1; o[b + S.L3_END] = -1; o[b + S.NW_PROTO] = -1;
+  o[b + S.NW_FRAG] = -1; o[b + S.L4] = -1; o[b + S.L7] = -1; o[b + S.TUN_TYPE] = TunnelType.NONE;
+  o[b + S.TUN] = -1;
+}
+// clearStack() and parse() name every field; a field added to offsets.ts must be added there.
+if (STACK_LEN !== 13 || OFFSETS_LEN !== 2 * STACK_LEN + 5) throw new Error("parse.ts: offsets.ts changed, update clearStack()");
 
 /** What the L3 step tells the stack walk: stop (ok or not), or go on to the upper layer. */
 const DONE = 0;
@@ -63,28 +76,21 @@ export class PacketParser {
    */
   parse(dv: DataView, start: number, len: number, o: Int32Array): boolean {
     this.packets++;
-    o.fill(-1);
+    clearStack(o, OUTER);
+    clearStack(o, INNER);
     o[P.START] = start;
     o[P.END] = start + len;
-    o[OUTER + S.TUN_TYPE] = TunnelType.NONE;
-    o[INNER + S.TUN_TYPE] = TunnelType.NONE;
+    o[P.ERR_LAYER] = -1;
+    o[P.ERR_CODE] = -1;
+    o[P.ERR_OFF] = -1;
     if (!this.stack(dv, start, start + len, o, OUTER)) return false;
-    const tun = o[OUTER + S.TUN_TYPE] as number;
-    if (tun === TunnelType.NONE) return true;
-    return this.stack(dv, this.innerStart(tun), o[OUTER + S.L3_END] as number, o, INNER);
+    if (o[OUTER + S.TUN_TYPE] === TunnelType.NONE) return true;
+    return this.stack(dv, this.innerOff, o[OUTER + S.L3_END] as number, o, INNER);
   }
 
   /** Count of one (layer, code), for reports and tests. */
   errorCount(layer: Layer, code: ParseErrorCode): number {
     return this.errors[(LAYER_ID[layer] as number) * PARSE_ERROR_CODES.length + (CODE_ID[code] as number)] as number;
-  }
-
-  private innerStart(tun: number): number {
-    switch (tun) {
-      case TunnelType.VXLAN: return this.vxlan.payloadOff;
-      case TunnelType.GENEVE: return this.geneve.payloadOff;
-      default: return this.gre.payloadOff;
-    }
   }
 
   private fail(o: Int32Array, layer: Layer, code: ParseErrorCode, at: number): false {
@@ -109,6 +115,8 @@ export class PacketParser {
   private l4Off = 0;
   private l4End = 0;
   private proto = 0;
+  // Where the inner frame starts, set with the outer stack's TUN_TYPE.
+  private innerOff = 0;
 
   /**
    * One header stack: Ethernet, up to two VLAN tags, L3, L4, and the tunnel header if any. Split
@@ -120,7 +128,7 @@ export class PacketParser {
     const code = eth.check();
     if (code !== null) return this.fail(o, "ethernet", code, eth.failAt);
     o[b + S.L2] = off;
-    let type = eth.etherType;
+    let type = eth.checkedEtherType;
     let p = off + ETHERNET_HEADER_LEN;
     let nVlan = 0;
     while ((type === EtherType.VLAN || type === EtherType.QINQ || type === EtherType.QINQ_OLD) && nVlan < MAX_VLANS) {
@@ -129,7 +137,7 @@ export class PacketParser {
       if (c !== null) return this.fail(o, "vlan", c, vlan.failAt);
       o[b + S.VLAN0 + nVlan] = p - 2; // the TPID is the EtherType field that announced the tag
       nVlan++;
-      type = vlan.etherType;
+      type = vlan.checkedEtherType;
       p += VLAN_HEADER_LEN;
     }
     o[b + S.VLAN_N] = nVlan;
@@ -164,16 +172,16 @@ export class PacketParser {
     const code = ip.check();
     if (code !== null) { this.fail(o, "ipv4", code, ip.failAt); return FAILED; }
     o[b + S.L3] = p;
-    const l4End = p + ip.totalLen;
+    const l4End = p + ip.checkedTotalLen;
     o[b + S.L3_END] = l4End;
-    const proto = ip.protocol;
+    const proto = ip.checkedProtocol;
     o[b + S.NW_PROTO] = proto;
-    if (ip.isFragment) {
-      const later = ip.isLaterFragment;
+    if (ip.checkedFragment) {
+      const later = ip.checkedLaterFragment;
       o[b + S.NW_FRAG] = later ? NwFrag.ANY | NwFrag.LATER : NwFrag.ANY;
       if (later) return DONE;
     }
-    this.l4Off = p + ip.headerLen;
+    this.l4Off = p + ip.checkedHeaderLen;
     this.l4End = l4End;
     this.proto = proto;
     return CONTINUE;
@@ -185,10 +193,10 @@ export class PacketParser {
     if (code !== null) { this.fail(o, "ipv6", code, ip.failAt); return FAILED; }
     o[b + S.L3] = p;
     // A payload length of 0 is taken literally, as Open vSwitch's ipv6_sanity_check() does.
-    const l4End = p + IPV6_HEADER_LEN + ip.payloadLen;
+    const l4End = p + IPV6_HEADER_LEN + ip.checkedPayloadLen;
     o[b + S.L3_END] = l4End;
     const ext = this.ext;
-    const wcode = ext.walk(dv, p + IPV6_HEADER_LEN, l4End, ip.nextHeader);
+    const wcode = ext.walk(dv, p + IPV6_HEADER_LEN, l4End, ip.checkedNextHeader);
     if (wcode !== null) { this.fail(o, "ipv6", wcode, ext.failAt); return FAILED; }
     o[b + S.NW_PROTO] = ext.upperProto;
     if (ext.hasFragment) {
@@ -215,7 +223,7 @@ export class PacketParser {
     const code = tcp.check();
     if (code !== null) return this.fail(o, "tcp", code, tcp.failAt);
     o[b + S.L4] = l4;
-    o[b + S.L7] = l4 + tcp.headerLen;
+    o[b + S.L7] = l4 + tcp.checkedHeaderLen;
     return true;
   }
 
@@ -226,9 +234,9 @@ export class PacketParser {
     o[b + S.L4] = l4;
     const l7 = l4 + UDP_HEADER_LEN;
     o[b + S.L7] = l7;
-    const dport = udp.dstPort;
-    if (dport === UdpPort.VXLAN) return this.vxlanHeader(dv, l7, avail - UDP_HEADER_LEN, udp.length - UDP_HEADER_LEN, o, b);
-    if (dport === UdpPort.GENEVE) return this.geneveHeader(dv, l7, avail - UDP_HEADER_LEN, udp.length - UDP_HEADER_LEN, o, b);
+    const dport = udp.checkedDstPort;
+    if (dport === UdpPort.VXLAN) return this.vxlanHeader(dv, l7, avail - UDP_HEADER_LEN, udp.checkedLength - UDP_HEADER_LEN, o, b);
+    if (dport === UdpPort.GENEVE) return this.geneveHeader(dv, l7, avail - UDP_HEADER_LEN, udp.checkedLength - UDP_HEADER_LEN, o, b);
     return true;
   }
 
@@ -238,6 +246,7 @@ export class PacketParser {
     if (code !== null) return this.fail(o, "vxlan", code, vx.failAt);
     o[b + S.TUN_TYPE] = TunnelType.VXLAN;
     o[b + S.TUN] = p;
+    this.innerOff = p + VXLAN_HEADER_LEN;
     return true;
   }
 
@@ -246,9 +255,10 @@ export class PacketParser {
     const code = gn.check();
     if (code !== null) return this.fail(o, "geneve", code, gn.failAt);
     // Only an Ethernet payload is a frame to parse; GENEVE may also carry bare IP.
-    if (gn.protocolType === EtherType.TEB) {
+    if (gn.checkedProtocolType === EtherType.TEB) {
       o[b + S.TUN_TYPE] = TunnelType.GENEVE;
       o[b + S.TUN] = p;
+      this.innerOff = p + gn.checkedHeaderLen;
     }
     return true;
   }
@@ -258,10 +268,12 @@ export class PacketParser {
     const code = gre.check();
     if (code !== null) return this.fail(o, "gre", code, gre.failAt);
     o[b + S.L4] = l4;
-    o[b + S.L7] = gre.payloadOff;
-    if (gre.version === 0 && gre.protocolType === EtherType.TEB) {
+    const payloadOff = l4 + gre.checkedHeaderLen;
+    o[b + S.L7] = payloadOff;
+    if (gre.checkedVersion === 0 && gre.checkedProtocolType === EtherType.TEB) {
       o[b + S.TUN_TYPE] = TunnelType.GRE;
       o[b + S.TUN] = l4;
+      this.innerOff = payloadOff;
     }
     return true;
   }

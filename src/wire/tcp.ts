@@ -67,6 +67,9 @@ export class TcpView {
   avail = 0; // bytes captured from `off` on
   len = -1; // bytes the IP header gives this segment, -1 when not known
   failAt = -1; // after a failed check(): absolute offset of the offending field
+  // The value a successful check() read, kept so the hot-path parser does not read the field a
+  // second time through its getter; stale once the header is rewritten.
+  checkedHeaderLen = 0; // bytes
 
   wrap(dv: DataView, off: number, avail: number, len = -1): this {
     this.dv = dv; this.off = off; this.avail = avail; this.len = len; this.failAt = -1;
@@ -77,10 +80,11 @@ export class TcpView {
   check(): ParseErrorCode | null {
     if (this.len >= 0 && this.len < TCP_HEADER_LEN) return this.fail("bad-header-len", 0);
     if (this.avail < TCP_HEADER_LEN) return this.fail("truncated", 0);
-    const hl = this.headerLen;
+    const hl = (this.dv.getUint8(this.off + F.OFF_FLAGS) >>> 4) * 4;
     if (hl < TCP_HEADER_LEN) return this.fail("bad-header-len", F.OFF_FLAGS);
     if (this.len >= 0 && hl > this.len) return this.fail("bad-header-len", F.OFF_FLAGS);
     if (hl > this.avail) return this.fail("truncated", F.OFF_FLAGS);
+    this.checkedHeaderLen = hl;
     return null;
   }
 

@@ -36,6 +36,10 @@ export class UdpView {
   avail = 0; // bytes captured from `off` on
   len = -1; // bytes the IP header gives this datagram, -1 when not known
   failAt = -1; // after a failed check(): absolute offset of the offending field
+  // Values a successful check() read, kept so the hot-path parser does not read each field a
+  // second time through its getter; stale once the header is rewritten.
+  checkedLength = 0;
+  checkedDstPort = 0;
 
   wrap(dv: DataView, off: number, avail: number, len = -1): this {
     this.dv = dv; this.off = off; this.avail = avail; this.len = len; this.failAt = -1;
@@ -49,10 +53,12 @@ export class UdpView {
   check(): ParseErrorCode | null {
     if (this.len >= 0 && this.len < UDP_HEADER_LEN) return this.fail("bad-length", 0);
     if (this.avail < UDP_HEADER_LEN) return this.fail("truncated", 0);
-    const length = this.length;
+    const length = this.dv.getUint16(this.off + F.LENGTH);
     if (length < UDP_HEADER_LEN) return this.fail("bad-length", F.LENGTH);
     if (this.len >= 0 && length > this.len) return this.fail("bad-length", F.LENGTH);
     if (length > this.avail) return this.fail("truncated", F.LENGTH);
+    this.checkedLength = length;
+    this.checkedDstPort = this.dv.getUint16(this.off + F.DST_PORT);
     return null;
   }
 

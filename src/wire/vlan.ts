@@ -30,6 +30,9 @@ export class VlanView {
   off = 0; // absolute offset of the TCI in the slot
   avail = 0; // bytes from `off` to the end of the frame
   failAt = -1; // after a failed check(): absolute offset of the offending field
+  // The value a successful check() read, kept so the hot-path parser does not read the field a
+  // second time through its getter; stale once the tag is rewritten.
+  checkedEtherType = 0;
 
   wrap(dv: DataView, off: number, avail: number): this {
     this.dv = dv; this.off = off; this.avail = avail; this.failAt = -1;
@@ -39,6 +42,7 @@ export class VlanView {
   /** null when every getter is safe to call; otherwise why not. Allocates nothing. */
   check(): ParseErrorCode | null {
     if (this.avail < VLAN_HEADER_LEN) return this.fail("truncated", 0);
+    this.checkedEtherType = this.dv.getUint16(this.off + F.ETHER_TYPE);
     return null;
   }
 
