@@ -39,9 +39,9 @@
 //   tcp      src 49152, dst 50000, seq 1, ack 0, flags SYN (ACK when `ack` is given), window
 //            65535, urgent 0.
 //   icmp     echo-request, id 1, seq 1; errors quote the layers that follow.
-//   icmpv6   echo-request, id 1, seq 1; NS target = IPv6 dst with a source link-layer option
-//            (eth src), NA target = IPv6 src with flags solicited+override and a target
-//            link-layer option (eth src); `sll: false` / `tll: false` leave an option out.
+//   icmpv6   echo-request, id 1, seq 1. NS (code 0): target = IPv6 dst, a source link-layer
+//            option (eth src); NA (code 0): target = IPv6 src, flags solicited+override, a
+//            target link-layer option (eth src); `sll: false` / `tll: false` leave one out.
 //   gre      protocol from the next layer (0x6558 for Ethernet); no checksum, key or sequence
 //            number unless given; `vsid` (and `flowId`) make it NVGRE (RFC 7637 §3.2).
 //   vxlan    vni 0, flags 0x08.  geneve  vni 0, protocol from the next layer, no options.
@@ -687,7 +687,8 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
           rest = f.num("mtu", 0, 0xffffffff) ?? BUILD_DEFAULTS.icmpv6Mtu;
         } else if (type === Icmpv6Type.PARAMETER_PROBLEM) {
           rest = f.num("pointer", 0, 0xffffffff) ?? 0;
-        } else if (isNdType(type)) {
+        } else if (isNdType(type) && (f.num("code", 0, 255) ?? 0) === 0) {
+          // Only code 0 is a valid NS/NA (RFC 4861 §7.1.1); another code gets the bare header.
           const ns = type === Icmpv6Type.NEIGHBOR_SOLICITATION;
           if (!ns) rest = naFlags(f) ?? NA_FLAGS["solicited"]! + NA_FLAGS["override"]!;
           const target = f.ipv6("target") ?? (ns ? ipv6Dst : ipv6Src);
