@@ -29,18 +29,37 @@ import { EtherType, IpProto, UdpPort } from "./numbers.ts";
 import { INNER, MAX_VLANS, OFFSETS_LEN, OUTER, P, S, STACK_LEN, TunnelType } from "./offsets.ts";
 import { NwFrag } from "../flow/key.ts";
 
-/**
- * Sets every field of one stack to "absent" (TunnelType.NONE is 0). Written out rather than
- * o.fill(-1): the builtin call cost more than the rest of a plain frame's parse (measured).
- */
+// The walk writes each offsets field once rather than clearing the array first: o.fill(-1) cost
+// more than the rest of a plain frame's parse, and even written-out stores of -1 to fields the
+// walk then overwrites cost a fifth of a VXLAN frame's (measured with scripts/bench-parse.ts).
+// These write "absent" (-1; TunnelType.NONE is 0) from one layer up, for the layers not reached.
+
+/** The whole stack: its Ethernet header failed, or it was not reached (no tunnel). */
 function clearStack(o: Int32Array, b: number): void {
   o[b + S.L2] = -1; o[b + S.VLAN_N] = -1; o[b + S.VLAN0] = -1; o[b + S.VLAN1] = -1;
-  o[b + S.DL_TYPE] = -1; o[b + S.L3] = -1; o[b + S.L3_END] = -1; o[b + S.NW_PROTO] = -1;
-  o[b + S.NW_FRAG] = -1; o[b + S.L4] = -1; o[b + S.L7] = -1; o[b + S.TUN_TYPE] = TunnelType.NONE;
-  o[b + S.TUN] = -1;
+  o[b + S.DL_TYPE] = -1; o[b + S.NW_FRAG] = -1;
+  noL3(o, b);
 }
-// clearStack() and parse() name every field; a field added to offsets.ts must be added there.
-if (STACK_LEN !== 13 || OFFSETS_LEN !== 2 * STACK_LEN + 5) throw new Error("parse.ts: offsets.ts changed, update clearStack()");
+function noL3(o: Int32Array, b: number): void {
+  o[b + S.L3] = -1; o[b + S.L3_END] = -1; o[b + S.NW_PROTO] = -1;
+  noL4(o, b);
+}
+function noL4(o: Int32Array, b: number): void {
+  o[b + S.L4] = -1;
+  noL7(o, b);
+}
+function noL7(o: Int32Array, b: number): void {
+  o[b + S.L7] = -1;
+  noTunnel(o, b);
+}
+function noTunnel(o: Int32Array, b: number): void {
+  o[b + S.TUN_TYPE] = TunnelType.NONE; o[b + S.TUN] = -1;
+}
+// These, parse() and vlans() name every field and handle exactly two tags; a field added to
+// offsets.ts, or a third tag, must be added there too.
+if (STACK_LEN !== 13 || OFFSETS_LEN !== 2 * STACK_LEN + 5 || MAX_VLANS !== 2) {
+  throw new Error("parse.ts: the offsets layout in offsets.ts changed; update clearStack() and vlans()");
+}
 
 /** What the L3 step tells the stack walk: stop (ok or not), or go on to the upper layer. */
 const DONE = 0;
@@ -76,15 +95,14 @@ export class PacketParser {
    */
   parse(dv: DataView, start: number, len: number, o: Int32Array): boolean {
     this.packets++;
-    clearStack(o, OUTER);
-    clearStack(o, INNER);
     o[P.START] = start;
     o[P.END] = start + len;
     o[P.ERR_LAYER] = -1;
     o[P.ERR_CODE] = -1;
     o[P.ERR_OFF] = -1;
-    if (!this.stack(dv, start, start + len, o, OUTER)) return false;
-    if (o[OUTER + S.TUN_TYPE] === TunnelType.NONE) return true;
+    // Each stack() writes every field of its stack; the inner one is cleared when not reached.
+    if (!this.stack(dv, start, start + len, o, OUTER)) { clearStack(o, INNER); return false; }
+    if (o[OUTER + S.TUN_TYPE] === TunnelType.NONE) { clearStack(o, INNER); return true; }
     return this.stack(dv, this.innerOff, o[OUTER + S.L3_END] as number, o, INNER);
   }
 
@@ -106,6 +124,7 @@ export class PacketParser {
 
   private firstFragment(o: Int32Array, b: number, proto: number, l4Off: number, avail: number): boolean {
     o[b + S.L4] = l4Off;
+    noL7(o, b);
     const need = proto === IpProto.TCP ? 20 : proto === IpProto.UDP || proto === IpProto.ICMP || proto === IpProto.ICMPV6 ? 8 : 0;
     if (avail < need) return this.fail(o, proto === IpProto.TCP ? "tcp" : proto === IpProto.UDP ? "udp" : proto === IpProto.ICMP ? "icmp" : "icmpv6", "truncated", l4Off);
     return true;
@@ -120,38 +139,36 @@ export class PacketParser {
 
   /**
    * One header stack: Ethernet, up to two VLAN tags, L3, L4, and the tunnel header if any. Split
-   * into small methods so that V8 inlines the views' getters into each (measured: the single
-   * large method ran at 7 M/s on VXLAN frames; scripts/bench-parse.ts).
+   * into small methods so that V8 inlines the views' checks into each (measured: the single
+   * large method ran at 7 M/s on VXLAN frames; scripts/bench-parse.ts). Every path writes each
+   * field of the stack once: the walk's own value, or "absent" through noL3() and its kin for
+   * the layers it did not reach.
    */
   private stack(dv: DataView, off: number, end: number, o: Int32Array, b: number): boolean {
     const eth = this.eth.wrap(dv, off, end - off);
     const code = eth.check();
-    if (code !== null) return this.fail(o, "ethernet", code, eth.failAt);
+    if (code !== null) { clearStack(o, b); return this.fail(o, "ethernet", code, eth.failAt); }
     o[b + S.L2] = off;
     let type = eth.checkedEtherType;
     let p = off + ETHERNET_HEADER_LEN;
-    let nVlan = 0;
-    while ((type === EtherType.VLAN || type === EtherType.QINQ || type === EtherType.QINQ_OLD) && nVlan < MAX_VLANS) {
-      const vlan = this.vlan.wrap(dv, p, end - p);
-      const c = vlan.check();
-      if (c !== null) return this.fail(o, "vlan", c, vlan.failAt);
-      o[b + S.VLAN0 + nVlan] = p - 2; // the TPID is the EtherType field that announced the tag
-      nVlan++;
-      type = vlan.checkedEtherType;
-      p += VLAN_HEADER_LEN;
+    if (type === EtherType.VLAN || type === EtherType.QINQ || type === EtherType.QINQ_OLD) {
+      type = this.vlans(dv, p, end, o, b);
+      if (type < 0) return false;
+      p += (o[b + S.VLAN_N] as number) * VLAN_HEADER_LEN;
+    } else {
+      o[b + S.VLAN_N] = 0; o[b + S.VLAN0] = -1; o[b + S.VLAN1] = -1;
     }
-    o[b + S.VLAN_N] = nVlan;
     o[b + S.DL_TYPE] = type;
     o[b + S.NW_FRAG] = 0;
     let r: number;
     if (type === EtherType.IPV4) r = this.ipv4(dv, p, end, o, b);
     else if (type === EtherType.IPV6) r = this.ipv6(dv, p, end, o, b);
     else if (type === EtherType.ARP) return this.arpHeader(dv, p, end, o, b);
-    else return true; // an EtherType we do not parse is payload, not an error
+    else { noL3(o, b); return true; } // an EtherType we do not parse is payload, not an error
     if (r !== CONTINUE) return r === DONE;
     const avail = this.l4End - this.l4Off;
     // An IP datagram with no payload has no upper layer to parse (and OVS extracts none).
-    if (avail <= 0) return true;
+    if (avail <= 0) { noL4(o, b); return true; }
     // A first fragment holds the upper-layer header but not the datagram its lengths describe:
     // like OVS, read the header and leave the lengths alone.
     if (o[b + S.NW_FRAG] !== 0) return this.firstFragment(o, b, this.proto, this.l4Off, avail);
@@ -163,14 +180,52 @@ export class PacketParser {
       case IpProto.ICMPV6: return this.icmp6Header(dv, this.l4Off, avail, o, b, type === EtherType.IPV6);
       default:
         o[b + S.L4] = this.l4Off; // an upper layer we do not parse: its start is still known
+        noL7(o, b);
         return true;
     }
+  }
+
+  /**
+   * Up to MAX_VLANS tags from `p`, the first announced by the Ethernet header: writes VLAN_N,
+   * VLAN0 and VLAN1 and returns the EtherType after the tags, or -1 when a tag fails its check
+   * (the stack's other fields then written too).
+   */
+  private vlans(dv: DataView, p: number, end: number, o: Int32Array, b: number): number {
+    const vlan = this.vlan.wrap(dv, p, end - p);
+    const c = vlan.check();
+    if (c !== null) {
+      const l2 = o[b + S.L2] as number;
+      clearStack(o, b);
+      o[b + S.L2] = l2;
+      this.fail(o, "vlan", c, vlan.failAt);
+      return -1;
+    }
+    o[b + S.VLAN0] = p - 2; // the TPID is the EtherType field that announced the tag
+    const type = vlan.checkedEtherType;
+    if (type !== EtherType.VLAN && type !== EtherType.QINQ && type !== EtherType.QINQ_OLD) {
+      o[b + S.VLAN_N] = 1; o[b + S.VLAN1] = -1;
+      return type;
+    }
+    const q = p + VLAN_HEADER_LEN;
+    const inner = this.vlan.wrap(dv, q, end - q);
+    const c2 = inner.check();
+    if (c2 !== null) {
+      const l2 = o[b + S.L2] as number;
+      clearStack(o, b);
+      o[b + S.L2] = l2;
+      o[b + S.VLAN0] = p - 2;
+      this.fail(o, "vlan", c2, inner.failAt);
+      return -1;
+    }
+    o[b + S.VLAN1] = q - 2;
+    o[b + S.VLAN_N] = 2;
+    return inner.checkedEtherType;
   }
 
   private ipv4(dv: DataView, p: number, end: number, o: Int32Array, b: number): number {
     const ip = this.ip4.wrap(dv, p, end - p);
     const code = ip.check();
-    if (code !== null) { this.fail(o, "ipv4", code, ip.failAt); return FAILED; }
+    if (code !== null) { noL3(o, b); this.fail(o, "ipv4", code, ip.failAt); return FAILED; }
     o[b + S.L3] = p;
     const l4End = p + ip.checkedTotalLen;
     o[b + S.L3_END] = l4End;
@@ -179,7 +234,7 @@ export class PacketParser {
     if (ip.checkedFragment) {
       const later = ip.checkedLaterFragment;
       o[b + S.NW_FRAG] = later ? NwFrag.ANY | NwFrag.LATER : NwFrag.ANY;
-      if (later) return DONE;
+      if (later) { noL4(o, b); return DONE; }
     }
     this.l4Off = p + ip.checkedHeaderLen;
     this.l4End = l4End;
@@ -190,18 +245,22 @@ export class PacketParser {
   private ipv6(dv: DataView, p: number, end: number, o: Int32Array, b: number): number {
     const ip = this.ip6.wrap(dv, p, end - p);
     const code = ip.check();
-    if (code !== null) { this.fail(o, "ipv6", code, ip.failAt); return FAILED; }
+    if (code !== null) { noL3(o, b); this.fail(o, "ipv6", code, ip.failAt); return FAILED; }
     o[b + S.L3] = p;
     // A payload length of 0 is taken literally, as Open vSwitch's ipv6_sanity_check() does.
     const l4End = p + IPV6_HEADER_LEN + ip.checkedPayloadLen;
     o[b + S.L3_END] = l4End;
     const ext = this.ext;
     const wcode = ext.walk(dv, p + IPV6_HEADER_LEN, l4End, ip.checkedNextHeader);
-    if (wcode !== null) { this.fail(o, "ipv6", wcode, ext.failAt); return FAILED; }
+    if (wcode !== null) {
+      o[b + S.NW_PROTO] = -1; noL4(o, b);
+      this.fail(o, "ipv6", wcode, ext.failAt);
+      return FAILED;
+    }
     o[b + S.NW_PROTO] = ext.upperProto;
     if (ext.hasFragment) {
       o[b + S.NW_FRAG] = ext.laterFragment ? NwFrag.ANY | NwFrag.LATER : NwFrag.ANY;
-      if (ext.laterFragment) return DONE;
+      if (ext.laterFragment) { noL4(o, b); return DONE; }
     }
     this.l4Off = ext.upperOff;
     this.l4End = l4End;
@@ -212,38 +271,42 @@ export class PacketParser {
   private arpHeader(dv: DataView, p: number, end: number, o: Int32Array, b: number): boolean {
     const arp = this.arp.wrap(dv, p, end - p);
     const code = arp.check();
-    if (code !== null) return this.fail(o, "arp", code, arp.failAt);
+    if (code !== null) { noL3(o, b); return this.fail(o, "arp", code, arp.failAt); }
     o[b + S.L3] = p;
     o[b + S.L3_END] = p + ARP_HEADER_LEN;
+    o[b + S.NW_PROTO] = -1;
+    noL4(o, b);
     return true;
   }
 
   private tcpHeader(dv: DataView, l4: number, avail: number, o: Int32Array, b: number): boolean {
     const tcp = this.tcp.wrap(dv, l4, avail, avail);
     const code = tcp.check();
-    if (code !== null) return this.fail(o, "tcp", code, tcp.failAt);
+    if (code !== null) { noL4(o, b); return this.fail(o, "tcp", code, tcp.failAt); }
     o[b + S.L4] = l4;
     o[b + S.L7] = l4 + tcp.checkedHeaderLen;
+    noTunnel(o, b);
     return true;
   }
 
   private udpHeader(dv: DataView, l4: number, avail: number, o: Int32Array, b: number): boolean {
     const udp = this.udp.wrap(dv, l4, avail, avail);
     const code = udp.check();
-    if (code !== null) return this.fail(o, "udp", code, udp.failAt);
+    if (code !== null) { noL4(o, b); return this.fail(o, "udp", code, udp.failAt); }
     o[b + S.L4] = l4;
     const l7 = l4 + UDP_HEADER_LEN;
     o[b + S.L7] = l7;
     const dport = udp.checkedDstPort;
     if (dport === UdpPort.VXLAN) return this.vxlanHeader(dv, l7, avail - UDP_HEADER_LEN, udp.checkedLength - UDP_HEADER_LEN, o, b);
     if (dport === UdpPort.GENEVE) return this.geneveHeader(dv, l7, avail - UDP_HEADER_LEN, udp.checkedLength - UDP_HEADER_LEN, o, b);
+    noTunnel(o, b);
     return true;
   }
 
   private vxlanHeader(dv: DataView, p: number, avail: number, len: number, o: Int32Array, b: number): boolean {
     const vx = this.vxlan.wrap(dv, p, avail, len);
     const code = vx.check();
-    if (code !== null) return this.fail(o, "vxlan", code, vx.failAt);
+    if (code !== null) { noTunnel(o, b); return this.fail(o, "vxlan", code, vx.failAt); }
     o[b + S.TUN_TYPE] = TunnelType.VXLAN;
     o[b + S.TUN] = p;
     this.innerOff = p + VXLAN_HEADER_LEN;
@@ -253,12 +316,14 @@ export class PacketParser {
   private geneveHeader(dv: DataView, p: number, avail: number, len: number, o: Int32Array, b: number): boolean {
     const gn = this.geneve.wrap(dv, p, avail, len);
     const code = gn.check();
-    if (code !== null) return this.fail(o, "geneve", code, gn.failAt);
+    if (code !== null) { noTunnel(o, b); return this.fail(o, "geneve", code, gn.failAt); }
     // Only an Ethernet payload is a frame to parse; GENEVE may also carry bare IP.
     if (gn.checkedProtocolType === EtherType.TEB) {
       o[b + S.TUN_TYPE] = TunnelType.GENEVE;
       o[b + S.TUN] = p;
       this.innerOff = p + gn.checkedHeaderLen;
+    } else {
+      noTunnel(o, b);
     }
     return true;
   }
@@ -266,7 +331,7 @@ export class PacketParser {
   private greHeader(dv: DataView, l4: number, avail: number, o: Int32Array, b: number): boolean {
     const gre = this.gre.wrap(dv, l4, avail, avail);
     const code = gre.check();
-    if (code !== null) return this.fail(o, "gre", code, gre.failAt);
+    if (code !== null) { noL4(o, b); return this.fail(o, "gre", code, gre.failAt); }
     o[b + S.L4] = l4;
     const payloadOff = l4 + gre.checkedHeaderLen;
     o[b + S.L7] = payloadOff;
@@ -274,27 +339,31 @@ export class PacketParser {
       o[b + S.TUN_TYPE] = TunnelType.GRE;
       o[b + S.TUN] = l4;
       this.innerOff = payloadOff;
+    } else {
+      noTunnel(o, b);
     }
     return true;
   }
 
   private icmpHeader(dv: DataView, l4: number, avail: number, o: Int32Array, b: number, overIpv4: boolean): boolean {
-    if (!overIpv4) { o[b + S.L4] = l4; return true; }
+    if (!overIpv4) { o[b + S.L4] = l4; noL7(o, b); return true; }
     const icmp = this.icmp.wrap(dv, l4, avail);
     const code = icmp.check();
-    if (code !== null) return this.fail(o, "icmp", code, icmp.failAt);
+    if (code !== null) { noL4(o, b); return this.fail(o, "icmp", code, icmp.failAt); }
     o[b + S.L4] = l4;
     o[b + S.L7] = l4 + ICMP_HEADER_LEN;
+    noTunnel(o, b);
     return true;
   }
 
   private icmp6Header(dv: DataView, l4: number, avail: number, o: Int32Array, b: number, overIpv6: boolean): boolean {
-    if (!overIpv6) { o[b + S.L4] = l4; return true; }
+    if (!overIpv6) { o[b + S.L4] = l4; noL7(o, b); return true; }
     const icmp = this.icmp6.wrap(dv, l4, avail);
     const code = icmp.check();
-    if (code !== null) return this.fail(o, "icmpv6", code, icmp.failAt);
+    if (code !== null) { noL4(o, b); return this.fail(o, "icmpv6", code, icmp.failAt); }
     o[b + S.L4] = l4;
     o[b + S.L7] = l4 + ICMPV6_HEADER_LEN;
+    noTunnel(o, b);
     return true;
   }
 }
