@@ -22,7 +22,7 @@
 
 import { ParseError, type ParseErrorCode } from "./errors.ts";
 import { ipv6FromString, ipv6ToString } from "./bytes.ts";
-import { IpProto } from "./numbers.ts";
+import * as numbers from "./numbers.ts";
 
 const F = {
   VER_TC_FLOW: 0, // u32 version (4) | traffic class (8) | flow label (20)
@@ -47,6 +47,9 @@ const FRAG_HEADER_LEN = 8;
 export const IPV6_MAX_EXT_HEADERS = 16;
 
 const EMPTY = new DataView(new ArrayBuffer(0));
+// A module-local copy: V8's optimized code reloads an imported object and its properties at
+// every use (an import is a live binding) but folds a const of this module into the walk.
+const IpProto = { ...numbers.IpProto } as const;
 
 export class Ipv6View {
   private dv: DataView = EMPTY;
