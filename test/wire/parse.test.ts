@@ -148,3 +148,45 @@ describe("PacketParser details", () => {
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(4_000_000);
   });
 });
+
+describe("PacketParser on damaged frames", () => {
+  // Every Ethernet frame of the public captures, cut at every length and with bytes flipped by a
+  // seeded generator: the parser must never throw, must leave every offset inside the frame (or
+  // -1), and must not depend on what the offsets array held before (each field is written once
+  // per packet, so a stale value from the previous packet would show up here).
+  const frames = captureFiles().flatMap((file) =>
+    readCaptureFile(capturePath(file)).packets.filter((p) => p.linkType === ETHERNET).map((p) => p.data));
+  let seed = 0x2545f491;
+  const rand = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) / 0x100000000; };
+
+  it("never throws, keeps offsets in the frame, and ignores stale offsets", () => {
+    const p = new PacketParser();
+    const fresh = newOffsets();
+    const stale = new Int32Array(fresh.length);
+    let parses = 0;
+    const check = (bytes: Uint8Array, len: number) => {
+      const dv = viewOf(bytes);
+      const a = p.parse(dv, 0, len, fresh.fill(-1));
+      for (let i = 0; i < stale.length; i++) stale[i] = Math.floor(rand() * 2000) - 1000;
+      const b = p.parse(dv, 0, len, stale);
+      expect(b).toBe(a);
+      expect(Array.from(stale)).toEqual(Array.from(fresh));
+      for (const k of [S.L2, S.L3, S.L3_END, S.L4, S.L7, S.TUN]) {
+        for (const base of [OUTER, INNER]) {
+          const v = fresh[base + k] as number;
+          if (v !== -1) { expect(v).toBeGreaterThanOrEqual(0); expect(v).toBeLessThanOrEqual(len); }
+        }
+      }
+      parses++;
+    };
+    for (const f of frames.slice(0, 200)) {
+      for (let len = 0; len <= Math.min(f.length, 160); len++) check(f, len);
+      for (let k = 0; k < 20; k++) {
+        const g = f.slice();
+        for (let j = 0; j < 3; j++) g[Math.floor(rand() * g.length)] = Math.floor(rand() * 256);
+        check(g, g.length);
+      }
+    }
+    expect(parses).toBeGreaterThan(10_000);
+  });
+});
