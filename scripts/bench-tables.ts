@@ -2,17 +2,25 @@
 // classifier and the route table, each against a simple baseline written here and run in the
 // same process, interleaved, so the ratio survives a shared and noisy machine better than the
 // absolute figures do. Run with `npx tsx scripts/bench-tables.ts` (add `--quick` for a smaller,
-// faster pass). Prints one table; figures are medians of several runs.
+// faster pass, `--exact` for the hashes and the exact-match table only). Prints one table;
+// figures are medians of several runs.
+//
+// The exact-match rows price what the datapath pays per packet: the extractor has written the
+// key into a reusable buffer (writeFlow here, ten stores), then flowHash5, then the lookup, either
+// lookupHinted (the extractor's map of the words it wrote) or compacting the whole key first, or
+// the full-key design the table used before. The baseline is a bare single-probe table keyed by
+// one u32 with the hash given, the floor for any hash lookup on this machine.
 
 import xxhash from "xxhash-wasm";
 import { FLOW_WORDS, W } from "../src/flow/key.ts";
-import { hashFinish, hashWordList, hashWords } from "../src/tables/hash.ts";
-import { ExactTable } from "../src/tables/exact.ts";
+import { flowHash5, hashFinish, hashWordList, hashWords } from "../src/tables/hash.ts";
+import { CompactKey, ExactTable, wordMap } from "../src/tables/exact.ts";
 import { TupleTable } from "../src/tables/tuple.ts";
 import { Classifier } from "../src/tables/classifier.ts";
 import { LpmTable } from "../src/tables/lpm.ts";
 
 const QUICK = process.argv.includes("--quick");
+const EXACT_ONLY = process.argv.includes("--exact");
 const RUNS = QUICK ? 3 : 7;
 const FW = FLOW_WORDS;
 
@@ -49,20 +57,23 @@ function row(what: string, ours: number, baseline: string, base: number): void {
   console.error(`  ${what}: ${(ours / 1e6).toFixed(2)} M/s vs ${baseline} ${(base / 1e6).toFixed(2)} M/s`);
 }
 
-/** `n` realistic flow keys (IPv4/TCP between many hosts), FW words each, in one array. */
+/** Write flow `i` (IPv4/TCP between many hosts, 10 non-zero words) at keys[b ..]; the other
+ *  words must already be 0. */
+function writeFlow(keys: Uint32Array, b: number, i: number): void {
+  keys[b + W.IN_PORT] = 1 + (i & 7);
+  keys[b + W.DL_DST_HI] = 0x0200; keys[b + W.DL_DST_LO] = 0x00000001 + (i & 0xff);
+  keys[b + W.DL_SRC_HI] = 0x0200; keys[b + W.DL_SRC_LO] = 0x00010000 + ((i >>> 8) & 0xff);
+  keys[b + W.DL_TYPE] = 0x0800;
+  keys[b + W.NW_SRC] = (0x0a000000 | (i & 0xffffff)) >>> 0;
+  keys[b + W.NW_DST] = (0xc0a80000 | ((i * 2654435761) >>> 16)) >>> 0;
+  keys[b + W.NW_PROTO_TOS_TTL_FRAG] = (6 << 24) | (64 << 8);
+  keys[b + W.TP] = (((1024 + (i >>> 24) * 997 + (i % 50000)) & 0xffff) << 16) | 80;
+}
+
+/** `n` realistic flow keys, FW words each, in one array. */
 function makeFlows(n: number): Uint32Array {
   const keys = new Uint32Array(n * FW);
-  for (let i = 0; i < n; i++) {
-    const b = i * FW;
-    keys[b + W.IN_PORT] = 1 + (i & 7);
-    keys[b + W.DL_DST_HI] = 0x0200; keys[b + W.DL_DST_LO] = 0x00000001 + (i & 0xff);
-    keys[b + W.DL_SRC_HI] = 0x0200; keys[b + W.DL_SRC_LO] = 0x00010000 + ((i >>> 8) & 0xff);
-    keys[b + W.DL_TYPE] = 0x0800;
-    keys[b + W.NW_SRC] = (0x0a000000 | (i & 0xffffff)) >>> 0;
-    keys[b + W.NW_DST] = (0xc0a80000 | ((i * 2654435761) >>> 16)) >>> 0;
-    keys[b + W.NW_PROTO_TOS_TTL_FRAG] = (6 << 24) | (64 << 8);
-    keys[b + W.TP] = (((1024 + (i >>> 24) * 997 + (i % 50000)) & 0xffff) << 16) | 80;
-  }
+  for (let i = 0; i < n; i++) writeFlow(keys, i * FW, i);
   return keys;
 }
 
@@ -85,6 +96,12 @@ async function benchHash(): Promise<void> {
     () => { let s = 0; for (let j = 0; j < L; j++) s ^= h32Raw(bytes[order[j] as number] as Uint8Array, 0); return s; },
   ]) as [number, number];
   row("hash 65 words (260 B)", ours, "xxhash-wasm h32Raw", xx);
+  // The exact-match caches' hash: 17 words of the 5-tuple, against the whole key through hashWords.
+  const [five, whole] = race(L, [
+    () => { let s = 0; for (let j = 0; j < L; j++) s ^= flowHash5(keys, (order[j] as number) * FW); return s; },
+    () => { let s = 0; for (let j = 0; j < L; j++) s ^= hashWords(keys, (order[j] as number) * FW, FW, 0); return s; },
+  ]) as [number, number];
+  row("flowHash5 (5-tuple words)", five, "hashWords 65 words", whole);
   // What the megaflow cache actually hashes: four masked words picked out of the key.
   const idx = Int32Array.of(W.IN_PORT, W.DL_TYPE, W.NW_DST, W.TP);
   const mv = Uint32Array.of(0xffffffff, 0xffff, 0xffffff00, 0xffff);
@@ -104,27 +121,83 @@ class SingleProbe { // the baseline: one probe, one word compared
   lookup(k: number, h: number): number { const s = h & this.mask; return this.keys[s] === k ? this.vals[s] as number : -1; }
 }
 
+/** The other design the EMC could have: full 65-word keys, the stored hash compared first, then
+ *  the words most likely to differ (ports, addresses), with an early exit. Same two candidates. */
+class FullKeyEmc {
+  keys: Uint32Array; hashes: Uint32Array; vals: Uint32Array; live: Uint8Array; mask: number; bits: number;
+  static ORDER = Int32Array.from([W.TP, W.NW_SRC, W.NW_DST, ...Array.from({ length: FW }, (_, i) => i)
+    .filter((i) => i !== W.TP && i !== W.NW_SRC && i !== W.NW_DST)]);
+  constructor(cap: number) {
+    this.keys = new Uint32Array(cap * FW); this.hashes = new Uint32Array(cap); this.vals = new Uint32Array(cap);
+    this.live = new Uint8Array(cap); this.mask = cap - 1; this.bits = 31 - Math.clz32(cap);
+  }
+  get memoryBytes(): number { return this.keys.byteLength + this.hashes.byteLength + this.vals.byteLength + this.live.byteLength; }
+  insert(key: Uint32Array, off: number, h: number, v: number): void {
+    const s1 = h & this.mask;
+    const s2 = ((h >>> this.bits) | (h << (32 - this.bits))) & this.mask;
+    const t = this.live[s1] === 0 ? s1 : this.live[s2] === 0 ? s2 : (this.hashes[s2] as number) < (this.hashes[s1] as number) ? s2 : s1;
+    this.live[t] = 1; this.hashes[t] = h; this.vals[t] = v;
+    for (let i = 0; i < FW; i++) this.keys[t * FW + i] = key[off + i] as number;
+  }
+  lookup(key: Uint32Array, off: number, h: number): number {
+    let s = h & this.mask;
+    if (this.live[s] === 1 && this.hashes[s] === h && this.equal(s, key, off)) return this.vals[s] as number;
+    s = ((h >>> this.bits) | (h << (32 - this.bits))) & this.mask;
+    if (this.live[s] === 1 && this.hashes[s] === h && this.equal(s, key, off)) return this.vals[s] as number;
+    return -1;
+  }
+  private equal(s: number, key: Uint32Array, off: number): boolean {
+    const o = FullKeyEmc.ORDER; const b = s * FW; const k = this.keys;
+    for (let i = 0; i < FW; i++) { const w = o[i] as number; if (k[b + w] !== key[off + w]) return false; }
+    return true;
+  }
+}
+
+const memRows: string[] = [];
+
 function benchExact(n: number): void {
   const keys = makeFlows(n);
   const hashes = new Uint32Array(n);
-  for (let i = 0; i < n; i++) hashes[i] = hashWords(keys, i * FW, FW, 0);
+  for (let i = 0; i < n; i++) hashes[i] = flowHash5(keys, i * FW);
   let cap = 1;
   while (cap < n * 2) cap *= 2;
   const t = new ExactTable(FW, cap, { insertInvProb: 1 });
+  const full = new FullKeyEmc(cap);
   const base = new SingleProbe(cap);
+  const ck = new CompactKey(FW);
+  // The words writeFlow() sets (and TCP flags, which an extractor of TCP also writes): the hint an
+  // extractor passes after writing Ethernet, IPv4 and TCP.
+  const hint = wordMap(FW, [W.IN_PORT, W.DL_DST_HI, W.DL_DST_LO, W.DL_SRC_HI, W.DL_SRC_LO, W.DL_TYPE,
+    W.NW_SRC, W.NW_DST, W.NW_PROTO_TOS_TTL_FRAG, W.TP, W.TCP_FLAGS]);
+  // Every flow's compact form, for the lookup-only row (what a caller that kept it pays).
+  const cks = Array.from({ length: n }, () => new CompactKey(FW));
   for (let i = 0; i < n; i++) {
     t.insert(keys, i * FW, hashes[i] as number, i);
+    full.insert(keys, i * FW, hashes[i] as number, i);
     base.insert(keys[i * FW + W.NW_SRC] as number, hashes[i] as number, i);
   }
+  for (let i = 0; i < cks.length; i++) (cks[i] as CompactKey).from(keys, i * FW);
   const L = QUICK ? 300_000 : 2_000_000;
   const order = randomOrder(n, L);
+  // The packet's key buffer, as extraction leaves it: zero but for the fields it wrote.
+  const pkt = new Uint32Array(FW);
   t.hits = 0; t.misses = 0;
-  const [ours, b] = race(L, [
-    () => { let s = 0; for (let j = 0; j < L; j++) { const f = order[j] as number; s += t.lookup(keys, f * FW, hashes[f] as number); } return s; },
+  const [b, lookupOnly, perPacketHint, perPacket, perPacketFull] = race(L, [
     () => { let s = 0; for (let j = 0; j < L; j++) { const f = order[j] as number; s += base.lookup(keys[f * FW + W.NW_SRC] as number, hashes[f] as number); } return s; },
-  ]) as [number, number];
+    () => { let s = 0; for (let j = 0; j < L; j++) { const f = order[j] as number; s += t.lookupCompact(cks[f] as CompactKey, hashes[f] as number); } return s; },
+    () => { let s = 0; for (let j = 0; j < L; j++) { writeFlow(pkt, 0, order[j] as number); s += t.lookupHinted(pkt, 0, hint, flowHash5(pkt, 0)); } return s; },
+    () => { let s = 0; for (let j = 0; j < L; j++) { writeFlow(pkt, 0, order[j] as number); s += t.lookupCompact(ck.from(pkt, 0), flowHash5(pkt, 0)); } return s; },
+    () => { let s = 0; for (let j = 0; j < L; j++) { writeFlow(pkt, 0, order[j] as number); s += full.lookup(pkt, 0, flowHash5(pkt, 0)); } return s; },
+  ]) as [number, number, number, number, number];
   const hitRate = t.hits / (t.hits + t.misses);
-  row(`exact ${n.toLocaleString("en")} flows (cap ${cap}, hit ${(hitRate * 100).toFixed(0)}%)`, ours, "single-probe u32", b);
+  const nn = n.toLocaleString("en");
+  row(`exact ${nn} flows (cap ${cap}, hit ${(hitRate * 100).toFixed(0)}%), lookup only`, lookupOnly, "single-probe u32", b);
+  row(`exact ${nn}: write key+flowHash5+lookupHinted`, perPacketHint, "single-probe u32", b);
+  row(`exact ${nn}: write key+flowHash5+compact+lookup`, perPacket, "single-probe u32", b);
+  row(`exact ${nn}: same, full-key alternative`, perPacketFull, "single-probe u32", b);
+  memRows.push(`memory per cached flow, ${nn} flows: compact ${(t.memoryBytes / t.size).toFixed(0)} B ` +
+    `(${t.bytesPerSlot} B/slot x ${cap} slots, ${t.size.toLocaleString("en")} live, ${t.wide} wide), ` +
+    `full-key ${(full.memoryBytes / t.size).toFixed(0)} B (${full.memoryBytes / cap} B/slot)`);
 }
 
 // ---------------------------------------------------------------- masked lookups
@@ -287,10 +360,12 @@ function benchLpm(nRoutes: number): void {
 await benchHash();
 benchExact(10_000);
 benchExact(QUICK ? 100_000 : 1_000_000);
-for (const m of [1, 4, 16]) benchTuple(m);
-benchClassifier(1_000);
-benchClassifier(QUICK ? 10_000 : 100_000);
-benchLpm(10_000);
+if (!EXACT_ONLY) {
+  for (const m of [1, 4, 16]) benchTuple(m);
+  benchClassifier(1_000);
+  benchClassifier(QUICK ? 10_000 : 100_000);
+  benchLpm(10_000);
+}
 
 const head: [string, string, string, string] = ["benchmark", "ours M/s", "baseline M/s", "ratio"];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
@@ -299,4 +374,5 @@ console.log(`node ${process.version}, medians of ${RUNS} runs${QUICK ? " (--quic
 console.log(line(head));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const r of rows) console.log(line(r));
+for (const m of memRows) console.log(m);
 if (sink === 0.5) console.log(""); // keep `sink` observable

@@ -3,11 +3,12 @@
 // obviously-written model of Open vSwitch's EMC slots (lib/dpif-netdev-private-dfc.h
 // EMC_FOR_EACH_POS_WITH_HASH: candidates from two slices of the hash; lib/dpif-netdev.c
 // emc_insert: overwrite the same key, else take an empty candidate, else evict the lower hash),
-// which must agree hit for hit.
+// which must agree hit for hit. The compact key form is checked against the plain key it came
+// from, and every lookup entry point (full key, compact form, hinted) against the others.
 import { describe, it, expect } from "vitest";
-import { ExactTable } from "../../src/tables/exact.ts";
-import { hashWords } from "../../src/tables/hash.ts";
-import { FLOW_WORDS } from "../../src/flow/key.ts";
+import { CompactKey, ExactTable, wordMap } from "../../src/tables/exact.ts";
+import { flowHash5, hashWords } from "../../src/tables/hash.ts";
+import { FLOW_WORDS, W } from "../../src/flow/key.ts";
 import { rng } from "./rng.ts";
 
 interface Slot { key: number[]; hash: number; value: number }
@@ -170,5 +171,148 @@ describe("probabilistic insertion (emc-insert-inv-prob)", () => {
   });
   it("rejects a capacity that is not a power of two", () => {
     expect(() => new ExactTable(2, 12)).toThrow(RangeError);
+  });
+});
+
+describe("compact keys (miniflow form)", () => {
+  it("from() and fromHint() keep exactly the non-zero words, and expand() restores the key", () => {
+    const r = rng(11);
+    const ck = new CompactKey(FLOW_WORDS);
+    const hinted = new CompactKey(FLOW_WORDS);
+    const back = new Uint32Array(FLOW_WORDS + 2);
+    for (let t = 0; t < 500; t++) {
+      const key = new Uint32Array(FLOW_WORDS + 1);
+      const present: number[] = [];
+      for (let i = 0; i < FLOW_WORDS; i++) {
+        if (r() % 5 === 0) { key[i + 1] = r() % 3 === 0 ? 0 : r() | 1; present.push(i); } // a hinted word may be 0
+      }
+      ck.from(key, 1);
+      const nonZero = present.filter((i) => key[i + 1] !== 0);
+      expect(ck.count).toBe(nonZero.length);
+      expect([...ck.data.subarray(ck.mapWords, ck.mapWords + ck.count)]).toEqual(nonZero.map((i) => key[i + 1]));
+      for (const i of nonZero) expect(((ck.data[i >>> 5] as number) >>> (i & 31)) & 1).toBe(1);
+      expect((ck.data[ck.mapWords - 1] as number) >>> 24).toBe(nonZero.length + 1);
+      hinted.fromHint(key, 1, wordMap(FLOW_WORDS, present));
+      expect(hinted.count).toBe(ck.count);
+      expect(hinted.data.subarray(0, ck.mapWords + ck.count)).toEqual(ck.data.subarray(0, ck.mapWords + ck.count));
+      back.fill(0xdead);
+      ck.expand(back, 1);
+      expect(back.subarray(1, FLOW_WORDS + 1)).toEqual(key.subarray(1));
+      expect(back[FLOW_WORDS + 1]).toBe(0xdead);
+    }
+  });
+  it("wordMap rejects words outside the key", () => {
+    expect(() => wordMap(FLOW_WORDS, [FLOW_WORDS])).toThrow(RangeError);
+  });
+});
+
+describe("every lookup entry point agrees", () => {
+  it.each([[18, 1], [4, 2], [FLOW_WORDS, 3]])("inlineWords %i, seed %i: lookup, lookupCompact, lookupHinted, peek", (inlineWords, seed) => {
+    // Keys of 3 to 30 non-zero words over a random subset of positions: some fit the slot, the
+    // rest go to the side pool. Many share a hash on purpose (only 64 distinct hashes).
+    const r = rng(seed);
+    const t = new ExactTable(FLOW_WORDS, 256, { insertInvProb: 1, inlineWords });
+    const pool = Array.from({ length: 600 }, () => {
+      const key = new Uint32Array(FLOW_WORDS);
+      const n = 3 + (r() % 28);
+      const at: number[] = [];
+      for (let j = 0; j < n; j++) { const i = r() % FLOW_WORDS; key[i] = 1 + (r() % 3); at.push(i); }
+      // The hint: the words set plus some that are zero, as an extractor's layer maps would be.
+      for (let j = 0; j < 4; j++) at.push(r() % FLOW_WORDS);
+      return { key, hint: wordMap(FLOW_WORDS, at.filter((i) => key[i] !== 0 || r() % 2 === 0)), hash: r() % 64 };
+    });
+    const ck = new CompactKey(FLOW_WORDS);
+    const latest = new Map<number, number>();
+    for (let step = 0; step < 5000; step++) {
+      const k = r() % pool.length;
+      const { key, hint, hash } = pool[k] as (typeof pool)[number];
+      const op = r() % 10;
+      if (op < 4) {
+        const v = r() % 1000;
+        if (op === 0) t.insertCompact(ck.from(key, 0), hash, v); else t.insert(key, 0, hash, v);
+        latest.set(k, v);
+      } else if (op === 4) {
+        t.delete(key, 0, hash);
+      } else {
+        const a = t.peek(key, 0, hash);
+        expect(t.lookup(key, 0, hash)).toBe(a);
+        expect(t.lookupCompact(ck.from(key, 0), hash)).toBe(a);
+        expect(t.lookupHinted(key, 0, hint, hash)).toBe(a);
+        if (a !== -1) expect(a).toBe(latest.get(k));
+      }
+    }
+    expect(t.size).toBe(t.inserts - t.evictions - t.deletes);
+    let wide = 0;
+    t.forEach((value, key, hash) => {
+      expect(t.peek(key, 0, hash)).toBe(value);
+      let n = 0;
+      for (const w of key) if (w !== 0) n++;
+      if (n > inlineWords) wide++;
+    });
+    expect(t.wide).toBe(wide);
+    if (inlineWords < FLOW_WORDS) expect(wide).toBeGreaterThan(0);
+  });
+  it("a key differing only in a word outside the hint is not taken for the stored one", () => {
+    const t = new ExactTable(FLOW_WORDS, 16, { insertInvProb: 1 });
+    const key = new Uint32Array(FLOW_WORDS);
+    key[W.IN_PORT] = 1; key[W.NW_SRC] = 0x0a000001; key[W.TP] = 80;
+    const withTun = Uint32Array.from(key);
+    withTun[W.TUN_ID_LO] = 5;
+    t.insert(withTun, 0, 7, 1);
+    expect(t.lookupHinted(key, 0, wordMap(FLOW_WORDS, [W.IN_PORT, W.NW_SRC, W.TP]), 7)).toBe(-1);
+    t.insert(key, 0, 7, 2);
+    expect(t.lookupHinted(key, 0, wordMap(FLOW_WORDS, [W.IN_PORT, W.NW_SRC, W.TP, W.TUN_ID_LO]), 7)).toBe(2);
+  });
+  it("reports its memory: 92-byte slots for 65-word keys by default", () => {
+    const t = new ExactTable(FLOW_WORDS, 1024);
+    expect(t.bytesPerSlot).toBe(92); // hash, value, 3 bitmap words, 18 packed words
+    expect(t.memoryBytes).toBe(92 * 1024);
+  });
+});
+
+describe("lookups allocate nothing", () => {
+  it("runs 3 million lookups of each kind without a garbage collection", async () => {
+    // As test/io/writer.test.ts: were a lookup to allocate even 16 bytes, millions of them would
+    // fill V8's young generation several times over and force scavenges. One collection is
+    // tolerated for a young generation that happened to be nearly full when the loop began.
+    const { PerformanceObserver } = await import("node:perf_hooks");
+    const n = 4096;
+    const keys = new Uint32Array(n * FLOW_WORDS);
+    for (let i = 0; i < n; i++) {
+      const b = i * FLOW_WORDS;
+      keys[b + W.IN_PORT] = 1 + (i & 3);
+      keys[b + W.DL_TYPE] = 0x0800;
+      keys[b + W.NW_SRC] = (0x0a000000 + i) >>> 0;
+      keys[b + W.NW_DST] = 0xc0a80001;
+      keys[b + W.NW_PROTO_TOS_TTL_FRAG] = 6 << 24;
+      keys[b + W.TP] = ((1024 + i) << 16) | 80;
+      if (i % 7 === 0) for (let j = 0; j < 20; j++) keys[b + W.REG0 - 10 + j] = j + 1; // wide keys
+    }
+    const t = new ExactTable(FLOW_WORDS, 8192, { insertInvProb: 1 });
+    const hashes = new Uint32Array(n);
+    for (let i = 0; i < n; i++) { hashes[i] = flowHash5(keys, i * FLOW_WORDS); t.insert(keys, i * FLOW_WORDS, hashes[i] as number, i); }
+    const hint = wordMap(FLOW_WORDS, Array.from({ length: FLOW_WORDS }, (_, i) => i));
+    const ck = new CompactKey(FLOW_WORDS);
+    const loop = (count: number): number => {
+      let s = 0;
+      for (let j = 0; j < count; j++) {
+        const i = (j * 613) & (n - 1);
+        const off = i * FLOW_WORDS;
+        const h = flowHash5(keys, off);
+        s = (s + t.lookup(keys, off, h) + t.lookupCompact(ck.from(keys, off), h) + t.lookupHinted(keys, off, hint, h) +
+          t.peek(keys, off, hashes[i] as number)) | 0;
+      }
+      return s;
+    };
+    loop(100_000); // warm up: the JIT
+    let gcs = 0;
+    const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+    obs.observe({ entryTypes: ["gc"] });
+    const s = loop(3_000_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    obs.disconnect();
+    expect(s).not.toBe(0);
+    expect(t.hits).toBeGreaterThan(0);
+    expect(gcs).toBeLessThanOrEqual(1);
   });
 });
