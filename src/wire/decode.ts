@@ -239,28 +239,27 @@ class Dissector {
     const csum = v.checksumOk() ? CsumStatus.GOOD : CsumStatus.BAD;
     const repr = { ...readIpv4(v), checksum: v.checksum, csum };
     this.out.layers.push({ name: "ipv4", off, len: hl, repr });
-    this.ipv4Fields(v, csum);
-    this.ipv4Options(v);
+    // Wireshark shows a source route's final hop as ip.dst, and the pseudo-header uses it too.
+    const routeDst = this.ipv4Options(v);
+    this.ipv4Fields(v, csum, routeDst);
     const payloadEnd = Math.min(end, off + v.totalLen);
     if (repr.fragOffset > 0) { this.data(off + hl, payloadEnd); return; }
     // No payload at all: Wireshark does not start the upper-layer dissector, and neither do we.
     if (v.totalLen <= hl) return;
-    const dst = this.sourceRouteDst(v);
-    if (dst >= 0) this.out.fields.set("ip.dst", [...(this.out.fields.get("ip.dst") ?? []).slice(0, -1), ipv4NumToString(dst)]);
     const pseudo = repr.moreFrags ? -1
-      : csumPartial(this.dv, off + 12, 4) + (dst >= 0 ? Math.floor(dst / 0x10000) + (dst & 0xffff) : csumPartial(this.dv, off + 16, 4))
+      : csumPartial(this.dv, off + 12, 4) + (routeDst >= 0 ? Math.floor(routeDst / 0x10000) + (routeDst & 0xffff) : csumPartial(this.dv, off + 16, 4))
         + repr.protocol + (v.totalLen - hl);
     this.l4(repr.protocol, off + hl, payloadEnd, { version: 4, off, pseudo, quoted, partial: repr.moreFrags || cut || quoted });
   }
 
-  private ipv4Fields(v: Ipv4View, csum: CsumStatus): void {
+  private ipv4Fields(v: Ipv4View, csum: CsumStatus, routeDst = -1): void {
     this.field("ip.hdr_len", v.headerLen);
     this.field("ip.flags.mf", v.moreFrags ? 1 : 0);
     this.field("ip.frag_offset", v.fragOffset / 8);
     this.field("ip.proto", v.protocol);
     this.field("ip.checksum.status", csum);
     this.field("ip.src", ipv4NumToString(v.srcNum));
-    this.field("ip.dst", ipv4NumToString(v.dstNum));
+    this.field("ip.dst", ipv4NumToString(routeDst >= 0 ? routeDst : v.dstNum));
   }
 
   /**
@@ -273,37 +272,25 @@ class Dissector {
     else this.ipv4Fields(v, CsumStatus.UNKNOWN);
   }
 
-  private ipv4Options(v: Ipv4View): void {
+  /**
+   * Records each option's type (ip.opt.type) and returns the final destination of a loose or
+   * strict source route (RFC 791 §3.1: types 131 and 137), or -1 when there is none.
+   */
+  private ipv4Options(v: Ipv4View): number {
     const end = v.off + v.headerLen;
+    let routeDst = -1;
     for (let p = v.optionsOff; p < end; ) {
       const type = this.dv.getUint8(p);
       this.field("ip.opt.type", type);
-      if (type === 0) break; // End of Option List (RFC 791 §3.1)
+      if (type === 0) break; // End of Option List
       if (type === 1) { p++; continue; } // No Operation
       if (p + 1 >= end) break;
       const len = this.dv.getUint8(p + 1);
       if (len < 2) break;
+      if ((type === 131 || type === 137) && len >= 7 && p + len <= end) routeDst = this.dv.getUint32(p + len - 4);
       p += len;
     }
-  }
-
-  /**
-   * The final destination of a loose or strict source route option (RFC 791 §3.1: types 131 and
-   * 137), which the upper layer's pseudo-header uses and Wireshark shows as ip.dst; -1 if none.
-   */
-  private sourceRouteDst(v: Ipv4View): number {
-    const end = v.off + v.headerLen;
-    for (let p = v.optionsOff; p < end; ) {
-      const type = this.dv.getUint8(p);
-      if (type === 0) break;
-      if (type === 1) { p++; continue; }
-      if (p + 1 >= end) break;
-      const len = this.dv.getUint8(p + 1);
-      if (len < 2 || p + len > end) break;
-      if ((type === 131 || type === 137) && len >= 7) return this.dv.getUint32(p + len - 4);
-      p += len;
-    }
-    return -1;
+    return routeDst;
   }
 
   private ipv6(off: number, end: number, quoted: boolean): void {
