@@ -35,7 +35,7 @@ import * as ipv6 from "./ipv6.ts";
 import * as icmp from "./icmp.ts";
 import * as icmpv6 from "./icmpv6.ts";
 import * as udp from "./udp.ts";
-import { TcpView } from "./tcp.ts";
+import * as tcp from "./tcp.ts";
 import { GreView } from "./gre.ts";
 import * as vxlan from "./vxlan.ts";
 import { GeneveView } from "./geneve.ts";
@@ -61,6 +61,7 @@ const IPV6_HEADER_LEN = ipv6.IPV6_HEADER_LEN;
 const ICMP_HEADER_LEN = icmp.ICMP_HEADER_LEN;
 const ICMPV6_HEADER_LEN = icmpv6.ICMPV6_HEADER_LEN;
 const UDP_HEADER_LEN = udp.UDP_HEADER_LEN;
+const TCP_HEADER_LEN = tcp.TCP_HEADER_LEN;
 const VXLAN_HEADER_LEN = vxlan.VXLAN_HEADER_LEN;
 
 // The walk writes each offsets field once rather than clearing the array first (see the header).
@@ -110,7 +111,7 @@ export class PacketParser {
   private readonly icmp = new icmp.IcmpView();
   private readonly icmp6 = new icmpv6.Icmpv6View();
   private readonly udp = new udp.UdpView();
-  private readonly tcp = new TcpView();
+  private readonly tcp = new tcp.TcpView();
   private readonly gre = new GreView();
   private readonly vxlan = new vxlan.VxlanView();
   private readonly geneve = new GeneveView();
@@ -157,9 +158,13 @@ export class PacketParser {
   private firstFragment(o: Int32Array, b: number, proto: number, l4Off: number, avail: number): boolean {
     o[b + S.L4] = l4Off;
     noL7(o, b);
-    const need = proto === IpProto.TCP ? 20 : proto === IpProto.UDP || proto === IpProto.ICMP || proto === IpProto.ICMPV6 ? 8 : 0;
-    if (avail < need) return this.fail(o, proto === IpProto.TCP ? "tcp" : proto === IpProto.UDP ? "udp" : proto === IpProto.ICMP ? "icmp" : "icmpv6", "truncated", l4Off);
-    return true;
+    switch (proto) {
+      case IpProto.TCP: return avail >= TCP_HEADER_LEN || this.fail(o, "tcp", "truncated", l4Off);
+      case IpProto.UDP: return avail >= UDP_HEADER_LEN || this.fail(o, "udp", "truncated", l4Off);
+      case IpProto.ICMP: return avail >= ICMP_HEADER_LEN || this.fail(o, "icmp", "truncated", l4Off);
+      case IpProto.ICMPV6: return avail >= ICMPV6_HEADER_LEN || this.fail(o, "icmpv6", "truncated", l4Off);
+      default: return true;
+    }
   }
 
   // Where the L3 step leaves the upper layer for the L4 step (fields, so nothing is allocated).
