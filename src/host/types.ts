@@ -5,18 +5,6 @@
 import type { OfTables } from "./oftable.ts";
 import type { MacLearning } from "./mac-learning.ts";
 
-/** OpenFlow reserved port numbers (OpenFlow 1.0 numbering, as ovs-ofctl prints them). */
-export const OFPP = {
-  IN_PORT: 0xfff8,
-  TABLE: 0xfff9,
-  NORMAL: 0xfffa,
-  FLOOD: 0xfffb,
-  ALL: 0xfffc,
-  CONTROLLER: 0xfffd,
-  LOCAL: 0xfffe,
-  NONE: 0xffff,
-} as const;
-
 /** Port counters, as `ovs-ofctl dump-ports` prints them. */
 export interface PortStats {
   rxPackets: number;
@@ -34,7 +22,7 @@ export type VlanMode = "access" | "trunk" | "native-tagged" | "native-untagged" 
 
 export interface XPort {
   readonly name: string;
-  readonly ofport: number; // OFPP.LOCAL for the bridge's own internal port
+  readonly ofport: number; // OfPort.LOCAL (src/flow/fields.ts) for the bridge's own internal port
   readonly odpPort: number; // datapath port number
   readonly type: string; // Interface type: "internal", "dummy", "vf", "uplink", …
   readonly mac: string; // "aa:bb:cc:dd:ee:ff"
