@@ -33,19 +33,93 @@
 // priority, so the rule whose mask (subtable) was created first wins. A rule with the same match
 // and the same priority as an existing one replaces it (classifier_replace), keeping its place.
 //
-// Not done: OVS's prefix tries for nw_src/nw_dst (which narrow un-wildcarding of address bits
-// further), partitions by metadata, versioning and conjunctive matches.
+// Prefix tries (classifier.h, "Prefix Tracking"; lib/classifier.c check_tries). With
+// setPrefixes(["nw_dst", "nw_src"]) (what OVS configures on every OpenFlow table unless the
+// Flow_Table `prefixes` column says otherwise; ovs-vswitchd.conf.db(5)) the classifier keeps one
+// trie per field (trie.ts) with the prefix of every rule whose subtable masks the field with a
+// CIDR mask. When a lookup reaches the stage of such a field in such a subtable, it first asks
+// the trie (once per lookup, lazily) which prefix lengths could match the packet at all; if the
+// subtable's length is not among them, the subtable is skipped and only the bits the trie needed
+// to prove that are un-wildcarded, plus the stages before. So with a single rule on
+// nw_dst=10.0.0.0/24, a packet to 192.168.1.1 gets a megaflow on nw_dst=128.0.0.0/1. As in OVS,
+// the answer is used only when it un-wildcards no more than the subtable itself would (its
+// prefix length), or nothing new; the field's prerequisite (dl_type) must hold, so ARP's use of
+// the same words is never skipped.
+//
+// Ports trie (lib/classifier.c find_match_wc). Every subtable that matches tp_src/tp_dst keeps a
+// trie of its rules' (tp_src << 16 | tp_dst) under its mask. When the last stage misses, instead
+// of un-wildcarding both ports whole, the lookup un-wildcards only the leading bits of the masked
+// ports that tell this packet from every rule: a rule on tp_dst=80 and a packet to 443 give
+// tp_dst=0x100/0xff00. OVS does this in every classifier; here it is on whenever the key has a
+// TP word (flow-key classifiers) or `portsWord` names one. The other words of the last stage
+// (tcp_flags) are un-wildcarded whole in that case, which is what OVS 3.1 prints (see
+// test/tables/classifier-ovs.test.ts).
+//
+// Not done: partitions by metadata, versioning and conjunctive matches.
 //
 // Lookups allocate nothing; insert and remove allocate freely (they are control-plane work).
 
-import { FLOW_WORDS, STAGES } from "../flow/key.ts";
+import { FLOW_WORDS, STAGES, W } from "../flow/key.ts";
 import { hashFinish, hashWordList } from "./hash.ts";
+import { PrefixTrie, plenBit } from "./trie.ts";
 import { WordMap } from "./word-map.ts";
 
 /** A stage of the staged lookup: the key words [start, end). */
 export interface Stage {
   readonly start: number;
   readonly end: number;
+}
+
+/**
+ * A field a prefix trie can index: `words` whole key words from `word`, read most significant
+ * bit first. A trie answer is used for a packet only when key[prereqWord] & prereqMask equals
+ * prereqValue (OVS mf_are_prereqs_ok: nw_src is IPv4's, not ARP's); prereqWord -1 for none.
+ */
+export interface PrefixField {
+  readonly name: string;
+  readonly word: number;
+  readonly words: number;
+  readonly prereqWord: number;
+  readonly prereqMask: number;
+  readonly prereqValue: number;
+}
+
+const ipField = (name: string, word: number, words: number, dlType: number): PrefixField =>
+  ({ name, word, words, prereqWord: W.DL_TYPE, prereqMask: 0xffff, prereqValue: dlType });
+const tunField = (name: string, word: number, words: number): PrefixField =>
+  ({ name, word, words, prereqWord: -1, prereqMask: 0, prereqValue: 0 });
+
+/** The fields OVS accepts in Flow_Table `prefixes` (ovs-vswitchd.conf.db(5)), by key.ts word. */
+export const PREFIX_FIELDS: Readonly<Record<string, PrefixField>> = {
+  nw_src: ipField("nw_src", W.NW_SRC, 1, 0x0800),
+  nw_dst: ipField("nw_dst", W.NW_DST, 1, 0x0800),
+  ip_src: ipField("nw_src", W.NW_SRC, 1, 0x0800),
+  ip_dst: ipField("nw_dst", W.NW_DST, 1, 0x0800),
+  ipv6_src: ipField("ipv6_src", W.IPV6_SRC, 4, 0x86dd),
+  ipv6_dst: ipField("ipv6_dst", W.IPV6_DST, 4, 0x86dd),
+  tun_id: tunField("tun_id", W.TUN_ID_HI, 2),
+  tun_src: tunField("tun_src", W.TUN_SRC, 1),
+  tun_dst: tunField("tun_dst", W.TUN_DST, 1),
+  tun_ipv6_src: tunField("tun_ipv6_src", W.TUN_IPV6_SRC, 4),
+  tun_ipv6_dst: tunField("tun_ipv6_dst", W.TUN_IPV6_DST, 4),
+};
+
+/** OVS's default for every OpenFlow table: ip_dst, then ip_src (bridge.c; the order is the order
+ *  in which tries are consulted, and decides which field's bits a skip un-wildcards). */
+export const DEFAULT_OPENFLOW_PREFIXES: readonly string[] = ["nw_dst", "nw_src"];
+
+/** At most this many prefix fields per classifier (OVS CLS_MAX_TRIES). */
+export const MAX_PREFIX_FIELDS = 3;
+
+export interface ClassifierOptions {
+  /** Staged-lookup stages; see the constructor. */
+  stages?: readonly Stage[];
+  basis?: number;
+  /** Prefix fields (names of PREFIX_FIELDS or PrefixField objects); default none. */
+  prefixes?: readonly (string | PrefixField)[];
+  /** The word holding tp_src << 16 | tp_dst for the ports trie; default W.TP for a classifier
+   *  of FLOW_WORDS, none otherwise; -1 turns it off. */
+  portsWord?: number;
 }
 
 /** A rule as the classifier reports it (for dumps); key is already masked. */
@@ -77,6 +151,15 @@ class Subtable {
   readonly priorities = new Map<number, number>(); // priority -> number of rules
   maxPriority = -Infinity;
   nRules = 0;
+  // Prefix tries: per classifier trie, this subtable's CIDR length on the field (0: not used)
+  // and the stage (index into stageEnd) the field is in.
+  triePlen = new Int32Array(0);
+  trieStage = new Int32Array(0);
+  anyTrie = false;
+  // Ports trie: bits of the ports word up to its last masked bit (OVS ports_mask_len), 0: none.
+  portsMaskLen = 0;
+  portsTrie: PrefixTrie | null = null;
+  portsPos = -1; // position of the ports word in idx
 
   constructor(readonly mask: Uint32Array, readonly seq: number, stages: readonly Stage[]) {
     const idx: number[] = [];
@@ -94,6 +177,53 @@ class Subtable {
     for (let s = 0; s < ends.length - 1; s++) this.indices.push(new WordMap(0));
     this.map = new WordMap(idx.length);
   }
+
+  /** Work out triePlen/trieStage for these fields (OVS minimask_get_prefix_len). */
+  configureTries(fields: readonly PrefixField[]): void {
+    this.triePlen = new Int32Array(fields.length);
+    this.trieStage = new Int32Array(fields.length).fill(-1);
+    this.anyTrie = false;
+    fields.forEach((f, j) => {
+      const plen = prefixLen(this.mask, f);
+      if (plen === 0) return;
+      const p = this.idx.indexOf(f.word); // a CIDR mask sets the field's first bit
+      let s = 0;
+      while ((this.stageEnd[s] as number) <= p) s++;
+      this.triePlen[j] = plen;
+      this.trieStage[j] = s;
+      this.anyTrie = true;
+    });
+  }
+
+  configurePorts(word: number): void {
+    const m = word >= 0 ? (this.mask[word] as number) : 0;
+    this.portsMaskLen = m === 0 ? 0 : 32 - ctz32(m);
+    this.portsTrie = m === 0 ? null : new PrefixTrie(32);
+    this.portsPos = m === 0 ? -1 : this.idx.indexOf(word);
+  }
+}
+
+function ctz32(x: number): number {
+  return x === 0 ? 32 : 31 - Math.clz32((x & -x) >>> 0);
+}
+
+/** The CIDR length of the field under `mask`, or 0 if the mask is not a prefix. */
+function prefixLen(mask: Uint32Array, f: PrefixField): number {
+  let n = 0;
+  let ended = false;
+  for (let i = 0; i < f.words; i++) {
+    const m = (mask[f.word + i] as number) >>> 0;
+    if (ended) {
+      if (m !== 0) return 0;
+    } else {
+      const inv = ~m >>> 0;
+      if ((inv & (inv + 1)) >>> 0 !== 0) return 0; // not contiguous from the top bit
+      const tz = ctz32(m);
+      n += 32 - tz;
+      if (tz !== 0) ended = true;
+    }
+  }
+  return n;
 }
 
 export class Classifier {
@@ -108,18 +238,32 @@ export class Classifier {
   private subSeq = 0;
   private ruleSeq = 0;
   private readonly scratch: Uint32Array;
+  private fields: PrefixField[] = [];
+  private tries: PrefixTrie[] = [];
+  private readonly portsWord: number;
+  // Per-lookup trie context (OVS struct trie_ctx), reused: done flag, maskbits, plens (4 words).
+  private readonly trieDone = new Uint8Array(MAX_PREFIX_FIELDS);
+  private readonly trieBits = new Int32Array(MAX_PREFIX_FIELDS);
+  private readonly plenViews: Uint32Array[] = Array.from({ length: MAX_PREFIX_FIELDS }, () => new Uint32Array(4));
+  private readonly portsValue = new Uint32Array(1);
+  private readonly portsPlens = new Uint32Array(1);
   /** After a successful lookup: the matched rule's priority. */
   lastPriority = 0;
   /** After a lookup: how many subtables it probed (skipped ones not counted). */
   lastProbes = 0;
+  /** After a lookup with a wc: how many subtables a prefix trie let it skip. */
+  lastTrieSkips = 0;
 
   /**
    * `stages` must cover [0, words) in order. With the default, a classifier of FLOW_WORDS uses
-   * the flow key's stages (metadata, L2, L3, L4); any other width gets one stage.
+   * the flow key's stages (metadata, L2, L3, L4); any other width gets one stage. The second
+   * argument may instead be a ClassifierOptions (stages, basis, prefixes, portsWord).
    */
-  constructor(words = FLOW_WORDS, stages?: readonly Stage[], basis = 0) {
+  constructor(words = FLOW_WORDS, stagesOrOptions?: readonly Stage[] | ClassifierOptions, basis = 0) {
+    const opts: ClassifierOptions = stagesOrOptions === undefined ? {}
+      : isStageList(stagesOrOptions) ? { stages: stagesOrOptions, basis } : stagesOrOptions;
     this.words = words;
-    const s = stages ?? (words === FLOW_WORDS ? STAGES : [{ start: 0, end: words }]);
+    const s = opts.stages ?? (words === FLOW_WORDS ? STAGES : [{ start: 0, end: words }]);
     let at = 0;
     for (const st of s) {
       if (st.start !== at || st.end < st.start) throw new RangeError("classifier stages must be contiguous from 0");
@@ -127,9 +271,37 @@ export class Classifier {
     }
     if (at !== words) throw new RangeError(`classifier stages must end at ${words}, end at ${at}`);
     this.stages = s;
-    this.basis = basis;
+    this.basis = opts.basis ?? basis;
     this.scratch = new Uint32Array(words);
+    this.portsWord = opts.portsWord ?? (words === FLOW_WORDS ? W.TP : -1);
+    if (this.portsWord >= words) throw new RangeError(`classifier: ports word ${this.portsWord} outside the key`);
+    if (opts.prefixes !== undefined) this.setPrefixes(opts.prefixes);
   }
+
+  /**
+   * Track these prefix fields (OVS classifier_set_prefix_fields): names from PREFIX_FIELDS
+   * or PrefixField objects, in the order the tries are to be consulted. Unknown names throw;
+   * duplicates are ignored and only the first MAX_PREFIX_FIELDS count, as in OVS. Existing
+   * rules are indexed at once. Returns the names in use.
+   */
+  setPrefixes(prefixes: readonly (string | PrefixField)[]): string[] {
+    const fields: PrefixField[] = [];
+    for (const p of prefixes) {
+      const f = typeof p === "string" ? PREFIX_FIELDS[p] : p;
+      if (f === undefined) throw new RangeError(`classifier: ${String(p)} is not a prefix field (${Object.keys(PREFIX_FIELDS).join(", ")})`);
+      if (f.word < 0 || f.words < 1 || f.word + f.words > this.words) throw new RangeError(`classifier: prefix field ${f.name} outside the key`);
+      if (fields.some((x) => x.word === f.word && x.words === f.words)) continue;
+      if (fields.length === MAX_PREFIX_FIELDS) break;
+      fields.push(f);
+    }
+    this.fields = fields;
+    this.tries = fields.map((f) => new PrefixTrie(32 * f.words));
+    for (const st of this.order) st.configureTries(fields);
+    for (const head of this.groups) if (head !== null) this.trieInsert(head.sub, head.key);
+    return fields.map((f) => f.name);
+  }
+
+  get prefixes(): string[] { return this.fields.map((f) => f.name); }
 
   get count(): number { return this.byId.size; }
   get subtableCount(): number { return this.order.length; }
@@ -143,6 +315,9 @@ export class Classifier {
     const order = this.order;
     const basis = this.basis;
     let probes = 0;
+    let skips = 0;
+    const useTries = wc !== null && this.fields.length > 0;
+    if (useTries) this.trieDone.fill(0);
     for (let t = 0; t < order.length; t++) {
       const st = order[t] as Subtable;
       if (best !== null && best.priority >= st.maxPriority) break;
@@ -150,31 +325,82 @@ export class Classifier {
       const idx = st.idx;
       const mv = st.mv;
       const last = st.stageEnd.length - 1;
+      const tries = useTries && st.anyTrie;
       let h = basis;
       let pos = 0;
       let missed = false;
       for (let s = 0; s < last; s++) {
+        if (tries && this.checkTries(st, s, key, keyOff, wc as Uint32Array)) { missed = true; skips++; break; }
         const end = st.stageEnd[s] as number;
         h = hashWordList(key, keyOff, idx, mv, pos, end, h);
         pos = end;
         if ((st.indices[s] as WordMap).findWords(key, 0, hashFinish(h, pos << 2)) < 0) { missed = true; break; }
       }
+      if (!missed && tries && this.checkTries(st, last, key, keyOff, wc as Uint32Array)) { missed = true; skips++; }
       if (!missed) {
         const n = idx.length;
         h = hashWordList(key, keyOff, idx, mv, pos, n, h);
-        pos = n;
         const slot = st.map.findList(key, keyOff, idx, mv, hashFinish(h, n << 2));
         if (slot >= 0) {
           const r = this.groups[st.map.vals[slot] as number] as Rule;
           if (best === null || r.priority > best.priority) best = r;
+          pos = n;
+        } else if (st.portsTrie !== null && wc !== null) {
+          // Only the leading bits of the masked ports that tell this packet from every rule.
+          const pw = this.portsWord;
+          const m = st.mask[pw] as number;
+          this.portsValue[0] = (key[keyOff + pw] as number) & m;
+          this.portsPlens[0] = 0;
+          const mbits = st.portsTrie.lookup(this.portsValue, 0, this.portsPlens, 32);
+          const pm = mbits === 0 ? 0 : (0xffffffff << (32 - mbits)) >>> 0;
+          wc[pw] = ((wc[pw] as number) | (m & pm)) >>> 0;
+          const pp = st.portsPos;
+          for (let i = pos; i < n; i++) if (i !== pp) wc[idx[i] as number] = ((wc[idx[i] as number] as number) | (mv[i] as number)) >>> 0;
+        } else {
+          pos = n;
         }
       }
       if (wc !== null) for (let i = 0; i < pos; i++) wc[idx[i] as number] = ((wc[idx[i] as number] as number) | (mv[i] as number)) >>> 0;
     }
     this.lastProbes = probes;
+    this.lastTrieSkips = skips;
     if (best === null) return -1;
     this.lastPriority = best.priority;
     return best.id;
+  }
+
+  /**
+   * OVS check_tries: at the start of stage `s` of `st`, may a trie prove that no rule of the
+   * subtable can match? If so, un-wildcard the bits it read (unless that would un-wildcard more
+   * of the field than the subtable itself would) and return true.
+   */
+  private checkTries(st: Subtable, s: number, key: Uint32Array, keyOff: number, wc: Uint32Array): boolean {
+    const fields = this.fields;
+    for (let j = 0; j < fields.length; j++) {
+      const plen = st.triePlen[j] as number;
+      if (plen === 0 || st.trieStage[j] !== s) continue;
+      const f = fields[j] as PrefixField;
+      const plens = this.plenViews[j] as Uint32Array;
+      if (this.trieDone[j] === 0) {
+        plens.fill(0);
+        if (f.prereqWord < 0 || (((key[keyOff + f.prereqWord] as number) & f.prereqMask) >>> 0) === f.prereqValue) {
+          this.trieBits[j] = (this.tries[j] as PrefixTrie).lookup(key, keyOff + f.word, plens);
+        } else {
+          plens.fill(0xffffffff); // every length may match: no skipping for this packet
+          this.trieBits[j] = 0;
+        }
+        this.trieDone[j] = 1;
+      }
+      if (plenBit(plens, plen - 1) === 0) {
+        const bits = this.trieBits[j] as number;
+        if (bits <= plen) {
+          setPrefixBits(wc, f.word, bits);
+          return true;
+        }
+        if (prefixBitsSet(wc, f.word, bits)) return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -209,6 +435,7 @@ export class Classifier {
     const n = st.idx.length;
     for (let i = 0; i < n; i++) this.scratch[i] = (key[st.idx[i] as number] as number) & (st.mv[i] as number);
     st.map.insertWords(this.scratch, 0, hashes[hashes.length - 1] as number, g);
+    this.trieInsert(st, r.key);
     for (let s = 0; s < st.indices.length; s++) {
       const ix = st.indices[s] as WordMap;
       const h = hashes[s] as number;
@@ -238,6 +465,7 @@ export class Classifier {
     if (this.groups[g] === null) {
       const { slot, hashes } = this.locate(st, r.key);
       st.map.removeSlot(slot);
+      this.trieRemove(st, r.key);
       for (let s = 0; s < st.indices.length; s++) {
         const ix = st.indices[s] as WordMap;
         const at = ix.findWords(r.key, 0, hashes[s] as number);
@@ -275,11 +503,35 @@ export class Classifier {
   }
 
   clear(): void {
+    for (const t of this.tries) t.clear();
     this.order = [];
     this.byMask.clear();
     this.byId.clear();
     this.groups = [];
     this.freeGroups = [];
+  }
+
+  /** A new distinct match in `st` (masked key): index it in the tries (OVS classifier_replace). */
+  private trieInsert(st: Subtable, key: Uint32Array): void {
+    for (let j = 0; j < this.fields.length; j++) {
+      const plen = st.triePlen[j] as number;
+      if (plen !== 0) (this.tries[j] as PrefixTrie).insert(key, (this.fields[j] as PrefixField).word, plen);
+    }
+    if (st.portsTrie !== null) {
+      this.portsValue[0] = key[this.portsWord] as number;
+      st.portsTrie.insert(this.portsValue, 0, st.portsMaskLen);
+    }
+  }
+
+  private trieRemove(st: Subtable, key: Uint32Array): void {
+    for (let j = 0; j < this.fields.length; j++) {
+      const plen = st.triePlen[j] as number;
+      if (plen !== 0) (this.tries[j] as PrefixTrie).remove(key, (this.fields[j] as PrefixField).word, plen);
+    }
+    if (st.portsTrie !== null) {
+      this.portsValue[0] = key[this.portsWord] as number;
+      st.portsTrie.remove(this.portsValue, 0, st.portsMaskLen);
+    }
   }
 
   private newRule(id: number, priority: number, key: Uint32Array, st: Subtable, g: number): Rule {
@@ -310,6 +562,8 @@ export class Classifier {
     let st = this.byMask.get(name);
     if (st === undefined) {
       st = new Subtable(Uint32Array.from(mask.subarray(0, this.words)), this.subSeq++, this.stages);
+      st.configureTries(this.fields);
+      st.configurePorts(this.portsWord);
       this.byMask.set(name, st);
       this.order.push(st);
     }
@@ -337,6 +591,28 @@ export class Classifier {
       this.order.sort((a, b) => b.maxPriority - a.maxPriority || a.seq - b.seq);
     }
   }
+}
+
+function isStageList(x: readonly Stage[] | ClassifierOptions): x is readonly Stage[] {
+  return Array.isArray(x);
+}
+
+/** Un-wildcard the first `n` bits of the field at wc[word ..] (OVS mask_set_prefix_bits). */
+function setPrefixBits(wc: Uint32Array, word: number, n: number): void {
+  let i = 0;
+  for (; i < n >>> 5; i++) wc[word + i] = 0xffffffff;
+  if ((n & 31) !== 0) wc[word + i] = ((wc[word + i] as number) | (0xffffffff << (32 - (n & 31)))) >>> 0;
+}
+
+/** Are the first `n` bits of the field at wc[word ..] all un-wildcarded already? */
+function prefixBitsSet(wc: Uint32Array, word: number, n: number): boolean {
+  let i = 0;
+  for (; i < n >>> 5; i++) if (wc[word + i] !== 0xffffffff) return false;
+  if ((n & 31) !== 0) {
+    const m = (0xffffffff << (32 - (n & 31))) >>> 0;
+    if ((((wc[word + i] as number) & m) >>> 0) !== m) return false;
+  }
+  return true;
 }
 
 function maskName(mask: Uint32Array, words: number): string {
