@@ -193,3 +193,104 @@ describe("priorities, replacement, ties", () => {
     expect(() => new Classifier(4, [{ start: 1, end: 4 }])).toThrow(RangeError);
   });
 });
+
+// Prefix tries (classifier.h "Prefix Tracking") and the ports trie change only how much of `wc`
+// a lookup sets, never the answer: the same rules must win as with a linear scan, the megaflow
+// property must still hold, and every bit set with tries must also be set without them (a
+// skipped subtable un-wildcards at most the prefix bits it would have examined anyway).
+describe("prefix tries and the ports trie: same answers, narrower masks", () => {
+  const cidr = (len: number): number => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
+  it.each([[21], [22], [23]])("seed %i", (seed) => {
+    const r = rng(seed);
+    const words = FLOW_WORDS;
+    const bases = [0x0a000000, 0x0a010200, 0xac100000, 0xc0a80100];
+    const addr = (): number => {
+      const keep = [0, 8, 16, 24, 30, 32][r() % 6] as number;
+      return (((bases[r() % bases.length] as number) & cidr(keep)) | (r() & ~cidr(keep))) >>> 0;
+    };
+    const ports = [22, 80, 443, 0x1000, 0x1fff, 8080];
+    const packet = (): Uint32Array => {
+      const p = new Uint32Array(words);
+      p[W.DL_TYPE] = r() % 8 === 0 ? 0x0806 : 0x0800; // ARP uses the same words: no trie skips
+      p[W.NW_SRC] = addr();
+      p[W.NW_DST] = addr();
+      p[W.NW_PROTO_TOS_TTL_FRAG] = (r() % 2 === 0 ? 6 : 17) << 24;
+      p[W.TP] = (((ports[r() % ports.length] as number) << 16) | (ports[r() % ports.length] as number)) >>> 0;
+      return p;
+    };
+    const lens = [1, 4, 8, 12, 16, 20, 24, 28, 31, 32];
+    const portMasks = [0, 0xffff, 0xff00, 0xf000, 0xfff0];
+    const withTries = new Classifier(words, { prefixes: ["nw_dst", "nw_src"] });
+    const without = new Classifier(words, { portsWord: -1 });
+    let rules: RefRule[] = [];
+    let nextId = 1;
+    let skips = 0;
+    for (let step = 0; step < 2500; step++) {
+      const op = r() % 10;
+      if (op < 3) {
+        const mask = new Array<number>(words).fill(0);
+        mask[W.DL_TYPE] = 0xffff;
+        const k = r() % 4;
+        if (k !== 1) mask[W.NW_DST] = cidr(lens[r() % lens.length] as number);
+        if (k !== 0) mask[W.NW_SRC] = cidr(lens[r() % lens.length] as number);
+        if (r() % 3 === 0) {
+          mask[W.NW_PROTO_TOS_TTL_FRAG] = 0xff000000;
+          mask[W.TP] = (((portMasks[r() % 5] as number) << 16) | (portMasks[r() % 5] as number)) >>> 0;
+        }
+        if (r() % 10 === 0) mask[W.NW_DST] = 0x00ffff00; // not a prefix: never in a trie
+        const raw = packet();
+        const key = mask.map((m, i) => ((raw[i] as number) & m) >>> 0);
+        const priority = r() % 16;
+        const id = nextId++;
+        const d1 = withTries.insert(raw, Uint32Array.from(mask), priority, id);
+        const d2 = without.insert(raw, Uint32Array.from(mask), priority, id);
+        expect(d1).toBe(d2);
+        rules = rules.filter((x) => x.id !== d1);
+        rules.push({ key, mask, priority, id });
+      } else if (op < 4 && rules.length > 0) {
+        const victim = rules[r() % rules.length] as RefRule;
+        expect(withTries.remove(victim.id)).toBe(true);
+        expect(without.remove(victim.id)).toBe(true);
+        rules = rules.filter((x) => x !== victim);
+      } else {
+        const p = packet();
+        const wc = new Uint32Array(words);
+        const wc0 = new Uint32Array(words);
+        const id = withTries.lookup(p, wc);
+        skips += withTries.lastTrieSkips;
+        expect(id).toBe(without.lookup(p, wc0));
+        const best = refBest(rules, p);
+        if (id === -1) expect(best).toBe(-Infinity);
+        else expect((rules.find((x) => x.id === id) as RefRule).priority).toBe(best);
+        for (let i = 0; i < words; i++) expect((((wc[i] as number) & ~(wc0[i] as number)) >>> 0)).toBe(0);
+        for (let k = 0; k < 4; k++) {
+          const q = packet();
+          const p2 = new Uint32Array(words);
+          for (let i = 0; i < words; i++) p2[i] = ((p[i] as number) & (wc[i] as number)) | ((q[i] as number) & ~(wc[i] as number));
+          expect(refBest(rules, p2)).toBe(best);
+          expect(withTries.lookup(p2, null)).toBe(id);
+        }
+      }
+    }
+    expect(skips).toBeGreaterThan(100);
+    // Turning the tries on after the rules are in gives the same masks as having them from the
+    // start (same insertion order, so the same probe order among equal-priority subtables).
+    const late = new Classifier(words);
+    const early = new Classifier(words, { prefixes: ["nw_dst", "nw_src"] });
+    for (const x of rules) late.insert(Uint32Array.from(x.key), Uint32Array.from(x.mask), x.priority, x.id);
+    for (const x of rules) early.insert(Uint32Array.from(x.key), Uint32Array.from(x.mask), x.priority, x.id);
+    expect(late.setPrefixes(["ip_dst", "nw_src", "nw_dst"])).toEqual(["nw_dst", "nw_src"]);
+    for (let k = 0; k < 200; k++) {
+      const p = packet();
+      const a = new Uint32Array(words);
+      const b = new Uint32Array(words);
+      expect(late.lookup(p, a)).toBe(early.lookup(p, b));
+      expect(a).toEqual(b);
+    }
+  });
+  it("rejects unknown prefix fields and fields outside the key", () => {
+    expect(() => new Classifier(FLOW_WORDS, { prefixes: ["tp_dst"] })).toThrow(RangeError);
+    expect(() => new Classifier(12, { prefixes: ["nw_dst"] })).toThrow(RangeError);
+    expect(new Classifier(12, { prefixes: [{ name: "w3", word: 3, words: 1, prereqWord: -1, prereqMask: 0, prereqValue: 0 }] }).prefixes).toEqual(["w3"]);
+  });
+});
