@@ -478,8 +478,9 @@ function cmdDumpAggregate(args: string[], opts: Options, ctx: OfctlContext): str
 // --- ports ------------------------------------------------------------------------------------
 
 /**
- * The order ofproto keeps ports in (an hmap keyed by hash_int(ofport, 0)): by bucket under the
- * mask a table of this many ports has, then by port number. Checked against OVS 3.1's
+ * The order ofproto keeps ports in: an hmap keyed by hash_int(ofport, 0), walked bucket by bucket
+ * under the mask a table of this many ports has; a bucket lists its latest insertion first.
+ * `ports` is the order of creation (the bridge's LOCAL port first). Checked against OVS 3.1's
  * dump-ports for 4 and 7 ports (test/cmd/ofctl.test.ts).
  */
 export function ofprotoPortOrder(ports: readonly number[]): number[] {
@@ -493,7 +494,8 @@ export function ofprotoPortOrder(ports: readonly number[]): number[] {
     }
   }
   const bucket = (p: number) => (hashFinish(hashAdd(hashAdd(p, 0), 0), 8) & mask) >>> 0;
-  return [...ports].sort((a, b) => bucket(a) - bucket(b) || a - b);
+  const seq = new Map(ports.map((p, i) => [p, i]));
+  return [...ports].sort((a, b) => bucket(a) - bucket(b) || (seq.get(b) as number) - (seq.get(a) as number));
 }
 
 /** Port types whose netdev reports only packets and bytes (netdev-dummy): the rest print "?". */
@@ -519,7 +521,9 @@ function cmdDumpPorts(args: string[], opts: Options, ctx: OfctlContext): string 
       xid = "0x4";
     }
   }
-  const chosen = ofprotoPortOrder([...br.ports.keys()]).filter((n) => want === null || n === want);
+  const created = [...br.ports.keys()].filter((n) => n !== OfPort.LOCAL);
+  if (br.ports.has(OfPort.LOCAL)) created.unshift(OfPort.LOCAL);
+  const chosen = ofprotoPortOrder(created).filter((n) => want === null || n === want);
   let out = `OFPST_PORT reply${verTag(opts.version)} (xid=${xid}): ${chosen.length} ports\n`;
   const now = ctx.nowMs();
   for (const n of chosen) {
@@ -530,9 +534,9 @@ function cmdDumpPorts(args: string[], opts: Options, ctx: OfctlContext): string 
     out += `  port ${portLabel(n)}: rx pkts=${s.rxPackets}, bytes=${s.rxBytes}, drop=${v(s.rxDropped)}, errs=${v(s.rxErrors)}, frame=${v(0)}, over=${v(0)}, crc=${v(0)}\n`;
     out += `           tx pkts=${s.txPackets}, bytes=${s.txBytes}, drop=${v(s.txDropped)}, errs=${v(s.txErrors)}, coll=${v(0)}\n`;
     // OpenFlow 1.3 port stats carry the port's age; XPort has it only if the engine adds createdMs.
-    const created = (port as Partial<{ createdMs: number }>).createdMs;
-    if (opts.version >= 13 && typeof created === "number") {
-      out += `           duration=${((now - created) / 1000).toFixed(3)}s\n`;
+    const since = (port as Partial<{ createdMs: number }>).createdMs;
+    if (opts.version >= 13 && typeof since === "number") {
+      out += `           duration=${((now - since) / 1000).toFixed(3)}s\n`;
     }
   }
   return out;
