@@ -1,5 +1,14 @@
 // The MAC learning table behind the NORMAL action: (MAC, VLAN) → port, with ageing, as Open
 // vSwitch's lib/mac-learning.c (default idle time 300 s, default size 8192 entries).
+//
+// The translation (xlate.ts) learns and looks up with the MAC as the two words the flow key holds
+// (key.ts: HI = first 2 bytes, LO = last 4), so an upcall builds no strings: entries live in one
+// map per VLAN keyed by the 48-bit MAC as a number (exact below 2^53). The string forms are for
+// commands and tests (fdb/show, scenario files).
+//
+// Ageing follows mac-learning.c: an entry expires `idle` after it was last learned (a lookup does
+// not refresh it; only traffic from that MAC does). When the table is full, learning a new
+// address evicts the least recently learned one (OVS's LRU list).
 
 export const MAC_DEFAULT_IDLE_SEC = 300;
 export const MAC_DEFAULT_MAX = 8192;
@@ -11,8 +20,38 @@ export interface MacEntry {
   usedMs: number;
 }
 
+interface Slot {
+  mac48: number;
+  vlan: number;
+  ofport: number;
+  usedMs: number;
+}
+
+const TWO32 = 0x100000000;
+
+function macToNum(mac: string): number {
+  const p = mac.split(":");
+  if (p.length !== 6) throw new RangeError(`${mac}: not a MAC address`);
+  let n = 0;
+  for (const b of p) {
+    const v = parseInt(b, 16);
+    if (!(v >= 0 && v <= 255) || !/^[0-9a-fA-F]{1,2}$/.test(b)) throw new RangeError(`${mac}: not a MAC address`);
+    n = n * 256 + v;
+  }
+  return n;
+}
+
+function numToMac(n: number): string {
+  const out: string[] = [];
+  for (let i = 5; i >= 0; i--) out.push((Math.floor(n / 2 ** (8 * i)) % 256).toString(16).padStart(2, "0"));
+  return out.join(":");
+}
+
 export class MacLearning {
-  private readonly entries = new Map<string, MacEntry>();
+  private readonly byVlan = new Map<number, Map<number, Slot>>();
+  private n = 0;
+  /** Bumped whenever an entry is added, moves, or goes: translations made before may be stale. */
+  serial = 0;
   idleMs: number;
   max: number;
 
@@ -21,44 +60,82 @@ export class MacLearning {
     this.max = max;
   }
 
+  get size(): number { return this.n; }
+
   /** Records that `mac` on `vlan` was seen on `ofport`; true when that changed the table. */
   learn(mac: string, vlan: number, ofport: number, nowMs: number): boolean {
-    const k = `${vlan}/${mac}`;
-    const e = this.entries.get(k);
+    const m = macToNum(mac);
+    return this.learnWords(Math.floor(m / TWO32), m % TWO32, vlan, ofport, nowMs);
+  }
+
+  /** learn() with the MAC as flow-key words (hi: first 2 bytes, lo: last 4). Allocates only for a new entry. */
+  learnWords(hi: number, lo: number, vlan: number, ofport: number, nowMs: number): boolean {
+    const mac48 = hi * TWO32 + (lo >>> 0);
+    let t = this.byVlan.get(vlan);
+    const e = t?.get(mac48);
     if (e !== undefined) {
-      const moved = e.ofport !== ofport;
+      const changed = e.ofport !== ofport || nowMs - e.usedMs >= this.idleMs;
       e.ofport = ofport;
       e.usedMs = nowMs;
-      return moved;
+      if (changed) this.serial++;
+      return changed;
     }
-    if (this.entries.size >= this.max) this.evictOldest();
-    this.entries.set(k, { mac, vlan, ofport, usedMs: nowMs });
+    if (this.n >= this.max) this.evictOldest();
+    if (t === undefined) { t = new Map(); this.byVlan.set(vlan, t); }
+    t.set(mac48, { mac48, vlan, ofport, usedMs: nowMs });
+    this.n++;
+    this.serial++;
     return true;
   }
 
-  /** The port `mac` on `vlan` was learned on, or -1. */
+  /** The port `mac` on `vlan` was learned on, or -1 (also -1 once the entry has aged out). */
   lookup(mac: string, vlan: number, nowMs: number): number {
-    const e = this.entries.get(`${vlan}/${mac}`);
+    const m = macToNum(mac);
+    return this.lookupWords(Math.floor(m / TWO32), m % TWO32, vlan, nowMs);
+  }
+
+  lookupWords(hi: number, lo: number, vlan: number, nowMs: number): number {
+    const e = this.byVlan.get(vlan)?.get(hi * TWO32 + (lo >>> 0));
     if (e === undefined || nowMs - e.usedMs >= this.idleMs) return -1;
     return e.ofport;
   }
 
-  /** Drops entries idle for the ageing time; returns how many went. */
-  expire(nowMs: number): number {
-    let n = 0;
-    for (const [k, e] of this.entries) if (nowMs - e.usedMs >= this.idleMs) { this.entries.delete(k); n++; }
-    return n;
+  /** Forget every entry pointing at `ofport` (the port was deleted), as mac_learning_flush of a bundle. */
+  forgetPort(ofport: number): number {
+    let k = 0;
+    for (const t of this.byVlan.values()) {
+      for (const [m, e] of t) if (e.ofport === ofport) { t.delete(m); k++; }
+    }
+    this.n -= k;
+    if (k) this.serial++;
+    return k;
   }
 
-  flush(): void { this.entries.clear(); }
+  /** Drops entries idle for the ageing time; returns how many went. */
+  expire(nowMs: number): number {
+    let k = 0;
+    for (const t of this.byVlan.values()) {
+      for (const [m, e] of t) if (nowMs - e.usedMs >= this.idleMs) { t.delete(m); k++; }
+    }
+    this.n -= k;
+    if (k) this.serial++;
+    return k;
+  }
 
-  /** Entries in table order, for fdb/show. */
-  list(): MacEntry[] { return [...this.entries.values()]; }
+  flush(): void { this.byVlan.clear(); this.n = 0; this.serial++; }
+
+  /** Entries, for fdb/show (allocates). */
+  list(): MacEntry[] {
+    const out: MacEntry[] = [];
+    for (const t of this.byVlan.values()) {
+      for (const e of t.values()) out.push({ mac: numToMac(e.mac48), vlan: e.vlan, ofport: e.ofport, usedMs: e.usedMs });
+    }
+    return out;
+  }
 
   private evictOldest(): void {
-    let oldK: string | null = null;
-    let old = Infinity;
-    for (const [k, e] of this.entries) if (e.usedMs < old) { old = e.usedMs; oldK = k; }
-    if (oldK !== null) this.entries.delete(oldK);
+    let old: Slot | null = null;
+    for (const t of this.byVlan.values()) for (const e of t.values()) if (old === null || e.usedMs < old.usedMs) old = e;
+    if (old !== null) { this.byVlan.get(old.vlan)?.delete(old.mac48); this.n--; this.serial++; }
   }
 }
