@@ -552,7 +552,7 @@ export interface OdpFlowLine {
   ufid?: string; // -m only
   key: OdpKey;
   stats: OdpFlowStats;
-  offloaded?: "yes" | "partial"; // -m only, as dpctl prints it
+  offloaded?: "yes" | "partial" | "no"; // -m only: OVS prints yes/partial; "no" is ours, for a flow the NIC refused
   dp?: string; // -m only: "ovs", "tc", "dpdk"
   actions: OdpAction[];
   dpExtraInfo?: string; // -m only
@@ -601,7 +601,7 @@ export function parseOdpFlowLine(line: string, portNames?: ReadonlyMap<number, s
     else if (k === "bytes") stats.bytes = Number(v);
     else if (k === "used") stats.usedAgoMs = v === "never" ? null : Math.round(parseFloat(v) * 1000);
     else if (k === "flags") stats.tcpFlags = [...v].reduce((acc, c) => acc | ({ S: 2, F: 1, P: 8, R: 4, U: 0x20, ".": 0x10, E: 0x40, C: 0x80, N: 0x100 }[c] ?? 0), 0);
-    else if (k === "offloaded") out.offloaded = v as "yes" | "partial";
+    else if (k === "offloaded") out.offloaded = v as "yes" | "partial" | "no";
     else if (k === "dp") out.dp = v;
   }
   out.stats = stats;

@@ -1,0 +1,682 @@
+// The engine: one emulated host — its SmartNICs, its datapath, vswitchd's bridges and the offload
+// manager — configured from the database the way ovs-vswitchd configures itself from OVSDB
+// (bridge_reconfigure), and driven by packets received on its ports.
+//
+// A packet's path (../shared/DESIGN.md "data flow"):
+//   port rx → (representor port?) eSwitch: L1 exact → L2 masked → actions → port tx
+//                                  └ miss / host traffic / unclassifiable → representor ↓
+//   host datapath: EMC → megaflow → actions → port tx
+//                  └ miss → upcall: translate through the OpenFlow tables, install the megaflow,
+//                           offer it to the ingress port's NIC, execute the packet
+// Every received packet is counted in exactly one tier (Tier), so the tier counters always add up
+// to the packets received.
+//
+// Time is virtual: it starts at VIRTUAL_EPOCH_MS and moves only with time/warp (or a scenario's
+// clock), so the same commands give the same captures and the same dumps.
+
+import { readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import type { Db, InterfaceRow } from "../ovsdb/db.ts";
+import { UnixctlError, type Unixctl } from "../daemon/unixctl.ts";
+import { PacketPool } from "../nic/pool.ts";
+import { ESwitch, FALLBACK_REASON_NAMES } from "../nic/eswitch.ts";
+import { PacketParser } from "../wire/parse.ts";
+import { OUTER, newOffsets } from "../wire/offsets.ts";
+import { FlowExtractor } from "../flow/extract.ts";
+import { ActionExecutor } from "../flow/execute.ts";
+import { FLOW_WORDS, W, newFlowKey, type FlowKey } from "../flow/key.ts";
+import { formatOdpKey } from "../flow/odp.ts";
+import { parseFlow } from "../flow/ofctl.ts";
+import { runOfctl } from "../cmd/ofctl.ts";
+import { translate } from "./xlate.ts";
+import { Bridge } from "./bridge.ts";
+import { CaptureHub, type CaptureTap } from "./capture.ts";
+import { Datapath, DpHit, keyTcpFlags, DEFAULT_MAX_IDLE_MS, type DpFlow } from "./datapath.ts";
+import { DEFAULT_MTU, Netdev, choosePort } from "./netdev.ts";
+import { HostNic } from "./nic-port.ts";
+import { OffloadManager } from "./offload.ts";
+import { registerCommands } from "./commands.ts";
+import type { CommandIo, CommandResult, VlanMode } from "./types.ts";
+
+/** The virtual clock's zero: 2026-01-01T00:00:00Z. */
+export const VIRTUAL_EPOCH_MS = 1_767_225_600_000;
+/** How often the revalidator runs (ofproto-dpif-upcall's default max-revalidator, ms). */
+export const REVALIDATE_INTERVAL_MS = 500;
+
+/** The tier that handled a packet. */
+export const Tier = { NIC_L1: 0, NIC_L2: 1, DP_EMC: 2, DP_MEGAFLOW: 3, UPCALL: 4, DROP: 5 } as const;
+export const TIER_NAMES = ["nic-l1", "nic-l2", "dp-emc", "dp-megaflow", "upcall", "drop"] as const;
+const N_TIERS = TIER_NAMES.length;
+
+export interface EngineOptions {
+  db: Db;
+  unixctl: Unixctl;
+  rundir: string;
+  log(line: string): void;
+  /** Packet buffer slots (default 4096). */
+  poolSlots?: number;
+}
+
+export interface Engine {
+  reconfigure(): void;
+  ofctl(argv: string[], io: CommandIo): CommandResult;
+  close(): Promise<void>;
+}
+
+const UPLINK_DEFAULT_VFS = 4;
+
+export class HostEngine implements Engine {
+  readonly pool: PacketPool;
+  readonly bridges = new Map<string, Bridge>();
+  readonly devs = new Map<string, Netdev>();
+  readonly nics = new Map<string, HostNic>();
+  readonly dpPorts = new Map<number, Netdev>();
+  readonly dp = new Datapath("ovs-netdev");
+  readonly offload = new OffloadManager();
+  readonly captures = new CaptureHub();
+  /** Packets by the tier that handled them (Tier). */
+  readonly tiers = new Float64Array(N_TIERS);
+  /** Drops before any tier decided, by reason. */
+  readonly drops = new Map<string, number>();
+  /** Packets the NICs sent to the host, by reason name. */
+  readonly fallbacks = new Map<string, number>();
+  nowMs = 0;
+  timeStopped = false;
+  maxIdleMs = DEFAULT_MAX_IDLE_MS;
+  dpType: "netdev" | "dummy" = "netdev";
+  /** Host IPv4 addresses per port (netdev-dummy/ip4addr), told to the NICs as host traffic. */
+  readonly hostIps = new Map<string, string>();
+  private nextRevalidate = REVALIDATE_INTERVAL_MS;
+  private needRevalidate = false;
+  private macSerial = 0;
+  private nextSwitchId = 1;
+
+  // Per-packet scratch, reused.
+  private readonly parser = new PacketParser();
+  private readonly extractor = new FlowExtractor();
+  private readonly o = newOffsets();
+  private readonly key: FlowKey = newFlowKey();
+  private readonly executor: ActionExecutor;
+  private tier = -1;
+  private curFlow: DpFlow | null = null;
+  // Capture ordering: while a packet with rx taps is in flight, its tx records wait so that the
+  // rx record (whose comment needs the tier) comes first.
+  private rxCopy: Uint8Array | null = null;
+  private readonly pendingTx: { dev: Netdev; data: Uint8Array; comment: string }[] = [];
+
+  constructor(readonly opts: EngineOptions) {
+    this.pool = new PacketPool(opts.poolSlots ?? 4096);
+    this.executor = new ActionExecutor(this.pool, (port, slot) => this.dpOutput(port, slot),
+      (slot) => { this.pool.release(slot); this.countDrop("recirculation not modelled"); });
+    const local = new Netdev("ovs-netdev", "internal", "");
+    local.odpPort = 0;
+    this.dpPorts.set(0, local);
+    registerCommands(this, opts.unixctl);
+  }
+
+  get db(): Db { return this.opts.db; }
+
+  // --- configuration ---------------------------------------------------------------------------
+
+  /** bridge_reconfigure: make bridges, ports and NICs match the database; write status back. */
+  reconfigure(): void {
+    const root = this.db.root;
+    const hw = root.other_config.get("hw-offload") === "true";
+    const idle = Number(root.other_config.get("max-idle") ?? DEFAULT_MAX_IDLE_MS);
+    this.maxIdleMs = Number.isFinite(idle) && idle > 0 ? idle : DEFAULT_MAX_IDLE_MS;
+    const limit = Number(root.other_config.get("flow-limit") ?? this.dp.flowLimit);
+    if (Number.isInteger(limit) && limit > 0) this.dp.flowLimit = limit;
+    const inv = Number(root.other_config.get("emc-insert-inv-prob") ?? 100);
+    if (Number.isInteger(inv) && inv >= 0) { this.dp.emc.insertInvProb = inv; this.dp.emcEnabled = inv > 0; }
+
+    const wanted = new Map(root.bridges.map((b) => [b.name, b]));
+    for (const [name, br] of this.bridges) if (!wanted.has(name)) this.deleteBridge(br);
+    if (root.bridges.some((b) => b.datapath_type === "dummy")) this.setDpType("dummy");
+
+    let portsChanged = false;
+    // Uplinks first: VFs name their uplink.
+    const ifaces: { br: Bridge; port: typeof root.bridges[number]["ports"][number]; iface: InterfaceRow }[] = [];
+    for (const brow of root.bridges) {
+      let br = this.bridges.get(brow.name);
+      if (br === undefined) {
+        br = new Bridge(brow.name, this.dp.name);
+        this.bridges.set(brow.name, br);
+        if ((brow.fail_mode ?? "standalone") !== "secure") {
+          // A standalone bridge starts with a visible NORMAL flow, as OVS's fail-open does.
+          br.tables.add(parseFlow("priority=0,actions=NORMAL"), this.nowMs);
+        }
+      }
+      br.failMode = brow.fail_mode === "secure" ? "secure" : "standalone";
+      br.datapathType = brow.datapath_type;
+      for (const prow of brow.ports) for (const iface of prow.interfaces) ifaces.push({ br, port: prow, iface });
+    }
+    const wantedDevs = new Set(ifaces.map((x) => x.iface.name));
+    for (const [name, dev] of this.devs) {
+      if (!wantedDevs.has(name)) { this.deleteDev(dev); portsChanged = true; }
+    }
+    ifaces.sort((a, b) => rank(a.iface.type) - rank(b.iface.type));
+    for (const { br, port, iface } of ifaces) {
+      if (this.configureIface(br, port.name, iface)) portsChanged = true;
+      const dev = this.devs.get(iface.name);
+      if (dev) {
+        dev.tag = port.tag;
+        dev.trunks = [...port.trunks];
+        dev.vlanMode = (port.vlan_mode as VlanMode | null) ?? null;
+      }
+    }
+    for (const br of this.bridges.values()) {
+      const brow = wanted.get(br.name);
+      const dpid = brow?.other_config.get("datapath-id");
+      const local = br.ports.get(0xfffe);
+      br.datapathId = dpid ? BigInt(`0x${dpid}`) : local ? BigInt(`0x${local.mac.replace(/:/g, "")}`) : 0n;
+    }
+    this.updateHostAddresses();
+    if (hw !== this.offload.enabled) this.setHwOffload(hw);
+    if (portsChanged) this.forceRevalidate();
+  }
+
+  private setDpType(t: "netdev" | "dummy"): void {
+    if (this.dpType === t) return;
+    this.dpType = t;
+    (this.dp as { name: string }).name = t === "dummy" ? "ovs-dummy" : "ovs-netdev";
+    const local = this.dpPorts.get(0);
+    if (local) (local as { name: string }).name = this.dp.name;
+    for (const br of this.bridges.values()) br.datapathName = this.dp.name;
+  }
+
+  /** Creates or updates one interface; true when ports came or went. */
+  private configureIface(br: Bridge, portName: string, row: InterfaceRow): boolean {
+    let changed = false;
+    let dev = this.devs.get(row.name);
+    const type = row.type === "" ? (row.name === br.name ? "internal" : "system") : row.type;
+    if (dev !== undefined && (dev.type !== type || dev.bridge !== br)) { this.deleteDev(dev); dev = undefined; changed = true; }
+    row.error = null;
+    if (dev === undefined) {
+      const err = this.checkType(type, row);
+      if (err !== null) {
+        row.error = err;
+        row.ofport = -1;
+        return changed;
+      }
+      dev = new Netdev(row.name, type, row.mac ?? this.dummyMac(br, row.name));
+      const isLocal = row.name === br.name;
+      const req = row.ofport_request;
+      dev.ofport = isLocal ? 0xfffe : req !== null && req > 0 && req < 0xff00 && !br.ports.has(req) ? req : br.freeOfport();
+      dev.odpPort = choosePort(row.name, this.dpType === "dummy", (n) => this.dpPorts.has(n));
+      if (type === "uplink") {
+        const e = this.createNic(dev, row);
+        if (e !== null) { row.error = e; row.ofport = -1; return changed; }
+      } else if (type === "vf") {
+        const e = this.attachVf(dev, row);
+        if (e !== null) { row.error = e; row.ofport = -1; return changed; }
+      }
+      this.devs.set(row.name, dev);
+      this.dpPorts.set(dev.odpPort, dev);
+      br.attach(dev);
+      changed = true;
+    }
+    void portName;
+    dev.mtu = row.mtu_request ?? (dev.nic ? dev.mtu : DEFAULT_MTU);
+    if (dev.nic) dev.nic.nic.esw.setMtu(dev.nic.vport, dev.mtu);
+    this.configureTaps(dev, row);
+    row.ofport = dev.ofport === 0xfffe ? 65534 : dev.ofport;
+    row.mac_in_use = dev.mac;
+    row.mtu = dev.mtu;
+    return changed;
+  }
+
+  private checkType(type: string, row: InterfaceRow): string | null {
+    if (type === "internal" || type === "dummy" || type === "dummy-internal" || type === "system" || type === "uplink" || type === "vf") {
+      if (type === "system" && this.dpType !== "dummy") {
+        return `could not open network device ${row.name} (No such device)`;
+      }
+      return null;
+    }
+    if (type === "patch" || type === "vxlan" || type === "geneve" || type === "gre" || type === "tap" || type === "dgram" || type === "stream") {
+      return `could not add network device ${row.name} to ofproto (Operation not supported: type ${type} is not available yet)`;
+    }
+    return `could not open network device ${row.name} (Address family not supported by protocol)`;
+  }
+
+  private createNic(dev: Netdev, row: InterfaceRow): string | null {
+    const opt = (k: string) => row.options.get(k);
+    const int = (k: string, def: number, min = 0): number | string => {
+      const v = opt(k);
+      if (v === undefined) return def;
+      const n = Number(v);
+      return Number.isInteger(n) && n >= min ? n : `options:${k}=${v}: expected an integer >= ${min}`;
+    };
+    const nVfs = int("n_vfs", UPLINK_DEFAULT_VFS);
+    const switchId = int("switch_id", this.nextSwitchId, 1);
+    const l1 = int("hw-l1-entries", 65536, 1);
+    const l2 = int("hw-l2-entries", 8192, 1);
+    const masks = int("hw-max-masks", 16, 1);
+    for (const v of [nVfs, switchId, l1, l2, masks]) if (typeof v === "string") return v;
+    if ((switchId as number) >= this.nextSwitchId) this.nextSwitchId = (switchId as number) + 1;
+    const caps: Record<string, unknown> = { l1Entries: l1, l2Entries: l2, maxMasks: masks };
+    const match = opt("hw-match");
+    if (match !== undefined) caps["matchFields"] = match.split(/[ ,]+/).filter(Boolean);
+    const acts = opt("hw-actions");
+    if (acts !== undefined) caps["actions"] = acts.split(/[ ,]+/).filter(Boolean);
+    let nic: HostNic | null = null;
+    const esw = new ESwitch({
+      name: dev.name, switchId: switchId as number, nVfs: nVfs as number, pool: this.pool, caps,
+      hooks: {
+        tx: (vport, slot, tier, flow) => this.nicTx(nic as HostNic, vport, slot, tier, flow),
+        toHost: (vport, slot, reason) => this.nicToHost(nic as HostNic, vport, slot, reason),
+      },
+    });
+    nic = new HostNic(dev.name, esw, switchId as number, nVfs as number);
+    nic.reps[0] = dev;
+    dev.nic = { nic, vport: 0 };
+    this.nics.set(dev.name, nic);
+    return null;
+  }
+
+  private attachVf(dev: Netdev, row: InterfaceRow): string | null {
+    const pf = row.options.get("pf");
+    const vfText = row.options.get("vf");
+    if (pf === undefined || vfText === undefined) return `${row.name}: type vf needs options:pf=UPLINK and options:vf=N`;
+    const nic = this.nics.get(pf);
+    if (nic === undefined) return `${row.name}: no uplink named ${pf} (add it with type=uplink first)`;
+    const vf = Number(vfText);
+    if (!Number.isInteger(vf) || vf < 0 || vf >= nic.nVfs) return `${row.name}: ${pf} has VFs 0..${nic.nVfs - 1}, not ${vfText}`;
+    const taken = nic.reps[vf + 1];
+    if (taken) return `${row.name}: VF ${vf} of ${pf} is already represented by ${taken.name}`;
+    nic.reps[vf + 1] = dev;
+    dev.nic = { nic, vport: vf + 1 };
+    return null;
+  }
+
+  private configureTaps(dev: Netdev, row: InterfaceRow): void {
+    const both = row.options.get("pcap");
+    const rxq = row.options.get("rxq_pcap");
+    const tx = row.options.get("tx_pcap");
+    const cfg = `${both ?? ""}\0${rxq ?? ""}\0${tx ?? ""}`;
+    if (cfg === dev.tapConfig) return;
+    this.closeTaps(dev);
+    dev.tapConfig = cfg;
+    // Relative paths are the daemon's, as they are ovs-vswitchd's.
+    const open = (p: string): CaptureTap => this.captures.open(isAbsolute(p) ? p : resolve(p), dev.name, dev.type);
+    if (both) { const t = open(both); dev.rxTaps.push(t); dev.txTaps.push(t); }
+    else {
+      if (rxq) dev.rxTaps.push(open(rxq));
+      if (tx) dev.txTaps.push(open(tx));
+    }
+  }
+
+  private closeTaps(dev: Netdev): void {
+    const seen = new Set<CaptureTap>();
+    for (const t of [...dev.rxTaps, ...dev.txTaps]) if (!seen.has(t)) { seen.add(t); this.captures.release(t); }
+    dev.rxTaps = [];
+    dev.txTaps = [];
+    dev.tapConfig = "";
+  }
+
+  private deleteDev(dev: Netdev): void {
+    this.closeTaps(dev);
+    dev.bridge?.detach(dev);
+    this.dpPorts.delete(dev.odpPort);
+    this.devs.delete(dev.name);
+    if (dev.nic) {
+      const { nic, vport } = dev.nic;
+      if (vport === 0) {
+        for (const f of this.dp.list()) if (f.nicName === nic.name) this.offload.withdraw(f, this.nics);
+        this.nics.delete(nic.name);
+        for (const rep of nic.reps) if (rep && rep !== dev) rep.nic = null;
+      } else nic.reps[vport] = null;
+      dev.nic = null;
+    }
+  }
+
+  private deleteBridge(br: Bridge): void {
+    for (const dev of [...br.ports.values()]) this.deleteDev(dev);
+    this.bridges.delete(br.name);
+    for (const f of this.dp.list()) if (f.bridge === br.name) this.deleteFlow(f);
+  }
+
+  private dummyMac(br: Bridge, name: string): string {
+    // OVS gives dummy devices aa:55:aa:55:00:NN from a counter; the same idea, from a serial.
+    void br; void name;
+    const n = ++this.macSerial;
+    return `aa:55:aa:55:${((n >> 8) & 255).toString(16).padStart(2, "0")}:${(n & 255).toString(16).padStart(2, "0")}`;
+  }
+
+  /** Tells every NIC which addresses are the host's own (trapped to the host, never offloaded). */
+  updateHostAddresses(): void {
+    const macs: string[] = [];
+    const ips = [...this.hostIps.values()];
+    for (const dev of this.devs.values()) if (dev.type === "internal" || dev.type === "uplink") macs.push(dev.mac);
+    for (const nic of this.nics.values()) nic.esw.setHostAddresses(macs, ips);
+  }
+
+  setHwOffload(on: boolean): void {
+    this.offload.enabled = on;
+    for (const f of this.dp.list()) {
+      if (on) this.offload.offer(f, (p) => this.dpPorts.get(p) ?? null);
+      else { this.offload.withdraw(f, this.nics); f.offloadReason = null; }
+    }
+  }
+
+  // --- packets -----------------------------------------------------------------------------------
+
+  /** A frame arrives on `dev` from outside (a VM on its VF, the wire, a test). */
+  receive(dev: Netdev, frame: Uint8Array): void {
+    const slot = this.pool.load(frame);
+    if (slot < 0) {
+      dev.rxDropped++;
+      this.tiers[Tier.DROP] = (this.tiers[Tier.DROP] as number) + 1;
+      this.countDrop(frame.length > this.pool.slotSize ? "frame larger than a buffer" : "no free buffer");
+      return;
+    }
+    this.receiveSlot(dev, slot);
+  }
+
+  /** receive() of a frame already in the pool. */
+  receiveSlot(dev: Netdev, slot: number): void {
+    const len = this.pool.len[slot] as number;
+    dev.rxPackets++;
+    dev.rxBytes += len;
+    this.tier = -1;
+    this.curFlow = null;
+    const capturing = dev.rxTaps.length > 0;
+    if (capturing) this.rxCopy = this.pool.frame(slot).slice();
+    if (dev.nic !== null) {
+      const esw = dev.nic.nic.esw;
+      const l1 = esw.l1Hits;
+      const l2 = esw.l2Hits;
+      esw.rx(dev.nic.vport, slot);
+      if (this.tier < 0) {
+        // Handled on the NIC without an output (a drop action), or dropped by it.
+        if (esw.l1Hits !== l1) this.tier = Tier.NIC_L1;
+        else if (esw.l2Hits !== l2) this.tier = Tier.NIC_L2;
+        else { this.tier = Tier.DROP; this.countDrop("dropped by the NIC"); }
+      }
+    } else {
+      this.hostReceive(dev, slot);
+    }
+    this.tiers[this.tier] = (this.tiers[this.tier] as number) + 1;
+    if (capturing) this.flushCapture(dev, len);
+  }
+
+  private nicTx(nic: HostNic, vport: number, slot: number, tier: 1 | 2, flow: number): void {
+    if (this.tier < 0) this.tier = tier === 1 ? Tier.NIC_L1 : Tier.NIC_L2;
+    this.curFlow = this.dp.flows[flow] ?? null;
+    const dev = nic.reps[vport];
+    if (!dev) { this.pool.release(slot); this.countDrop("output to a vport with no representor"); return; }
+    this.portTx(dev, slot);
+  }
+
+  private nicToHost(nic: HostNic, vport: number, slot: number, reason: number): void {
+    const name = this.fallbackName(reason);
+    this.fallbacks.set(name, (this.fallbacks.get(name) ?? 0) + 1);
+    const dev = nic.reps[vport];
+    if (!dev || !dev.bridge) {
+      this.pool.release(slot);
+      if (this.tier < 0) this.tier = Tier.DROP;
+      this.countDrop(`NIC fallback on vport ${vport} with no representor in a bridge`);
+      return;
+    }
+    this.hostReceive(dev, slot);
+  }
+
+  private fallbackName(reason: number): string {
+    return FALLBACK_REASON_NAMES[reason] ?? String(reason);
+  }
+
+  /** The host datapath: EMC, megaflow, or upcall. */
+  private hostReceive(dev: Netdev, slot: number): void {
+    const pool = this.pool;
+    const key = this.key;
+    const o = this.o;
+    this.parser.parse(pool.dv, pool.start[slot] as number, pool.len[slot] as number, o);
+    this.extractor.extract(pool.dv, o, OUTER, dev.odpPort, key);
+    const f = this.dp.lookup(key);
+    if (f === null) { this.upcall(dev, slot); return; }
+    if (this.tier < 0) {
+      this.tier = f.slowPath !== null ? Tier.UPCALL : this.dp.lastHit === DpHit.EMC ? Tier.DP_EMC : Tier.DP_MEGAFLOW;
+    }
+    this.curFlow = f;
+    f.packets++;
+    f.bytes += pool.len[slot] as number;
+    f.usedMs = this.nowMs;
+    f.tcpFlags |= keyTcpFlags(key);
+    if (f.prog === null) { pool.release(slot); this.countDrop("flow actions not executable"); return; }
+    this.executor.execute(f.prog, slot, o);
+  }
+
+  private upcall(dev: Netdev, slot: number): void {
+    if (this.tier < 0) this.tier = Tier.UPCALL;
+    const br = dev.bridge;
+    if (br === null) { this.pool.release(slot); this.countDrop("packet on a port in no bridge"); return; }
+    const ofKey = Uint32Array.from(this.key);
+    ofKey[W.IN_PORT] = dev.ofport;
+    const macBefore = br.mac.serial;
+    const res = translate(br, ofKey, { nowMs: this.nowMs, sideEffects: true, trace: false });
+    if (br.mac.serial !== macBefore) this.needRevalidate = true;
+    const len = this.pool.len[slot] as number;
+    for (const r of res.rules) {
+      r.stats.packets++;
+      r.stats.bytes += len;
+      r.stats.usedMs = this.nowMs;
+    }
+    const mask = Uint32Array.from(res.wc);
+    mask[W.IN_PORT] = 0xffffffff;
+    mask[W.RECIRC_ID] = 0xffffffff;
+    const packetKey = Uint32Array.from(this.key);
+    const f = this.dp.install(packetKey, mask, res.actions, br.name, this.nowMs);
+    if (typeof f === "string") {
+      this.dp.lost++;
+      this.pool.release(slot);
+      this.countDrop(`upcall failed: ${f}`);
+      return;
+    }
+    f.packetKey = packetKey;
+    f.xlateVersion = br.tables.version;
+    f.macSerial = br.mac.serial;
+    f.rules = res.rules;
+    this.curFlow = f;
+    this.offload.offer(f, (p) => this.dpPorts.get(p) ?? null);
+    if (f.prog === null) { this.pool.release(slot); this.countDrop("flow actions not executable"); return; }
+    this.executor.execute(f.prog, slot, this.o);
+  }
+
+  private dpOutput(port: number, slot: number): void {
+    const dev = this.dpPorts.get(port);
+    if (dev === undefined || port === 0) { this.pool.release(slot); this.countDrop(`output to datapath port ${port}: no such port`); return; }
+    this.portTx(dev, slot);
+  }
+
+  /** A packet leaves the switch on `dev` (to its VM, the wire, or the host stack). */
+  private portTx(dev: Netdev, slot: number): void {
+    const len = this.pool.len[slot] as number;
+    dev.txPackets++;
+    dev.txBytes += len;
+    if (dev.txTaps.length > 0) {
+      const comment = this.comment();
+      if (this.rxCopy !== null) this.pendingTx.push({ dev, data: this.pool.frame(slot).slice(), comment });
+      else this.writeTx(dev, this.pool.frame(slot), comment);
+    }
+    this.pool.release(slot);
+  }
+
+  private comment(): string {
+    const t = this.tier < 0 ? "?" : TIER_NAMES[this.tier] as string;
+    const f = this.curFlow;
+    if (f === null) return t;
+    if (f.comment === "") f.comment = `${formatOdpKey({ key: f.key, mask: f.mask, packetType: false })}, actions:${f.actionsText}`;
+    return `${t}: ${f.comment}`;
+  }
+
+  private tsNs(): bigint { return BigInt(VIRTUAL_EPOCH_MS + this.nowMs) * 1_000_000n; }
+
+  private writeTx(dev: Netdev, data: Uint8Array, comment: string): void {
+    const ts = this.tsNs();
+    for (const t of dev.txTaps) t.write(ts, data, data.length, "tx", comment);
+  }
+
+  private flushCapture(dev: Netdev, len: number): void {
+    const ts = this.tsNs();
+    const comment = this.comment();
+    const data = this.rxCopy as Uint8Array;
+    for (const t of dev.rxTaps) t.write(ts, data, len, "rx", comment);
+    this.rxCopy = null;
+    for (const p of this.pendingTx) this.writeTx(p.dev, p.data, p.comment);
+    this.pendingTx.length = 0;
+  }
+
+  countDrop(reason: string): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
+  get packetsReceived(): number {
+    let n = 0;
+    for (let i = 0; i < N_TIERS; i++) n += this.tiers[i] as number;
+    return n;
+  }
+
+  // --- time and revalidation ---------------------------------------------------------------------
+
+  /** Advances the virtual clock, running the periodic work (revalidator, ageing) on the way. */
+  advance(ms: number, stepMs = ms): void {
+    const end = this.nowMs + ms;
+    const step = stepMs > 0 ? stepMs : ms;
+    while (this.nowMs < end) {
+      this.nowMs = Math.min(end, this.nowMs + step);
+      for (const nic of this.nics.values()) nic.esw.nowMs = this.nowMs;
+      this.runTimers();
+    }
+    if (ms === 0) this.runTimers();
+  }
+
+  private runTimers(): void {
+    if (this.nowMs >= this.nextRevalidate) {
+      this.revalidate();
+      this.nextRevalidate = this.nowMs + REVALIDATE_INTERVAL_MS;
+    }
+  }
+
+  /** Marks every datapath flow for re-translation (ports or configuration changed). */
+  forceRevalidate(): void {
+    for (const f of this.dp.list()) f.xlateVersion = -1;
+    this.needRevalidate = true;
+    this.revalidate();
+  }
+
+  /** Revalidates now if a translation side effect (MAC learning) asked for it. */
+  settle(): void {
+    let stale = this.needRevalidate;
+    if (!stale) for (const f of this.dp.list()) {
+      const br = this.bridges.get(f.bridge);
+      if (br && br.tables.version !== f.xlateVersion) { stale = true; break; }
+    }
+    if (stale) this.revalidate();
+    this.captures.flush();
+  }
+
+  /**
+   * One revalidator pass (ofproto-dpif-upcall.c revalidate): read hardware counters, credit the
+   * OpenFlow rules, delete flows idle for max-idle (the NIC's counters keep offloaded flows
+   * alive), and re-translate flows whose bridge changed: same result → kept, new actions → modified
+   * (and re-offered), new mask → deleted.
+   */
+  revalidate(): void {
+    this.needRevalidate = false;
+    for (const br of this.bridges.values()) {
+      const expire = (br.tables as { expire?: (now: number) => unknown }).expire;
+      if (expire) expire.call(br.tables, this.nowMs);
+      br.mac.expire(this.nowMs);
+    }
+    for (const f of this.dp.list()) {
+      this.offload.readStats(f, this.nics);
+      this.pushStats(f);
+      const used = f.lastUsedMs >= 0 ? f.lastUsedMs : f.createdMs;
+      if (this.nowMs - used >= this.maxIdleMs) { this.deleteFlow(f); continue; }
+      const br = this.bridges.get(f.bridge);
+      if (br === undefined) { this.deleteFlow(f); continue; }
+      if (br.tables.version === f.xlateVersion && br.mac.serial === f.macSerial) continue;
+      const k = Uint32Array.from(f.packetKey);
+      const inDev = this.dpPorts.get(k[W.IN_PORT] as number);
+      if (!inDev || inDev.bridge !== br) { this.deleteFlow(f); continue; }
+      k[W.IN_PORT] = inDev.ofport;
+      const res = translate(br, k, { nowMs: this.nowMs, sideEffects: false, trace: false });
+      const mask = Uint32Array.from(res.wc);
+      mask[W.IN_PORT] = 0xffffffff;
+      mask[W.RECIRC_ID] = 0xffffffff;
+      let sameMask = true;
+      for (let i = 0; i < FLOW_WORDS; i++) if (mask[i] !== f.mask[i]) { sameMask = false; break; }
+      if (!sameMask || res.error !== null) { this.deleteFlow(f); continue; }
+      f.xlateVersion = br.tables.version;
+      f.macSerial = br.mac.serial;
+      f.rules = res.rules;
+      const text = f.actionsText;
+      this.dp.modify(f, res.actions);
+      if (f.actionsText !== text) {
+        f.comment = "";
+        if (f.offload === "offloaded") this.offload.withdraw(f, this.nics);
+        this.offload.offer(f, (p) => this.dpPorts.get(p) ?? null);
+      }
+    }
+  }
+
+  private pushStats(f: DpFlow): void {
+    const dp = f.totalPackets - f.pushedPackets;
+    const db = f.totalBytes - f.pushedBytes;
+    if (dp <= 0) return;
+    const used = f.lastUsedMs;
+    for (const r of f.rules) {
+      r.stats.packets += dp;
+      r.stats.bytes += db;
+      if (used > r.stats.usedMs) r.stats.usedMs = used;
+    }
+    f.pushedPackets = f.totalPackets;
+    f.pushedBytes = f.totalBytes;
+  }
+
+  deleteFlow(f: DpFlow): void {
+    this.offload.readStats(f, this.nics);
+    this.pushStats(f);
+    this.offload.withdraw(f, this.nics);
+    this.dp.remove(f);
+  }
+
+  /** Deletes every datapath flow (dpctl/del-flows, revalidator/purge). */
+  purgeFlows(): void {
+    for (const f of this.dp.list()) this.deleteFlow(f);
+  }
+
+  // --- commands ----------------------------------------------------------------------------------
+
+  ofctl(argv: string[], io: CommandIo): CommandResult {
+    const r = runOfctl(argv, {
+      bridge: (name) => this.bridges.get(name) ?? null,
+      nowMs: () => this.nowMs,
+      io,
+      readFile: (path) => readText(path, io),
+    });
+    this.settle();
+    return r;
+  }
+
+  devByName(name: string): Netdev | null { return this.devs.get(name) ?? null; }
+
+  async close(): Promise<void> {
+    this.captures.closeAll();
+  }
+}
+
+function rank(type: string): number {
+  return type === "uplink" ? 0 : type === "vf" ? 2 : 1;
+}
+
+function readText(path: string, io: CommandIo): string {
+  if (path === "-") {
+    if (io.stdin === undefined) throw new UnixctlError("no standard input was given");
+    return io.stdin;
+  }
+  return readFileSync(path.startsWith("/") ? path : `${io.cwd}/${path}`, "utf8");
+}
+
+export function createEngine(opts: EngineOptions): Engine {
+  return new HostEngine(opts);
+}
