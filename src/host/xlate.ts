@@ -149,6 +149,9 @@ export function portIncludesVlan(p: XPort, vid: number, vid1 = 0): boolean {
 
 // --- the translation ----------------------------------------------------------------------------
 
+const BASE_SCRATCH = new Uint32Array(FLOW_WORDS);
+const ORIG_SCRATCH = new Uint32Array(FLOW_WORDS);
+
 class Ctx {
   readonly flow: FlowKey;
   readonly base: FlowKey; // the flow at the last commit
@@ -171,8 +174,11 @@ class Ctx {
 
   constructor(readonly br: BridgeView, key: FlowKey, readonly opts: XlateOptions) {
     this.flow = Uint32Array.from(key);
-    this.base = Uint32Array.from(key);
-    this.orig = Uint32Array.from(key);
+    // A translation never starts another one, so the two copies nobody keeps are module scratch.
+    this.base = BASE_SCRATCH;
+    this.orig = ORIG_SCRATCH;
+    BASE_SCRATCH.set(key);
+    ORIG_SCRATCH.set(key);
     this.cur = opts.trace ? this.top : null;
     this.maxResubmits = opts.maxResubmit ?? MAX_RESUBMITS;
   }
@@ -606,10 +612,18 @@ function countVlans(k: FlowKey): number {
   return (k[W.VLAN1] as number) & VLAN_CFI ? 2 : 1;
 }
 
+/** Whether words [from, to) of the flow differ from the last commit (a cheap test before fields). */
+function changed(c: Ctx, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (c.flow[i] !== c.base[i]) return true;
+  return false;
+}
+
 function commit(c: Ctx): void {
   const f = c.flow;
   const b = c.base;
-  commitAttr(c, "eth", SET_ATTRS["eth"] as readonly SetField[]);
+  if (!changed(c, W.DL_DST_HI, W.DL_SRC_LO + 1) && !changed(c, W.NW_SRC, W.TP + 1)
+    && f[W.VLAN0] === b[W.VLAN0] && f[W.VLAN1] === b[W.VLAN1] && f[W.PKT_MARK] === b[W.PKT_MARK]) return;
+  if (changed(c, W.DL_DST_HI, W.DL_SRC_LO + 1)) commitAttr(c, "eth", SET_ATTRS["eth"] as readonly SetField[]);
   const dlType = (b[W.DL_TYPE] as number) & 0xffff;
   const proto = (f[PTTF] as number) >>> 24;
   if (dlType === ETH_IPV4 && proto) commitAttr(c, "ipv4", SET_ATTRS["ipv4"] as readonly SetField[]);
