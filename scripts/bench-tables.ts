@@ -299,6 +299,32 @@ function benchClassifier(nRules: number): void {
   row(`classifier ${nRules.toLocaleString("en")} rules, ${c.subtableCount} masks, with wc`, ours, "naive first-hit, same masks", b);
 }
 
+/** The same table with and without prefix tries on nw_dst/nw_src (what OpenFlow tables use,
+ *  classifier.ts), so the ratio is the price (or gain) of the tries per lookup with wc. */
+function benchClassifierTries(nRules: number): void {
+  const shapes = makeMasks(32);
+  const flows = makeFlows(nRules);
+  const plain = new Classifier();
+  const tries = new Classifier(FW, { prefixes: ["nw_dst", "nw_src"] });
+  for (let i = 0; i < nRules; i++) {
+    const mask = shapes[i % shapes.length] as Uint32Array;
+    const priority = 100 + (popcount(mask) % 7) * 10;
+    const key = flows.subarray(i * FW, i * FW + FW);
+    if (plain.find(key, mask, priority) === -1) {
+      plain.insert(key, mask, priority, i);
+      tries.insert(key, mask, priority, i);
+    }
+  }
+  const wc = new Uint32Array(FW);
+  const L = QUICK ? 100_000 : 500_000;
+  const order = randomOrder(nRules, L);
+  const [ours, b] = race(L, [
+    () => { let s = 0; for (let j = 0; j < L; j++) { wc.fill(0); s += tries.lookup(flows, wc, (order[j] as number) * FW); } return s; },
+    () => { let s = 0; for (let j = 0; j < L; j++) { wc.fill(0); s += plain.lookup(flows, wc, (order[j] as number) * FW); } return s; },
+  ]) as [number, number];
+  row(`classifier ${nRules.toLocaleString("en")} rules, nw_dst+nw_src tries, with wc`, ours, "same without tries", b);
+}
+
 function popcount(m: Uint32Array): number {
   let n = 0;
   for (const w of m) { let x = w; while (x) { x &= x - 1; n++; } }
@@ -364,6 +390,7 @@ if (!EXACT_ONLY) {
   for (const m of [1, 4, 16]) benchTuple(m);
   benchClassifier(1_000);
   benchClassifier(QUICK ? 10_000 : 100_000);
+  benchClassifierTries(1_000);
   benchLpm(10_000);
 }
 

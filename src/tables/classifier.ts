@@ -155,7 +155,7 @@ class Subtable {
   // and the stage (index into stageEnd) the field is in.
   triePlen = new Int32Array(0);
   trieStage = new Int32Array(0);
-  anyTrie = false;
+  trieStageBits = 0; // bit s set: some trie field is in stage s (all bits past stage 30)
   // Ports trie: bits of the ports word up to its last masked bit (OVS ports_mask_len), 0: none.
   portsMaskLen = 0;
   portsTrie: PrefixTrie | null = null;
@@ -182,7 +182,7 @@ class Subtable {
   configureTries(fields: readonly PrefixField[]): void {
     this.triePlen = new Int32Array(fields.length);
     this.trieStage = new Int32Array(fields.length).fill(-1);
-    this.anyTrie = false;
+    this.trieStageBits = 0;
     fields.forEach((f, j) => {
       const plen = prefixLen(this.mask, f);
       if (plen === 0) return;
@@ -191,7 +191,7 @@ class Subtable {
       while ((this.stageEnd[s] as number) <= p) s++;
       this.triePlen[j] = plen;
       this.trieStage[j] = s;
-      this.anyTrie = true;
+      this.trieStageBits |= s > 30 ? -1 : 1 << s;
     });
   }
 
@@ -325,18 +325,18 @@ export class Classifier {
       const idx = st.idx;
       const mv = st.mv;
       const last = st.stageEnd.length - 1;
-      const tries = useTries && st.anyTrie;
+      const tries = useTries ? st.trieStageBits : 0;
       let h = basis;
       let pos = 0;
       let missed = false;
       for (let s = 0; s < last; s++) {
-        if (tries && this.checkTries(st, s, key, keyOff, wc as Uint32Array)) { missed = true; skips++; break; }
+        if (((tries >>> s) & 1) !== 0 && this.checkTries(st, s, key, keyOff, wc as Uint32Array)) { missed = true; skips++; break; }
         const end = st.stageEnd[s] as number;
         h = hashWordList(key, keyOff, idx, mv, pos, end, h);
         pos = end;
         if ((st.indices[s] as WordMap).findWords(key, 0, hashFinish(h, pos << 2)) < 0) { missed = true; break; }
       }
-      if (!missed && tries && this.checkTries(st, last, key, keyOff, wc as Uint32Array)) { missed = true; skips++; }
+      if (!missed && ((tries >>> last) & 1) !== 0 && this.checkTries(st, last, key, keyOff, wc as Uint32Array)) { missed = true; skips++; }
       if (!missed) {
         const n = idx.length;
         h = hashWordList(key, keyOff, idx, mv, pos, n, h);
