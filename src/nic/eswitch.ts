@@ -21,7 +21,8 @@
 // L1 entries hold the index of the L2 flow they were learnt from, never a copy of its actions:
 // a modified flow's new actions apply to the next L1 hit, and removing a flow deletes the L1
 // entries that name it, so an L1 entry never outlives its L2 flow (ExactTable.deleteValue, a
-// scan of the tracker: control-path work, measured in scripts/bench-nic.ts).
+// scan of the whole tracker, skipped for a flow that never installed an L1 entry: control-path
+// work, measured in scripts/bench-nic.ts).
 //
 // The hardware counts packets, bytes and last use per flow (flowStats): the host reads them to
 // age offloaded flows and to print dump-flows, as OVS reads tc's counters. Time is the owner's
@@ -43,7 +44,6 @@ import { ActionExecutor, compileActions, ovsRssHash, UnsupportedActionError, typ
 import { formatOdpActions, parseOdpActions, type OdpAction } from "../flow/odp.ts";
 import { ExactTable, wordMap } from "../tables/exact.ts";
 import { TupleTable } from "../tables/tuple.ts";
-import { flowHash5 } from "../tables/hash.ts";
 
 /** Why a packet went to the host instead of through the NIC. */
 export const FallbackReason = {
@@ -132,6 +132,47 @@ const HINT_ALL = wordMap(FLOW_WORDS, [K_IN_PORT, ...range(W.DL_DST_HI, FLOW_WORD
 
 const NO_ACTIONS: CompiledActions = compileActions([]);
 
+const K_RECIRC_ID = W.RECIRC_ID;
+const K_TUN_ID_HI = W.TUN_ID_HI;
+const K_TUN_ID_LO = W.TUN_ID_LO;
+const K_NW_SRC = W.NW_SRC;
+const K_IPV6_SRC = W.IPV6_SRC;
+const K_IPV6_DST = W.IPV6_DST;
+const K_NW_PROTO = W.NW_PROTO_TOS_TTL_FRAG;
+const K_TP = W.TP;
+
+/**
+ * The L1 hash: tables/hash.ts flowHash5's words, multipliers and finaliser (the NIC's RSS-like
+ * 5-tuple hash plus in_port, recirc_id, tun_id and dl_type), written against this module's
+ * constants. flowHash5 reads W.* through the import on every call, and under tsx an imported
+ * binding is a getter call that V8 did not inline here: that cost 15% of an L1 hit (profiled
+ * with node --cpu-prof on scripts/bench-nic.ts's L1 case). Returns int32.
+ */
+function l1Hash(key: Uint32Array): number {
+  let h = Math.imul(key[K_IN_PORT] as number, 0x9e3779b1);
+  h = (h + Math.imul(key[K_RECIRC_ID] as number, 0x85ebca77)) | 0;
+  h = (h + Math.imul(key[K_TUN_ID_HI] as number, 0xc2b2ae3d)) | 0;
+  h = (h + Math.imul(key[K_TUN_ID_LO] as number, 0x27d4eb2f)) | 0;
+  h = (h + Math.imul(key[K_NW_SRC] as number, 0x165667b1)) | 0;
+  h = (h + Math.imul(key[K_NW_DST] as number, 0xd3a2646d)) | 0;
+  h = (h + Math.imul(key[K_IPV6_SRC] as number, 0x2c1b3c6d)) | 0;
+  h = (h + Math.imul(key[K_IPV6_SRC + 1] as number, 0x297a2d39)) | 0;
+  h = (h + Math.imul(key[K_IPV6_SRC + 2] as number, 0x7feb352d)) | 0;
+  h = (h + Math.imul(key[K_IPV6_SRC + 3] as number, 0x846ca68b)) | 0;
+  h = (h + Math.imul(key[K_IPV6_DST] as number, 0x68e31da5)) | 0;
+  h = (h + Math.imul(key[K_IPV6_DST + 1] as number, 0xb7e15163)) | 0;
+  h = (h + Math.imul(key[K_IPV6_DST + 2] as number, 0x9e3779b9)) | 0;
+  h = (h + Math.imul(key[K_IPV6_DST + 3] as number, 0xcc9e2d51)) | 0;
+  h = (h + Math.imul((((key[K_DL_TYPE] as number) & 0xffff) << 8) | ((key[K_NW_PROTO] as number) >>> 24), 0xfd7046c5)) | 0;
+  h = (h + Math.imul(key[K_TP] as number, 0xb55a4f09)) | 0;
+  h ^= 42;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
 /** Ports named by output actions, clones included. */
 function outputPorts(actions: readonly OdpAction[], out: number[] = []): number[] {
   for (const a of actions) {
@@ -189,6 +230,8 @@ export class ESwitch {
   private readonly progs: CompiledActions[];
   private readonly hostOnly: Uint8Array;
   private readonly wantsHash: Uint8Array;
+  /** Whether L1 ever learnt an entry for the flow: a removal skips the tracker scan if not. */
+  private readonly learnt: Uint8Array;
   private readonly fPackets: Float64Array;
   private readonly fBytes: Float64Array;
   private readonly fUsed: Float64Array;
@@ -244,6 +287,7 @@ export class ESwitch {
     this.progs = new Array<CompiledActions>(cap).fill(NO_ACTIONS);
     this.hostOnly = new Uint8Array(cap);
     this.wantsHash = new Uint8Array(cap);
+    this.learnt = new Uint8Array(cap);
     this.fPackets = new Float64Array(cap);
     this.fBytes = new Float64Array(cap);
     this.fUsed = new Float64Array(cap);
@@ -349,7 +393,7 @@ export class ESwitch {
     }
 
     const hint = dlType === ETH_IPV4 ? HINT_IPV4 : dlType === ETH_IPV6 ? HINT_IPV6 : dlType === ETH_ARP ? HINT_ARP : HINT_ALL;
-    const h = flowHash5(key, 0);
+    const h = l1Hash(key);
     const l1 = this.l1;
     let f = l1 !== null ? l1.lookupHinted(key, 0, hint, h) : -1;
     let tier: 1 | 2 = 1;
@@ -359,6 +403,7 @@ export class ESwitch {
       tier = 2;
       if (l1 !== null) {
         const r = l1.insert(key, 0, h, f);
+        this.learnt[f] = 1;
         if (r !== "updated") this.l1Inserts++;
         if (r === "evicted") this.l1Evictions++;
       }
@@ -506,7 +551,8 @@ export class ESwitch {
     const idx = this.idxOf.get(flow);
     if (idx === undefined) return false;
     this.l2.remove(this.fKeys[idx] as FlowKey, this.fMasks[idx] as FlowMask);
-    this.l1?.deleteValue(idx);
+    if (this.learnt[idx] !== 0) this.l1?.deleteValue(idx);
+    this.learnt[idx] = 0;
     this.idxOf.delete(flow);
     this.progs[idx] = NO_ACTIONS;
     this.hostOnly[idx] = 0;
