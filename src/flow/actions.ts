@@ -100,6 +100,26 @@ function checkPrereq(f: FieldSpec, what: string, match: Match | undefined, pos: 
 
 type Match = { key: FlowKey; mask: FlowMask };
 
+function pushVlanMatch(m: Match, tpid: number): Match {
+  const key = Uint32Array.from(m.key);
+  const mask = Uint32Array.from(m.mask);
+  key[W.VLAN1] = key[W.VLAN0] as number;
+  mask[W.VLAN1] = mask[W.VLAN0] as number;
+  key[W.VLAN0] = ((tpid << 16) | 0x1000) >>> 0;
+  mask[W.VLAN0] = 0xffff1000 >>> 0;
+  return { key, mask };
+}
+
+function popVlanMatch(m: Match): Match {
+  const key = Uint32Array.from(m.key);
+  const mask = Uint32Array.from(m.mask);
+  key[W.VLAN0] = key[W.VLAN1] as number;
+  mask[W.VLAN0] = mask[W.VLAN1] as number;
+  key[W.VLAN1] = 0;
+  mask[W.VLAN1] = 0;
+  return { key, mask };
+}
+
 /** The transport field a mod_tp_* rewrites, by the match's nw_proto (tcp when unknown). */
 function tpField(match: Match | undefined, dir: "src" | "dst"): string {
   const proto = match ? (match.key[W.NW_PROTO_TOS_TTL_FRAG] as number) >>> 24 : 6;
@@ -201,11 +221,15 @@ export function parseActions(text: string, start = 0, end = text.length, match?:
       case "strip_vlan":
       case "pop_vlan":
         out.push({ type: "pop_vlan" });
+        if (match) match = popVlanMatch(match);
         continue;
       case "push_vlan": {
         const t = parseU(value, 0xffff, vp, err, "not a valid VLAN ethertype");
         if (t !== 0x8100 && t !== 0x88a8) err(`${value}: not a valid VLAN ethertype`, vp);
         out.push({ type: "push_vlan", ethertype: t });
+        // Later actions are checked against the flow with the tag (OVS ofpacts_check updates the
+        // flow as it goes), so `push_vlan,set_field:…->vlan_vid` is valid on an untagged match.
+        if (match) match = pushVlanMatch(match, t);
         continue;
       }
       case "mod_dl_src":

@@ -378,3 +378,20 @@ describe("modify and delete", () => {
     expect(f.actions).toEqual([]);
   });
 });
+
+describe("action prerequisites follow the tags earlier actions push and pop", () => {
+  // OVS 3.1: `ovs-ofctl -O OpenFlow13 add-flow br0 "in_port=1,actions=push_vlan:0x8100,
+  // set_field:4196->vlan_vid,output:2"` is accepted and dumped back unchanged; without the
+  // push_vlan, and after strip_vlan on dl_vlan=5, it is refused with "set_field vlan_vid lacks
+  // correct prerequisites" (OFPBAC_MATCH_INCONSISTENT).
+  it("accepts set_field vlan_vid after push_vlan", () => {
+    const f = parseFlow("in_port=1,actions=push_vlan:0x8100,set_field:4196->vlan_vid,output:2");
+    expect(f.actions.map((a) => a.type)).toEqual(["push_vlan", "set_field", "output"]);
+  });
+  it.each([
+    "in_port=1,actions=set_field:4196->vlan_vid,output:2",
+    "in_port=1,dl_vlan=5,actions=strip_vlan,set_field:4196->vlan_vid,output:2",
+  ])("refuses %s", (text) => {
+    expect(() => parseFlow(text)).toThrow(/set_field vlan_vid lacks correct prerequisites/);
+  });
+});
