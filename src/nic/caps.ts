@@ -30,7 +30,7 @@
 // Everything here runs at flow install, never per packet, so it allocates freely.
 
 import { FLOW_WORDS, NwFrag, SUBFIELD, TUN_METADATA_WORDS, VLAN_CFI, W, type FlowKey, type FlowMask } from "../flow/key.ts";
-import { FIELDS, fieldByName, prereqsOk, readLoc, writeLoc, type FieldLoc } from "../flow/fields.ts";
+import { FIELDS, fieldByName, prereqsOk, writeLoc, type FieldLoc, type Prereq } from "../flow/fields.ts";
 import { parseOdpActions, type OdpAction } from "../flow/odp.ts";
 import { EtherType } from "../wire/numbers.ts";
 
@@ -185,6 +185,47 @@ function vlanMaskOk(key: FlowKey, mask: FlowMask, word: number): boolean {
     && (vid === 0 || vid === 0x0fff) && (pcp === 0 || pcp === 0xe000) && (vid | pcp) !== 0;
 }
 
+/** A field's bits in the key layout, as (word, bits) pairs, and whether the caps match it. */
+interface FieldBits {
+  readonly name: string;
+  readonly prereq: Prereq;
+  readonly words: readonly number[];
+  readonly bits: readonly number[];
+  readonly supported: boolean;
+}
+
+function fieldBits(name: string, prereq: Prereq, loc: FieldLoc, supported: boolean): FieldBits {
+  const m = locMask(loc);
+  const words: number[] = [];
+  const bits: number[] = [];
+  for (let w = 0; w < FLOW_WORDS; w++) if (m[w] !== 0) { words.push(w); bits.push(m[w] as number); }
+  // A VLAN field covers its tag's TPID too (key.ts: TPID << 16 | TCI).
+  if (name === "vlan_tci") bits[0] = 0xffffffff;
+  if (name === "cvlan_tci") bits[0] = 0xffffffff;
+  return { name, prereq, words, bits, supported };
+}
+
+// Built once per caps object: checkOffload runs once per flow offered, so the bigint work of
+// turning field locations into bits stays out of it.
+const TABLES = new WeakMap<NicCaps, readonly FieldBits[]>();
+function fieldTable(caps: NicCaps): readonly FieldBits[] {
+  let t = TABLES.get(caps);
+  if (!t) {
+    const sup = new Set(caps.matchFields);
+    t = [
+      ...FIELDS.map((f) => fieldBits(f.name, f.prereq, f.loc, sup.has(f.name))),
+      ...Object.entries(EXTRA_FIELDS).map(([n, loc]) => fieldBits(n, "none", loc, sup.has(n))),
+    ];
+    TABLES.set(caps, t);
+  }
+  return t;
+}
+
+function overlaps(m: Uint32Array, f: FieldBits): boolean {
+  for (let j = 0; j < f.words.length; j++) if (((m[f.words[j] as number] as number) & (f.bits[j] as number)) !== 0) return true;
+  return false;
+}
+
 /**
  * null when the hardware can take a flow matching (key, mask) with these actions; otherwise why
  * not, naming the first field (in Open vSwitch's meta-flow order) or action it lacks. `key`
@@ -213,28 +254,24 @@ export function checkOffload(caps: NicCaps, mask: FlowMask, actions: readonly Od
   if (!vlanMaskOk(key, mask, W.VLAN1)) return "match on partial cvlan_tci mask not supported";
 
   // Each field whose prerequisites the flow meets, in meta-flow order, takes its bits off the
-  // mask if the hardware matches it, or refuses the flow if it does not.
-  const supported = new Set(caps.matchFields);
-  const named: [string, FieldLoc, boolean][] = [
-    ...FIELDS.map((f) => [f.name, f.loc, prereqsOk(f.prereq, key, mask)] as [string, FieldLoc, boolean]),
-    ...Object.entries(EXTRA_FIELDS).map(([n, loc]) => [n, loc, true] as [string, FieldLoc, boolean]),
-  ];
-  for (const [name, loc, applies] of named) {
-    if (!applies || readLoc(left, loc) === 0n) continue;
-    if (!supported.has(name)) {
-      // Fields that alias a supported one's bits (dl_vlan inside vlan_tci) are not a refusal.
-      continue;
+  // mask if the hardware matches it. What is left names the first field the hardware lacks.
+  const fields = fieldTable(caps);
+  const applies = new Uint8Array(fields.length);
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as FieldBits;
+    applies[i] = f.prereq === "none" || prereqsOk(f.prereq, key, mask) ? 1 : 0;
+    if (!applies[i] || !f.supported || !overlaps(left, f)) continue;
+    for (let j = 0; j < f.words.length; j++) {
+      const w = f.words[j] as number;
+      left[w] = ((left[w] as number) & ~(f.bits[j] as number)) >>> 0;
     }
-    writeLoc(left, loc, 0n);
-    if (name === "vlan_tci") left[W.VLAN0] = 0;
-    if (name === "cvlan_tci") left[W.VLAN1] = 0;
   }
   for (let w = 0; w < FLOW_WORDS; w++) {
     if (left[w] === 0) continue;
     // Name the field: one whose prerequisites hold, else any that covers the bits.
-    const cover = (needApplies: boolean): string | undefined => named.find(([, loc, applies]) =>
-      (!needApplies || applies) && (locMask(loc)[w] as number) & (left[w] as number))?.[0];
-    return `match on ${cover(true) ?? cover(false) ?? `key word ${w}`} not supported`;
+    const covers = (f: FieldBits) => f.words.some((x, j) => x === w && ((f.bits[j] as number) & (left[w] as number)) !== 0);
+    const named = fields.find((f, i) => applies[i] && covers(f)) ?? fields.find(covers);
+    return `match on ${named?.name ?? `key word ${w}`} not supported`;
   }
   return checkActions(caps, actions, false);
 }
