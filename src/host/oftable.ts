@@ -32,7 +32,7 @@
 // arrival (a modified rule keeps its place, a replaced one goes last), which is the same set and
 // what `--rsort` prints.
 
-import { Classifier } from "../tables/classifier.ts";
+import { Classifier, DEFAULT_OPENFLOW_PREFIXES } from "../tables/classifier.ts";
 import { FLOW_WORDS, type FlowKey, type FlowMask } from "../flow/key.ts";
 import type { OfFlow, FlowModFlag } from "../flow/ofctl.ts";
 import type { OfAction } from "../flow/actions.ts";
@@ -62,7 +62,8 @@ export class OfRule {
 }
 
 export class OfTable {
-  readonly cls = new Classifier();
+  // Prefix tries on ip_dst and ip_src, as OVS configures every OpenFlow table by default.
+  readonly cls = new Classifier(FLOW_WORDS, { prefixes: DEFAULT_OPENFLOW_PREFIXES });
   readonly rules = new Map<number, OfRule>();
 }
 
