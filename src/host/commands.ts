@@ -1,13 +1,13 @@
 // The engine's `appctl` commands, with ovs-appctl's names, arguments and output (checked against
 // Open vSwitch 3.1 with dummy ports), plus the emulator's own nic/show and offload/show.
 
-import { UnixctlError, type Unixctl } from "../daemon/unixctl.ts";
+import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "./registry.ts";
 import { composeFlow } from "../flow/compose.ts";
 import { formatOdpFlowLine, type OdpFlowLine } from "../flow/odp.ts";
 import { FlowSyntaxError } from "../flow/syntax.ts";
 import { formatTraceCommand, TraceError } from "./trace.ts";
 import type { HostEngine } from "./engine.ts";
-import { TIER_NAMES } from "./engine.ts";
+import { TIER_NAMES, displayMask } from "./engine.ts";
 import type { DpFlow } from "./datapath.ts";
 import type { Netdev } from "./netdev.ts";
 import type { HostNic } from "./nic-port.ts";
@@ -38,9 +38,10 @@ function portTypeName(e: HostEngine, dev: Netdev): string {
 export function flowLine(e: HostEngine, f: DpFlow, verbose: boolean, names: boolean): string {
   e.offload.readStats(f, e.nics);
   const used = f.lastUsedMs;
+  const shown = f.packetKey.length > 0 ? f.packetKey : f.key;
   const line: OdpFlowLine = {
     ufid: f.ufid,
-    key: { key: f.key, mask: f.mask, packetType: true },
+    key: { key: shown, mask: displayMask(f.mask, shown), packetType: true },
     stats: { packets: f.totalPackets, bytes: f.totalBytes, usedAgoMs: used < 0 ? null : e.nowMs - used, tcpFlags: f.tcpFlags },
     actions: f.actions,
   };

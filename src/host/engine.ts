@@ -16,15 +16,15 @@
 
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import type { Db, InterfaceRow } from "../ovsdb/db.ts";
-import { UnixctlError, type Unixctl } from "../daemon/unixctl.ts";
+import type { ConfigSource, InterfaceConfig as InterfaceRow } from "./config.ts";
+import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "./registry.ts";
 import { PacketPool } from "../nic/pool.ts";
 import { ESwitch, FALLBACK_REASON_NAMES } from "../nic/eswitch.ts";
 import { PacketParser } from "../wire/parse.ts";
 import { OUTER, newOffsets } from "../wire/offsets.ts";
 import { FlowExtractor } from "../flow/extract.ts";
 import { ActionExecutor } from "../flow/execute.ts";
-import { FLOW_WORDS, W, newFlowKey, type FlowKey } from "../flow/key.ts";
+import { FLOW_WORDS, VLAN_CFI, W, newFlowKey, type FlowKey } from "../flow/key.ts";
 import { formatOdpKey } from "../flow/odp.ts";
 import { parseFlow } from "../flow/ofctl.ts";
 import { runOfctl } from "../cmd/ofctl.ts";
@@ -49,7 +49,7 @@ export const TIER_NAMES = ["nic-l1", "nic-l2", "dp-emc", "dp-megaflow", "upcall"
 const N_TIERS = TIER_NAMES.length;
 
 export interface EngineOptions {
-  db: Db;
+  db: ConfigSource;
   unixctl: Unixctl;
   rundir: string;
   log(line: string): void;
@@ -114,7 +114,7 @@ export class HostEngine implements Engine {
     registerCommands(this, opts.unixctl);
   }
 
-  get db(): Db { return this.opts.db; }
+  get db(): ConfigSource { return this.opts.db; }
 
   // --- configuration ---------------------------------------------------------------------------
 
@@ -460,9 +460,7 @@ export class HostEngine implements Engine {
       r.stats.bytes += len;
       r.stats.usedMs = this.nowMs;
     }
-    const mask = Uint32Array.from(res.wc);
-    mask[W.IN_PORT] = 0xffffffff;
-    mask[W.RECIRC_ID] = 0xffffffff;
+    const mask = datapathMask(res.wc, this.key);
     const packetKey = Uint32Array.from(this.key);
     const f = this.dp.install(packetKey, mask, res.actions, br.name, this.nowMs);
     if (typeof f === "string") {
@@ -504,7 +502,7 @@ export class HostEngine implements Engine {
     const t = this.tier < 0 ? "?" : TIER_NAMES[this.tier] as string;
     const f = this.curFlow;
     if (f === null) return t;
-    if (f.comment === "") f.comment = `${formatOdpKey({ key: f.key, mask: f.mask, packetType: false })}, actions:${f.actionsText}`;
+    if (f.comment === "") f.comment = `${formatOdpKey({ key: f.key, mask: displayMask(f.mask, f.key), packetType: false })}, actions:${f.actionsText}`;
     return `${t}: ${f.comment}`;
   }
 
@@ -600,9 +598,7 @@ export class HostEngine implements Engine {
       if (!inDev || inDev.bridge !== br) { this.deleteFlow(f); continue; }
       k[W.IN_PORT] = inDev.ofport;
       const res = translate(br, k, { nowMs: this.nowMs, sideEffects: false, trace: false });
-      const mask = Uint32Array.from(res.wc);
-      mask[W.IN_PORT] = 0xffffffff;
-      mask[W.RECIRC_ID] = 0xffffffff;
+      const mask = datapathMask(res.wc, f.packetKey);
       let sameMask = true;
       for (let i = 0; i < FLOW_WORDS; i++) if (mask[i] !== f.mask[i]) { sameMask = false; break; }
       if (!sameMask || res.error !== null) { this.deleteFlow(f); continue; }
@@ -663,6 +659,30 @@ export class HostEngine implements Engine {
   async close(): Promise<void> {
     this.captures.closeAll();
   }
+}
+
+/**
+ * The megaflow mask of a translation: its wildcards, plus what a datapath flow always matches
+ * exactly — recirc_id, in_port, and whether each VLAN tag is there (a datapath key names the
+ * outer EtherType, so an untagged flow never matches a tagged packet: odp-util.c). An absent tag
+ * is matched as the whole word being 0; a present one by its TPID and presence bit.
+ */
+export function datapathMask(wc: Uint32Array, key: FlowKey): Uint32Array {
+  const mask = Uint32Array.from(wc);
+  mask[W.IN_PORT] = 0xffffffff;
+  mask[W.RECIRC_ID] = 0xffffffff;
+  for (const w of [W.VLAN0, W.VLAN1]) {
+    if (((key[w] as number) & VLAN_CFI) === 0) { mask[w] = 0xffffffff; break; }
+    mask[w] = ((mask[w] as number) | 0xffff0000 | VLAN_CFI) >>> 0;
+  }
+  return mask;
+}
+
+/** The mask as dpctl prints it: the implicit "no tag" match is not shown (OVS shows none). */
+export function displayMask(mask: Uint32Array, key: FlowKey): Uint32Array {
+  const m = Uint32Array.from(mask);
+  for (const w of [W.VLAN0, W.VLAN1]) if (((key[w] as number) & VLAN_CFI) === 0) { m[w] = 0; break; }
+  return m;
 }
 
 function rank(type: string): number {
