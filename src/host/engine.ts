@@ -20,6 +20,7 @@ import type { ConfigSource, InterfaceConfig as InterfaceRow } from "./config.ts"
 import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "./registry.ts";
 import { PacketPool } from "../nic/pool.ts";
 import { ESwitch, FALLBACK_REASON_NAMES } from "../nic/eswitch.ts";
+import { DEFAULT_ACTIONS, DEFAULT_MATCH_FIELDS } from "../nic/caps.ts";
 import { PacketParser } from "../wire/parse.ts";
 import { OUTER, newOffsets } from "../wire/offsets.ts";
 import { FlowExtractor } from "../flow/extract.ts";
@@ -255,22 +256,31 @@ export class HostEngine implements Engine {
     if ((switchId as number) >= this.nextSwitchId) this.nextSwitchId = (switchId as number) + 1;
     const caps: Record<string, unknown> = { l1Entries: l1, l2Entries: l2, maxMasks: masks };
     const match = opt("hw-match");
-    if (match !== undefined) caps["matchFields"] = match.split(/[ ,]+/).filter(Boolean);
+    if (match !== undefined) caps["matchFields"] = editList(DEFAULT_MATCH_FIELDS, match);
     const acts = opt("hw-actions");
-    if (acts !== undefined) caps["actions"] = acts.split(/[ ,]+/).filter(Boolean);
+    if (acts !== undefined) caps["actions"] = editList(DEFAULT_ACTIONS, acts);
     let nic: HostNic | null = null;
-    const esw = new ESwitch({
-      name: dev.name, switchId: switchId as number, nVfs: nVfs as number, pool: this.pool, caps,
-      hooks: {
-        tx: (vport, slot, tier, flow) => this.nicTx(nic as HostNic, vport, slot, tier, flow),
-        toHost: (vport, slot, reason) => this.nicToHost(nic as HostNic, vport, slot, reason),
-      },
-    });
+    let esw: ESwitch;
+    try {
+      esw = this.newESwitch(dev, switchId as number, nVfs as number, caps, () => nic as HostNic);
+    } catch (e) {
+      return `${dev.name}: ${e instanceof Error ? e.message : String(e)}`;
+    }
     nic = new HostNic(dev.name, esw, switchId as number, nVfs as number);
     nic.reps[0] = dev;
     dev.nic = { nic, vport: 0 };
     this.nics.set(dev.name, nic);
     return null;
+  }
+
+  private newESwitch(dev: Netdev, switchId: number, nVfs: number, caps: Record<string, unknown>, nic: () => HostNic): ESwitch {
+    return new ESwitch({
+      name: dev.name, switchId, nVfs, pool: this.pool, caps,
+      hooks: {
+        tx: (vport, slot, tier, flow) => this.nicTx(nic(), vport, slot, tier, flow),
+        toHost: (vport, slot, reason) => this.nicToHost(nic(), vport, slot, reason),
+      },
+    });
   }
 
   private attachVf(dev: Netdev, row: InterfaceRow): string | null {
@@ -683,6 +693,20 @@ export function displayMask(mask: Uint32Array, key: FlowKey): Uint32Array {
   const m = Uint32Array.from(mask);
   for (const w of [W.VLAN0, W.VLAN1]) if (((key[w] as number) & VLAN_CFI) === 0) { m[w] = 0; break; }
   return m;
+}
+
+/**
+ * options:hw-match / hw-actions: a whole list ("in_port,eth_type,ip_dst"), or edits of the
+ * defaults when every item starts with + or - ("-nw_tos,-tcp_flags").
+ */
+function editList(defaults: readonly string[], text: string): string[] {
+  const items = text.split(/[ ,]+/).filter(Boolean);
+  if (!items.every((i) => i.startsWith("+") || i.startsWith("-"))) return items;
+  const out = new Set(defaults);
+  for (const i of items) {
+    if (i.startsWith("+")) out.add(i.slice(1)); else out.delete(i.slice(1));
+  }
+  return [...out];
 }
 
 function rank(type: string): number {
