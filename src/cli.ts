@@ -1,6 +1,11 @@
 // The `offload-emu` command line: one subcommand per job, each in its own module, loaded only when
 // asked for so that `offload-emu decode` does not pay for the emulator's start-up.
 
+import { fileURLToPath } from "node:url";
+
+/** The program, for re-running itself (start --detach). */
+const BIN = fileURLToPath(new URL("../bin/offload-emu.js", import.meta.url));
+
 interface Command {
   summary: string;
   run(argv: string[]): Promise<number>;
@@ -14,6 +19,22 @@ const COMMANDS: Record<string, Command> = {
   build: {
     summary: "build SPEC --out FILE           build packets from a JSON/YAML description",
     run: async (argv) => (await import("./cmd/build.ts")).main(argv),
+  },
+  start: {
+    summary: "start [--rundir DIR] [--detach]  run the emulated host (control socket in DIR)",
+    run: async (argv) => (await import("./ctl/daemon.ts")).startMain(argv, BIN),
+  },
+  vsctl: {
+    summary: "vsctl ARGS...                   configure it, as ovs-vsctl",
+    run: async (argv) => (await import("./ctl/daemon.ts")).clientMain("vsctl", argv),
+  },
+  ofctl: {
+    summary: "ofctl ARGS...                   OpenFlow tables, as ovs-ofctl",
+    run: async (argv) => (await import("./ctl/daemon.ts")).clientMain("ofctl", argv),
+  },
+  appctl: {
+    summary: "appctl COMMAND [ARGS...]        ask the daemon, as ovs-appctl (list-commands)",
+    run: async (argv) => (await import("./ctl/daemon.ts")).clientMain("appctl", argv),
   },
   demo: {
     summary: "demo [--out DIR]                 the built-in default run (what `npm start` does)",

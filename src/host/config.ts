@@ -3,6 +3,7 @@
 // may build them directly.
 
 export interface InterfaceConfig {
+  uuid?: string;
   name: string;
   type: string;
   options: Map<string, string>;
@@ -14,27 +15,37 @@ export interface InterfaceConfig {
   error: string | null;
   mac_in_use: string | null;
   mtu: number | null;
+  external_ids?: Map<string, string>;
+  other_config?: Map<string, string>;
 }
 
 export interface PortConfig {
+  uuid?: string;
   name: string;
   interfaces: InterfaceConfig[];
   tag: number | null;
   trunks: number[];
   vlan_mode: string | null;
+  external_ids?: Map<string, string>;
+  other_config?: Map<string, string>;
 }
 
 export interface BridgeConfig {
+  uuid?: string;
   name: string;
   ports: PortConfig[];
   datapath_type: string;
   fail_mode: string | null;
   other_config: Map<string, string>;
+  external_ids?: Map<string, string>;
+  protocols?: string[];
 }
 
 export interface OvsConfig {
+  uuid?: string;
   bridges: BridgeConfig[];
   other_config: Map<string, string>;
+  external_ids?: Map<string, string>;
 }
 
 export interface ConfigSource {
