@@ -654,6 +654,9 @@ export class HostEngine implements Engine {
   // --- commands ----------------------------------------------------------------------------------
 
   ofctl(argv: string[], io: CommandIo): CommandResult {
+    // Rule counters include every packet so far: OVS shows them after its next revalidator
+    // pass (tests call revalidator/wait); here the pass's statistics part runs first.
+    for (const f of this.dp.list()) { this.offload.readStats(f, this.nics); this.pushStats(f); }
     const r = runOfctl(argv, {
       bridge: (name) => this.bridges.get(name) ?? null,
       nowMs: () => this.nowMs,
