@@ -32,15 +32,31 @@
 //
 // Nothing here allocates: the views are wrapped per packet and the key is overwritten in place.
 
-import { FLOW_WORDS, NwFrag, TUN_METADATA_WORDS, TunFlag, VLAN_CFI, W, setMac, type FlowKey, type FlowMask } from "./key.ts";
-import { OUTER, P, S, TunnelType } from "../wire/offsets.ts";
-import { EtherType, IpProto } from "../wire/numbers.ts";
+import * as flowKey from "./key.ts";
+import type { FlowKey, FlowMask } from "./key.ts";
+import * as offsets from "../wire/offsets.ts";
+import * as numbers from "../wire/numbers.ts";
 import { Icmpv6View } from "../wire/icmpv6.ts";
-import { IPV6_HEADER_LEN } from "../wire/ipv6.ts";
+import * as ipv6 from "../wire/ipv6.ts";
 import { GeneveView } from "../wire/geneve.ts";
 import { GreView } from "../wire/gre.ts";
 import { VxlanView } from "../wire/vxlan.ts";
 import { formatMatch } from "./ofctl.ts";
+
+// Module-local copies of the constants read per packet, as src/wire/parse.ts keeps them: an
+// import is a live binding that V8's optimized code reloads, with each property of an imported
+// object, at every use, where a const of this module is folded into the instructions.
+const W = { ...flowKey.W } as const;
+const NwFrag = { ...flowKey.NwFrag } as const;
+const TunFlag = { ...flowKey.TunFlag } as const;
+const { FLOW_WORDS, TUN_METADATA_WORDS, VLAN_CFI, setMac } = flowKey;
+const { OUTER } = offsets;
+const S = { ...offsets.S } as const;
+const P = { ...offsets.P } as const;
+const TunnelType = { ...offsets.TunnelType } as const;
+const EtherType = { ...numbers.EtherType } as const;
+const IpProto = { ...numbers.IpProto } as const;
+const IPV6_HEADER_LEN = ipv6.IPV6_HEADER_LEN;
 
 /** OVS's FLOW_DL_TYPE_NONE: the dl_type of an 802.3 frame without a SNAP EtherType. */
 export const FLOW_DL_TYPE_NONE = 0x05ff;

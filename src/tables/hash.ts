@@ -26,7 +26,12 @@
 // table compares the whole key, so two flows that differ only outside the 5-tuple merely share
 // their candidate slots.
 
-import { W } from "../flow/key.ts";
+import * as flowKey from "../flow/key.ts";
+
+// Module-local copies of the key words flowHash5 reads per packet (an imported object's
+// properties are reloaded at every use; a const of this module is folded in: see
+// src/wire/parse.ts).
+const W = { ...flowKey.W } as const;
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
