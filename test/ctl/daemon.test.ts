@@ -141,3 +141,51 @@ describe("stopping", () => {
     await e("appctl", "exit");
   }, 30_000);
 });
+
+describe("the offload hierarchy through the commands alone", () => {
+  const dir = mkdtempSync(join(tmpdir(), "emu-d-"));
+  const e = emu(dir);
+  beforeAll(async () => { expect((await e("start", "--detach")).code).toBe(0); }, 30_000);
+  afterAll(async () => { await e("appctl", "exit"); });
+
+  const pkt = (inPort: number, src: string, dst: string, sport: number): string =>
+    `in_port(${inPort}),eth(src=${src},dst=${dst}),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,tos=0,ttl=64,frag=no),tcp(src=${sport},dst=80)`;
+
+  it("offloads, falls back for the three reasons, and refuses with reasons", async () => {
+    const ok = async (...argv: string[]) => { const r = await e(...argv); expect(r.stderr, argv.join(" ")).toBe(""); expect(r.code).toBe(0); return r.stdout; };
+    await ok("vsctl", "add-br", "br0", "--", "set", "bridge", "br0", "fail_mode=secure",
+      "--", "add-port", "br0", "pf0", "--", "set", "Interface", "pf0", "type=uplink", "options:n_vfs=2", "options:hw-l2-entries=2", "ofport_request=10",
+      "--", "add-port", "br0", "vm1", "--", "set", "Interface", "vm1", "type=vf", "options:pf=pf0", "options:vf=0", "ofport_request=1",
+      "--", "add-port", "br0", "vm2", "--", "set", "Interface", "vm2", "type=vf", "options:pf=pf0", "options:vf=1", "ofport_request=2",
+      "--", "add-port", "br0", "pf1", "--", "set", "Interface", "pf1", "type=uplink", "options:n_vfs=1", "options:switch_id=2", "ofport_request=20",
+      "--", "add-port", "br0", "vm3", "--", "set", "Interface", "vm3", "type=vf", "options:pf=pf1", "options:vf=0", "ofport_request=3",
+      "--", "set", "Open_vSwitch", ".", "other_config:hw-offload=true");
+    await ok("ofctl", "add-flow", "br0", "in_port=1,tcp,tp_src=1,actions=output:2");
+    await ok("ofctl", "add-flow", "br0", "in_port=1,tcp,tp_src=2,actions=controller,output:2");
+    await ok("ofctl", "add-flow", "br0", "in_port=1,tcp,tp_src=3,actions=output:3");
+    await ok("ofctl", "add-flow", "br0", "in_port=1,tcp,tp_src=4,actions=output:2");
+    await ok("ofctl", "add-flow", "br0", "in_port=1,tcp,tp_src=5,actions=output:2");
+    await ok("ofctl", "add-flow", "br0", "priority=1,actions=NORMAL");
+    const a = "50:54:00:00:00:01";
+    const b = "50:54:00:00:00:02";
+    // (1) unknown flows: every first packet goes to the host on vm1's representor.
+    for (const sport of [1, 2, 3, 4, 5]) await ok("appctl", "netdev-dummy/receive", "vm1", pkt(1, a, b, sport), pkt(1, a, b, sport));
+    const dump = await ok("appctl", "dpctl/dump-flows", "-m");
+    const line = (sport: number) => dump.split("\n").find((l) => new RegExp(`tcp\\(src=${sport}[,/]`).test(l)) ?? "";
+    expect(line(1)).toContain("offloaded:yes, dp:nic");
+    expect(line(2)).toContain("offload-refused(action userspace not supported)");
+    expect(line(3)).toContain("offload-refused(output to vm3: on switch id 2 (pf1), ingress on switch id 1 (pf0))");
+    expect(line(4)).toContain("offloaded:yes, dp:nic");
+    expect(line(5)).toContain("offload-refused(table full (2 entries))");
+    // (2) host traffic and (3) what the NIC cannot classify.
+    await ok("appctl", "netdev-dummy/ip4addr", "br0", "192.0.2.1/24");
+    await ok("appctl", "netdev-dummy/receive", "pf0",
+      "in_port(10),eth(src=50:54:00:00:00:05,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806),arp(sip=192.0.2.5,tip=192.0.2.1,op=1,sha=50:54:00:00:00:05,tha=00:00:00:00:00:00)");
+    await ok("appctl", "netdev-dummy/receive", "vm1", `${b.replace(/:/g, "")}${a.replace(/:/g, "")}88b5${"00".repeat(46)}`);
+    const show = await ok("appctl", "offload/show");
+    // Misses: five first packets, and the second packets of the three flows left in software.
+    expect(show).toMatch(/NIC to host:\n {2}miss: 8\n {2}host: 1\n {2}unclassifiable: 1\n/);
+    expect(show).toContain("  total: 12\n");
+    expect(show).toMatch(/nic-l2: 2 /);
+  }, 60_000);
+});
