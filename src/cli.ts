@@ -22,19 +22,19 @@ const COMMANDS: Record<string, Command> = {
   },
   start: {
     summary: "start [--rundir DIR] [--detach]  run the emulated host (control socket in DIR)",
-    run: async (argv) => (await import("./ctl/daemon.ts")).startMain(argv, BIN),
+    run: async (argv) => (await import("./cmd/start.ts")).main(argv, [BIN, "start"]),
   },
   vsctl: {
     summary: "vsctl ARGS...                   configure it, as ovs-vsctl",
-    run: async (argv) => (await import("./ctl/daemon.ts")).clientMain("vsctl", argv),
+    run: async (argv) => (await import("./cmd/ctl.ts")).main("vsctl", argv),
   },
   ofctl: {
     summary: "ofctl ARGS...                   OpenFlow tables, as ovs-ofctl",
-    run: async (argv) => (await import("./ctl/daemon.ts")).clientMain("ofctl", argv),
+    run: async (argv) => (await import("./cmd/ctl.ts")).main("ofctl", argv),
   },
   appctl: {
     summary: "appctl COMMAND [ARGS...]        ask the daemon, as ovs-appctl (list-commands)",
-    run: async (argv) => (await import("./ctl/daemon.ts")).clientMain("appctl", argv),
+    run: async (argv) => (await import("./cmd/ctl.ts")).main("appctl", argv),
   },
   demo: {
     summary: "demo [--out DIR]                 the built-in default run (what `npm start` does)",

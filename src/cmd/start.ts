@@ -86,8 +86,7 @@ async function detachDaemon(dir: string, args: string[], logFile: string, respaw
   return 1;
 }
 
-// Run directly (`tsx src/cmd/start.ts ARGS`), as the tests do while src/cli.ts still points
-// `start` at src/ctl/daemon.ts.
+// Run directly (`tsx src/cmd/start.ts ARGS`), as test/daemon/server.test.ts does.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main(process.argv.slice(2), [process.argv[1]]).then((c) => { process.exitCode = c; });
 }
