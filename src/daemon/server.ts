@@ -152,9 +152,8 @@ export class Server {
       this.log(`${req.tool} ${req.argv.join(" ")}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       return { code: 1, stdout: "", stderr: `offload-emu ${req.tool}: internal error: ${e instanceof Error ? e.message : String(e)}\n` };
     } finally {
-      // Captures are readable as soon as a command returns. Not in the Engine contract yet: the
-      // engine's capture hub has flush(), which the lead's daemon calls the same way.
-      (this.engine as { captures?: { flush?(): void } }).captures?.flush?.();
+      // Captures are readable as soon as a command returns.
+      this.engine.flush();
     }
   }
 

@@ -61,6 +61,8 @@ export interface EngineOptions {
 export interface Engine {
   reconfigure(): void;
   ofctl(argv: string[], io: CommandIo): CommandResult;
+  /** Writes buffered capture records out (after each control command). */
+  flush(): void;
   close(): Promise<void>;
 }
 
@@ -668,6 +670,8 @@ export class HostEngine implements Engine {
   }
 
   devByName(name: string): Netdev | null { return this.devs.get(name) ?? null; }
+
+  flush(): void { this.captures.flush(); }
 
   async close(): Promise<void> {
     this.captures.closeAll();
