@@ -226,7 +226,8 @@ export function registerCommands(e: HostEngine, u: Unixctl): void {
     return out.length === 0 ? "" : `${out.join("\n")}\n`;
   });
 
-  u.register("time/stop", "", 0, 0, () => { e.timeStopped = true; return ""; });
+  // The clock is virtual and never runs by itself, so it is always "stopped"; accepted for OVS scripts.
+  u.register("time/stop", "", 0, 0, () => "");
   u.register("time/warp", "[large_msecs] msecs", 1, 2, (args) => {
     const nums = args.map(Number);
     if (nums.some((n) => !Number.isInteger(n) || n < 0)) fail("invalid msecs");

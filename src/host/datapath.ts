@@ -141,7 +141,8 @@ export class Datapath {
 
   /** The flow for a packet key (in_port = datapath port), or null after a miss. No allocation. */
   lookup(key: FlowKey): DpFlow | null {
-    const hash = flowHash5(key, 0);
+    // The hash is only the EMC's (the megaflow table hashes per subtable).
+    const hash = this.emcEnabled ? flowHash5(key, 0) : 0;
     if (this.emcEnabled) {
       const id = this.emc.lookup(key, 0, hash);
       if (id >= 0) {
@@ -217,14 +218,6 @@ export class Datapath {
     const out: DpFlow[] = [];
     for (const f of this.flows) if (f !== null) out.push(f);
     return out;
-  }
-
-  /** Counts one packet of `bytes` against a flow's software counters. */
-  static credit(f: DpFlow, bytes: number, nowMs: number, tcpFlags: number): void {
-    f.packets++;
-    f.bytes += bytes;
-    f.usedMs = nowMs;
-    f.tcpFlags |= tcpFlags;
   }
 }
 

@@ -84,7 +84,6 @@ export class HostEngine implements Engine {
   /** Packets the NICs sent to the host, by reason name. */
   readonly fallbacks = new Map<string, number>();
   nowMs = 0;
-  timeStopped = false;
   maxIdleMs = DEFAULT_MAX_IDLE_MS;
   dpType: "netdev" | "dummy" = "netdev";
   /** Host IPv4 addresses per port (netdev-dummy/ip4addr), told to the NICs as host traffic. */
@@ -159,7 +158,7 @@ export class HostEngine implements Engine {
     }
     ifaces.sort((a, b) => rank(a.iface.type) - rank(b.iface.type));
     for (const { br, port, iface } of ifaces) {
-      if (this.configureIface(br, port.name, iface)) portsChanged = true;
+      if (this.configureIface(br, iface)) portsChanged = true;
       const dev = this.devs.get(iface.name);
       if (dev) {
         dev.tag = port.tag;
@@ -188,7 +187,7 @@ export class HostEngine implements Engine {
   }
 
   /** Creates or updates one interface; true when ports came or went. */
-  private configureIface(br: Bridge, portName: string, row: InterfaceRow): boolean {
+  private configureIface(br: Bridge, row: InterfaceRow): boolean {
     let changed = false;
     let dev = this.devs.get(row.name);
     const type = row.type === "" ? (row.name === br.name ? "internal" : "system") : row.type;
@@ -201,7 +200,7 @@ export class HostEngine implements Engine {
         row.ofport = -1;
         return changed;
       }
-      dev = new Netdev(row.name, type, row.mac ?? this.dummyMac(br, row.name));
+      dev = new Netdev(row.name, type, row.mac ?? this.dummyMac());
       const isLocal = row.name === br.name;
       const req = row.ofport_request;
       dev.ofport = isLocal ? 0xfffe : req !== null && req > 0 && req < 0xff00 && !br.ports.has(req) ? req : br.freeOfport();
@@ -218,7 +217,6 @@ export class HostEngine implements Engine {
       br.attach(dev);
       changed = true;
     }
-    void portName;
     dev.mtu = row.mtu_request ?? (dev.nic ? dev.mtu : DEFAULT_MTU);
     if (dev.nic) dev.nic.nic.esw.setMtu(dev.nic.vport, dev.mtu);
     this.configureTaps(dev, row);
@@ -347,9 +345,8 @@ export class HostEngine implements Engine {
     for (const f of this.dp.list()) if (f.bridge === br.name) this.deleteFlow(f);
   }
 
-  private dummyMac(br: Bridge, name: string): string {
+  private dummyMac(): string {
     // OVS gives dummy devices aa:55:aa:55:00:NN from a counter; the same idea, from a serial.
-    void br; void name;
     const n = ++this.macSerial;
     return `aa:55:aa:55:${((n >> 8) & 255).toString(16).padStart(2, "0")}:${(n & 255).toString(16).padStart(2, "0")}`;
   }

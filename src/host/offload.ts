@@ -2,7 +2,7 @@
 // provider): every new datapath flow is offered to the device of its ingress port. The device
 // takes it only if every port the flow touches is a representor on the same eSwitch (same switch
 // id), and the eSwitch supports each match field and action and has room; otherwise the flow
-// stays in software and the reason is kept on the flow, counted, and shown by dpctl/dump-flows -m
+// stays in software and the reason is kept on the flow and shown by dpctl/dump-flows -m
 // and offload/show. Deleting or changing a datapath flow updates the NIC.
 //
 // Ports in a datapath flow are datapath port numbers of representors; the eSwitch speaks vport
@@ -19,9 +19,6 @@ export type PortLookup = (odpPort: number) => Netdev | null;
 export class OffloadManager {
   /** other_config:hw-offload. */
   enabled = false;
-  offloaded = 0;
-  /** Refusals by reason (the reason's text with port names generalised). */
-  readonly refusals = new Map<string, number>();
 
   /**
    * Offers `f` to the NIC of its ingress port. Sets f.offload / f.offloadReason / f.nicName.
@@ -38,7 +35,6 @@ export class OffloadManager {
     f.offload = "offloaded";
     f.offloadReason = null;
     f.nicName = nic.name;
-    this.offloaded++;
     return true;
   }
 
@@ -50,7 +46,6 @@ export class OffloadManager {
         this.readStats(f, nics);
         nic.esw.remove(f.id);
       }
-      this.offloaded--;
     }
     f.offload = "none";
     f.nicName = null;
@@ -70,8 +65,6 @@ export class OffloadManager {
     f.offload = "refused";
     f.offloadReason = reason;
     f.nicName = null;
-    const general = reason.replace(/\b(port|in_port|to) \S+/g, "$1 …");
-    this.refusals.set(general, (this.refusals.get(general) ?? 0) + 1);
     return false;
   }
 

@@ -44,6 +44,7 @@ import { ActionExecutor, compileActions, ovsRssHash, UnsupportedActionError, typ
 import { formatOdpActions, parseOdpActions, type OdpAction } from "../flow/odp.ts";
 import { ExactTable, wordMap } from "../tables/exact.ts";
 import { TupleTable } from "../tables/tuple.ts";
+import { flowHash5 } from "../tables/hash.ts";
 
 /** Why a packet went to the host instead of through the NIC. */
 export const FallbackReason = {
@@ -132,46 +133,6 @@ const HINT_ALL = wordMap(FLOW_WORDS, [K_IN_PORT, ...range(W.DL_DST_HI, FLOW_WORD
 
 const NO_ACTIONS: CompiledActions = compileActions([]);
 
-const K_RECIRC_ID = W.RECIRC_ID;
-const K_TUN_ID_HI = W.TUN_ID_HI;
-const K_TUN_ID_LO = W.TUN_ID_LO;
-const K_NW_SRC = W.NW_SRC;
-const K_IPV6_SRC = W.IPV6_SRC;
-const K_IPV6_DST = W.IPV6_DST;
-const K_NW_PROTO = W.NW_PROTO_TOS_TTL_FRAG;
-const K_TP = W.TP;
-
-/**
- * The L1 hash: tables/hash.ts flowHash5's words, multipliers and finaliser (the NIC's RSS-like
- * 5-tuple hash plus in_port, recirc_id, tun_id and dl_type), written against this module's
- * constants. flowHash5 reads W.* through the import on every call, and under tsx an imported
- * binding is a getter call that V8 did not inline here: that cost 15% of an L1 hit (profiled
- * with node --cpu-prof on scripts/bench-nic.ts's L1 case). Returns int32.
- */
-function l1Hash(key: Uint32Array): number {
-  let h = Math.imul(key[K_IN_PORT] as number, 0x9e3779b1);
-  h = (h + Math.imul(key[K_RECIRC_ID] as number, 0x85ebca77)) | 0;
-  h = (h + Math.imul(key[K_TUN_ID_HI] as number, 0xc2b2ae3d)) | 0;
-  h = (h + Math.imul(key[K_TUN_ID_LO] as number, 0x27d4eb2f)) | 0;
-  h = (h + Math.imul(key[K_NW_SRC] as number, 0x165667b1)) | 0;
-  h = (h + Math.imul(key[K_NW_DST] as number, 0xd3a2646d)) | 0;
-  h = (h + Math.imul(key[K_IPV6_SRC] as number, 0x2c1b3c6d)) | 0;
-  h = (h + Math.imul(key[K_IPV6_SRC + 1] as number, 0x297a2d39)) | 0;
-  h = (h + Math.imul(key[K_IPV6_SRC + 2] as number, 0x7feb352d)) | 0;
-  h = (h + Math.imul(key[K_IPV6_SRC + 3] as number, 0x846ca68b)) | 0;
-  h = (h + Math.imul(key[K_IPV6_DST] as number, 0x68e31da5)) | 0;
-  h = (h + Math.imul(key[K_IPV6_DST + 1] as number, 0xb7e15163)) | 0;
-  h = (h + Math.imul(key[K_IPV6_DST + 2] as number, 0x9e3779b9)) | 0;
-  h = (h + Math.imul(key[K_IPV6_DST + 3] as number, 0xcc9e2d51)) | 0;
-  h = (h + Math.imul((((key[K_DL_TYPE] as number) & 0xffff) << 8) | ((key[K_NW_PROTO] as number) >>> 24), 0xfd7046c5)) | 0;
-  h = (h + Math.imul(key[K_TP] as number, 0xb55a4f09)) | 0;
-  h ^= 42;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
 
 /** Ports named by output actions, clones included. */
 function outputPorts(actions: readonly OdpAction[], out: number[] = []): number[] {
@@ -393,7 +354,7 @@ export class ESwitch {
     }
 
     const hint = dlType === ETH_IPV4 ? HINT_IPV4 : dlType === ETH_IPV6 ? HINT_IPV6 : dlType === ETH_ARP ? HINT_ARP : HINT_ALL;
-    const h = l1Hash(key);
+    const h = flowHash5(key, 0);
     const l1 = this.l1;
     let f = l1 !== null ? l1.lookupHinted(key, 0, hint, h) : -1;
     let tier: 1 | 2 = 1;
@@ -517,7 +478,8 @@ export class ESwitch {
     if (r === "mask-limit") return { ok: false, reason: `mask limit (${c.maxMasks} masks)` };
     this.nFree--;
     const mk = Uint32Array.from(mask);
-    const k = Uint32Array.from(key, (v, i) => v & (mk[i] as number));
+    const k = new Uint32Array(mk.length);
+    for (let i = 0; i < k.length; i++) k[i] = (key[i] as number) & (mk[i] as number);
     this.idxOf.set(flow, idx);
     this.handleOf[idx] = flow;
     this.fKeys[idx] = k;
