@@ -35,7 +35,7 @@ function portTypeName(e: HostEngine, dev: Netdev): string {
 }
 
 /** One dpctl/dump-flows line for a datapath flow. */
-export function flowLine(e: HostEngine, f: DpFlow, verbose: boolean, names: boolean): string {
+export function flowLine(e: HostEngine, f: DpFlow, verbose: boolean, portNames?: ReadonlyMap<number, string>): string {
   e.offload.readStats(f, e.nics);
   const used = f.lastUsedMs;
   const shown = f.packetKey.length > 0 ? f.packetKey : f.key;
@@ -53,7 +53,6 @@ export function flowLine(e: HostEngine, f: DpFlow, verbose: boolean, names: bool
     }
     if (f.offloadReason) line.dpExtraInfo = `offload-refused(${f.offloadReason})`;
   }
-  const portNames = names ? new Map([...e.dpPorts].map(([n, d]) => [n, d.name])) : undefined;
   return formatOdpFlowLine(line, { verbose, portNames });
 }
 
@@ -119,11 +118,12 @@ export function registerCommands(e: HostEngine, u: Unixctl): void {
     }
     const types = new Set(type.split(","));
     const lines: string[] = [];
+    const portNames = names ? new Map([...e.dpPorts].map(([n, d]) => [n, d.name])) : undefined;
     for (const f of e.dp.list()) {
       const off = f.offload === "offloaded";
       if (!types.has("all") && !((off && (types.has("offloaded") || types.has("nic")))
         || (!off && (types.has("ovs") || types.has("non-offloaded"))))) continue;
-      lines.push(flowLine(e, f, verbose, names));
+      lines.push(flowLine(e, f, verbose, portNames));
     }
     return lines.length === 0 ? "" : `flow-dump from the main thread:\n${lines.join("\n")}\n`;
   };

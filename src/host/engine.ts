@@ -675,6 +675,8 @@ export class HostEngine implements Engine {
   }
 }
 
+const TAG_WORDS = [W.VLAN0, W.VLAN1] as const;
+
 /**
  * The megaflow mask of a translation: its wildcards, plus what a datapath flow always matches
  * exactly — recirc_id, in_port, and whether each VLAN tag is there (a datapath key names the
@@ -685,7 +687,7 @@ export function datapathMask(wc: Uint32Array, key: FlowKey): Uint32Array {
   const mask = Uint32Array.from(wc);
   mask[W.IN_PORT] = 0xffffffff;
   mask[W.RECIRC_ID] = 0xffffffff;
-  for (const w of [W.VLAN0, W.VLAN1]) {
+  for (const w of TAG_WORDS) {
     if (((key[w] as number) & VLAN_CFI) === 0) { mask[w] = 0xffffffff; break; }
     mask[w] = ((mask[w] as number) | 0xffff0000 | VLAN_CFI) >>> 0;
   }
@@ -695,7 +697,7 @@ export function datapathMask(wc: Uint32Array, key: FlowKey): Uint32Array {
 /** The mask as dpctl prints it: the implicit "no tag" match is not shown (OVS shows none). */
 export function displayMask(mask: Uint32Array, key: FlowKey): Uint32Array {
   const m = Uint32Array.from(mask);
-  for (const w of [W.VLAN0, W.VLAN1]) if (((key[w] as number) & VLAN_CFI) === 0) { m[w] = 0; break; }
+  for (const w of TAG_WORDS) if (((key[w] as number) & VLAN_CFI) === 0) { m[w] = 0; break; }
   return m;
 }
 
