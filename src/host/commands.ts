@@ -98,6 +98,19 @@ export function registerCommands(e: HostEngine, u: Unixctl): void {
     return "OK";
   });
 
+  // netdev-dummy.c netdev_dummy_set_admin_state: with no netdev, every port.
+  u.register("netdev-dummy/set-admin-state", "[netdev] up|down", 1, 2, (args) => {
+    const state = (args[args.length - 1] as string).toLowerCase();
+    if (state !== "up" && state !== "down") return fail("Invalid Admin State");
+    if (args.length > 1) {
+      const dev = e.devByName(args[0] as string);
+      if (dev === null) return fail("Unknown Dummy Interface");
+      e.setLinkUp(dev, state === "up");
+    } else for (const dev of e.devs.values()) e.setLinkUp(dev, state === "up");
+    e.settle();
+    return "OK";
+  });
+
   const dumpFlows = (args: string[]): string => {
     let verbose = false;
     let names = false;

@@ -37,6 +37,7 @@ import { DEFAULT_MTU, Netdev, choosePort } from "./netdev.ts";
 import { HostNic } from "./nic-port.ts";
 import { OffloadManager } from "./offload.ts";
 import { registerCommands } from "./commands.ts";
+import { PORT_DRIVERS, type PortDriverFactory } from "./port-driver.ts";
 import type { CommandIo, CommandResult, VlanMode } from "./types.ts";
 
 /** The virtual clock's zero: 2026-01-01T00:00:00Z. */
@@ -56,6 +57,8 @@ export interface EngineOptions {
   log(line: string): void;
   /** Packet buffer slots (default 4096). */
   poolSlots?: number;
+  /** Drivers by Interface type (default PORT_DRIVERS). */
+  portDrivers?: ReadonlyMap<string, PortDriverFactory>;
 }
 
 export interface Engine {
@@ -84,6 +87,8 @@ export class HostEngine implements Engine {
   /** Packets the NICs sent to the host, by reason name. */
   readonly fallbacks = new Map<string, number>();
   nowMs = 0;
+  /** Wall-clock time of nowMs = 0: the virtual epoch, or the real start time when live ports run the clock. */
+  epochMs = VIRTUAL_EPOCH_MS;
   maxIdleMs = DEFAULT_MAX_IDLE_MS;
   dpType: "netdev" | "dummy" = "netdev";
   /** Host IPv4 addresses per port (netdev-dummy/ip4addr), told to the NICs as host traffic. */
@@ -212,6 +217,20 @@ export class HostEngine implements Engine {
         const e = this.attachVf(dev, row);
         if (e !== null) { row.error = e; row.ofport = -1; return changed; }
       }
+      // A representor's far side (the VM behind a VF, the wire behind an uplink) may be real too:
+      // options:backend names the driver (tap, dgram, stream, …).
+      const backend = type === "vf" || type === "uplink" ? row.options.get("backend") : type;
+      const factory = backend === undefined ? undefined : this.drivers.get(backend);
+      if (backend !== undefined && factory === undefined && backend !== type) {
+        row.error = `${row.name}: options:backend=${backend}: no such port driver (known: ${[...this.drivers.keys()].join(", ") || "none"})`;
+        row.ofport = -1;
+        this.deleteNicState(dev);
+        return changed;
+      }
+      if (factory !== undefined) {
+        const e = this.openDriver(dev, row, factory);
+        if (e !== null) { row.error = e; row.ofport = -1; this.deleteNicState(dev); return changed; }
+      }
       this.devs.set(row.name, dev);
       this.dpPorts.set(dev.odpPort, dev);
       br.attach(dev);
@@ -226,7 +245,45 @@ export class HostEngine implements Engine {
     return changed;
   }
 
+  private get drivers(): ReadonlyMap<string, PortDriverFactory> { return this.opts.portDrivers ?? PORT_DRIVERS; }
+
+  private openDriver(dev: Netdev, row: InterfaceRow, factory: PortDriverFactory): string | null {
+    const d = factory(row, {
+      name: dev.name,
+      receive: (frame) => { if (dev.driver !== null) this.receive(dev, frame); },
+      fail: (error) => {
+        const r = this.findIfaceRow(dev.name);
+        if (r) r.error = error;
+        dev.up = false;
+        this.opts.log(`${dev.name}: ${error}`);
+      },
+      log: (line) => this.opts.log(`${dev.name}: ${line}`),
+    });
+    if (typeof d === "string") return d;
+    dev.driver = d;
+    return null;
+  }
+
+  private findIfaceRow(name: string): InterfaceRow | undefined {
+    for (const b of this.db.root.bridges) for (const p of b.ports) for (const i of p.interfaces) if (i.name === name) return i;
+    return undefined;
+  }
+
+  /** True when a port is attached to something real (TAP, socket): time must then be real time. */
+  get hasLivePorts(): boolean {
+    for (const dev of this.devs.values()) if (dev.driver?.live) return true;
+    return false;
+  }
+
+  /** Link state (netdev-dummy/set-admin-state, a scenario's link down/up): a down port neither receives nor sends. */
+  setLinkUp(dev: Netdev, up: boolean): void {
+    if (dev.up === up) return;
+    dev.up = up;
+    this.forceRevalidate();
+  }
+
   private checkType(type: string, row: InterfaceRow): string | null {
+    if (this.drivers.has(type)) return null;
     if (type === "internal" || type === "dummy" || type === "dummy-internal" || type === "system" || type === "uplink" || type === "vf") {
       if (type === "system" && this.dpType !== "dummy") {
         return `could not open network device ${row.name} (No such device)`;
@@ -325,9 +382,15 @@ export class HostEngine implements Engine {
 
   private deleteDev(dev: Netdev): void {
     this.closeTaps(dev);
+    if (dev.driver !== null) { const d = dev.driver; dev.driver = null; void d.close(); }
     dev.bridge?.detach(dev);
     this.dpPorts.delete(dev.odpPort);
     this.devs.delete(dev.name);
+    this.deleteNicState(dev);
+  }
+
+  /** Undoes createNic/attachVf for `dev`. */
+  private deleteNicState(dev: Netdev): void {
     if (dev.nic) {
       const { nic, vport } = dev.nic;
       if (vport === 0) {
@@ -371,6 +434,12 @@ export class HostEngine implements Engine {
 
   /** A frame arrives on `dev` from outside (a VM on its VF, the wire, a test). */
   receive(dev: Netdev, frame: Uint8Array): void {
+    if (!dev.up) {
+      dev.rxDropped++;
+      this.tiers[Tier.DROP] = (this.tiers[Tier.DROP] as number) + 1;
+      this.countDrop("port link down");
+      return;
+    }
     const slot = this.pool.load(frame);
     if (slot < 0) {
       dev.rxDropped++;
@@ -497,6 +566,7 @@ export class HostEngine implements Engine {
   /** A packet leaves the switch on `dev` (to its VM, the wire, or the host stack). */
   private portTx(dev: Netdev, slot: number): void {
     const len = this.pool.len[slot] as number;
+    if (!dev.up) { dev.txDropped++; this.pool.release(slot); this.countDrop("port link down"); return; }
     dev.txPackets++;
     dev.txBytes += len;
     if (dev.txTaps.length > 0) {
@@ -504,6 +574,7 @@ export class HostEngine implements Engine {
       if (this.rxCopy !== null) this.pendingTx.push({ dev, data: this.pool.frame(slot).slice(), comment });
       else this.writeTx(dev, this.pool.frame(slot), comment);
     }
+    if (dev.driver !== null) dev.driver.send(this.pool.frame(slot));
     this.pool.release(slot);
   }
 
@@ -515,7 +586,7 @@ export class HostEngine implements Engine {
     return `${t}: ${f.comment}`;
   }
 
-  private tsNs(): bigint { return BigInt(VIRTUAL_EPOCH_MS + this.nowMs) * 1_000_000n; }
+  private tsNs(): bigint { return BigInt(Math.round((this.epochMs + this.nowMs) * 1000)) * 1000n; }
 
   private writeTx(dev: Netdev, data: Uint8Array, comment: string): void {
     const ts = this.tsNs();
@@ -671,6 +742,9 @@ export class HostEngine implements Engine {
   flush(): void { this.captures.flush(); }
 
   async close(): Promise<void> {
+    for (const dev of this.devs.values()) {
+      if (dev.driver !== null) { const d = dev.driver; dev.driver = null; await d.close(); }
+    }
     this.captures.closeAll();
   }
 }

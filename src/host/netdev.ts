@@ -7,6 +7,7 @@ import type { PortStats, VlanMode, XPort } from "./types.ts";
 import type { CaptureTap } from "./capture.ts";
 import type { Bridge } from "./bridge.ts";
 import type { NicPort } from "./nic-port.ts";
+import type { PortDriver } from "./port-driver.ts";
 
 export const DEFAULT_MTU = 1500;
 
@@ -22,6 +23,8 @@ export class Netdev implements XPort {
   bridge: Bridge | null = null;
   /** The eSwitch vport this port represents (vf, uplink), or null for host-only ports. */
   nic: NicPort | null = null;
+  /** What is behind a tap/dgram/stream/… port (port-driver.ts), or null. */
+  driver: PortDriver | null = null;
   rxPackets = 0;
   rxBytes = 0;
   rxDropped = 0;
