@@ -57,6 +57,8 @@ export interface EngineOptions {
   log(line: string): void;
   /** Packet buffer slots (default 4096). */
   poolSlots?: number;
+  /** Called for every datapath flow an upcall installs, after it was offered to the NIC (scenario statistics). */
+  onFlowInstall?: (f: DpFlow) => void;
   /** Drivers by Interface type (default PORT_DRIVERS). */
   portDrivers?: ReadonlyMap<string, PortDriverFactory>;
 }
@@ -553,6 +555,7 @@ export class HostEngine implements Engine {
     f.rules = res.rules;
     this.curFlow = f;
     this.offload.offer(f, (p) => this.dpPorts.get(p) ?? null);
+    this.opts.onFlowInstall?.(f);
     if (f.prog === null) { this.pool.release(slot); this.countDrop("flow actions not executable"); return; }
     this.executor.execute(f.prog, slot, this.o);
   }
