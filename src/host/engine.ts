@@ -259,6 +259,11 @@ export class HostEngine implements Engine {
         dev.up = false;
         this.opts.log(`${dev.name}: ${error}`);
       },
+      recover: () => {
+        const r = this.findIfaceRow(dev.name);
+        if (r) r.error = null;
+        if (!dev.up) this.setLinkUp(dev, true);
+      },
       log: (line) => this.opts.log(`${dev.name}: ${line}`),
     });
     if (typeof d === "string") return d;

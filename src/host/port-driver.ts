@@ -27,6 +27,8 @@ export interface PortDriverContext {
   receive(frame: Uint8Array): void;
   /** The port failed after it was opened (device gone, peer closed): the text becomes Interface error. */
   fail(error: string): void;
+  /** The port works again after fail() (a peer reconnected): clears Interface error, link up. */
+  recover(): void;
   log(line: string): void;
 }
 
