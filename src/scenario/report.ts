@@ -186,11 +186,11 @@ export function formatText(report: Report, opts: TextOptions = {}): string {
   const sc = report.scenario;
   const out: string[] = [];
 
-  out.push(`${bold(`offload-emu report: ${sc.name}`)} (${sc.source}, seed ${sc.seed})`);
-  if (sc.description !== "") out.push(sc.description);
-  out.push("");
+  // The answer comes first, so `offload-emu run … | head -1` is the whole story.
   const head = headline(saving);
   out.push(saving !== null && saving.coresSaved > 0 ? bold(paint("32", head)) : bold(head));
+  out.push(`offload-emu report: ${sc.name} (${sc.source}, seed ${sc.seed})`);
+  if (sc.description !== "") out.push(sc.description);
   out.push("");
 
   if (report.runs.length > 0) {
