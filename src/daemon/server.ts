@@ -10,11 +10,21 @@
 // `appctl exit` and SIGINT/SIGTERM stop it the same way: the engine flushes and closes its
 // captures, the database is saved, the socket and pid file are removed, and only then does the
 // exit request get its answer, so a script that runs `appctl exit` finds the run directory clean.
+//
+// Time: with no live port the engine keeps its virtual clock (deterministic captures). Once a
+// port is attached to something real (src/live: TAP, dgram, stream), frames arrive when the
+// outside sends them, so the engine runs on the real clock: epochMs is set so that
+// epochMs + nowMs is the wall-clock time, the clock is brought up to date before each frame a
+// live port delivers (captures carry real timestamps), and a timer advances it in between so
+// revalidation and ageing run. Without live ports again, the virtual clock resumes from there.
 
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import { runVsctl } from "../cmd/vsctl.ts";
 import { createEngine, type Engine, type EngineOptions } from "../host/engine.ts";
+import { PORT_DRIVERS, type PortDriverFactory } from "../host/port-driver.ts";
+import { formatLivePorts } from "../live/register.ts";
 import type { CommandIo, CommandResult } from "../host/types.ts";
 import { Db } from "../ovsdb/db.ts";
 import type { Request } from "./client.ts";
@@ -36,6 +46,25 @@ export interface ServerOptions {
   createEngine?: (opts: EngineOptions) => Engine;
 }
 
+/** How often the real clock advances the engine when nothing else does (revalidator, ageing). */
+export const REAL_CLOCK_TICK_MS = 100;
+
+/** What the real clock needs from an engine (HostEngine has it; a test's stand-in may not). */
+interface Clocked {
+  nowMs: number;
+  epochMs: number;
+  advance(ms: number): void;
+  readonly hasLivePorts: boolean;
+}
+
+function isClocked(e: Engine): e is Engine & Clocked {
+  const c = e as Partial<Clocked>;
+  return typeof c.advance === "function" && typeof c.nowMs === "number" && typeof c.epochMs === "number" && "hasLivePorts" in c;
+}
+
+/** Wall-clock milliseconds with sub-millisecond resolution. */
+function wallMs(): number { return performance.timeOrigin + performance.now(); }
+
 /** Why the daemon could not start, in words for the user. */
 export class DaemonError extends Error {
   override readonly name = "DaemonError";
@@ -55,6 +84,7 @@ export class Server {
   private readonly logFile: string;
   private readonly pidFile: string;
   private readonly conns = new Set<Socket>();
+  private clockTimer: NodeJS.Timeout | null = null;
 
   private constructor(private readonly opts: ServerOptions, db: Db) {
     this.paths = runPaths(opts.rundir);
@@ -64,9 +94,11 @@ export class Server {
     this.db = db;
     this.unixctl = new Unixctl(this.paths.socket);
     this.unixctl.register("exit", "[--cleanup]", 0, 1, async () => { await this.cleanup("exit requested"); return ""; });
+    this.unixctl.register("live/show", "", 0, 0, () => formatLivePorts());
     const make = opts.createEngine ?? createEngine;
-    this.engine = make({ db, unixctl: this.unixctl, rundir: this.paths.dir, log: (l) => this.log(l) });
+    this.engine = make({ db, unixctl: this.unixctl, rundir: this.paths.dir, log: (l) => this.log(l), portDrivers: this.clockedDrivers() });
     db.onCommit(() => this.engine.reconfigure());
+    db.onCommit(() => this.updateClock());
     db.onCommit(() => db.save(this.paths.db));
   }
 
@@ -88,6 +120,7 @@ export class Server {
     const s = new Server(opts, db);
     if (stale) s.log(`removed the stale socket ${paths.socket} (its daemon is gone)`);
     s.engine.reconfigure();
+    s.updateClock();
     db.save(paths.db);
     s.net = createServer((c) => s.serve(c));
     await new Promise<void>((res, rej) => {
@@ -98,6 +131,47 @@ export class Server {
     writeFileSync(s.pidFile, `${process.pid}\n`);
     s.log(`started, pid ${process.pid}, control socket ${paths.socket}`);
     return s;
+  }
+
+  /**
+   * PORT_DRIVERS, each wrapped so that a frame from outside first brings the engine's clock to
+   * the wall clock: its capture timestamp and flow `used` times are then when it arrived.
+   */
+  private clockedDrivers(): Map<string, PortDriverFactory> {
+    const m = new Map<string, PortDriverFactory>();
+    for (const [type, factory] of PORT_DRIVERS) {
+      m.set(type, (row, ctx) => {
+        const receive = ctx.receive;
+        return factory(row, { ...ctx, receive: (frame) => { this.syncClock(); receive(frame); } });
+      });
+    }
+    return m;
+  }
+
+  /** Starts or stops the real clock as live ports come and go (after each reconfiguration). */
+  private updateClock(): void {
+    const e = this.engine;
+    if (!isClocked(e)) return;
+    if (e.hasLivePorts && this.clockTimer === null) {
+      e.epochMs = wallMs() - e.nowMs;
+      this.clockTimer = setInterval(() => this.syncClock(), REAL_CLOCK_TICK_MS);
+      this.log(`live ports attached: running on the real clock (epoch ${new Date(e.epochMs).toISOString()})`);
+    } else if (!e.hasLivePorts && this.clockTimer !== null) {
+      this.stopClock();
+      this.log("no live ports: back on the virtual clock");
+    }
+  }
+
+  private syncClock(): void {
+    const e = this.engine;
+    if (this.clockTimer === null || !isClocked(e)) return;
+    const dt = wallMs() - e.epochMs - e.nowMs;
+    if (dt > 0) e.advance(dt);
+  }
+
+  private stopClock(): void {
+    if (this.clockTimer !== null) clearInterval(this.clockTimer);
+    this.clockTimer = null;
   }
 
   log(line: string): void {
@@ -167,6 +241,7 @@ export class Server {
   private cleanup(reason: string): Promise<void> {
     this.cleaned ??= (async () => {
       this.log(`${reason}: closing`);
+      this.stopClock();
       try {
         await this.engine.close();
       } finally {
