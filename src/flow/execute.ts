@@ -25,7 +25,7 @@
 // the final one, not the header's, so a destination rewrite leaves the L4 checksum alone (OVS's
 // packet_rh_present()).
 
-import { INNER, OUTER, P, S, STACK_LEN, TunnelType } from "../wire/offsets.ts";
+import { INNER, OUTER, P, S, STACK_LEN, TunnelType, newOffsets } from "../wire/offsets.ts";
 import { PacketParser } from "../wire/parse.ts";
 import { PacketPool } from "../nic/pool.ts";
 import { Ipv4View } from "../wire/ipv4.ts";
@@ -100,10 +100,28 @@ function compileTnlHeader(h: TnlPushHeader): [Uint8Array, number] {
     b.push(i.proto, i.hlimit);
     b.push(...ipv6FromString(i.src), ...ipv6FromString(i.dst));
   }
-  const udp = b.length;
-  put16(h.udp.src); put16(h.udp.dst); put16(0); put16(h.udp.csum);
+  // The second number tells tnlPush where the UDP header is; GRE has none (0), and its
+  // checksum, when the C bit asks for one, covers the GRE header and payload (RFC 2784 §2.2).
+  let udp = 0;
+  if (h.udp) {
+    udp = b.length;
+    put16(h.udp.src); put16(h.udp.dst); put16(0); put16(h.udp.csum);
+  } else if (h.gre) {
+    const g = h.gre;
+    put16(g.flags); put16(g.proto);
+    if (g.flags & 0x8000) { put16(g.csum ?? 0); put16(0); }
+    if (g.flags & 0x2000) put32(g.key ?? 0);
+    if (g.flags & 0x1000) put32(g.seq ?? 0);
+  }
   if (h.vxlan) { put32(h.vxlan.flags); put32(h.vxlan.vni * 256); }
-  else if (h.geneve) { b.push(0, (h.geneve.oam ? 0x80 : 0) | (h.geneve.crit ? 0x40 : 0)); put16(EtherType.TEB); put32(h.geneve.vni * 256); }
+  else if (h.geneve) {
+    const opts = h.geneve.options ?? [];
+    const optWords = opts.reduce((n, o) => n + 1 + o.data.length / 4, 0);
+    b.push(optWords & 0x3f, (h.geneve.oam ? 0x80 : 0) | (h.geneve.crit ? 0x40 : 0));
+    put16(EtherType.TEB);
+    put32(h.geneve.vni * 256);
+    for (const o of opts) { put16(o.cls); b.push(o.type, (o.data.length / 4) & 0x1f); b.push(...o.data); }
+  }
   if (b.length !== h.size) {
     throw new UnsupportedActionError(`tnl_push: header(size=${h.size}) but its parts make ${b.length} bytes (options are not modelled)`);
   }
@@ -245,6 +263,9 @@ export class ActionExecutor {
   cloneFailures = 0;
   /** Packets dropped because the headroom could not take a pushed header. */
   noHeadroom = 0;
+  /** After a tnl_pop, until the next: the offsets of the packet as it arrived, outer headers
+   *  included (they are still in the slot, before its start). */
+  readonly popped = newOffsets();
 
   constructor(
     private readonly pool: PacketPool,
@@ -503,6 +524,16 @@ export class ActionExecutor {
     } else {
       dv.setUint16(l3 + 4, l3Len - 40);
     }
+    if (udpR === 0) {
+      // GRE: with the C bit, the checksum of the GRE header and everything after it.
+      const gre = l3 + (isV4 ? 20 : 40);
+      if (dv.getUint16(gre) & 0x8000) {
+        dv.setUint16(gre + 4, 0);
+        dv.setUint16(gre + 4, csumFinish(csumPartial(dv, gre, s + hLen + innerLen - gre)));
+      }
+      o[P.START] = OFFSETS_STALE;
+      return true;
+    }
     const udpLen = hLen - udpR + innerLen;
     dv.setUint16(udp, tunnelSrcPort(pool.hash[slot] as number));
     dv.setUint16(udp + 4, udpLen);
@@ -524,6 +555,9 @@ export class ActionExecutor {
     if (!o) { this.scratch[P.START] = OFFSETS_STALE; this.fresh(slot, oo); }
     const inner = oo[INNER + S.L2] as number;
     if ((oo[OUTER + S.TUN_TYPE] as number) === TunnelType.NONE || inner < 0) return false;
+    // The outer headers stay in the headroom until something prepends again, so the offsets
+    // that describe them let the recirculation read the tunnel metadata (extractTunnel).
+    this.popped.set(oo);
     pool.adj(slot, inner - (pool.start[slot] as number));
     if (!o) return true;
     const nested = (o[INNER + S.TUN_TYPE] as number) !== TunnelType.NONE;

@@ -375,9 +375,18 @@ export interface TnlPushHeader {
   eth: { dst: string; src: string; dlType: number };
   ipv4?: { src: string; dst: string; proto: number; tos: number; ttl: number; frag: number };
   ipv6?: { src: string; dst: string; label: number; proto: number; tclass: number; hlimit: number };
-  udp: { src: number; dst: number; csum: number };
+  udp?: { src: number; dst: number; csum: number }; // absent for GRE
   vxlan?: { flags: number; vni: number };
-  geneve?: { vni: number; oam: boolean; crit: boolean };
+  geneve?: { vni: number; oam: boolean; crit: boolean; options?: GeneveOption[] };
+  /** GRE (RFC 2890): flags word (C 0x8000, K 0x2000, S 0x1000), payload protocol, optional fields. */
+  gre?: { flags: number; proto: number; csum?: number; key?: number; seq?: number };
+}
+
+/** One GENEVE option TLV (RFC 8926 §3.5); `data` is a multiple of 4 bytes. */
+export interface GeneveOption {
+  cls: number;
+  type: number;
+  data: Uint8Array;
 }
 
 export type OdpAction =
@@ -428,11 +437,25 @@ function parseTnlPush(inner: string, pos: number, err: Err): OdpAction {
         else if (s.name === "ipv6") h.ipv6 = { src: str("src"), dst: str("dst"), label: n("label"), proto: n("proto"), tclass: n("tclass"), hlimit: n("hlimit") };
         else if (s.name === "udp") h.udp = { src: n("src"), dst: n("dst"), csum: n("csum") };
         else if (s.name === "vxlan") h.vxlan = { flags: n("flags"), vni: n("vni") };
-        else if (s.name === "geneve") h.geneve = { vni: n("vni"), oam: f.has("oam"), crit: f.has("crit") };
+        else if (s.name === "geneve") {
+          h.geneve = { vni: n("vni"), oam: f.has("oam"), crit: f.has("crit") };
+          const o = /options\((.*)\)$/s.exec(s.inner);
+          if (o) h.geneve.options = parseGeneveOptions(o[1] as string, s.innerPos, err);
+        } else if (s.name === "gre") {
+          // gre((flags=0x2000,proto=0x6558),csum=0x0,key=0x1c8,seq=0x1)
+          const m = /^\(flags=(0x[0-9a-f]+),proto=(0x[0-9a-f]+)\)(.*)$/i.exec(s.inner);
+          if (!m) return err("tnl_push: gre((flags=…,proto=…)…) expected", s.innerPos);
+          const rest = kvs((m[3] as string).replace(/^,/, ""), s.innerPos);
+          const opt = (x: string) => (rest.has(x) ? num(rest.get(x), `gre(${x}=…)`) : undefined);
+          h.gre = { flags: Number(m[1]), proto: Number(m[2]) };
+          const cs = opt("csum"); if (cs !== undefined) h.gre.csum = cs;
+          const k = opt("key"); if (k !== undefined) h.gre.key = k;
+          const q = opt("seq"); if (q !== undefined) h.gre.seq = q;
+        }
         else err(`tnl_push: unsupported header ${s.name}`, hp.pos);
       }
-      if (h.size === undefined || h.type === undefined || !h.eth || !h.udp || !(h.ipv4 || h.ipv6)) {
-        err("tnl_push: header needs size, type, eth, ipv4 or ipv6, and udp", a.innerPos);
+      if (h.size === undefined || h.type === undefined || !h.eth || !(h.udp || h.gre) || !(h.ipv4 || h.ipv6)) {
+        err("tnl_push: header needs size, type, eth, ipv4 or ipv6, and udp or gre", a.innerPos);
       }
       header = h as TnlPushHeader;
     } else err(`tnl_push: unknown part ${a.name}`, part.pos);
@@ -494,6 +517,29 @@ function parseActionsIn(text: string, start: number, end: number): OdpAction[] {
   return out;
 }
 
+/** format_geneve_opts: {class=0xffff,type=0x80,len=4,0xa} per option (len in bytes of data). */
+function formatGeneveOption(o: GeneveOption): string {
+  let v = 0n;
+  for (const b of o.data) v = (v << 8n) | BigInt(b);
+  return `{class=0x${o.cls.toString(16)},type=0x${o.type.toString(16)},len=${o.data.length}${o.data.length ? `,0x${v.toString(16)}` : ""}}`;
+}
+
+function parseGeneveOptions(text: string, pos: number, err: Err): GeneveOption[] {
+  const out: GeneveOption[] = [];
+  const re = /\{class=(0x[0-9a-f]+|\d+),type=(0x[0-9a-f]+|\d+),len=(\d+)(?:,(0x[0-9a-f]+|\d+))?\}/giy;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    const len = Number(m[3]);
+    if (len % 4 !== 0 || len > 124) return err(`tnl_push: geneve option len=${len} is not a multiple of 4 up to 124`, pos);
+    const data = new Uint8Array(len);
+    let v = m[4] === undefined ? 0n : BigInt(m[4]);
+    for (let i = len - 1; i >= 0; i--) { data[i] = Number(v & 0xffn); v >>= 8n; }
+    out.push({ cls: Number(m[1]), type: Number(m[2]), data });
+    if (re.lastIndex === text.length) return out;
+  }
+  return err("tnl_push: geneve options({class=…,type=…,len=…,value}…) expected", pos);
+}
+
 function formatTnlPush(a: Extract<OdpAction, { type: "tnl_push" }>, opts: OdpFormatOptions): string {
   const h = a.header;
   let s = `tnl_push(tnl_port(${portText(a.tnlPort, opts)}),header(size=${h.size},type=${h.type},`;
@@ -505,9 +551,24 @@ function formatTnlPush(a: Extract<OdpAction, { type: "tnl_push" }>, opts: OdpFor
     const i = h.ipv6;
     s += `ipv6(src=${i.src},dst=${i.dst},label=${i.label},proto=${i.proto},tclass=${hexC(i.tclass)},hlimit=${i.hlimit}),`;
   }
-  s += `udp(src=${h.udp.src},dst=${h.udp.dst},csum=0x${h.udp.csum.toString(16)})`;
-  if (h.vxlan) s += `,vxlan(flags=${hexC(h.vxlan.flags)},vni=${hexC(h.vxlan.vni)})`;
-  if (h.geneve) s += `,geneve(${h.geneve.oam ? "oam," : ""}${h.geneve.crit ? "crit," : ""}vni=${hexC(h.geneve.vni)})`;
+  if (h.udp) s += `udp(src=${h.udp.src},dst=${h.udp.dst},csum=0x${h.udp.csum.toString(16)}),`;
+  if (h.vxlan) s += `vxlan(flags=${hexC(h.vxlan.flags)},vni=${hexC(h.vxlan.vni)})`;
+  if (h.geneve) {
+    const g = h.geneve;
+    s += `geneve(${g.oam ? "oam," : ""}${g.crit ? "crit," : ""}vni=${hexC(g.vni)}`;
+    if (g.options && g.options.length > 0) s += `,options(${g.options.map(formatGeneveOption).join("")})`;
+    s += ")";
+  }
+  if (h.gre) {
+    // format_odp_tnl_push_header: the optional fields in wire order, each shown when its flag is set.
+    const g = h.gre;
+    s += `gre((flags=0x${g.flags.toString(16)},proto=0x${g.proto.toString(16)})`;
+    if (g.flags & 0x8000) s += `,csum=0x${(g.csum ?? 0).toString(16)}`;
+    if (g.flags & 0x2000) s += `,key=0x${(g.key ?? 0).toString(16)}`;
+    if (g.flags & 0x1000) s += `,seq=0x${(g.seq ?? 0).toString(16)}`;
+    s += ")";
+  }
+  s = s.replace(/,$/, "");
   return `${s}),out_port(${portText(a.outPort, opts)}))`;
 }
 
