@@ -16,12 +16,14 @@
 //   ports/gbp and GENEVE options. Refused: pkt_mark (except an exact 0, which OVS ignores),
 //   registers, metadata, ipv6_label, nd_target/nd_sll/nd_tll, recirc_id other than 0 unless the
 //   NIC recirculates (tc chains), and anything else not named.
-// - actions: output, drop, push_vlan/pop_vlan, set of eth/ipv4/ipv6/tcp/udp (tc pedit), and the
+// - actions: output, drop, push_vlan/pop_vlan, set of eth/ipv4/ipv6/tcp/udp (tc pedit), the
 //   encapsulation of the userspace datapath, tnl_push, plus clone() holding only tnl_push and
 //   output, as rte_flow offload accepts it (lib/netdev-offload-dpdk.c parse_clone_actions():
-//   "Unsupported nested action inside clone()"). Refused by default: recirc and tnl_pop (this
-//   NIC does one lookup per packet and has no recirculation), userspace/controller, ct, sample,
-//   meter and the rest of the raw actions.
+//   "Unsupported nested action inside clone()"), and tnl_pop as the only action of a decap rule,
+//   which the eSwitch chains to one lookup of the inner packet (tc's tunnel_key unset + goto
+//   chain; netdev-offload-dpdk's tunnel offload). options:hw-actions=-tnl_push,-tnl_pop removes
+//   either. Refused by default: recirc (no general recirculation), userspace/controller, ct,
+//   sample, meter and the rest of the raw actions.
 // - maxMasks = 16 is an assumption, not a datasheet figure: hardware that hashes per mask (mlx5
 //   builds one flow group per distinct mask, Agilio one hash table per mask) has some limit that
 //   depends on the part and firmware; 16 keeps the L2 search cost bounded and makes the limit
@@ -74,7 +76,7 @@ export const DEFAULT_MATCH_FIELDS: readonly string[] = [
 export const DEFAULT_ACTIONS: readonly string[] = [
   "output", "drop", "push_vlan", "pop_vlan",
   "set(eth)", "set(ipv4)", "set(ipv6)", "set(tcp)", "set(udp)",
-  "tnl_push", "clone",
+  "tnl_push", "tnl_pop", "clone",
 ];
 
 export const DEFAULT_DL_TYPES: readonly number[] = [EtherType.IPV4, EtherType.IPV6, EtherType.ARP, EtherType.VLAN];

@@ -24,6 +24,25 @@
 // scan of the whole tracker, skipped for a flow that never installed an L1 entry: control-path
 // work, measured in scripts/bench-nic.ts).
 //
+// Tunnels, as a switchdev NIC offloads them (mlx5's encap entries and decap rules chained to inner
+// rules, tc "tunnel_key unset + goto chain"; rte_flow's tunnel offload in netdev-offload-dpdk):
+// - Encapsulation: a flow whose actions are tnl_push(header) then an output to the uplink. The
+//   NIC keeps the header bytes per flow (the compiled program) and writes them in front of each
+//   packet, filling the outer lengths, the IPv4 header checksum and the UDP source port from the
+//   inner flow's hash (execute.ts). rewriteEncap() replaces the addresses in place when a
+//   neighbour changes: the flow keeps its place, L1 entries and counters. offer() refuses a flow
+//   whose ingress vport's MTU plus the header would not fit the egress MTU; a packet that is too
+//   large all the same is counted (txDropsMtu) and dropped, never sent.
+// - Decapsulation: a flow matching the outer headers on the uplink whose only action is
+//   tnl_pop(port). The NIC reads the tunnel metadata from the outer headers, strips them, and
+//   looks the inner frame up again with in_port TUNNEL_VPORT_BASE + port and the tunnel words
+//   in the key, against the same tables (the inner flows the host offloaded for that tunnel
+//   port). An inner packet the NIC cannot finish (no inner flow: MISS; one needing the host:
+//   ACTION) goes to the host whole, outer headers restored, on the vport it arrived on, so the
+//   host's datapath decapsulates it itself: the NIC never loses the tunnel metadata on the way.
+//   Tunnel packets to the host's own MAC are looked up before the host trap when decap flows
+//   exist, as tc rules on the uplink come before the PF's default rule; a miss is still HOST.
+//
 // The hardware counts packets, bytes and last use per flow (flowStats): the host reads them to
 // age offloaded flows and to print dump-flows, as OVS reads tc's counters. Time is the owner's
 // virtual clock, `nowMs`.
@@ -39,7 +58,7 @@ import * as offsets from "../wire/offsets.ts";
 import { EtherType } from "../wire/numbers.ts";
 import { ipv4FromString, macFromString } from "../wire/bytes.ts";
 import { FlowExtractor } from "../flow/extract.ts";
-import { FLOW_WORDS, W, newFlowKey, type FlowKey, type FlowMask } from "../flow/key.ts";
+import { FLOW_WORDS, TUN_METADATA_WORDS, W, newFlowKey, type FlowKey, type FlowMask } from "../flow/key.ts";
 import { ActionExecutor, compileActions, ovsRssHash, UnsupportedActionError, type CompiledActions } from "../flow/execute.ts";
 import { formatOdpActions, parseOdpActions, type OdpAction } from "../flow/odp.ts";
 import { ExactTable, wordMap } from "../tables/exact.ts";
@@ -56,6 +75,12 @@ export const FallbackReason = {
 export type FallbackReason = (typeof FallbackReason)[keyof typeof FallbackReason];
 /** FallbackReason names for printing, by value. */
 export const FALLBACK_REASON_NAMES = ["miss", "host", "unclassifiable", "action"] as const;
+
+/**
+ * in_port of an inner packet after the NIC decapsulated it: this plus the tnl_pop's port (the
+ * tunnel's datapath port). Above every vport number, so inner flows never match outer packets.
+ */
+export const TUNNEL_VPORT_BASE = 0x10000;
 
 /** Which table handled a packet the NIC forwarded. */
 export const Tier = { L1: 1, L2: 2 } as const;
@@ -104,6 +129,11 @@ const VLAN_TAG = 4;
 // reloads at each use: see src/wire/parse.ts).
 const OUTER_L2 = offsets.OUTER + offsets.S.L2;
 const OUTER = offsets.OUTER;
+const INNER = offsets.INNER;
+const O_START = offsets.P.START;
+const OUTER_TUN_TYPE = offsets.OUTER + offsets.S.TUN_TYPE;
+const TUN_FIRST = W.TUN_ID_HI;
+const TUN_END = W.TUN_METADATA + TUN_METADATA_WORDS;
 const ETH_IPV4 = EtherType.IPV4;
 const ETH_IPV6 = EtherType.IPV6;
 const ETH_ARP = EtherType.ARP;
@@ -120,6 +150,7 @@ const R_MISS = FallbackReason.MISS;
 const R_HOST = FallbackReason.HOST;
 const R_UNCLASSIFIABLE = FallbackReason.UNCLASSIFIABLE;
 const R_ACTION = FallbackReason.ACTION;
+const TNL_BASE = TUNNEL_VPORT_BASE;
 
 const range = (a: number, n: number): number[] => Array.from({ length: n }, (_, i) => a + i);
 // The words the extractor can write for each kind of frame: L1 lookups compare just these
@@ -130,6 +161,9 @@ const HINT_IPV6 = wordMap(FLOW_WORDS, [...L2_WORDS, ...range(W.IPV6_SRC, 9), W.N
   ...range(W.ARP_SHA_HI, 4), ...range(W.ND_TARGET, 4), W.TP, W.TCP_FLAGS]);
 const HINT_ARP = wordMap(FLOW_WORDS, [...L2_WORDS, W.NW_SRC, W.NW_DST, W.NW_PROTO_TOS_TTL_FRAG, ...range(W.ARP_SHA_HI, 4)]);
 const HINT_ALL = wordMap(FLOW_WORDS, [K_IN_PORT, ...range(W.DL_DST_HI, FLOW_WORDS - W.DL_DST_HI)]);
+// A decapsulated packet's key also has the tunnel words.
+const HINT_TUNNEL = wordMap(FLOW_WORDS, [K_IN_PORT, ...range(TUN_FIRST, TUN_END - TUN_FIRST),
+  ...range(W.DL_DST_HI, FLOW_WORDS - W.DL_DST_HI)]);
 
 const NO_ACTIONS: CompiledActions = compileActions([]);
 
@@ -147,9 +181,27 @@ function outputPorts(actions: readonly OdpAction[], out: number[] = []): number[
 }
 
 /** Actions the NIC accepts (when its caps say so) but cannot finish: the packet needs the host. */
-function needsHost(actions: readonly OdpAction[]): boolean {
-  return actions.some((a) => a.type === "recirc" || a.type === "tnl_pop"
-    || (a.type === "raw" && /^clone\(/.test(a.text) && needsHost(parseOdpActions(a.text.slice(6, -1)))));
+function needsHost(actions: readonly OdpAction[], inClone = false): boolean {
+  return actions.some((a) => a.type === "recirc" || (inClone && a.type === "tnl_pop")
+    || (a.type === "raw" && /^clone\(/.test(a.text) && needsHost(parseOdpActions(a.text.slice(6, -1)), true)));
+}
+
+/** The port of a decapsulation flow's tnl_pop (its only action), or -1. */
+function decapPortOf(actions: readonly OdpAction[]): number {
+  const a = actions[0];
+  return actions.length === 1 && a !== undefined && a.type === "tnl_pop" ? a.port : -1;
+}
+
+/** For each tnl_push, the header size and the vport of the output that follows it. */
+function encapOutputs(actions: readonly OdpAction[]): { size: number; out: number }[] {
+  const r: { size: number; out: number }[] = [];
+  for (let i = 0; i < actions.length; i++) {
+    const a = actions[i] as OdpAction;
+    if (a.type !== "tnl_push") continue;
+    const next = actions.slice(i + 1).find((x) => x.type === "output");
+    r.push({ size: a.header.size, out: next?.type === "output" ? next.port : -1 });
+  }
+  return r;
 }
 
 function hasTnlPush(actions: readonly OdpAction[]): boolean {
@@ -173,6 +225,8 @@ export class ESwitch {
   private readonly extractor = new FlowExtractor();
   private readonly executor: ActionExecutor;
   private readonly key: FlowKey = newFlowKey();
+  /** The tunnel words of the packet being decapsulated, read before its outer headers go. */
+  private readonly tunKey: FlowKey = newFlowKey();
   private readonly o: Int32Array = offsets.newOffsets();
   private readonly l1: ExactTable | null;
   private readonly l2: TupleTable;
@@ -191,6 +245,9 @@ export class ESwitch {
   private readonly progs: CompiledActions[];
   private readonly hostOnly: Uint8Array;
   private readonly wantsHash: Uint8Array;
+  /** Per flow: the tnl_pop port of a decapsulation flow, or -1. */
+  private readonly decapPort: Int32Array;
+  private nDecap = 0;
   /** Whether L1 ever learnt an entry for the flow: a removal skips the tracker scan if not. */
   private readonly learnt: Uint8Array;
   private readonly fPackets: Float64Array;
@@ -206,6 +263,9 @@ export class ESwitch {
   private curVport = 0;
   private curTier: 1 | 2 = 1;
   private curFlow = 0;
+  /** While a decapsulation flow runs: the outer packet's vport and the bytes tnl_pop strips. */
+  private decapVport = -1;
+  private decapOuterLen = 0;
 
   // Counters.
   readonly rxPackets: Float64Array;
@@ -219,6 +279,8 @@ export class ESwitch {
   rxMissed = 0;
   l1Hits = 0;
   l2Hits = 0;
+  /** Packets a decapsulation flow handled (their inner lookup then counts as a hit or fallback). */
+  decapHits = 0;
   l1Inserts = 0;
   l1Evictions = 0;
   txDrops = 0;
@@ -248,6 +310,7 @@ export class ESwitch {
     this.progs = new Array<CompiledActions>(cap).fill(NO_ACTIONS);
     this.hostOnly = new Uint8Array(cap);
     this.wantsHash = new Uint8Array(cap);
+    this.decapPort = new Int32Array(cap).fill(-1);
     this.learnt = new Uint8Array(cap);
     this.fPackets = new Float64Array(cap);
     this.fBytes = new Float64Array(cap);
@@ -325,7 +388,8 @@ export class ESwitch {
     if ((o[OUTER_L2] as number) < 0) { this.fallback(vport, slot, R_UNCLASSIFIABLE); return; }
     this.extractor.extract(dv, o, OUTER, vport, key);
 
-    // Traffic for the host itself is never looked up.
+    // Traffic for the host itself is never looked up, except tunnel packets when decapsulation
+    // flows exist: those rules come first, and a miss is still the host's.
     const dHi = key[K_DL_DST_HI] as number;
     const dLo = key[K_DL_DST_LO] as number;
     // 01:80:c2:00:00:00-0f: IEEE 802.1D/802.1Q reserved link-local addresses (STP, LACP, LLDP …),
@@ -333,8 +397,13 @@ export class ESwitch {
     if (dHi === 0x0180 && (dLo & 0xfffffff0) === (0xc2000000 | 0)) { this.fallback(vport, slot, R_HOST); return; }
     const mh = this.hostMacHi;
     const ml = this.hostMacLo;
+    let forHost = false;
     for (let i = 0; i < mh.length; i++) {
-      if (mh[i] === dHi && ml[i] === (dLo | 0)) { this.fallback(vport, slot, R_HOST); return; }
+      if (mh[i] === dHi && ml[i] === (dLo | 0)) {
+        if (this.nDecap === 0 || (o[OUTER_TUN_TYPE] as number) <= 0) { this.fallback(vport, slot, R_HOST); return; }
+        forHost = true;
+        break;
+      }
     }
     const dlType = key[K_DL_TYPE] as number;
     if (dlType === ETH_ARP) {
@@ -354,14 +423,25 @@ export class ESwitch {
     }
 
     const hint = dlType === ETH_IPV4 ? HINT_IPV4 : dlType === ETH_IPV6 ? HINT_IPV6 : dlType === ETH_ARP ? HINT_ARP : HINT_ALL;
+    const f = this.lookup(key, hint);
+    if (f < 0) { this.fallback(vport, slot, forHost ? R_HOST : R_MISS); return; }
+    const dp = this.decapPort[f] as number;
+    if (dp >= 0) { this.decap(vport, slot, f, len); return; }
+    if (forHost) { this.fallback(vport, slot, R_HOST); return; }
+    if (this.hostOnly[f] !== 0) { this.fallback(vport, slot, R_ACTION); return; }
+    this.run(vport, slot, f, len);
+  }
+
+  /** L1, then L2 (which teaches L1): the flow index, or -1. Sets curTier. */
+  private lookup(key: FlowKey, hint: Uint32Array): number {
     const h = flowHash5(key, 0);
     const l1 = this.l1;
     let f = l1 !== null ? l1.lookupHinted(key, 0, hint, h) : -1;
-    let tier: 1 | 2 = 1;
+    this.curTier = 1;
     if (f < 0) {
       f = this.l2.lookup(key, 0);
-      if (f < 0) { this.fallback(vport, slot, R_MISS); return; }
-      tier = 2;
+      if (f < 0) return -1;
+      this.curTier = 2;
       if (l1 !== null) {
         const r = l1.insert(key, 0, h, f);
         this.learnt[f] = 1;
@@ -369,16 +449,71 @@ export class ESwitch {
         if (r === "evicted") this.l1Evictions++;
       }
     }
-    if (this.hostOnly[f] !== 0) { this.fallback(vport, slot, R_ACTION); return; }
-    if (tier === 1) this.l1Hits++; else this.l2Hits++;
+    return f;
+  }
+
+  /** A hit on flow `f` (tier in curTier): counters, then its actions. */
+  private run(vport: number, slot: number, f: number, len: number): void {
+    if (this.curTier === 1) this.l1Hits++; else this.l2Hits++;
     this.fPackets[f]! += 1;
     this.fBytes[f]! += len;
     this.fUsed[f] = this.nowMs;
-    if (this.wantsHash[f] !== 0 && pool.hash[slot] === 0) pool.hash[slot] = ovsRssHash(key);
+    const pool = this.pool;
+    if (this.wantsHash[f] !== 0 && pool.hash[slot] === 0) pool.hash[slot] = ovsRssHash(this.key);
     this.curVport = vport;
-    this.curTier = tier;
+    this.curFlow = this.handleOf[f] as number;
+    this.executor.execute(this.progs[f] as CompiledActions, slot, this.o);
+  }
+
+  /**
+   * A decapsulation flow: keep the tunnel words, let the executor's tnl_pop strip the outer
+   * headers (it turns the INNER offsets into OUTER ones), and onRecirculate looks the inner
+   * frame up.
+   */
+  private decap(vport: number, slot: number, f: number, len: number): void {
+    const o = this.o;
+    const inner = o[INNER + offsets.S.L2] as number;
+    if (inner < 0) { this.fallback(vport, slot, R_UNCLASSIFIABLE); return; }
+    this.decapHits++;
+    this.fPackets[f]! += 1;
+    this.fBytes[f]! += len;
+    this.fUsed[f] = this.nowMs;
+    this.extractor.extractTunnel(this.pool.dv, o, this.tunKey);
+    this.decapVport = vport;
+    this.decapOuterLen = inner - (this.pool.start[slot] as number);
+    this.curVport = vport;
     this.curFlow = this.handleOf[f] as number;
     this.executor.execute(this.progs[f] as CompiledActions, slot, o);
+    this.decapVport = -1;
+  }
+
+  /** The inner frame of a decapsulated packet: a second lookup with the tunnel metadata. */
+  private innerLookup(slot: number, tnlPort: number): void {
+    const vport = this.decapVport;
+    const pool = this.pool;
+    const o = this.o;
+    const key = this.key;
+    const dv = pool.dv;
+    const len = pool.len[slot] as number;
+    if (o[O_START] !== pool.start[slot]) this.parser.parse(dv, pool.start[slot] as number, len, o);
+    this.extractor.extract(dv, o, OUTER, TNL_BASE + tnlPort, key);
+    const t = this.tunKey;
+    for (let w = TUN_FIRST; w < TUN_END; w++) key[w] = t[w] as number;
+    const dlOk = this.dlOk;
+    const v0 = key[K_VLAN0] as number;
+    const v1 = key[K_VLAN1] as number;
+    let f = -1;
+    if ((o[OUTER_L2] as number) >= 0 && dlOk[key[K_DL_TYPE] as number] !== 0
+      && (v0 === 0 || dlOk[v0 >>> 16] !== 0) && (v1 === 0 || dlOk[v1 >>> 16] !== 0)) {
+      f = this.lookup(key, HINT_TUNNEL);
+    }
+    if (f < 0 || this.hostOnly[f] !== 0 || (this.decapPort[f] as number) >= 0) {
+      // The host gets the packet as it arrived and decapsulates it itself.
+      pool.prepend(slot, this.decapOuterLen);
+      this.fallback(vport, slot, f < 0 ? R_MISS : R_ACTION);
+      return;
+    }
+    this.run(vport, slot, f, len);
   }
 
   private fallback(vport: number, slot: number, reason: number): void {
@@ -418,8 +553,12 @@ export class ESwitch {
     this.hooks.tx(port, slot, this.curTier, this.curFlow);
   };
 
-  /** Recirculation inside a clone: the NIC has none, so the copy goes to the host. */
-  private readonly onRecirculate = (slot: number): void => {
+  /**
+   * After a decapsulation flow's tnl_pop: the inner lookup. Any other recirculation (inside a
+   * clone): the NIC has none, so the copy goes to the host.
+   */
+  private readonly onRecirculate = (slot: number, tnlPort: number): void => {
+    if (tnlPort >= 0 && this.decapVport >= 0) { this.innerLookup(slot, tnlPort); return; }
     this.fallback(this.curVport, slot, R_ACTION);
   };
 
@@ -508,6 +647,22 @@ export class ESwitch {
     return { ok: true };
   }
 
+  /**
+   * Rewrites the outer Ethernet addresses of an offloaded flow's tnl_push headers in place (the
+   * neighbour or the egress device's MAC changed): the flow keeps its table entry, its L1 entries
+   * and its counters, and the next packet, L1 hits included, leaves with the new header. `src`
+   * null keeps the source address.
+   */
+  rewriteEncap(flow: number, dst: string, src: string | null = null): OfferResult {
+    const idx = this.idxOf.get(flow);
+    if (idx === undefined) return { ok: false, reason: `flow ${flow} is not offloaded` };
+    const acts = this.fActions[idx] as OdpAction[];
+    if (!acts.some((a) => a.type === "tnl_push")) return { ok: false, reason: `flow ${flow} does not encapsulate` };
+    const next = acts.map((a): OdpAction => (a.type !== "tnl_push" ? a
+      : { ...a, header: { ...a.header, eth: { ...a.header.eth, dst, src: src ?? a.header.eth.src } } }));
+    return this.modify(flow, next);
+  }
+
   /** Removes the flow and every L1 entry learnt from it; false if it was not offloaded. */
   remove(flow: number): boolean {
     const idx = this.idxOf.get(flow);
@@ -519,6 +674,8 @@ export class ESwitch {
     this.progs[idx] = NO_ACTIONS;
     this.hostOnly[idx] = 0;
     this.wantsHash[idx] = 0;
+    if ((this.decapPort[idx] as number) >= 0) this.nDecap--;
+    this.decapPort[idx] = -1;
     this.fKeys[idx] = null;
     this.fMasks[idx] = null;
     this.fActions[idx] = null;
@@ -557,6 +714,20 @@ export class ESwitch {
     for (const p of outputPorts(actions)) {
       if (p >>> 0 >= this.nVports) return `output to port ${p}: not a vport of ${this.name}`;
     }
+    // One lookup after decapsulation: the decap rule chains to the inner rules and does nothing else.
+    if (actions.some((a) => a.type === "tnl_pop") && decapPortOf(actions) < 0) return "tnl_pop with other actions not supported";
+    // The encapsulated packet must fit the egress MTU whenever the inner one fits the ingress MTU.
+    const inPort = key[K_IN_PORT] as number;
+    if (inPort < this.nVports) {
+      for (const e of encapOutputs(actions)) {
+        if (e.out < 0 || e.out >= this.nVports) continue;
+        const inMtu = this.mtus[inPort] as number;
+        const outMtu = this.mtus[e.out] as number;
+        if (inMtu + e.size > outMtu) {
+          return `MTU: vport ${inPort} MTU ${inMtu} + ${e.size} bytes of encapsulation exceeds vport ${e.out} MTU ${outMtu}`;
+        }
+      }
+    }
     try {
       return compileActions(actions, formatOdpActions(actions));
     } catch (e) {
@@ -570,6 +741,10 @@ export class ESwitch {
     this.fActions[idx] = [...actions];
     this.hostOnly[idx] = needsHost(actions) ? 1 : 0;
     this.wantsHash[idx] = hasTnlPush(actions) ? 1 : 0;
+    const was = (this.decapPort[idx] as number) >= 0;
+    const dp = decapPortOf(actions);
+    this.decapPort[idx] = dp;
+    this.nDecap += (dp >= 0 ? 1 : 0) - (was ? 1 : 0);
   }
 
   // --- counters ---------------------------------------------------------------------------------
@@ -586,6 +761,7 @@ export class ESwitch {
       rxMissed: this.rxMissed,
       l1Hits: this.l1Hits,
       l2Hits: this.l2Hits,
+      decapHits: this.decapHits,
       fallbacks: fb as Record<(typeof FALLBACK_REASON_NAMES)[number], number>,
       l1Inserts: this.l1Inserts,
       l1Evictions: this.l1Evictions,
@@ -613,6 +789,8 @@ export interface ESwitchCounters {
   rxMissed: number;
   l1Hits: number;
   l2Hits: number;
+  /** Packets decapsulated on the NIC; each then counts once more as an L1/L2 hit or a fallback. */
+  decapHits: number;
   /** Packets sent to the host, by reason. */
   fallbacks: Record<(typeof FALLBACK_REASON_NAMES)[number], number>;
   l1Inserts: number;
