@@ -120,7 +120,7 @@ static void call_js(Tap *t, int count, int err) {
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value cb, recv, argv[2], result;
   napi_get_reference_value(env, t->cb, &cb);
-  napi_get_undefined(env, &recv);
+  napi_get_global(env, &recv); /* napi_make_callback wants an object receiver */
   napi_create_int32(env, count, &argv[0]);
   napi_create_int32(env, err, &argv[1]);
   /* napi_make_callback, not napi_call_function: it runs process.nextTick and promise jobs after. */
