@@ -36,8 +36,12 @@ const COMMANDS: Record<string, Command> = {
     summary: "appctl COMMAND [ARGS...]        ask the daemon, as ovs-appctl (list-commands)",
     run: async (argv) => (await import("./cmd/ctl.ts")).main("appctl", argv),
   },
+  run: {
+    summary: "run [SCENARIO.yaml] [--out DIR]  run a scenario (default: the built-in one `npm start` runs)",
+    run: async (argv) => (await import("./cmd/run.ts")).main(argv),
+  },
   demo: {
-    summary: "demo [--out DIR]                 the built-in default run (what `npm start` does)",
+    summary: "demo [--out DIR]                 parse and write packets: a tour of the wire formats",
     run: async (argv) => (await import("./cmd/demo.ts")).main(argv),
   },
 };

@@ -24,7 +24,7 @@ describe("formatHtml, as text", () => {
     expect(html).not.toMatch(/https?:|\/\/[a-z]|url\(|@import|@font-face|<link|<img|xlink:href/i);
   });
   it("has the headline, the comparison, each run's tiers and refusals, and the plots", () => {
-    expect(html).toContain(`<p class="headline">hw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic</p>`);
+    expect(html).toContain(`<p class="headline">hw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic, 0.43 cores for every Mpps of it</p>`);
     expect(html).toContain(`<td>sustainable on one core</td><td class="n">9.45 Mpps</td><td class="n">1.88 Mpps</td>`);
     expect(html).toContain(`<td>table full (4096 entries)</td><td class="n">1,500</td>`);
     for (const p of PLOTS) expect(html).toContain(`<svg class="plot" data-plot="${p}"`);

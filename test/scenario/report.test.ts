@@ -26,7 +26,7 @@ describe("formatText", () => {
   const lines = text.split("\n");
 
   it("puts the headline first", () => {
-    expect(lines[0]).toBe("hw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic");
+    expect(lines[0]).toBe("hw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic, 0.43 cores for every Mpps of it");
     expect(lines[1]).toBe("offload-emu report: fixture-4vm (test/scenario/fixtures.ts, seed 7)");
   });
   it("has the side-by-side on/off table with the CPU estimate", () => {
@@ -77,7 +77,7 @@ describe("formatText", () => {
   it("colours only when asked", () => {
     expect(text).not.toContain("\x1b[");
     const c = formatText(report, { color: true });
-    expect(c.split("\n")[0]).toBe("\x1b[1m\x1b[32mhw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic\x1b[0m\x1b[0m");
+    expect(c.split("\n")[0]).toBe("\x1b[1m\x1b[32mhw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic, 0.43 cores for every Mpps of it\x1b[0m\x1b[0m");
     expect(c.replace(/\x1b\[[0-9;]*m/g, "")).toBe(text);
   });
   it("says so when there is no on/off pair", () => {
@@ -103,7 +103,7 @@ describe("formatJson", () => {
     expect(doc.cost.runs[0]!.sustainablePps).toBe(9_451_795.841);
     expect(doc.cost.saving).toEqual({
       on: "hw-offload on", off: "hw-offload off", coresSaved: 0.4255, percentSaved: 80.087, ratio: 5.021739,
-      headline: "hw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic",
+      headline: "hw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic, 0.43 cores for every Mpps of it",
     });
     for (const r of doc.runs) expect(r.tiers.reduce((a, t) => a + t.packets, 0)).toBe(r.packets);
   });
