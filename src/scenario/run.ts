@@ -254,6 +254,7 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
   let ev = 0;
   let aborted = false;
   let lastProgress = -1;
+  let sinceYield = 0;
   const end = sc.durationMs;
   const advanceTo = (target: number): void => {
     // Sample boundaries inside the step are recorded with the counts at that point.
@@ -304,14 +305,11 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
     bytes += frame.length;
     gen.advance();
     if (queue.length > 0) drain();
-    if (progress !== undefined) {
-      const p = Math.floor((t / end) * 200);
-      if (p !== lastProgress) {
-        lastProgress = p;
-        progress(t / end);
-        // Let Ctrl-C and the terminal in now and then.
-        await new Promise<void>((r) => setImmediate(r));
-      }
+    if ((++sinceYield & 1023) === 0) {
+      // Let Ctrl-C (and the terminal) in now and then.
+      await new Promise<void>((r) => setImmediate(r));
+      const p = Math.floor((t / end) * 1000);
+      if (progress !== undefined && p !== lastProgress) { lastProgress = p; progress(t / end); }
     }
     if (opts.signal?.aborted) aborted = true;
   }
