@@ -10,6 +10,7 @@
 
 import { readFileSync } from "node:fs";
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from "yaml";
+import { COST_KEYS } from "./cost.ts";
 
 export class ScenarioError extends Error {
   override readonly name = "ScenarioError";
@@ -264,7 +265,8 @@ class Checker {
       if (!isMap(cn)) this.expected(cn, "cost", "a mapping of cost model values");
       for (const pair of cn.items) {
         const k = this.str(pair.key as YamlNode, "cost");
-        cost[k] = this.num(pair.value as YamlNode, `cost.${k}`, 0);
+        if (!Object.hasOwn(COST_KEYS, k)) this.fail(pair.key as YamlNode, "cost", `unknown cost model key "${k}"; expected one of: ${Object.keys(COST_KEYS).join(", ")}`);
+        cost[k] = this.num(pair.value as YamlNode, `cost.${k}`, k === "coreGHz" ? 0.001 : 0);
       }
     }
     let hosts: HostSpec[];

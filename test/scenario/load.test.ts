@@ -93,6 +93,7 @@ outputs: { captures: false, report: out }
     expect(err(`${BASE}    protocol: sctp\n`)).toBe('t.yaml:8:15: traffic[0].protocol: expected udp, tcp, icmp or arp, found "sctp"');
     expect(err(`${BASE}    size: 20\n`)).toMatch(/^t\.yaml:8:11: traffic\[0\]\.size: expected a frame size from 60 to 9000 bytes/);
     expect(err(`${BASE}timeline:\n  - at: 5s\n    hw_offload: true\n`)).toMatch(/^t\.yaml:9:9: timeline\[0\]\.at: at 5000 ms is after the scenario ends/);
+    expect(err(`${BASE}cost: { upcalNs: 5 }\n`)).toMatch(/^t\.yaml:8:9: cost: unknown cost model key "upcalNs"; expected one of: coreGHz, nicL1Ns/);
     expect(err("duration: [1s\n")).toMatch(/^t\.yaml:\d+:\d+: /);
   });
 
