@@ -38,6 +38,10 @@ import { HostNic } from "./nic-port.ts";
 import { OffloadManager } from "./offload.ts";
 import { registerCommands } from "./commands.ts";
 import { PORT_DRIVERS, type PortDriverFactory } from "./port-driver.ts";
+import { RouteTable } from "./route.ts";
+import { NeighTable } from "./neigh.ts";
+import { isTunnelType, parseTunnelConfig, vportName, isMappedIpv4, type TunnelEnv, type TunnelPort, type TlvMapping } from "./tunnel.ts";
+import { compileActions } from "../flow/execute.ts";
 import type { CommandIo, CommandResult, VlanMode } from "./types.ts";
 
 /** The virtual clock's zero: 2026-01-01T00:00:00Z. */
@@ -73,6 +77,44 @@ export interface Engine {
 
 const UPLINK_DEFAULT_VFS = 4;
 
+function macBytes(mac: string): number[] {
+  return mac.split(":").map((x) => parseInt(x, 16));
+}
+
+function ipBytes(a: bigint, n: number): number[] {
+  const out: number[] = [];
+  for (let i = n - 1; i >= 0; i--) out.push(Number((a >> BigInt(8 * i)) & 0xffn));
+  return out;
+}
+
+/** tnl_send_arp_request: who-has `dst` tell `src`, broadcast, no padding (as OVS sends it). */
+function arpRequest(smac: string, src: bigint, dst: bigint): Uint8Array {
+  return Uint8Array.from([
+    255, 255, 255, 255, 255, 255, ...macBytes(smac), 0x08, 0x06,
+    0, 1, 0x08, 0, 6, 4, 0, 1, ...macBytes(smac), ...ipBytes(src, 4), 0, 0, 0, 0, 0, 0, ...ipBytes(dst, 4),
+  ]);
+}
+
+/** tnl_send_nd_request: a neighbour solicitation (RFC 4861 §4.3) to the solicited-node multicast
+ *  address of `dst`, with our link-layer address option; hop limit 255. */
+function neighborSolicitation(smac: string, src: bigint, dst: bigint): Uint8Array {
+  const d = ipBytes(dst, 16);
+  const snm = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, d[13] as number, d[14] as number, d[15] as number];
+  const icmp = [135, 0, 0, 0, 0, 0, 0, 0, ...d, 1, 1, ...macBytes(smac)];
+  const s = ipBytes(src, 16);
+  // ICMPv6 checksum over the pseudo-header (RFC 8200 §8.1).
+  let sum = 0;
+  const words = [...s, ...snm, 0, 0, 0, icmp.length, 0, 0, 0, 58, ...icmp];
+  for (let i = 0; i < words.length; i += 2) sum += ((words[i] as number) << 8) | (words[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  const cs = ~sum & 0xffff;
+  icmp[2] = cs >>> 8; icmp[3] = cs & 255;
+  return Uint8Array.from([
+    0x33, 0x33, ...snm.slice(12), ...macBytes(smac), 0x86, 0xdd,
+    0x60, 0, 0, 0, 0, icmp.length, 58, 255, ...s, ...snm, ...icmp,
+  ]);
+}
+
 export class HostEngine implements Engine {
   readonly pool: PacketPool;
   readonly bridges = new Map<string, Bridge>();
@@ -95,6 +137,28 @@ export class HostEngine implements Engine {
   dpType: "netdev" | "dummy" = "netdev";
   /** Host IPv4 addresses per port (netdev-dummy/ip4addr), told to the NICs as host traffic. */
   readonly hostIps = new Map<string, string>();
+  /** Every address of a port, "ip/plen" (netdev-dummy/ip4addr and ip6addr): routes' sources,
+   *  tunnel endpoints, neighbour replies addressed to us. */
+  readonly hostAddrs = new Map<string, { v4: string | null; v6: string | null }>();
+  /** ovs/route/*: the route to a tunnel's remote endpoint names the bridge it leaves by. */
+  readonly routes = new RouteTable((dev) => {
+    const a = this.hostAddrs.get(dev);
+    return a === undefined ? [] : [a.v4, a.v6].filter((x): x is string => x !== null);
+  });
+  /** tnl/neigh/*: next hops' MACs, set by hand or learned from ARP replies and advertisements. */
+  readonly neigh = new NeighTable(() => this.nowMs);
+  /** Tunnel Interfaces (vxlan, geneve, gre) and their configuration. */
+  readonly tunnelPorts = new Map<Netdev, TunnelPort>();
+  /** The shared datapath vports of tunnels (vxlan_sys_4789 …), by datapath port. */
+  readonly vports = new Map<number, Netdev>();
+  /** add-tlv-map per bridge: GENEVE options <-> tun_metadataN. */
+  readonly tlvMaps = new Map<string, TlvMapping[]>();
+  readonly tunnelEnv: TunnelEnv;
+  /** ARP requests and neighbour solicitations asked for during translation, sent afterwards. */
+  private readonly solicits: { bridge: Bridge; frame: Uint8Array }[] = [];
+  private readonly recircKey: FlowKey = newFlowKey();
+  private readonly recircO = newOffsets();
+  private recircDepth = 0;
   private nextRevalidate = REVALIDATE_INTERVAL_MS;
   private needRevalidate = false;
   private macSerial = 0;
@@ -105,7 +169,7 @@ export class HostEngine implements Engine {
   private readonly extractor = new FlowExtractor();
   private readonly o = newOffsets();
   private readonly key: FlowKey = newFlowKey();
-  private readonly executor: ActionExecutor;
+  readonly executor: ActionExecutor;
   private tier = -1;
   private curFlow: DpFlow | null = null;
   // Capture ordering: while a packet with rx taps is in flight, its tx records wait so that the
@@ -115,12 +179,22 @@ export class HostEngine implements Engine {
 
   constructor(readonly opts: EngineOptions) {
     this.pool = new PacketPool(opts.poolSlots ?? 4096);
-    this.executor = new ActionExecutor(this.pool, (port, slot) => this.dpOutput(port, slot),
-      (slot) => { this.pool.release(slot); this.countDrop("recirculation not modelled"); });
     const local = new Netdev("ovs-netdev", "internal", "");
     local.odpPort = 0;
     this.dpPorts.set(0, local);
+    this.executor = new ActionExecutor(this.pool, (port, slot) => this.dpOutput(port, slot),
+      (slot, tnlPort, recircId) => this.recirculate(slot, tnlPort, recircId));
+    this.tunnelEnv = this.makeTunnelEnv();
+    // A route or neighbour change changes what tunnelled flows translate to: OVS bumps
+    // tnl_conf_seq and revalidates every flow; here they are marked and settle() revalidates.
+    this.routes.onChange(() => this.markStale());
+    this.neigh.onChange(() => this.markStale());
     registerCommands(this, opts.unixctl);
+  }
+
+  private markStale(): void {
+    for (const f of this.dp.list()) f.xlateVersion = -1;
+    this.needRevalidate = true;
   }
 
   get db(): ConfigSource { return this.opts.db; }
@@ -200,6 +274,16 @@ export class HostEngine implements Engine {
     const type = row.type === "" ? (row.name === br.name ? "internal" : "system") : row.type;
     if (dev !== undefined && (dev.type !== type || dev.bridge !== br)) { this.deleteDev(dev); dev = undefined; changed = true; }
     row.error = null;
+    const tp = dev === undefined ? undefined : this.tunnelPorts.get(dev);
+    if (dev !== undefined && tp !== undefined) {
+      // Options may have changed: the port keeps its numbers, its configuration follows the row.
+      const cfg = parseTunnelConfig(row.name, tp.cfg.kind, row.options);
+      if (typeof cfg === "string") { row.error = cfg; this.deleteDev(dev); row.ofport = -1; return true; }
+      if (vportName(cfg) !== vportName(tp.cfg)) { this.deleteDev(dev); return this.configureIface(br, row) || true; }
+      if (cfg.text !== tp.cfg.text) { this.tunnelPorts.set(dev, { ...tp, cfg }); changed = true; }
+      row.ofport = dev.ofport;
+      return changed;
+    }
     if (dev === undefined) {
       const err = this.checkType(type, row);
       if (err !== null) {
@@ -207,10 +291,24 @@ export class HostEngine implements Engine {
         row.ofport = -1;
         return changed;
       }
-      dev = new Netdev(row.name, type, row.mac ?? this.dummyMac());
       const isLocal = row.name === br.name;
+      const hwaddr = (isLocal ? this.bridgeHwaddr(br.name) : null) ?? row.other_config?.get("hwaddr") ?? null;
+      dev = new Netdev(row.name, type, row.mac ?? hwaddr ?? this.dummyMac());
       const req = row.ofport_request;
       dev.ofport = isLocal ? 0xfffe : req !== null && req > 0 && req < 0xff00 && !br.ports.has(req) ? req : br.freeOfport();
+      if (isTunnelType(type)) {
+        const cfg = parseTunnelConfig(row.name, type, row.options);
+        if (typeof cfg === "string") { row.error = cfg; row.ofport = -1; return changed; }
+        dev.odpPort = this.vportFor(vportName(cfg), type);
+        this.tunnelPorts.set(dev, { xport: dev, bridge: br, cfg });
+        this.devs.set(row.name, dev);
+        br.attach(dev);
+        // Tunnels share their vport's number: the datapath port names no one of them.
+        br.byOdp.delete(dev.odpPort);
+        row.ofport = dev.ofport;
+        row.mac_in_use = null;
+        return true;
+      }
       dev.odpPort = choosePort(row.name, this.dpType === "dummy", (n) => this.dpPorts.has(n));
       if (type === "uplink") {
         const e = this.createNic(dev, row);
@@ -297,7 +395,8 @@ export class HostEngine implements Engine {
       }
       return null;
     }
-    if (type === "patch" || type === "vxlan" || type === "geneve" || type === "gre" || type === "tap" || type === "dgram" || type === "stream") {
+    if (isTunnelType(type)) return null;
+    if (type === "patch" || type === "tap" || type === "dgram" || type === "stream") {
       return `could not add network device ${row.name} to ofproto (Operation not supported: type ${type} is not available yet)`;
     }
     return `could not open network device ${row.name} (Address family not supported by protocol)`;
@@ -388,6 +487,16 @@ export class HostEngine implements Engine {
   }
 
   private deleteDev(dev: Netdev): void {
+    if (this.tunnelPorts.delete(dev)) {
+      dev.bridge?.detach(dev);
+      this.devs.delete(dev.name);
+      // The vport goes with its last tunnel.
+      if (![...this.tunnelPorts.keys()].some((d) => d.odpPort === dev.odpPort)) {
+        this.vports.delete(dev.odpPort);
+        this.dpPorts.delete(dev.odpPort);
+      }
+      return;
+    }
     this.closeTaps(dev);
     if (dev.driver !== null) { const d = dev.driver; dev.driver = null; void d.close(); }
     dev.bridge?.detach(dev);
@@ -413,6 +522,130 @@ export class HostEngine implements Engine {
     for (const dev of [...br.ports.values()]) this.deleteDev(dev);
     this.bridges.delete(br.name);
     for (const f of this.dp.list()) if (f.bridge === br.name) this.deleteFlow(f);
+  }
+
+  private bridgeHwaddr(name: string): string | null {
+    for (const b of this.db.root.bridges) if (b.name === name) return b.other_config.get("hwaddr") ?? null;
+    return null;
+  }
+
+  /** The datapath port of the shared tunnel vport `name`, created on first use. */
+  private vportFor(name: string, type: string): number {
+    for (const [n, d] of this.vports) if (d.name === name) return n;
+    const odp = choosePort(name, this.dpType === "dummy", (n) => this.dpPorts.has(n));
+    const v = new Netdev(name, type, "");
+    v.odpPort = odp;
+    this.vports.set(odp, v);
+    this.dpPorts.set(odp, v);
+    return odp;
+  }
+
+  /** Addresses of a port's device, "ip/plen". */
+  addrsOf(dev: string): string[] {
+    const a = this.hostAddrs.get(dev);
+    return a === undefined ? [] : [a.v4, a.v6].filter((x): x is string => x !== null);
+  }
+
+  private makeTunnelEnv(): TunnelEnv {
+    return {
+      routes: this.routes,
+      neigh: this.neigh,
+      tunnelOf: (bridge, ofport) => {
+        const d = (bridge as Bridge).ports.get(ofport);
+        return d === undefined ? null : this.tunnelPorts.get(d) ?? null;
+      },
+      bridgeOfDev: (dev) => {
+        const br = this.bridges.get(dev);
+        const port = br?.byName.get(dev);
+        return br === undefined || port === undefined ? null : { bridge: br, port };
+      },
+      addrsOf: (dev) => this.addrsOf(dev),
+      listening: (ipv6, proto, udpPort) => {
+        // tnl_port_map: one listener per vport, on every address (IPv4 and IPv6) we have.
+        for (const tp of this.tunnelPorts.values()) {
+          const c = tp.cfg;
+          if (proto === 47 ? c.kind === "gre" : c.kind !== "gre" && c.dstPort === udpPort) return tp.xport.odpPort;
+        }
+        void ipv6;
+        return -1;
+      },
+      receivePort: (vport, key) => this.tunnelReceivePort(vport, key),
+      solicit: (bridge, smac, src, dst) => {
+        const frame = isMappedIpv4(dst) ? arpRequest(smac, src, dst) : neighborSolicitation(smac, src, dst);
+        this.solicits.push({ bridge: bridge as Bridge, frame });
+      },
+    };
+  }
+
+  /**
+   * tnl_port_receive (tnl_find): the tunnel port a decapsulated packet belongs to. The most
+   * specific configuration wins: a fixed key over key=flow, a fixed remote over remote_ip=flow,
+   * a local_ip that matches over none.
+   */
+  tunnelReceivePort(vport: number, key: FlowKey): TunnelPort | null {
+    const v4 = (key[W.TUN_DST] as number) !== 0;
+    const mapped = (w: number, w6: number): bigint => {
+      if (v4) return (0xffffn << 32n) | BigInt(key[w] as number);
+      let v = 0n;
+      for (let i = 0; i < 4; i++) v = (v << 32n) | BigInt(key[w6 + i] as number);
+      return v;
+    };
+    const src = mapped(W.TUN_SRC, W.TUN_IPV6_SRC);
+    const dst = mapped(W.TUN_DST, W.TUN_IPV6_DST);
+    const hasKey = ((key[W.TUN_TOS_TTL_FLAGS] as number) & 0x8) !== 0;
+    const id = hasKey ? (BigInt(key[W.TUN_ID_HI] as number) << 32n) | BigInt(key[W.TUN_ID_LO] as number) : 0n;
+    let best: TunnelPort | null = null;
+    let bestScore = -1;
+    for (const tp of this.tunnelPorts.values()) {
+      if (tp.xport.odpPort !== vport) continue;
+      const c = tp.cfg;
+      let score = 0;
+      if (c.inKey === "flow") score += 0;
+      else if ((c.inKey ?? 0n) === id) score += 4;
+      else continue;
+      if (c.remote === null) score += 0;
+      else if (c.remote === src) score += 2;
+      else continue;
+      if (c.local !== null) { if (c.local !== dst) continue; score += 1; }
+      if (score > bestScore) { best = tp; bestScore = score; }
+    }
+    return best;
+  }
+
+  /** The port a datapath flow's packets come in by: the in_port's device, or for a tunnel vport the
+   *  tunnel port its metadata names. */
+  private ingressOf(key: FlowKey): Netdev | null {
+    const odp = key[W.IN_PORT] as number;
+    if (this.vports.has(odp)) return (this.tunnelReceivePort(odp, key)?.xport as Netdev | undefined) ?? null;
+    return this.dpPorts.get(odp) ?? null;
+  }
+
+  /** Sends the ARP requests / solicitations translations asked for, as packet-outs from each
+   *  bridge's own port (tnl_send_arp_request: an OFPP_TABLE output through its tables). */
+  drainSolicits(): void {
+    while (this.solicits.length > 0) {
+      const { bridge, frame } = this.solicits.shift() as { bridge: Bridge; frame: Uint8Array };
+      const local = bridge.ports.get(0xfffe);
+      if (local === undefined) continue;
+      const slot = this.pool.load(frame);
+      if (slot < 0) { this.countDrop("no free buffer"); continue; }
+      const o = this.recircO;
+      this.parser.parse(this.pool.dv, this.pool.start[slot] as number, this.pool.len[slot] as number, o);
+      const k = newFlowKey();
+      this.extractor.extract(this.pool.dv, o, OUTER, local.ofport, k);
+      const macBefore = bridge.mac.serial;
+      const res = translate(bridge, k, { nowMs: this.nowMs, sideEffects: true, trace: false, tunnels: this.tunnelEnv });
+      if (bridge.mac.serial !== macBefore) this.needRevalidate = true;
+      let prog;
+      try { prog = compileActions(res.actions); } catch { this.pool.release(slot); continue; }
+      const tier = this.tier;
+      const flow = this.curFlow;
+      this.tier = -1;
+      this.curFlow = null;
+      this.executor.execute(prog, slot, o);
+      this.tier = tier;
+      this.curFlow = flow;
+    }
   }
 
   private dummyMac(): string {
@@ -482,6 +715,7 @@ export class HostEngine implements Engine {
     }
     this.tiers[this.tier] = (this.tiers[this.tier] as number) + 1;
     if (capturing) this.flushCapture(dev, len);
+    if (this.solicits.length > 0) this.drainSolicits();
   }
 
   private nicTx(nic: HostNic, vport: number, slot: number, tier: 1 | 2, flow: number): void {
@@ -517,7 +751,7 @@ export class HostEngine implements Engine {
     this.parser.parse(pool.dv, pool.start[slot] as number, pool.len[slot] as number, o);
     this.extractor.extract(pool.dv, o, OUTER, dev.odpPort, key);
     const f = this.dp.lookup(key);
-    if (f === null) { this.upcall(dev, slot); return; }
+    if (f === null) { this.upcall(dev, slot, key, o); return; }
     if (this.tier < 0) {
       this.tier = f.slowPath !== null ? Tier.UPCALL : this.dp.lastHit === DpHit.EMC ? Tier.DP_EMC : Tier.DP_MEGAFLOW;
     }
@@ -530,14 +764,14 @@ export class HostEngine implements Engine {
     this.executor.execute(f.prog, slot, o);
   }
 
-  private upcall(dev: Netdev, slot: number): void {
-    if (this.tier < 0) this.tier = Tier.UPCALL;
+  private upcall(dev: Netdev, slot: number, key: FlowKey, o: Int32Array): void {
+    if (this.tier < 0 || this.recircDepth > 0) this.tier = Tier.UPCALL;
     const br = dev.bridge;
     if (br === null) { this.pool.release(slot); this.countDrop("packet on a port in no bridge"); return; }
-    const ofKey = Uint32Array.from(this.key);
+    const ofKey = Uint32Array.from(key);
     ofKey[W.IN_PORT] = dev.ofport;
     const macBefore = br.mac.serial;
-    const res = translate(br, ofKey, { nowMs: this.nowMs, sideEffects: true, trace: false });
+    const res = translate(br, ofKey, { nowMs: this.nowMs, sideEffects: true, trace: false, tunnels: this.tunnelEnv });
     if (br.mac.serial !== macBefore) this.needRevalidate = true;
     const len = this.pool.len[slot] as number;
     for (const r of res.rules) {
@@ -545,8 +779,8 @@ export class HostEngine implements Engine {
       r.stats.bytes += len;
       r.stats.usedMs = this.nowMs;
     }
-    const mask = datapathMask(res.wc, this.key);
-    const packetKey = Uint32Array.from(this.key);
+    const mask = datapathMask(res.wc, key);
+    const packetKey = Uint32Array.from(key);
     const f = this.dp.install(packetKey, mask, res.actions, br.name, this.nowMs);
     if (typeof f === "string") {
       this.dp.lost++;
@@ -562,7 +796,51 @@ export class HostEngine implements Engine {
     this.offload.offer(f, (p) => this.dpPorts.get(p) ?? null);
     this.opts.onFlowInstall?.(f);
     if (f.prog === null) { this.pool.release(slot); this.countDrop("flow actions not executable"); return; }
-    this.executor.execute(f.prog, slot, this.o);
+    this.executor.execute(f.prog, slot, o);
+  }
+
+  /**
+   * After tnl_pop: the inner frame goes through the datapath again, in_port the tunnel vport and
+   * the tunnel metadata (read from the outer headers still in the headroom) in the key. The packet
+   * stays in the tier its first pass chose, unless this pass needs an upcall.
+   */
+  private recirculate(slot: number, tnlPort: number, recircId: number): void {
+    if (tnlPort < 0 || this.recircDepth >= 4) {
+      this.pool.release(slot);
+      this.countDrop(tnlPort < 0 ? `recirc(${recircId}) not modelled` : "tunnel nesting too deep");
+      return;
+    }
+    const nested = this.recircDepth > 0;
+    const key = nested ? newFlowKey() : this.recircKey;
+    const o = nested ? newOffsets() : this.recircO;
+    const pool = this.pool;
+    this.parser.parse(pool.dv, pool.start[slot] as number, pool.len[slot] as number, o);
+    this.extractor.extract(pool.dv, o, OUTER, tnlPort, key);
+    this.extractor.extractTunnel(pool.dv, this.executor.popped, key);
+    this.recircDepth++;
+    try {
+      const f = this.dp.lookup(key);
+      if (f === null) {
+        const tp = this.tunnelReceivePort(tnlPort, key);
+        if (tp === null) { pool.release(slot); this.countDrop("tunnel packet for no tunnel port"); return; }
+        const dev = tp.xport as Netdev;
+        dev.rxPackets++;
+        dev.rxBytes += pool.len[slot] as number;
+        this.upcall(dev, slot, key, o);
+        return;
+      }
+      const dev = this.tunnelReceivePort(tnlPort, key)?.xport as Netdev | undefined;
+      if (dev !== undefined) { dev.rxPackets++; dev.rxBytes += pool.len[slot] as number; }
+      this.curFlow = f;
+      f.packets++;
+      f.bytes += pool.len[slot] as number;
+      f.usedMs = this.nowMs;
+      f.tcpFlags |= keyTcpFlags(key);
+      if (f.prog === null) { pool.release(slot); this.countDrop("flow actions not executable"); return; }
+      this.executor.execute(f.prog, slot, o);
+    } finally {
+      this.recircDepth--;
+    }
   }
 
   private dpOutput(port: number, slot: number): void {
@@ -636,6 +914,7 @@ export class HostEngine implements Engine {
   }
 
   private runTimers(): void {
+    if (this.neigh.size > 0) this.neigh.expire();
     if (this.nowMs >= this.nextRevalidate) {
       this.revalidate();
       this.nextRevalidate = this.nowMs + REVALIDATE_INTERVAL_MS;
@@ -657,6 +936,7 @@ export class HostEngine implements Engine {
       if (br && br.tables.version !== f.xlateVersion) { stale = true; break; }
     }
     if (stale) this.revalidate();
+    if (this.solicits.length > 0) this.drainSolicits();
     this.captures.flush();
   }
 
@@ -682,10 +962,10 @@ export class HostEngine implements Engine {
       if (br === undefined) { this.deleteFlow(f); continue; }
       if (br.tables.version === f.xlateVersion && br.mac.serial === f.macSerial) continue;
       const k = Uint32Array.from(f.packetKey);
-      const inDev = this.dpPorts.get(k[W.IN_PORT] as number);
+      const inDev = this.ingressOf(k);
       if (!inDev || inDev.bridge !== br) { this.deleteFlow(f); continue; }
       k[W.IN_PORT] = inDev.ofport;
-      const res = translate(br, k, { nowMs: this.nowMs, sideEffects: false, trace: false });
+      const res = translate(br, k, { nowMs: this.nowMs, sideEffects: false, trace: false, tunnels: this.tunnelEnv });
       const mask = datapathMask(res.wc, f.packetKey);
       let sameMask = true;
       for (let i = 0; i < FLOW_WORDS; i++) if (mask[i] !== f.mask[i]) { sameMask = false; break; }

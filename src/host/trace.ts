@@ -19,6 +19,7 @@ import { formatOdpActions, parseOdpKey } from "../flow/odp.ts";
 import { formatMatch, parseFlow } from "../flow/ofctl.ts";
 import { FlowSyntaxError } from "../flow/syntax.ts";
 import type { BridgeView } from "./types.ts";
+import type { TunnelEnv } from "./tunnel.ts";
 import { translate, type TraceNode, type XlateOptions, type XlateResult } from "./xlate.ts";
 
 /** A trace request OVS refuses, with OVS's message (ovs-appctl prints it and exits with 2). */
@@ -56,7 +57,17 @@ export function formatFlow(flow: FlowKey): string {
   for (let i = 0; i < 8; i++) if (flow[W.REG0 + i]) mask[W.REG0 + i] = 0xffffffff;
   if (flow[W.METADATA_HI] || flow[W.METADATA_LO]) mask[W.METADATA_HI] = mask[W.METADATA_LO] = 0xffffffff;
   if (flow[W.TUN_ID_HI] || flow[W.TUN_ID_LO]) mask[W.TUN_ID_HI] = mask[W.TUN_ID_LO] = 0xffffffff;
-  return formatMatch({ key: flow, mask });
+  if (!tunnelSet(flow)) return formatMatch({ key: flow, mask });
+  // A flow with a tunnel destination shows every tunnel field (flow_format), the ERSPAN and GTP-U
+  // ones this emulator has no tunnels for included, always zero.
+  for (let w = W.TUN_SRC; w < W.TUN_GBP + 1; w++) mask[w] = 0xffffffff;
+  const text = formatMatch({ key: flow, mask });
+  return text.replace(/,tun_flags=/, ",tun_erspan_ver=0,gtpu_flags=0,gtpu_msgtype=0,tun_flags=");
+}
+
+function tunnelSet(flow: FlowKey): boolean {
+  for (let w = W.TUN_DST; w < W.TUN_IPV6_DST + 4; w++) if (w === W.TUN_DST || w >= W.TUN_IPV6_DST) if (flow[w]) return true;
+  return false;
 }
 
 /**
@@ -94,11 +105,11 @@ const looksOdp = (text: string): boolean => /^\s*[a-z_0-9]+\(/.test(text);
  * OpenFlow port. A datapath flow's in_port must belong to `bridge` (or to any bridge in `all`
  * when given, which then picks the bridge).
  */
-export function parseTraceFlow(bridge: BridgeView, text: string): FlowKey {
+export function parseTraceFlow(bridge: BridgeView, text: string, tunnels?: TunnelEnv): FlowKey {
   if (looksOdp(text)) {
     const k = parseOdpKey(text, 0, text.length).key;
     const odp = k[W.IN_PORT] as number;
-    const xp = bridge.byOdp.get(odp);
+    const xp = bridge.byOdp.get(odp) ?? tunnels?.receivePort(odp, k)?.xport;
     if (xp === undefined) throw new TraceError(`no OpenFlow port for datapath port ${odp}`);
     k[W.IN_PORT] = xp.ofport;
     return k;
@@ -151,6 +162,8 @@ export function formatTraceCommand(host: TraceHost, argv: readonly string[], opt
     const k = parseOdpKey(text, 0, text.length).key;
     const odp = k[W.IN_PORT] as number;
     for (const b of host.bridges.values()) if (b.byOdp.has(odp)) { bridge = b; break; }
+    // A tunnel vport belongs to no bridge: the tunnel metadata picks the port (tnl_port_receive).
+    if (bridge === undefined) bridge = opts.tunnels?.receivePort(odp, k)?.bridge;
     if (bridge === undefined) throw new TraceError(`no OpenFlow port for datapath port ${odp}`);
   } else if (args.length === 1) {
     throw new TraceError(`syntax error at ${text} (or the bridge name was omitted)`);
@@ -158,7 +171,7 @@ export function formatTraceCommand(host: TraceHost, argv: readonly string[], opt
     bridge = host.bridges.get(args[0] as string);
     if (bridge === undefined) throw new TraceError(`${args[0]}: unknown bridge`);
   }
-  const key = parseTraceFlow(bridge, text);
+  const key = parseTraceFlow(bridge, text, opts.tunnels);
   const res = translate(bridge, key, { nowMs: host.nowMs, sideEffects: generate, trace: true, ...opts });
   return formatTrace(key, res);
 }

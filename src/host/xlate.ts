@@ -30,10 +30,11 @@
 import { FLOW_WORDS, NwFrag, VLAN_CFI, W, type FlowKey, type FlowMask } from "../flow/key.ts";
 import { formatActions, formatSubfield, type Dialect, type OfAction, type Subfield } from "../flow/actions.ts";
 import { field, formatFieldValue, locBits, OfPort, readLoc, writeLoc, type FieldLoc, type FieldSpec, type Prereq } from "../flow/fields.ts";
-import type { OdpAction } from "../flow/odp.ts";
+import { formatOdpActions, type OdpAction } from "../flow/odp.ts";
 import { formatMatch } from "../flow/ofctl.ts";
 import type { OfRule } from "./oftable.ts";
 import type { BridgeView, VlanMode, XPort } from "./types.ts";
+import { buildTnlHeader, formatIpMapped, isMappedIpv4, parseIpMapped, tunnelCsum, type TunnelEnv, type TunnelPort } from "./tunnel.ts";
 
 /** OVS's MAX_DEPTH: nested resubmits to the same or an earlier table. */
 export const MAX_DEPTH = 64;
@@ -65,6 +66,8 @@ export interface XlateOptions {
   recircId?: () => number;
   /** How a rule's actions are printed in the trace; default: guessed from the actions. */
   dialectOf?: (rule: OfRule) => Dialect;
+  /** Routes, neighbours and tunnel ports for native tunnelling; without it tunnels are plain ports. */
+  tunnels?: TunnelEnv;
 }
 
 export interface XlateResult {
@@ -151,6 +154,9 @@ export function portIncludesVlan(p: XPort, vid: number, vid1 = 0): boolean {
 
 const BASE_SCRATCH = new Uint32Array(FLOW_WORDS);
 const ORIG_SCRATCH = new Uint32Array(FLOW_WORDS);
+// Translations in progress: native tunnel output translates the outer packet through another
+// bridge while the first translation waits, and that one needs copies of its own.
+let active = 0;
 
 class Ctx {
   readonly flow: FlowKey;
@@ -171,14 +177,16 @@ class Ctx {
   actionSet: OfAction[] = [];
   stack: bigint[] = [];
   readonly maxResubmits: number;
+  /** Whether the action being run is the rule's last, at the top level (is_last_action). */
+  lastAction = false;
 
   constructor(readonly br: BridgeView, key: FlowKey, readonly opts: XlateOptions) {
     this.flow = Uint32Array.from(key);
-    // A translation never starts another one, so the two copies nobody keeps are module scratch.
-    this.base = BASE_SCRATCH;
-    this.orig = ORIG_SCRATCH;
-    BASE_SCRATCH.set(key);
-    ORIG_SCRATCH.set(key);
+    // The outermost translation keeps the two copies nobody keeps in module scratch.
+    this.base = active === 0 ? BASE_SCRATCH : new Uint32Array(FLOW_WORDS);
+    this.orig = active === 0 ? ORIG_SCRATCH : new Uint32Array(FLOW_WORDS);
+    this.base.set(key);
+    this.orig.set(key);
     this.cur = opts.trace ? this.top : null;
     this.maxResubmits = opts.maxResubmit ?? MAX_RESUBMITS;
   }
@@ -205,12 +213,18 @@ export function translate(bridge: BridgeView, key: FlowKey, opts: XlateOptions):
   wc[W.RECIRC_ID] = ONES;
   if (c.isIp()) wc[PTTF] = (wc[PTTF] as number) | (NwFrag.ANY | NwFrag.LATER);
 
+  if (opts.tunnels && tunnelPresent(key)) tunnelWcInit(c);
   if (c.cur !== null) {
     const b = c.report("bridge", `bridge("${bridge.name}")`) as TraceNode;
     c.cur = b.subs;
   }
-  lookupAndRun(c, 0, false);
-  if (!c.exit && c.error === null && c.actionSet.length) runActionSet(c);
+  active++;
+  try {
+    lookupAndRun(c, 0, false);
+    if (!c.exit && c.error === null && c.actionSet.length) runActionSet(c);
+  } finally {
+    active--;
+  }
   finishWc(c);
   if (c.error !== null) c.actions.length = 0;
   return {
@@ -234,6 +248,8 @@ function finishWc(c: Ctx): void {
     if (tpid !== TPID_8021Q && tpid !== TPID_8021AD) wc[w] = 0;
   }
   if ((c.orig[PTTF] as number) & NwFrag.LATER) wc[W.TP] = 0;
+  // A packet that came from no tunnel has no tunnel fields to match, whatever actions did with them.
+  if (!tunnelPresent(c.orig)) wc.fill(0, W.TUN_ID_HI, W.METADATA_HI);
 }
 
 function resourceCheck(c: Ctx): boolean {
@@ -275,6 +291,10 @@ function lookupAndRun(c: Ctx, table: number, nested: boolean, inPort: number | n
   if (rule === null) {
     // The table-miss behaviour with no controller: OVS runs its hidden "no packet-in" rule.
     c.report("action", "drop");
+  } else if (!nested && c.opts.tunnels && !tunnelProcessEcn(c)) {
+    // tnl_process_ecn (RFC 6040 §4.2): CE outside, not-ECT inside: the packet is dropped
+    // without running the rule's actions, as OVS 3.1's trace shows (no action lines).
+    c.rules.push(rule);
   } else {
     c.rules.push(rule);
     const deepens = nested && table <= savedTable ? 1 : 0;
@@ -301,7 +321,11 @@ function doActions(c: Ctx, actions: readonly OfAction[]): void {
     if (c.exit) break;
     const a = actions[i] as OfAction;
     if (c.cur !== null && !(a.type === "write_actions" || a.type === "clear_actions")) c.report("action", actionText(c, a));
-    if (doAction(c, a)) return; // dec_ttl at TTL ≤ 1: the rest of this rule's actions are skipped
+    c.lastAction = i === actions.length - 1 && c.depth === 0 && c.resubmits === 0 && c.actionSet.length === 0
+      && a.type === "output";
+    const skip = doAction(c, a);
+    c.lastAction = false;
+    if (skip) return; // dec_ttl at TTL ≤ 1: the rest of this rule's actions are skipped
   }
 }
 
@@ -525,6 +549,8 @@ function reportSubfield(c: Ctx, sf: Subfield): void {
 /** xlate_output_action. */
 function xlateOutput(c: Ctx, port: number): void {
   const inPort = c.flow[W.IN_PORT] as number;
+  // Only an explicit output to one port can be the packet's last use (NORMAL, FLOOD: several).
+  if (port >= OfPort.IN_PORT) c.lastAction = false;
   switch (port) {
     case OfPort.IN_PORT: outputPort(c, inPort); return;
     case OfPort.TABLE: return; // only meaningful in a packet-out
@@ -539,12 +565,233 @@ function xlateOutput(c: Ctx, port: number): void {
   }
 }
 
-/** compose_output_action__: commit the flow's changes, then output to the port's datapath number. */
+/** compose_output_action__: commit the flow's changes, then output to the port's datapath number
+ *  (a tunnel port: native tunnel output; the bridge's own addressed port: maybe tnl_pop). */
 function outputPort(c: Ctx, ofport: number): void {
   const xp = c.br.ports.get(ofport);
   if (xp === undefined) { c.report("warn", "Nonexistent output port"); return; }
+  const env = c.opts.tunnels;
+  if (env !== undefined) {
+    const tp = env.tunnelOf(c.br, ofport);
+    if (tp !== null) {
+      commit(c);
+      nativeTunnelOutput(c, tp, env);
+      return;
+    }
+    if (env.addrsOf(xp.name).length > 0) {
+      commit(c);
+      const vport = terminateNativeTunnel(c, xp, env);
+      if (vport >= 0) { c.actions.push({ type: "tnl_pop", port: vport }); return; }
+    }
+  }
   commit(c);
   c.actions.push({ type: "output", port: xp.odpPort });
+}
+
+// --- native tunnelling (ofproto-dpif-xlate.c native_tunnel_output, terminate_native_tunnel;
+// ofproto/tunnel.c tnl_port_send, tnl_wc_init, tnl_process_ecn) ---------------------------------
+
+const ECN_MASK = 0x03;
+const ECN_CE = 0x03;
+const ECN_ECT0 = 0x02;
+const TOS_SHIFT = 16; // nw_tos in PTTF
+const TUN_TOS_SHIFT = 24; // tun_tos in W.TUN_TOS_TTL_FLAGS
+
+function tunnelPresent(k: FlowKey): boolean {
+  return (k[W.TUN_DST] as number) !== 0 || (k[W.TUN_IPV6_DST] as number) !== 0 || (k[W.TUN_IPV6_DST + 1] as number) !== 0
+    || (k[W.TUN_IPV6_DST + 2] as number) !== 0 || (k[W.TUN_IPV6_DST + 3] as number) !== 0;
+}
+
+/** tnl_wc_init: a packet from a tunnel matches its tunnel's id, endpoints and flags (df, csum,
+ *  key), and, when the outer ECN is CE, the outer TOS and the inner ECN. */
+function tunnelWcInit(c: Ctx): void {
+  const wc = c.wc;
+  const f = c.flow;
+  wc[W.TUN_ID_HI] = ONES;
+  wc[W.TUN_ID_LO] = ONES;
+  if ((f[W.TUN_DST] as number) !== 0) { wc[W.TUN_SRC] = ONES; wc[W.TUN_DST] = ONES; }
+  else for (let i = 0; i < 4; i++) { wc[W.TUN_IPV6_SRC + i] = ONES; wc[W.TUN_IPV6_DST + i] = ONES; }
+  let m = (wc[W.TUN_TOS_TTL_FLAGS] as number) | 0x2 | 0x4 | 0x8; // FLOW_TNL_F_DONT_FRAGMENT | CSUM | KEY
+  if ((((f[W.TUN_TOS_TTL_FLAGS] as number) >>> TUN_TOS_SHIFT) & ECN_MASK) === ECN_CE) {
+    m |= 0xff << TUN_TOS_SHIFT;
+    if (c.isIp()) wc[PTTF] = (wc[PTTF] as number) | (ECN_MASK << TOS_SHIFT);
+  }
+  wc[W.TUN_TOS_TTL_FLAGS] = m >>> 0;
+}
+
+/** tnl_process_ecn: false to drop (CE outside, not-ECT inside); CE on an ECT inner packet is
+ *  copied in (RFC 6040 §4.2, the normal mode's decapsulation table). */
+function tunnelProcessEcn(c: Ctx): boolean {
+  const f = c.flow;
+  if (!tunnelPresent(f) || !c.isIp()) return true;
+  if ((((f[W.TUN_TOS_TTL_FLAGS] as number) >>> TUN_TOS_SHIFT) & ECN_MASK) !== ECN_CE) return true;
+  const tos = ((f[PTTF] as number) >>> TOS_SHIFT) & 0xff;
+  if ((tos & ECN_MASK) === 0) return false;
+  f[PTTF] = ((f[PTTF] as number) | (ECN_CE << TOS_SHIFT)) >>> 0;
+  return true;
+}
+
+function tunDst(f: FlowKey): bigint {
+  if ((f[W.TUN_DST] as number) !== 0) return (0xffffn << 32n) | BigInt(f[W.TUN_DST] as number);
+  let v = 0n;
+  for (let i = 0; i < 4; i++) v = (v << 32n) | BigInt(f[W.TUN_IPV6_DST + i] as number);
+  return v;
+}
+
+function tunSrc(f: FlowKey): bigint {
+  if ((f[W.TUN_SRC] as number) !== 0) return (0xffffn << 32n) | BigInt(f[W.TUN_SRC] as number);
+  let v = 0n;
+  for (let i = 0; i < 4; i++) v = (v << 32n) | BigInt(f[W.TUN_IPV6_SRC + i] as number);
+  return v;
+}
+
+function macWords(mac: string): [number, number] {
+  const b = mac.split(":").map((x) => parseInt(x, 16));
+  return [((b[0] as number) << 8) | (b[1] as number), ((((b[2] as number) << 24) | ((b[3] as number) << 16) | ((b[4] as number) << 8) | (b[5] as number)) >>> 0)];
+}
+
+/** native_tunnel_output: route, neighbour, header, then the outer packet through the bridge the
+ *  route leaves by (its actions follow tnl_push; a non-final output goes in a clone). */
+function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): void {
+  const f = c.flow;
+  const wc = c.wc;
+  const cfg = tp.cfg;
+  c.report("detail", "output to native tunnel");
+  // tnl_port_send: the tunnel fields the port imposes; TOS/TTL inherit from the inner packet.
+  const ip = c.isIp();
+  const tosNow = ((f[PTTF] as number) >>> TOS_SHIFT) & 0xff;
+  let tos = 0;
+  if (cfg.tos === "inherit") {
+    if (ip) { wc[PTTF] = (wc[PTTF] as number) | (0xfc << TOS_SHIFT); tos = tosNow & 0xfc; }
+  } else tos = cfg.tos;
+  if (ip) {
+    wc[PTTF] = (wc[PTTF] as number) | (ECN_MASK << TOS_SHIFT);
+    tos |= (tosNow & ECN_MASK) === ECN_CE ? ECN_ECT0 : tosNow & ECN_MASK;
+  }
+  let ttl = 64;
+  if (cfg.ttl === "inherit") {
+    if (ip) { wc[PTTF] = (wc[PTTF] as number) | (0xff << 8); ttl = ((f[PTTF] as number) >>> 8) & 0xff; }
+  } else ttl = cfg.ttl;
+  const flowKey = (BigInt(f[W.TUN_ID_HI] as number) << 32n) | BigInt(f[W.TUN_ID_LO] as number);
+  const key = cfg.outKey === "flow" ? flowKey : cfg.outKey;
+  const dst = cfg.remote ?? tunDst(f);
+  const mark = ((f[W.PKT_MARK] as number) | (cfg.egressPktMark ?? 0)) >>> 0;
+  const route = dst === 0n ? null : env.routes.lookupMapped(dst, mark);
+  const out = route === null ? null : env.bridgeOfDev(route.dev);
+  if (route === null || out === null) { c.report("warn", "native tunnel routing failed"); return; }
+  const nextHop = route.gw !== 0n ? route.gw : dst;
+  const nh = formatIpMapped(nextHop);
+  c.report("detail", `tunneling to ${nh} via ${route.dev}`);
+  const smac = out.port.mac;
+  const src = cfg.local ?? (cfg.localFlow ? tunSrc(f) : route.src);
+  const n = env.neigh.lookupMapped(nextHop, out.bridge.name);
+  if (n === null) {
+    const v4 = isMappedIpv4(nextHop);
+    c.report("detail", `neighbor cache miss for ${nh} on bridge ${out.bridge.name}, sending ${v4 ? "ARP" : "ND"} request`);
+    env.solicit(out.bridge, smac, route.src, nextHop);
+    return;
+  }
+  c.report("detail", `tunneling from ${smac} ${formatIpMapped(src)} to ${n.mac} ${nh}`);
+  const v4 = isMappedIpv4(dst);
+  const header = buildTnlHeader({
+    kind: cfg.kind, dmac: n.mac, smac, src, dst, tos, ttl, df: cfg.dfDefault, csum: tunnelCsum(cfg, !v4),
+    key: key ?? (cfg.kind === "gre" ? null : 0n), dstPort: cfg.dstPort, geneveOptions: [],
+  });
+  const push: OdpAction = { type: "tnl_push", tnlPort: tp.xport.odpPort, header, outPort: out.port.odpPort };
+
+  // The outer packet, as propagate_tunnel_data_to_flow leaves the flow, through the out bridge,
+  // with its own wildcards (thrown away) and no side effects.
+  const k = new Uint32Array(FLOW_WORDS);
+  k[W.IN_PORT] = out.port.ofport;
+  const [dh, dl] = macWords(n.mac);
+  const [sh, sl] = macWords(smac);
+  k[W.DL_DST_HI] = dh; k[W.DL_DST_LO] = dl; k[W.DL_SRC_HI] = sh; k[W.DL_SRC_LO] = sl;
+  k[W.DL_TYPE] = v4 ? ETH_IPV4 : ETH_IPV6;
+  if (v4) { k[W.NW_SRC] = Number(src & 0xffffffffn); k[W.NW_DST] = Number(dst & 0xffffffffn); }
+  else for (let i = 0; i < 4; i++) {
+    k[W.IPV6_SRC + i] = Number((src >> BigInt(96 - 32 * i)) & 0xffffffffn);
+    k[W.IPV6_DST + i] = Number((dst >> BigInt(96 - 32 * i)) & 0xffffffffn);
+  }
+  const proto = cfg.kind === "gre" ? 47 : 17;
+  k[PTTF] = ((proto << 24) | (tos << 16) | (ttl << 8)) >>> 0;
+  if (proto === 17) k[W.TP] = cfg.dstPort;
+  const res = translate(out.bridge, k, { ...c.opts, sideEffects: false, trace: c.cur !== null });
+  // OVS puts the other bridge's trace where the output is, as the last node there.
+  if (c.cur !== null) for (const node of res.trace) c.cur.push(node);
+  const nested = res.error === null ? res.actions : [];
+  if (c.lastAction) c.actions.push(push, ...nested);
+  else c.actions.push({ type: "raw", text: `clone(${formatOdpActions([push, ...nested])})` });
+}
+
+/** terminate_native_tunnel on output to a port with an address: tnl_pop for a packet to one of
+ *  our tunnel endpoints (tnl_port_map_lookup), or neighbour snooping of ARP replies and neighbour
+ *  advertisements to our address. Returns the vport to pop to, or -1. */
+function terminateNativeTunnel(c: Ctx, xp: XPort, env: TunnelEnv): number {
+  const f = c.flow;
+  const wc = c.wc;
+  const t = c.dlType();
+  const addrs = env.addrsOf(xp.name);
+  const mine = (a: bigint): boolean => addrs.some((x) => parseIpMapped(x.split("/")[0] as string) === a);
+  if (t === ETH_IPV4 || t === ETH_IPV6) {
+    const v4 = t === ETH_IPV4;
+    // The listening ports' classifier: eth dst, eth type, IP dst, protocol, frag, UDP dst.
+    wc[W.DL_DST_HI] = 0xffff; wc[W.DL_DST_LO] = ONES;
+    const [mh, ml] = macWords(xp.mac);
+    let dst: bigint;
+    if (v4) { wc[W.NW_DST] = ONES; dst = (0xffffn << 32n) | BigInt(f[W.NW_DST] as number); }
+    else {
+      dst = 0n;
+      for (let i = 0; i < 4; i++) { wc[W.IPV6_DST + i] = ONES; dst = (dst << 32n) | BigInt(f[W.IPV6_DST + i] as number); }
+    }
+    wc[PTTF] = (wc[PTTF] as number) | 0xff000000 | NwFrag.ANY | NwFrag.LATER;
+    const proto = c.proto();
+    if (proto === 17) wc[W.TP] = (wc[W.TP] as number) | 0xffff;
+    const frag = (f[PTTF] as number) & (NwFrag.ANY | NwFrag.LATER);
+    if (f[W.DL_DST_HI] !== mh || f[W.DL_DST_LO] !== ml || frag !== 0 || !mine(dst)) {
+      return snoopNd(c, env, mine);
+    }
+    if (proto === 47) return env.listening(!v4, 47, 0);
+    if (proto === 17) return env.listening(!v4, 17, (f[W.TP] as number) & 0xffff);
+    return snoopNd(c, env, mine);
+  }
+  if (t === ETH_ARP) {
+    // is_neighbor_reply_correct: the ARP is for our address; tnl_arp_snoop: replies and
+    // gratuitous ARPs with a sender MAC.
+    wc[W.NW_DST] = ONES;
+    if (!mine((0xffffn << 32n) | BigInt(f[W.NW_DST] as number))) return -1;
+    wc[PTTF] = (wc[PTTF] as number) | 0xff000000;
+    wc[W.NW_SRC] = ONES;
+    wc[W.ARP_SHA_HI] = 0xffff; wc[W.ARP_SHA_LO] = ONES;
+    if (c.opts.sideEffects) {
+      const sha = macBigToText(f[W.ARP_SHA_HI] as number, f[W.ARP_SHA_LO] as number);
+      env.neigh.snoopArp(c.br.name, c.proto(), sha, f[W.NW_SRC] as number, f[W.NW_DST] as number);
+    }
+  }
+  return -1;
+}
+
+/** tnl_nd_snoop: a neighbour advertisement to our address teaches target -> target link address. */
+function snoopNd(c: Ctx, env: TunnelEnv, mine: (a: bigint) => boolean): number {
+  const f = c.flow;
+  if (c.dlType() !== ETH_IPV6 || c.proto() !== 58 || ((f[W.TP] as number) >>> 16) !== 136) return -1;
+  let dst = 0n;
+  let target = 0n;
+  for (let i = 0; i < 4; i++) {
+    dst = (dst << 32n) | BigInt(f[W.IPV6_DST + i] as number);
+    target = (target << 32n) | BigInt(f[W.ND_TARGET + i] as number);
+  }
+  if (!mine(dst)) return -1;
+  const wc = c.wc;
+  wc[W.TP] = (wc[W.TP] as number) | 0xffff0000;
+  for (let i = 0; i < 4; i++) wc[W.ND_TARGET + i] = ONES;
+  wc[W.ARP_THA_HI] = 0xffff; wc[W.ARP_THA_LO] = ONES;
+  if (c.opts.sideEffects) env.neigh.snoopNa(c.br.name, target, macBigToText(f[W.ARP_THA_HI] as number, f[W.ARP_THA_LO] as number));
+  return -1;
+}
+
+function macBigToText(hi: number, lo: number): string {
+  const b = [hi >>> 8, hi & 255, lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255];
+  return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
 }
 
 /** flood_packets: every port but the input one, in the bridge's port order. */
