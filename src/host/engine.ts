@@ -24,7 +24,7 @@ import { DEFAULT_ACTIONS, DEFAULT_MATCH_FIELDS } from "../nic/caps.ts";
 import { PacketParser } from "../wire/parse.ts";
 import { OUTER, newOffsets } from "../wire/offsets.ts";
 import { FlowExtractor } from "../flow/extract.ts";
-import { ActionExecutor } from "../flow/execute.ts";
+import { ActionExecutor, ovsRssHash } from "../flow/execute.ts";
 import { FLOW_WORDS, VLAN_CFI, W, newFlowKey, type FlowKey } from "../flow/key.ts";
 import { formatOdpKey } from "../flow/odp.ts";
 import { parseFlow } from "../flow/ofctl.ts";
@@ -761,6 +761,9 @@ export class HostEngine implements Engine {
     f.usedMs = this.nowMs;
     f.tcpFlags |= keyTcpFlags(key);
     if (f.prog === null) { pool.release(slot); this.countDrop("flow actions not executable"); return; }
+    // tnl_push takes its UDP source port from the RSS hash, which dpif-netdev computes when the
+    // NIC gave none.
+    if (f.prog.headers.length > 0 && pool.hash[slot] === 0) pool.hash[slot] = ovsRssHash(key);
     this.executor.execute(f.prog, slot, o);
   }
 
@@ -796,6 +799,7 @@ export class HostEngine implements Engine {
     this.offload.offer(f, (p) => this.dpPorts.get(p) ?? null);
     this.opts.onFlowInstall?.(f);
     if (f.prog === null) { this.pool.release(slot); this.countDrop("flow actions not executable"); return; }
+    if (f.prog.headers.length > 0 && this.pool.hash[slot] === 0) this.pool.hash[slot] = ovsRssHash(key);
     this.executor.execute(f.prog, slot, o);
   }
 

@@ -757,10 +757,11 @@ function terminateNativeTunnel(c: Ctx, xp: XPort, env: TunnelEnv): number {
   if (t === ETH_ARP) {
     // is_neighbor_reply_correct: the ARP is for our address; tnl_arp_snoop: replies and
     // gratuitous ARPs with a sender MAC.
+    // (OVS 3.1's megaflows show sip, tip and op matched either way, sha only for our address.)
     wc[W.NW_DST] = ONES;
-    if (!mine((0xffffn << 32n) | BigInt(f[W.NW_DST] as number))) return -1;
-    wc[PTTF] = (wc[PTTF] as number) | 0xff000000;
     wc[W.NW_SRC] = ONES;
+    wc[PTTF] = (wc[PTTF] as number) | 0xff000000;
+    if (!mine((0xffffn << 32n) | BigInt(f[W.NW_DST] as number))) return -1;
     wc[W.ARP_SHA_HI] = 0xffff; wc[W.ARP_SHA_LO] = ONES;
     if (c.opts.sideEffects) {
       const sha = macBigToText(f[W.ARP_SHA_HI] as number, f[W.ARP_SHA_LO] as number);
