@@ -34,6 +34,24 @@ export interface OfctlContext {
   io: CommandIo;
   /** A file's text; relative paths are the client's (io.cwd), "-" is io.stdin. Throws if unreadable. */
   readFile(path: string): string;
+  /** The switch's GENEVE option map (add-tlv-map); absent: the commands say it is unsupported. */
+  tlv?: TlvTable;
+}
+
+/** One GENEVE option class/type/length mapped to tun_metadataN (NXT_TLV_TABLE_MOD). */
+export interface TlvEntry {
+  cls: number;
+  type: number;
+  len: number; // bytes, a multiple of 4 up to 124
+  index: number;
+}
+
+export interface TlvTable {
+  list(): readonly TlvEntry[];
+  /** Adds all or none; returns the OpenFlow error name (NXTTMFC_*) or null. */
+  add(entries: readonly TlvEntry[]): string | null;
+  /** Removes the given entries (all when null); returns an error name or null. */
+  del(entries: readonly TlvEntry[] | null): string | null;
 }
 
 const PROG = "offload-emu ofctl: ";
@@ -140,7 +158,60 @@ const COMMANDS: Readonly<Record<string, readonly [number, number, Handler]>> = {
   "mod-flows": [2, 2, (a, o, c) => cmdFlowMod(a, o, c, o.strict ? "modify_strict" : "modify")],
   "del-flows": [1, 2, (a, o, c) => cmdFlowMod(a, o, c, o.strict ? "delete_strict" : "delete")],
   "replace-flows": [2, 2, cmdReplaceFlows],
+  "add-tlv-map": [2, 2, (a, _o, c) => cmdTlvMod(a, c, "ADD")],
+  "del-tlv-map": [1, 2, (a, _o, c) => cmdTlvMod(a, c, "DEL")],
+  "dump-tlv-map": [1, 1, cmdDumpTlvMap],
 };
+
+// --- GENEVE option map (ovs-ofctl add-tlv-map, del-tlv-map, dump-tlv-map; OVS 3.1 texts) ---------
+
+const TLV_MAX_SPACE = 256;
+const TLV_MAX_FIELDS = 64;
+
+/** "{class=0xffff,type=0x80,len=4}->tun_metadata0,…" (parse_ofp_tlv_table_mod_str). */
+function parseTlvMappings(text: string): TlvEntry[] {
+  const out: TlvEntry[] = [];
+  const re = /^\{class=(0x[0-9a-fA-F]+|\d+),type=(0x[0-9a-fA-F]+|\d+),len=(\d+)\}->tun_metadata(\d+)$/;
+  for (const part of text.split(/,(?=\{)/)) {
+    const m = re.exec(part.trim());
+    if (!m) throw new Fatal(`${part}: bad tlv mapping (expected {class=…,type=…,len=…}->tun_metadataN)`);
+    const e = { cls: Number(m[1]), type: Number(m[2]), len: Number(m[3]), index: Number(m[4]) };
+    if (e.cls > 0xffff || e.type > 0xff) throw new Fatal(`${part}: option class or type out of range`);
+    if (e.len % 4 !== 0 || e.len > 124) throw new Fatal(`${part}: option length must be a multiple of 4 up to 124`);
+    if (e.index >= TLV_MAX_FIELDS) throw new Fatal(`${part}: tun_metadata${e.index} out of range`);
+    out.push(e);
+  }
+  return out;
+}
+
+function tlvRows(entries: readonly TlvEntry[]): string {
+  let s = "  class  type  length  match field\n ------  ----  ------  --------------\n";
+  for (const e of entries) {
+    s += ` ${`0x${e.cls.toString(16)}`.padStart(6)}  ${`0x${e.type.toString(16)}`.padStart(4)}  ${String(e.len).padStart(6)}  tun_metadata${e.index}\n`;
+  }
+  return s;
+}
+
+function cmdTlvMod(args: string[], ctx: OfctlContext, cmd: "ADD" | "DEL"): string {
+  bridgeOf(ctx, args[0] as string);
+  if (ctx.tlv === undefined) throw new Fatal("OFPT_ERROR (xid=0x4): OFPBRC_BAD_TYPE\n");
+  const entries = args[1] === undefined ? null : parseTlvMappings(args[1]);
+  const err = cmd === "ADD" ? ctx.tlv.add(entries ?? []) : ctx.tlv.del(entries);
+  if (err !== null) {
+    const body = entries === null ? "\n CLEAR\n" : `\n ${cmd} mapping table:\n${tlvRows(entries)}`;
+    throw new Fatal(`OFPT_ERROR (xid=0x4): ${err}\nNXT_TLV_TABLE_MOD (xid=0x4):${body}`);
+  }
+  return "";
+}
+
+function cmdDumpTlvMap(args: string[], _opts: Options, ctx: OfctlContext): string {
+  bridgeOf(ctx, args[0] as string);
+  const list = ctx.tlv?.list() ?? [];
+  const space = list.reduce((n, e) => n + e.len, 0);
+  let s = `NXT_TLV_TABLE_REPLY (xid=0x2):\n max option space=${TLV_MAX_SPACE} max fields=${TLV_MAX_FIELDS}\n allocated option space=${space}\n`;
+  if (list.length > 0) s += `\n mapping table:\n${tlvRows(list)}`;
+  return s;
+}
 
 /** Runs one `ofctl` command line (argv without the program name). */
 export function runOfctl(argv: string[], ctx: OfctlContext): CommandResult {

@@ -22,13 +22,13 @@ import { PacketPool } from "../nic/pool.ts";
 import { ESwitch, FALLBACK_REASON_NAMES } from "../nic/eswitch.ts";
 import { DEFAULT_ACTIONS, DEFAULT_MATCH_FIELDS } from "../nic/caps.ts";
 import { PacketParser } from "../wire/parse.ts";
-import { OUTER, newOffsets } from "../wire/offsets.ts";
+import { OUTER, S, TunnelType, newOffsets } from "../wire/offsets.ts";
 import { FlowExtractor } from "../flow/extract.ts";
 import { ActionExecutor, ovsRssHash } from "../flow/execute.ts";
-import { FLOW_WORDS, VLAN_CFI, W, newFlowKey, type FlowKey } from "../flow/key.ts";
+import { FLOW_WORDS, TUN_METADATA_WORDS, VLAN_CFI, W, newFlowKey, type FlowKey } from "../flow/key.ts";
 import { formatOdpKey } from "../flow/odp.ts";
 import { parseFlow } from "../flow/ofctl.ts";
-import { runOfctl } from "../cmd/ofctl.ts";
+import { runOfctl, type TlvTable } from "../cmd/ofctl.ts";
 import { translate } from "./xlate.ts";
 import { Bridge } from "./bridge.ts";
 import { CaptureHub, type CaptureTap } from "./capture.ts";
@@ -151,11 +151,35 @@ export class HostEngine implements Engine {
   readonly tunnelPorts = new Map<Netdev, TunnelPort>();
   /** The shared datapath vports of tunnels (vxlan_sys_4789 …), by datapath port. */
   readonly vports = new Map<number, Netdev>();
-  /** add-tlv-map per bridge: GENEVE options <-> tun_metadataN. */
-  readonly tlvMaps = new Map<string, TlvMapping[]>();
+  /** add-tlv-map: GENEVE options <-> tun_metadataN, one table for the switch as in OVS. */
+  readonly tlvMap: TlvMapping[] = [];
+  readonly tlvTable: TlvTable = {
+    list: () => this.tlvMap,
+    add: (entries) => {
+      // tun_metadata_table_mod: a field already mapped, an option mapped twice, or no room.
+      for (const e of entries) {
+        if (this.tlvMap.some((m) => m.index === e.index)) return "NXTTMFC_ALREADY_MAPPED";
+        if (this.tlvMap.some((m) => m.cls === e.cls && m.type === e.type)) return "NXTTMFC_DUP_ENTRY";
+      }
+      const space = [...this.tlvMap, ...entries].reduce((n, e) => n + e.len, 0);
+      if (space > 256) return "NXTTMFC_TABLE_FULL";
+      this.tlvMap.push(...entries);
+      this.markStale();
+      return null;
+    },
+    del: (entries) => {
+      if (entries === null) { this.tlvMap.length = 0; this.markStale(); return null; }
+      for (const e of entries) if (!this.tlvMap.some((m) => m.index === e.index)) return "NXTTMFC_INVALID_TLV_DEL";
+      for (const e of entries) this.tlvMap.splice(this.tlvMap.findIndex((m) => m.index === e.index), 1);
+      this.markStale();
+      return null;
+    },
+  };
   readonly tunnelEnv: TunnelEnv;
   /** ARP requests and neighbour solicitations asked for during translation, sent afterwards. */
   private readonly solicits: { bridge: Bridge; frame: Uint8Array }[] = [];
+  /** The tunnel port of each decapsulated flow, for its rx counters. */
+  private readonly tunnelIngress = new WeakMap<DpFlow, Netdev>();
   private readonly recircKey: FlowKey = newFlowKey();
   private readonly recircO = newOffsets();
   private recircDepth = 0;
@@ -570,6 +594,7 @@ export class HostEngine implements Engine {
         return -1;
       },
       receivePort: (vport, key) => this.tunnelReceivePort(vport, key),
+      tlvMap: () => this.tlvMap,
       solicit: (bridge, smac, src, dst) => {
         const frame = isMappedIpv4(dst) ? arpRequest(smac, src, dst) : neighborSolicitation(smac, src, dst);
         this.solicits.push({ bridge: bridge as Bridge, frame });
@@ -610,6 +635,30 @@ export class HostEngine implements Engine {
       if (score > bestScore) { best = tp; bestScore = score; }
     }
     return best;
+  }
+
+  /** GENEVE options into tun_metadataN through the TLV map (tun_metadata_from_geneve_udpif);
+   *  options the map does not name are not in the key. Allocates nothing. */
+  private mapGeneveOptions(key: FlowKey, o: Int32Array): void {
+    key.fill(0, W.TUN_METADATA, W.TUN_METADATA + TUN_METADATA_WORDS);
+    const map = this.tlvMap;
+    if (map.length === 0) return;
+    const dv = this.pool.dv;
+    const g = o[OUTER + S.TUN] as number;
+    let p = g + 8;
+    const end = p + (dv.getUint8(g) & 0x3f) * 4;
+    while (p + 4 <= end) {
+      const cls = dv.getUint16(p);
+      const type = dv.getUint8(p + 2);
+      const len = (dv.getUint8(p + 3) & 0x1f) * 4;
+      for (let i = 0; i < map.length; i++) {
+        const m = map[i] as TlvMapping;
+        if (m.cls === cls && m.type === type && m.len === len && m.index < TUN_METADATA_WORDS && len >= 4 && p + 4 + len <= end) {
+          key[W.TUN_METADATA + m.index] = dv.getUint32(p + len); // the option's last 4 bytes
+        }
+      }
+      p += 4 + len;
+    }
   }
 
   /** The port a datapath flow's packets come in by: the in_port's device, or for a tunnel vport the
@@ -821,6 +870,7 @@ export class HostEngine implements Engine {
     this.parser.parse(pool.dv, pool.start[slot] as number, pool.len[slot] as number, o);
     this.extractor.extract(pool.dv, o, OUTER, tnlPort, key);
     this.extractor.extractTunnel(pool.dv, this.executor.popped, key);
+    if (this.executor.popped[OUTER + S.TUN_TYPE] === TunnelType.GENEVE) this.mapGeneveOptions(key, this.executor.popped);
     this.recircDepth++;
     try {
       const f = this.dp.lookup(key);
@@ -831,9 +881,11 @@ export class HostEngine implements Engine {
         dev.rxPackets++;
         dev.rxBytes += pool.len[slot] as number;
         this.upcall(dev, slot, key, o);
+        if (this.curFlow !== null && this.curFlow.key[W.IN_PORT] === tnlPort) this.tunnelIngress.set(this.curFlow, dev);
         return;
       }
-      const dev = this.tunnelReceivePort(tnlPort, key)?.xport as Netdev | undefined;
+      // The tunnel port was found at the upcall; a megaflow hit only looks its flow up.
+      const dev = this.tunnelIngress.get(f);
       if (dev !== undefined) { dev.rxPackets++; dev.rxBytes += pool.len[slot] as number; }
       this.curFlow = f;
       f.packets++;
@@ -1020,6 +1072,7 @@ export class HostEngine implements Engine {
     // pass (tests call revalidator/wait); here the pass's statistics part runs first.
     for (const f of this.dp.list()) { this.offload.readStats(f, this.nics); this.pushStats(f); }
     const r = runOfctl(argv, {
+      tlv: this.tlvTable,
       bridge: (name) => this.bridges.get(name) ?? null,
       nowMs: () => this.nowMs,
       io,

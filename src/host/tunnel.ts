@@ -168,6 +168,8 @@ export interface TunnelEnv {
   listening(ipv6: boolean, proto: number, udpDstPort: number): number;
   /** tnl_port_receive: the tunnel port a decapsulated packet belongs to, from its metadata. */
   receivePort(vport: number, key: Uint32Array): TunnelPort | null;
+  /** The GENEVE option map (ofctl add-tlv-map). */
+  tlvMap(): readonly TlvMapping[];
   /** Send an ARP request (IPv4) or a neighbour solicitation (IPv6) out of `bridge`'s uplinks. */
   solicit(bridge: BridgeView, smac: string, src: bigint, dst: bigint): void;
 }

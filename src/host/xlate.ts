@@ -30,7 +30,7 @@
 import { FLOW_WORDS, NwFrag, VLAN_CFI, W, type FlowKey, type FlowMask } from "../flow/key.ts";
 import { formatActions, formatSubfield, type Dialect, type OfAction, type Subfield } from "../flow/actions.ts";
 import { field, formatFieldValue, locBits, OfPort, readLoc, writeLoc, type FieldLoc, type FieldSpec, type Prereq } from "../flow/fields.ts";
-import { formatOdpActions, type OdpAction } from "../flow/odp.ts";
+import { formatOdpActions, type GeneveOption, type OdpAction } from "../flow/odp.ts";
 import { formatMatch } from "../flow/ofctl.ts";
 import type { OfRule } from "./oftable.ts";
 import type { BridgeView, VlanMode, XPort } from "./types.ts";
@@ -695,7 +695,8 @@ function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): void {
   const v4 = isMappedIpv4(dst);
   const header = buildTnlHeader({
     kind: cfg.kind, dmac: n.mac, smac, src, dst, tos, ttl, df: cfg.dfDefault, csum: tunnelCsum(cfg, !v4),
-    key: key ?? (cfg.kind === "gre" ? null : 0n), dstPort: cfg.dstPort, geneveOptions: [],
+    key: key ?? (cfg.kind === "gre" ? null : 0n), dstPort: cfg.dstPort,
+    geneveOptions: cfg.kind === "geneve" ? geneveOptions(f, env) : [],
   });
   const push: OdpAction = { type: "tnl_push", tnlPort: tp.xport.odpPort, header, outPort: out.port.odpPort };
 
@@ -721,6 +722,21 @@ function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): void {
   const nested = res.error === null ? res.actions : [];
   if (c.lastAction) c.actions.push(push, ...nested);
   else c.actions.push({ type: "raw", text: `clone(${formatOdpActions([push, ...nested])})` });
+}
+
+/** tun_metadata_to_geneve_header: each mapped tun_metadataN that holds a value becomes an option
+ *  (its value in the option's last 4 bytes), in the map's order. */
+function geneveOptions(f: FlowKey, env: TunnelEnv): GeneveOption[] {
+  const out: GeneveOption[] = [];
+  for (const m of env.tlvMap()) {
+    if (m.index >= 8) continue;
+    const v = f[W.TUN_METADATA + m.index] as number;
+    if (v === 0) continue;
+    const data = new Uint8Array(m.len);
+    for (let i = 0; i < 4 && i < m.len; i++) data[m.len - 1 - i] = (v >>> (8 * i)) & 0xff;
+    out.push({ cls: m.cls, type: m.type, data });
+  }
+  return out;
 }
 
 /** terminate_native_tunnel on output to a port with an address: tnl_pop for a packet to one of

@@ -290,4 +290,48 @@ Datapath actions: drop
     // The UDP source port 0x8f78 is OVS's: the RSS hash of the inner flow scaled into 32768..61000.
     expect(sent).toEqual(["f8bc124434b6aa55aa55000008004500008e00004000401133aa010102580101025c8f7812b5007a00000800000000007b0050540000000750540000000508004500005c00000000400166960a0000050a000007080013fc00000000000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"]);
   });
+
+  it("17. GENEVE options through the TLV map: dump-tlv-map, push with options, decap into tun_metadata0", async () => {
+    const h = await withNeigh();
+    // ovs-ofctl add-tlv-map int-br "{class=0xffff,type=0x80,len=4}->tun_metadata0" ; the same
+    // option again as tun_metadata1 ; "{class=0x1,type=0x1,len=8}->tun_metadata2" ; dump-tlv-map int-br
+    h.ofctl("add-tlv-map", "int-br", "{class=0xffff,type=0x80,len=4}->tun_metadata0");
+    const dup = h.e.ofctl(["add-tlv-map", "int-br", "{class=0xffff,type=0x80,len=4}->tun_metadata1"], { cwd: process.cwd() });
+    expect(dup).toEqual({ code: 1, stdout: "", stderr: `OFPT_ERROR (xid=0x4): NXTTMFC_DUP_ENTRY
+NXT_TLV_TABLE_MOD (xid=0x4):
+ ADD mapping table:
+  class  type  length  match field
+ ------  ----  ------  --------------
+ 0xffff  0x80       4  tun_metadata1
+` });
+    h.ofctl("add-tlv-map", "int-br", "{class=0x1,type=0x1,len=8}->tun_metadata2");
+    expect(h.ofctl("dump-tlv-map", "int-br")).toBe(`NXT_TLV_TABLE_REPLY (xid=0x2):
+ max option space=256 max fields=64
+ allocated option space=12
+
+ mapping table:
+  class  type  length  match field
+ ------  ----  ------  --------------
+ 0xffff  0x80       4  tun_metadata0
+    0x1   0x1       8  tun_metadata2
+`);
+    // ovs-ofctl add-flow int-br "actions=set_field:1.1.2.92->tun_dst,set_field:0xa->tun_metadata0,5" ;
+    // ofproto/trace ovs-dummy '<TRACE_IN>' | tail -1 (tunnel-push-pop.at has the same line)
+    h.ofctl("add-flow", "int-br", "actions=set_field:1.1.2.92->tun_dst,set_field:0xa->tun_metadata0,5");
+    expect(await h.dpActions(TRACE_IN)).toBe("Datapath actions: tnl_push(tnl_port(6081),header(size=58,type=5,eth(dst=f8:bc:12:44:34:b6,src=aa:55:aa:55:00:00,dl_type=0x0800),ipv4(src=1.1.2.88,dst=1.1.2.92,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=6081,csum=0x0),geneve(crit,vni=0x7b,options({class=0xffff,type=0x80,len=4,0xa}))),out_port(100)),1");
+    // ovs-ofctl del-flows int-br ; add-flow int-br "tun_metadata0=0xa,actions=LOCAL" ;
+    // add-flow int-br "priority=1,actions=drop" ; receive GENEVE (option 0xffff/0x80 = 0xa, then 0xb) ;
+    // ovs-ofctl dump-flows int-br: one packet on each rule, 50 bytes (the inner frame).
+    h.ofctl("del-flows", "int-br");
+    h.ofctl("add-flow", "int-br", "tun_metadata0=0xa,actions=LOCAL");
+    h.ofctl("add-flow", "int-br", "priority=1,actions=drop");
+    await h.app("netdev-dummy/receive", "p0", "aa55aa550000f8bc124434b608004500005e00004000401133da0101025c01010258c85317c1004a00000200655800007b00ffff80010000000a50540000000750540000000508004500002400000000400166ce0a0000050a00000708006668000100016162636465666768");
+    await h.app("netdev-dummy/receive", "p0", "aa55aa550000f8bc124434b608004500005e00004000401133da0101025c01010258c85317c1004a00000200655800007b00ffff80010000000b50540000000750540000000508004500002400000000400166ce0a0000050a00000708006668000100016162636465666768");
+    await h.app("revalidator/wait");
+    const rules = h.ofctl("dump-flows", "int-br").split("\n").filter((l) => l.includes("actions=")).map((l) => l.replace(/duration=[^,]*, /, "").replace(/idle_age=\d+, /, ""));
+    expect(rules).toEqual([
+      " cookie=0x0, table=0, n_packets=1, n_bytes=50, tun_metadata0=0xa actions=LOCAL",
+      " cookie=0x0, table=0, n_packets=1, n_bytes=50, priority=1 actions=drop",
+    ]);
+  });
 });
