@@ -99,6 +99,7 @@ export class OffloadManager {
    * follow its changes. The engine calls this once, with its own tables.
    */
   attachTunnels(ctx: TunnelContext): void {
+    if (this.tnl !== null) throw new Error("tunnels are already attached");
     this.tnl = ctx;
     ctx.routes.onChange(() => this.onRouteChange());
     ctx.neigh.onChange((ip) => this.onNeighbourChange(ip));
@@ -115,6 +116,24 @@ export class OffloadManager {
     if (typeof t === "string") return this.refuse(f, t);
     if (t !== null) this.track(f, t);
     return this.place(f, this.plan(f, port, t));
+  }
+
+  /**
+   * `f`'s actions changed (revalidation): modifies it in place on its NIC when it stays there (its
+   * L1 entries and counters kept), otherwise takes it off and offers it anew.
+   */
+  update(f: DpFlow, port: PortLookup, nics: ReadonlyMap<string, HostNic>): boolean {
+    const nic = f.nicName === null ? undefined : nics.get(f.nicName);
+    if (!this.enabled || f.offload !== "offloaded" || nic === undefined) { this.withdraw(f, nics); return this.offer(f, port); }
+    const t = this.tunnelOf(f);
+    const p = typeof t === "string" ? t : this.plan(f, port, t);
+    if (typeof p === "string" || p.nic !== nic) { this.withdraw(f, nics); return this.offer(f, port); }
+    this.untrack(f);
+    if (t !== null && typeof t !== "string") this.track(f, t);
+    this.readStats(f, nics);
+    const r = nic.esw.modify(f.id, p.actions);
+    if (!r.ok) { this.keepBase(f, nics); return this.refuse(f, r.reason); }
+    return true;
   }
 
   /** Takes `f` off its NIC (flow deleted, or hw-offload switched off). */
@@ -136,6 +155,9 @@ export class OffloadManager {
     if (s.packets > 0) f.hwUsedMs = s.usedMs;
     else if (!base) f.hwUsedMs = -1;
   }
+
+  /** Whether attachTunnels() was called. */
+  get tunnelsAttached(): boolean { return this.tnl !== null; }
 
   /** Tunnelled flows kept for re-resolution, by remote endpoint (for dumps and tests). */
   tunnelFlows(): Map<string, DpFlow[]> {

@@ -35,6 +35,10 @@ import { RouteTable } from "../../src/host/route.ts";
 import { NeighTable } from "../../src/host/neigh.ts";
 import { parseOdpActions, parseOdpKey } from "../../src/flow/odp.ts";
 import { hex, toHex } from "../../src/wire/bytes.ts";
+import { tmpdir } from "node:os";
+import { HostEngine, TIER_NAMES } from "../../src/host/engine.ts";
+import { LocalCommands } from "../../src/host/registry.ts";
+import { addPort, newBridge, newInterface, type OvsConfig } from "../../src/host/config.ts";
 
 const UDP4 = "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61"
   + "642d656d752074657374207061796c6f6164";
@@ -223,6 +227,22 @@ describe("encapsulating flows follow the route to the remote endpoint", () => {
     expect(f1.offloadReason).toBe("MTU: vport 1 MTU 1500 + 50 bytes of encapsulation exceeds vport 0 MTU 1500");
   });
 
+  it("updates a revalidated flow in place when it stays on its eSwitch, and moves it otherwise", () => {
+    const h = host();
+    const f1 = h.flow(ENCAP);
+    h.mgr.offer(f1, h.port);
+    h.send(h.nic0, 1, UDP4);
+    // The translation now says output 2 after a header to the gateway (as OVS's flow after (2)).
+    f1.actions = parseOdpActions(ENCAP.slice(ENCAP.indexOf(", actions:") + 10).replace("aa:bb:cc:00:00:02", "aa:bb:cc:00:00:fe"));
+    expect(h.mgr.update(f1, h.port, h.nics)).toBe(true);
+    h.send(h.nic0, 1, UDP4);
+    expect(h.drain().tx.map((t) => t.frame)).toEqual([OUT_1, OUT_1]); // the route still says the endpoint itself
+    expect(h.nic0.esw.counters().l1Hits).toBe(1);
+    h.routes.add("192.0.2.2/32", "br-phy2", "198.51.100.254");
+    expect(h.mgr.update(f1, h.port, h.nics)).toBe(false);
+    expect([f1.offload, h.nic0.esw.flowCount]).toEqual(["refused", 0]);
+  });
+
   it("forgets a withdrawn flow: later route changes leave it alone", () => {
     const h = host();
     const f1 = h.flow(ENCAP);
@@ -257,5 +277,156 @@ describe("decapsulated flows follow the route to their tunnel source", () => {
     expect(inner.offload).toBe("offloaded");
     h.send(h.nic0, 0, VXLAN_IN);
     expect(h.drain().tx.map((t) => t.frame)).toEqual([INNER_OUT]);
+  });
+});
+
+// --- end to end, through HostEngine ---------------------------------------------------------------
+//
+// The OVS setup above as the emulator's configuration: br-phy (hwaddr aa:55:aa:55:00:01) holds
+// the uplink pf0 (eSwitch switch id 1), br-phy2 (aa:55:aa:55:00:02) the uplink pf1 (switch id 2),
+// br0 the VF representor pf0vf0 (ofport 1) and vx0 (ofport 4); the same addresses, routes,
+// neighbours and OpenFlow rules, driven by the same appctl commands. The uplinks' MTU is 1600 so
+// that 1500 + 50 bytes of VXLAN fit. What leaves each port is taken from its driver.
+
+interface Wire { dev: string; frame: string }
+
+async function engineHost(opts: { uplinkMtu?: number } = {}) {
+  const brPhy = newBridge("br-phy", "dummy", "secure");
+  brPhy.other_config.set("hwaddr", "aa:55:aa:55:00:01");
+  const pf0 = newInterface("pf0", "uplink", { n_vfs: "4" }, 10);
+  pf0.mtu_request = opts.uplinkMtu ?? 1600;
+  addPort(brPhy, pf0);
+  const brPhy2 = newBridge("br-phy2", "dummy", "secure");
+  brPhy2.other_config.set("hwaddr", "aa:55:aa:55:00:02");
+  const pf1 = newInterface("pf1", "uplink", { n_vfs: "4" }, 11);
+  pf1.mtu_request = opts.uplinkMtu ?? 1600;
+  addPort(brPhy2, pf1);
+  const br0 = newBridge("br0", "dummy", "secure");
+  addPort(br0, newInterface("pf0vf0", "vf", { pf: "pf0", vf: "0" }, 1));
+  addPort(br0, newInterface("vx0", "vxlan", { remote_ip: "192.0.2.2", key: "flow" }, 4));
+  const root: OvsConfig = { bridges: [brPhy, brPhy2, br0], other_config: new Map([["hw-offload", "true"]]) };
+  const cmds = new LocalCommands();
+  const e = new HostEngine({ db: { root }, unixctl: cmds, rundir: tmpdir(), log: () => {} });
+  e.reconfigure();
+  // The engine's hook into the offload manager (see the report: HostEngine's constructor should
+  // make this call itself).
+  if (!e.offload.tunnelsAttached) {
+    e.offload.attachTunnels({ routes: e.routes, neigh: e.neigh, dev: (n) => e.devs.get(n) ?? null, port: (p) => e.dpPorts.get(p) ?? null, nics: e.nics });
+  }
+  const wire: Wire[] = [];
+  for (const name of ["pf0", "pf1", "pf0vf0"]) {
+    (e.devByName(name) as Netdev).driver = { send: (f) => { wire.push({ dev: name, frame: toHex(f) }); }, close: () => {}, live: false };
+  }
+  const app = async (...argv: string[]): Promise<string> => {
+    const r = await cmds.run(argv);
+    if (r.code !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const ofctl = (...argv: string[]): void => {
+    const r = e.ofctl(argv, { cwd: process.cwd() });
+    if (r.code !== 0) throw new Error(r.stderr);
+  };
+  ofctl("add-flow", "br-phy", "actions=NORMAL");
+  ofctl("add-flow", "br-phy2", "actions=NORMAL");
+  await app("netdev-dummy/ip4addr", "br-phy", "192.0.2.1/24");
+  await app("netdev-dummy/ip4addr", "br-phy2", "198.51.100.1/24");
+  await app("ovs/route/add", "192.0.2.0/24", "br-phy");
+  await app("tnl/neigh/set", "br-phy", "192.0.2.2", "aa:bb:cc:00:00:02");
+  await app("tnl/neigh/set", "br-phy2", "198.51.100.254", "aa:bb:cc:00:01:fe");
+  ofctl("add-flow", "br0", "priority=200,in_port=1,ip,actions=set_field:5001->tun_id,output:4");
+  ofctl("add-flow", "br0", "priority=200,in_port=4,tun_id=5001,actions=output:1");
+  const tiers = () => Object.fromEntries(TIER_NAMES.map((t, i) => [t, e.tiers[i] as number]));
+  /** dpctl/dump-flows -m lines, as [in_port, offloaded, dp, the rest after the actions]. */
+  const dump = async () => (await app("dpctl/dump-flows", "-m")).split("\n").filter((l) => l.startsWith("ufid:")).map((l) => [
+    /in_port\(([^)]+)\)/.exec(l)?.[1], /offloaded:(\w+)/.exec(l)?.[1], /dp:(\w+)/.exec(l)?.[1],
+    l.slice(l.indexOf(", actions:") + 10)]);
+  return { e, app, wire, tiers, dump };
+}
+
+describe("through HostEngine: a VM's VXLAN traffic while routes and neighbours change", () => {
+  it("offloads the encapsulation, follows the changes, and sends no stale header or old-device packet", async () => {
+    const h = await engineHost();
+    const marks: number[] = [];
+    const burst = async (n: number) => { for (let i = 0; i < n; i++) await h.app("netdev-dummy/receive", "pf0vf0", UDP4); };
+    const since = (m: number) => h.wire.slice(m).map((w) => [w.dev, w.frame]);
+
+    await burst(3);
+    expect(since(0)).toEqual(Array(3).fill(["pf0", OUT_1]));
+    expect(h.tiers()).toMatchObject({ upcall: 1, "nic-l2": 1, "nic-l1": 1 });
+    const [first] = await h.dump();
+    expect(first!.slice(0, 3)).toEqual(["pf0vf0", "yes", "nic"]);
+    expect(first![3]).toContain("eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x0800)");
+
+    // The endpoint's MAC changes in the middle of the stream: every later packet carries it,
+    // still from the NIC (no upcall, no software path).
+    marks.push(h.wire.length);
+    await h.app("tnl/neigh/set", "br-phy", "192.0.2.2", "aa:bb:cc:00:00:03");
+    await burst(3);
+    expect(since(marks[0]!)).toEqual(Array(3).fill(["pf0", OUT_NEIGH]));
+    const t = h.tiers();
+    expect([t.upcall, t["dp-emc"], t["dp-megaflow"], t["nic-l1"]! + t["nic-l2"]!]).toEqual([1, 0, 0, 5]);
+    expect((await h.dump())[0]!.slice(0, 3)).toEqual(["pf0vf0", "yes", "nic"]);
+
+    // The route moves to br-phy2, whose uplink is on another eSwitch: the flow leaves the NIC
+    // (refused, with the reason) and every later packet leaves through pf1 with OVS's header for
+    // the new route; none through pf0.
+    marks.push(h.wire.length);
+    await h.app("ovs/route/add", "192.0.2.2/32", "br-phy2", "198.51.100.254");
+    await burst(3);
+    expect(since(marks[1]!)).toEqual(Array(3).fill(["pf1", OUT_3]));
+    const moved = (await h.dump())[0]!;
+    expect(moved.slice(0, 3)).toEqual(["pf0vf0", "no", "ovs"]);
+    expect(moved[3]).toContain("dp-extra-info:offload-refused(tunnel to 192.0.2.2 leaves through pf1 (switch id 2), ingress pf0vf0 is on pf0 (switch id 1))");
+
+    // No route at all: OVS's flow drops; nothing leaves.
+    marks.push(h.wire.length);
+    await h.app("ovs/route/del", "192.0.2.2/32");
+    await h.app("ovs/route/del", "192.0.2.0/24");
+    await burst(2);
+    expect(since(marks[2]!)).toEqual([]);
+    expect((await h.dump())[0]![3]).toBe("drop");
+
+    // The route is back: offloaded again, with the current neighbour.
+    marks.push(h.wire.length);
+    await h.app("ovs/route/add", "192.0.2.0/24", "br-phy");
+    await burst(2);
+    expect(since(marks[3]!)).toEqual(Array(2).fill(["pf0", OUT_NEIGH]));
+    expect((await h.dump())[0]!.slice(0, 3)).toEqual(["pf0vf0", "yes", "nic"]);
+    expect(h.e.packetsReceived).toBe(13);
+  });
+
+  it("keeps the flow in software when the VF's MTU plus VXLAN does not fit the uplink's", async () => {
+    const h = await engineHost({ uplinkMtu: 1500 });
+    await h.app("netdev-dummy/receive", "pf0vf0", UDP4);
+    await h.app("netdev-dummy/receive", "pf0vf0", UDP4);
+    const [f] = await h.dump();
+    expect(f!.slice(0, 3)).toEqual(["pf0vf0", "no", "ovs"]);
+    expect(f![3]).toContain("offload-refused(MTU: vport 1 MTU 1500 + 50 bytes of encapsulation exceeds vport 0 MTU 1500)");
+    expect(h.wire.map((w) => [w.dev, w.frame])).toEqual(Array(2).fill(["pf0", OUT_1]));
+  });
+
+  it("decapsulates on the NIC: the tnl_pop rule on the uplink chained to the inner flow", async () => {
+    const h = await engineHost();
+    for (let i = 0; i < 3; i++) await h.app("netdev-dummy/receive", "pf0", VXLAN_IN);
+    expect(h.wire.map((w) => [w.dev, w.frame])).toEqual(Array(3).fill(["pf0vf0", INNER_OUT]));
+    // The first packet was the host's (no decap rule yet: trapped as addressed to br-phy).
+    expect(h.tiers()).toMatchObject({ upcall: 1, "nic-l2": 1, "nic-l1": 1 });
+    const flows = await h.dump();
+    expect(flows.map((f) => [f[0], f[1], f[2], f[3]])).toEqual([
+      ["pf0", "yes", "nic", "tnl_pop(vxlan_sys_4789)"],
+      ["vxlan_sys_4789", "yes", "nic", "pf0vf0"],
+    ]);
+
+    // The route to the remote moves to the other eSwitch: the inner flow cannot follow (its VF is
+    // on pf0's), so pf0's NIC stops finishing these packets and hands them whole to the host,
+    // which still delivers them.
+    const before = h.e.nics.get("pf0")!.esw.counters().fallbacks.miss;
+    await h.app("ovs/route/add", "192.0.2.2/32", "br-phy2", "198.51.100.254");
+    await h.app("netdev-dummy/receive", "pf0", VXLAN_IN);
+    expect(h.wire.slice(3).map((w) => [w.dev, w.frame])).toEqual([["pf0vf0", INNER_OUT]]);
+    expect(h.e.nics.get("pf0")!.esw.counters().fallbacks.miss).toBe(before + 1);
+    const inner = (await h.dump()).find((f) => f[0] === "vxlan_sys_4789")!;
+    expect(inner.slice(1, 3)).toEqual(["no", "ovs"]);
+    expect(inner[3]).toContain("offload-refused(output to pf0vf0: on switch id 1 (pf0), ingress on switch id 2 (pf1))");
   });
 });
