@@ -129,7 +129,7 @@ const VLAN_TAG = 4;
 // reloads at each use: see src/wire/parse.ts).
 const OUTER_L2 = offsets.OUTER + offsets.S.L2;
 const OUTER = offsets.OUTER;
-const INNER = offsets.INNER;
+const INNER_L2 = offsets.INNER + offsets.S.L2;
 const O_START = offsets.P.START;
 const OUTER_TUN_TYPE = offsets.OUTER + offsets.S.TUN_TYPE;
 const TUN_FIRST = W.TUN_ID_HI;
@@ -425,8 +425,7 @@ export class ESwitch {
     const hint = dlType === ETH_IPV4 ? HINT_IPV4 : dlType === ETH_IPV6 ? HINT_IPV6 : dlType === ETH_ARP ? HINT_ARP : HINT_ALL;
     const f = this.lookup(key, hint);
     if (f < 0) { this.fallback(vport, slot, forHost ? R_HOST : R_MISS); return; }
-    const dp = this.decapPort[f] as number;
-    if (dp >= 0) { this.decap(vport, slot, f, len); return; }
+    if ((this.decapPort[f] as number) >= 0) { this.decap(vport, slot, f, len); return; }
     if (forHost) { this.fallback(vport, slot, R_HOST); return; }
     if (this.hostOnly[f] !== 0) { this.fallback(vport, slot, R_ACTION); return; }
     this.run(vport, slot, f, len);
@@ -472,7 +471,7 @@ export class ESwitch {
    */
   private decap(vport: number, slot: number, f: number, len: number): void {
     const o = this.o;
-    const inner = o[INNER + offsets.S.L2] as number;
+    const inner = o[INNER_L2] as number;
     if (inner < 0) { this.fallback(vport, slot, R_UNCLASSIFIABLE); return; }
     this.decapHits++;
     this.fPackets[f]! += 1;
