@@ -1,5 +1,5 @@
 /*
- * A Linux TAP device for Node, for src/live/tap.ts (the only module that loads it).
+ * A Linux TAP device for Node, for src/io/tap.ts (the only module that loads it).
  *
  * open() creates the device, or attaches to an existing one of that name, with TUNSETIFF
  * (IFF_TAP | IFF_NO_PI: whole Ethernet frames, no 4-byte packet-information prefix;

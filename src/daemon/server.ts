@@ -12,7 +12,7 @@
 // exit request get its answer, so a script that runs `appctl exit` finds the run directory clean.
 //
 // Time: with no live port the engine keeps its virtual clock (deterministic captures). Once a
-// port is attached to something real (src/live: TAP, dgram, stream), frames arrive when the
+// port is attached to something real (TAP: src/io/tap.ts; dgram, stream: native-free/), frames arrive when the
 // outside sends them, so the engine runs on the real clock: epochMs is set so that
 // epochMs + nowMs is the wall-clock time, the clock is brought up to date before each frame a
 // live port delivers (captures carry real timestamps), and a timer advances it in between so
@@ -24,7 +24,7 @@ import { performance } from "node:perf_hooks";
 import { runVsctl } from "../cmd/vsctl.ts";
 import { createEngine, type Engine, type EngineOptions } from "../host/engine.ts";
 import { PORT_DRIVERS, type PortDriverFactory } from "../host/port-driver.ts";
-import { formatLivePorts } from "../live/register.ts";
+import { formatLivePorts } from "../io/live-ports.ts";
 import type { CommandIo, CommandResult } from "../host/types.ts";
 import { Db } from "../ovsdb/db.ts";
 import type { Request } from "./client.ts";

@@ -7,10 +7,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createSocket } from "node:dgram";
 import { createServer, type Socket } from "node:net";
-import { parseHostPort, parseStreamEndpoint } from "../../src/live/address.ts";
-import { DgramPort, parseDgramOptions } from "../../src/live/dgram.ts";
-import { Deframer, encodeFrame, parseStreamOptions, StreamPort } from "../../src/live/stream.ts";
-import { parseTapOptions } from "../../src/live/tap.ts";
+import { parseHostPort, parseStreamEndpoint } from "../../native-free/address.ts";
+import { DgramPort, parseDgramOptions } from "../../native-free/dgram.ts";
+import { Deframer, encodeFrame, parseStreamOptions, StreamPort } from "../../native-free/stream.ts";
+import { parseTapOptions } from "../../src/io/tap.ts";
 import type { PortDriverContext } from "../../src/host/port-driver.ts";
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));

@@ -7,9 +7,9 @@
 
 import type { InterfaceConfig } from "../host/config.ts";
 import { PORT_DRIVERS, type PortDriver, type PortDriverContext, type PortDriverFactory } from "../host/port-driver.ts";
-import { openDgram } from "./dgram.ts";
-import type { LivePort } from "./stats.ts";
-import { openStream } from "./stream.ts";
+import { openDgram } from "../../native-free/dgram.ts";
+import type { LivePort } from "../../native-free/stats.ts";
+import { openStream } from "../../native-free/stream.ts";
 import { openTap } from "./tap.ts";
 
 /** Live drivers open now, by port name. */

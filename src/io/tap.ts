@@ -23,8 +23,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { InterfaceConfig } from "../host/config.ts";
 import type { PortDriver, PortDriverContext } from "../host/port-driver.ts";
-import { openError } from "./address.ts";
-import { LiveStats, type LivePort } from "./stats.ts";
+import { openError } from "../../native-free/address.ts";
+import { LiveStats, type LivePort } from "../../native-free/stats.ts";
 
 interface TapAddon {
   open(name: string, buf: Uint8Array, meta: Int32Array, cb: (count: number, errno: number) => void): { handle: object; name: string };
