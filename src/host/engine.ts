@@ -213,6 +213,12 @@ export class HostEngine implements Engine {
     // tnl_conf_seq and revalidates every flow; here they are marked and settle() revalidates.
     this.routes.onChange(() => this.markStale());
     this.neigh.onChange(() => this.markStale());
+    // Offloaded tunnelled flows follow routes and neighbours on the NIC right away (moved,
+    // headers rewritten, or back to software), before the revalidator re-translates them.
+    this.offload.attachTunnels({
+      routes: this.routes, neigh: this.neigh,
+      dev: (n) => this.devs.get(n) ?? null, port: (p) => this.dpPorts.get(p) ?? null, nics: this.nics,
+    });
     registerCommands(this, opts.unixctl);
   }
 
@@ -297,7 +303,8 @@ export class HostEngine implements Engine {
     let dev = this.devs.get(row.name);
     const type = row.type === "" ? (row.name === br.name ? "internal" : "system") : row.type;
     if (dev !== undefined && (dev.type !== type || dev.bridge !== br)) { this.deleteDev(dev); dev = undefined; changed = true; }
-    row.error = null;
+    // A live port's failure (device gone, peer closed) stands until the driver recovers.
+    row.error = dev === undefined ? null : this.driverErrors.get(dev) ?? null;
     const tp = dev === undefined ? undefined : this.tunnelPorts.get(dev);
     if (dev !== undefined && tp !== undefined) {
       // Options may have changed: the port keeps its numbers, its configuration follows the row.
@@ -374,14 +381,25 @@ export class HostEngine implements Engine {
   private openDriver(dev: Netdev, row: InterfaceRow, factory: PortDriverFactory): string | null {
     const d = factory(row, {
       name: dev.name,
-      receive: (frame) => { if (dev.driver !== null) this.receive(dev, frame); },
+      receive: (frame) => {
+        if (dev.driver === null) return;
+        // A frame from outside must never take the daemon down: log, count, go on.
+        try {
+          this.receive(dev, frame);
+        } catch (e) {
+          this.countDrop("internal error on a live port");
+          this.opts.log(`${dev.name}: packet dropped: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+        }
+      },
       fail: (error) => {
+        this.driverErrors.set(dev, error);
         const r = this.findIfaceRow(dev.name);
         if (r) r.error = error;
         dev.up = false;
         this.opts.log(`${dev.name}: ${error}`);
       },
       recover: () => {
+        this.driverErrors.delete(dev);
         const r = this.findIfaceRow(dev.name);
         if (r) r.error = null;
         if (!dev.up) this.setLinkUp(dev, true);
@@ -392,6 +410,8 @@ export class HostEngine implements Engine {
     dev.driver = d;
     return null;
   }
+
+  private readonly driverErrors = new WeakMap<Netdev, string>();
 
   private findIfaceRow(name: string): InterfaceRow | undefined {
     for (const b of this.db.root.bridges) for (const p of b.ports) for (const i of p.interfaces) if (i.name === name) return i;
@@ -1033,8 +1053,8 @@ export class HostEngine implements Engine {
       this.dp.modify(f, res.actions);
       if (f.actionsText !== text) {
         f.comment = "";
-        if (f.offload === "offloaded") this.offload.withdraw(f, this.nics);
-        this.offload.offer(f, (p) => this.dpPorts.get(p) ?? null);
+        // Modified in place on the NIC when it stays there (L1 entries and counters kept).
+        this.offload.update(f, (p) => this.dpPorts.get(p) ?? null, this.nics);
       }
     }
   }
