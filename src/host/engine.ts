@@ -34,7 +34,7 @@ import { Bridge } from "./bridge.ts";
 import { CaptureHub, type CaptureTap } from "./capture.ts";
 import { Datapath, DpHit, keyTcpFlags, DEFAULT_MAX_IDLE_MS, type DpFlow } from "./datapath.ts";
 import { DEFAULT_MTU, Netdev, choosePort } from "./netdev.ts";
-import { HostNic } from "./nic-port.ts";
+import { HostNic, type NicPort } from "./nic-port.ts";
 import { OffloadManager } from "./offload.ts";
 import { registerCommands } from "./commands.ts";
 import { PORT_DRIVERS, type PortDriverFactory } from "./port-driver.ts";
@@ -367,6 +367,10 @@ export class HostEngine implements Engine {
       br.attach(dev);
       changed = true;
     }
+    if (!changed && dev.nic !== null && dev.nic.vport === 0 && type === "uplink") {
+      const e = this.reconfigureNic(dev, row);
+      if (e !== null) row.error = e;
+    }
     dev.mtu = row.mtu_request ?? (dev.nic ? dev.mtu : DEFAULT_MTU);
     if (dev.nic) dev.nic.nic.esw.setMtu(dev.nic.vport, dev.mtu);
     this.configureTaps(dev, row);
@@ -446,7 +450,8 @@ export class HostEngine implements Engine {
     return `could not open network device ${row.name} (Address family not supported by protocol)`;
   }
 
-  private createNic(dev: Netdev, row: InterfaceRow): string | null {
+  /** The NIC an uplink's options describe, or what is wrong with them. */
+  private nicSettings(row: InterfaceRow, defaultSwitchId: number): { nVfs: number; switchId: number; caps: Record<string, unknown>; key: string } | string {
     const opt = (k: string) => row.options.get(k);
     const int = (k: string, def: number, min = 0): number | string => {
       const v = opt(k);
@@ -455,28 +460,73 @@ export class HostEngine implements Engine {
       return Number.isInteger(n) && n >= min ? n : `options:${k}=${v}: expected an integer >= ${min}`;
     };
     const nVfs = int("n_vfs", UPLINK_DEFAULT_VFS);
-    const switchId = int("switch_id", this.nextSwitchId, 1);
-    const l1 = int("hw-l1-entries", 65536, 1);
+    const switchId = int("switch_id", defaultSwitchId, 1);
+    // hw-l1-entries=0: no exact-match tracker, every packet goes to the masked tables.
+    const l1 = int("hw-l1-entries", 65536, 0);
     const l2 = int("hw-l2-entries", 8192, 1);
     const masks = int("hw-max-masks", 16, 1);
     for (const v of [nVfs, switchId, l1, l2, masks]) if (typeof v === "string") return v;
-    if ((switchId as number) >= this.nextSwitchId) this.nextSwitchId = (switchId as number) + 1;
     const caps: Record<string, unknown> = { l1Entries: l1, l2Entries: l2, maxMasks: masks };
     const match = opt("hw-match");
     if (match !== undefined) caps["matchFields"] = editList(DEFAULT_MATCH_FIELDS, match);
     const acts = opt("hw-actions");
     if (acts !== undefined) caps["actions"] = editList(DEFAULT_ACTIONS, acts);
+    const key = JSON.stringify([l1, l2, masks, match ?? null, acts ?? null]);
+    return { nVfs: nVfs as number, switchId: switchId as number, caps, key };
+  }
+
+  private createNic(dev: Netdev, row: InterfaceRow): string | null {
+    const s = this.nicSettings(row, this.nextSwitchId);
+    if (typeof s === "string") return s;
+    if (s.switchId >= this.nextSwitchId) this.nextSwitchId = s.switchId + 1;
     let nic: HostNic | null = null;
     let esw: ESwitch;
     try {
-      esw = this.newESwitch(dev, switchId as number, nVfs as number, caps, () => nic as HostNic);
+      esw = this.newESwitch(dev, s.switchId, s.nVfs, s.caps, () => nic as HostNic);
     } catch (e) {
       return `${dev.name}: ${e instanceof Error ? e.message : String(e)}`;
     }
-    nic = new HostNic(dev.name, esw, switchId as number, nVfs as number);
+    nic = new HostNic(dev.name, esw, s.switchId, s.nVfs);
+    nic.hwKey = s.key;
     nic.reps[0] = dev;
     dev.nic = { nic, vport: 0 };
     this.nics.set(dev.name, nic);
+    return null;
+  }
+
+  /**
+   * New table sizes or capabilities for an existing NIC (vsctl set Interface pf0
+   * options:hw-l2-entries=…): as reconfiguring a real NIC's flow tables does, its flows are
+   * taken off, the eSwitch is rebuilt, and every datapath flow is offered again.
+   */
+  private reconfigureNic(dev: Netdev, row: InterfaceRow): string | null {
+    const nic = (dev.nic as NicPort).nic;
+    const s = this.nicSettings(row, nic.switchId);
+    if (typeof s === "string") return s;
+    if (s.nVfs !== nic.nVfs || s.switchId !== nic.switchId) {
+      return `${dev.name}: n_vfs and switch_id are fixed once the uplink exists (delete and add the port again to change them)`;
+    }
+    if (s.key === nic.hwKey) return null;
+    let esw: ESwitch;
+    try {
+      esw = this.newESwitch(dev, nic.switchId, nic.nVfs, s.caps, () => nic);
+    } catch (e) {
+      return `${dev.name}: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    for (const f of this.dp.list()) {
+      if (f.nicName !== nic.name) continue;
+      this.offload.readStats(f, this.nics);
+      this.pushStats(f);
+      this.offload.withdraw(f, this.nics);
+    }
+    nic.esw = esw;
+    nic.hwKey = s.key;
+    esw.nowMs = this.nowMs;
+    nic.reps.forEach((r, v) => { if (r) esw.setMtu(v, r.mtu); });
+    this.updateHostAddresses();
+    if (this.offload.enabled) {
+      for (const f of this.dp.list()) if (f.offload !== "offloaded") this.offload.offer(f, (p) => this.dpPorts.get(p) ?? null);
+    }
     return null;
   }
 

@@ -6,7 +6,9 @@ import type { Netdev } from "./netdev.ts";
 export class HostNic {
   /** The representor (bridge port) of each vport: 0 the uplink, 1.. the VFs. */
   readonly reps: (Netdev | null)[];
-  constructor(readonly name: string, readonly esw: ESwitch, readonly switchId: number, nVfs: number) {
+  /** The hw-* options the eSwitch was built with; a change rebuilds it (HostEngine.reconfigure). */
+  hwKey = "";
+  constructor(readonly name: string, public esw: ESwitch, readonly switchId: number, nVfs: number) {
     this.reps = new Array<Netdev | null>(nVfs + 1).fill(null);
   }
   get nVfs(): number { return this.reps.length - 1; }

@@ -189,6 +189,34 @@ describe("refused offloads", () => {
     expect(dump).toContain("offload-refused(table full (1 entries))");
   });
 
+  it("a bigger table (options:hw-l2-entries changed) takes the refused flow; hw-l1-entries=0 leaves every hit to L2", async () => {
+    const h = host({ uplink: { "hw-l2-entries": "1" } });
+    h.ofctl("add-flow", "br0", "in_port=1,tcp,tp_src=1234,actions=output:2");
+    h.ofctl("add-flow", "br0", "in_port=1,tcp,tp_src=1235,actions=output:2");
+    await h.send("pf0vf0", TCP(1, "10.0.0.2", 1234));
+    await h.send("pf0vf0", TCP(1, "10.0.0.2", 1235));
+    expect((await h.app("dpctl/dump-flows", "-m")).match(/offloaded:yes/g)).toHaveLength(1);
+    const pf0 = h.br.ports.find((p) => p.name === "pf0")?.interfaces[0] as { options: Map<string, string>; error: string | null };
+    pf0.options.set("hw-l2-entries", "4");
+    pf0.options.set("hw-l1-entries", "0");
+    h.e.reconfigure();
+    expect(pf0.error).toBeNull();
+    // The NIC was rebuilt and both flows offered again: both fit now.
+    expect((await h.app("dpctl/dump-flows", "-m")).match(/offloaded:yes/g)).toHaveLength(2);
+    const before = h.tiers();
+    await h.send("pf0vf0", TCP(1, "10.0.0.2", 1234), 3);
+    await h.send("pf0vf0", TCP(1, "10.0.0.2", 1235), 3);
+    const after = h.tiers();
+    // No L1 tracker: every packet is an L2 hit.
+    expect((after["nic-l2"] as number) - (before["nic-l2"] as number)).toBe(6);
+    expect(after["nic-l1"]).toBe(before["nic-l1"]);
+    // n_vfs cannot change under existing VFs.
+    pf0.options.set("n_vfs", "8");
+    h.e.reconfigure();
+    expect(pf0.error).toBe("pf0: n_vfs and switch_id are fixed once the uplink exists (delete and add the port again to change them)");
+    expectTiersAddUp(h);
+  });
+
   it("different switch id: output to a VF of another NIC", async () => {
     const h = host({
       extra: (br) => {
