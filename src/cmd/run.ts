@@ -7,7 +7,7 @@
 // Ctrl-C stops the run between packets: the capture files are closed so they stay readable,
 // and what ran so far is reported.
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ScenarioError, loadScenarioFile } from "../scenario/load.ts";
@@ -22,7 +22,8 @@ const HELP = `usage: offload-emu run [SCENARIO.yaml] [--out DIR] [--seed N] [--j
 
 Runs a scenario in-process on the virtual clock, once with hw-offload on and once off (or as
 its "runs" say), and prints the report. With no SCENARIO, the built-in default (one host, a
-SmartNIC with four VMs) that \`npm start\` runs: ${DEFAULT_SCENARIO}
+SmartNIC with four VMs) that \`npm start\` runs: ${DEFAULT_SCENARIO}. Built-in scenarios
+run by name: default, overlay (two hosts, VXLAN/GENEVE/NVGRE offloaded through an underlay).
   --out DIR    where captures/ (unless the scenario says otherwise), report.json and
                report.html go (default: the current directory)
   --seed N     override the scenario's seed
@@ -31,6 +32,8 @@ SmartNIC with four VMs) that \`npm start\` runs: ${DEFAULT_SCENARIO}
   --quiet      no progress bar`;
 
 export async function main(argv: string[]): Promise<number> {
+  // `offload-emu run | head`: a reader that stops early is not an error.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => { if (e.code === "EPIPE") process.exit(0); else throw e; });
   let file: string | null = null;
   let out = ".";
   let seed: number | null = null;
@@ -63,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
       throw e;
     }
   }
-  const path = resolve(file ?? DEFAULT_SCENARIO);
+  const path = file === null ? DEFAULT_SCENARIO : builtin(file) ?? resolve(file);
   let sc;
   try {
     sc = loadScenarioFile(path);
@@ -114,6 +117,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** A built-in scenario named by its bare name ("overlay"), unless a file of that name exists here. */
+function builtin(name: string): string | null {
+  if (!/^[a-z][a-z0-9-]*$/.test(name) || existsSync(name)) return null;
+  const p = fileURLToPath(new URL(`../scenario/builtin/${name}.yaml`, import.meta.url));
+  return existsSync(p) ? p : null;
+}
 
 /** One line on stderr, redrawn in place: [#####.....] 42% hw-offload on. */
 class ProgressBar {

@@ -98,6 +98,8 @@ export interface TimelineEvent {
 export interface HostSpec {
   name: string;
   setup: Command[];
+  /** An underlay switch, not a host under study: it forwards, and the report leaves it out. */
+  isSwitch: boolean;
   where: Where;
 }
 
@@ -275,7 +277,7 @@ class Checker {
       hosts = this.seq(top.get("hosts"), "hosts").map((h, i) => this.host(h, `hosts[${i}]`));
       if (hosts.length === 0) this.expected(top.get("hosts"), "hosts", "at least one host");
     } else if (top.has("setup")) {
-      hosts = [{ name: "host", setup: this.commands(top.get("setup"), "setup"), where: this.where(top.get("setup")) }];
+      hosts = [{ name: "host", setup: this.commands(top.get("setup"), "setup"), isSwitch: false, where: this.where(top.get("setup")) }];
     } else {
       return this.expected(root, "setup", 'a "setup" list of commands (or "hosts")');
     }
@@ -322,10 +324,11 @@ class Checker {
   }
 
   private host(n: N, path: string): HostSpec {
-    const m = this.map(n, path, ["name", "setup"]);
+    const m = this.map(n, path, ["name", "setup", "switch"]);
     const name = this.str(m.get("name"), `${path}.name`);
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) this.expected(m.get("name"), `${path}.name`, "a name of letters, digits, '.', '_' or '-'");
-    return { name, setup: m.has("setup") ? this.commands(m.get("setup"), `${path}.setup`) : [], where: this.where(n) };
+    const isSwitch = m.has("switch") ? this.bool(m.get("switch"), `${path}.switch`) : false;
+    return { name, setup: m.has("setup") ? this.commands(m.get("setup"), `${path}.setup`) : [], isSwitch, where: this.where(n) };
   }
 
   private commands(n: N, path: string): Command[] {
@@ -431,7 +434,8 @@ class Checker {
       if (ip.has("src")) ipSrc = this.pool(ip.get("src"), `${path}.ip.src`);
       if (ip.has("dst")) ipDst = this.pool(ip.get("dst"), `${path}.ip.dst`);
     }
-    let srcPorts: [number, number] = [1024, 65535];
+    // Clients pick source ports from the dynamic range (RFC 6335 §6), as Wireshark expects of them.
+    let srcPorts: [number, number] = [49152, 65535];
     if (m.has("src_ports")) {
       const t = this.str(m.get("src_ports"), `${path}.src_ports`);
       const r = /^(\d+)(?:-(\d+))?$/.exec(t);

@@ -40,6 +40,7 @@ export class RunAborted extends Error {
 }
 
 const N_TIERS = TIERS.length;
+const TUNNEL_TYPES = new Set(["vxlan", "geneve", "gre", "erspan", "ip6erspan", "ip6gre", "lisp", "stt", "gtpu", "bareudp", "srv6"]);
 /** The clock moves in steps of at most this between packets, so timers run on time. */
 const TICK_MS = 10;
 
@@ -79,6 +80,11 @@ export class EmuHost {
 
   interfaceNames(): string[] {
     return this.db.root.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces.map((i) => i.name)));
+  }
+
+  /** Ports with packets of their own to capture: tunnel ports have none (their packets are the uplink's). */
+  capturable(): string[] {
+    return this.db.root.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces.filter((i) => !TUNNEL_TYPES.has(i.type)).map((i) => i.name)));
   }
 }
 
@@ -164,12 +170,15 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
       const dir = isAbsolute(sc.outputs.captures) ? sc.outputs.captures : resolve(opts.outDir, sc.outputs.captures);
       const file = resolve(dir, `${sc.name}${hosts.size > 1 ? `-${h.name}` : ""}-${tag}.pcapng`);
       mkdirSync(dirname(file), { recursive: true });
-      const sets = h.interfaceNames().flatMap((n, i) => [...(i > 0 ? ["--"] : []), "set", "Interface", n, `options:pcap=${file}`]);
+      const sets = h.capturable().flatMap((n, i) => [...(i > 0 ? ["--"] : []), "set", "Interface", n, `options:pcap=${file}`]);
       if (sets.length > 0) await execOrFail(h, { tool: "vsctl", argv: sets, text: "captures", where: sc.source }, "run");
       captures.push(file);
     }
   }
-  const hostList = [...hosts.values()];
+  // Statistics cover the hosts under study; underlay switches only forward.
+  const switches = new Set(sc.hosts.filter((h) => h.isSwitch).map((h) => h.name));
+  const hostList = [...hosts.values()].filter((h) => !switches.has(h.name));
+  const allEngines = [...hosts.values()].map((h) => h.engine);
   const engines = hostList.map((h) => h.engine);
 
   // Links: a frame leaving one end is received at the other once the current packet is done
@@ -193,7 +202,7 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
   const drain = (): void => {
     for (let i = 0; i < queue.length; i++) {
       const q = queue[i] as { wire: Wire; frame: Uint8Array };
-      q.wire.host.engine.receive(q.wire.to, q.frame);
+      deliver(q.wire.host.engine, q.wire.to, q.frame);
     }
     queue.length = 0;
   };
@@ -256,11 +265,24 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
   let lastProgress = -1;
   let sinceYield = 0;
   const end = sc.durationMs;
+  const counted = new Set(engines);
+  /** A frame arrives at `dev` now; its bytes are counted in the tier that handled it. */
+  const deliver = (e: HostEngine, dev: Netdev, frame: Uint8Array): void => {
+    e.nowMs = t;
+    if (!counted.has(e)) { e.receive(dev, frame); return; }
+    const tiers = e.tiers;
+    for (let i = 0; i < N_TIERS; i++) lastTiers[i] = tiers[i] as number;
+    e.receive(dev, frame);
+    for (let i = 0; i < N_TIERS; i++) {
+      if (tiers[i] !== lastTiers[i]) { tierBytes[i] = (tierBytes[i] as number) + frame.length; break; }
+    }
+    bytes += frame.length;
+  };
   const advanceTo = (target: number): void => {
     // Sample boundaries inside the step are recorded with the counts at that point.
     while (t < target) {
       const step = Math.min(target, nextSample, t + TICK_MS) - t;
-      for (const e of engines) e.advance(step);
+      for (const e of allEngines) e.advance(step);
       t += step;
       drain();
       if (t >= nextSample) { takeSample(nextSample); nextSample += sc.sampleMs; }
@@ -284,7 +306,7 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
       if (warp > 0) {
         // The clock jumps: timers run at the new time; packets due in between are not sent.
         const target = Math.min(end, t + warp);
-        for (const e of engines) e.advance(target - t, 500);
+        for (const e of allEngines) e.advance(target - t, 500);
         t = target;
         while (nextSample <= t) { takeSample(nextSample); nextSample += sc.sampleMs; }
         for (const gen of gens) while (gen.nextMs < t) gen.advance();
@@ -294,15 +316,7 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
     const gen = gens[g] as Generator;
     const e = genEngines[g] as HostEngine;
     const dev = genPorts[g] as Netdev;
-    const frame = gen.frame();
-    e.nowMs = t;
-    const before = e.tiers;
-    for (let i = 0; i < N_TIERS; i++) lastTiers[i] = before[i] as number;
-    e.receive(dev, frame);
-    for (let i = 0; i < N_TIERS; i++) {
-      if (before[i] !== lastTiers[i]) { tierBytes[i] = (tierBytes[i] as number) + frame.length; break; }
-    }
-    bytes += frame.length;
+    deliver(e, dev, gen.frame());
     gen.advance();
     if (queue.length > 0) drain();
     if ((++sinceYield & 1023) === 0) {
@@ -314,10 +328,10 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
     if (opts.signal?.aborted) aborted = true;
   }
   if (!aborted) advanceTo(end);
-  for (const e of engines) e.settle();
+  for (const e of allEngines) e.settle();
 
   const result = summarize(sc, hw, hostList, { tierBytes, bytes, samples, marks, everOffloaded, peakFlows, peakOffloaded, captures, durationMs: aborted ? t : end });
-  for (const e of engines) await e.close();
+  for (const e of allEngines) await e.close();
   progress?.(1);
   return { result, aborted };
 }

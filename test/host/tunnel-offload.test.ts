@@ -308,11 +308,8 @@ async function engineHost(opts: { uplinkMtu?: number } = {}) {
   const cmds = new LocalCommands();
   const e = new HostEngine({ db: { root }, unixctl: cmds, rundir: tmpdir(), log: () => {} });
   e.reconfigure();
-  // The engine's hook into the offload manager (see the report: HostEngine's constructor should
-  // make this call itself).
-  if (!e.offload.tunnelsAttached) {
-    e.offload.attachTunnels({ routes: e.routes, neigh: e.neigh, dev: (n) => e.devs.get(n) ?? null, port: (p) => e.dpPorts.get(p) ?? null, nics: e.nics });
-  }
+  // HostEngine attaches its routes and neighbours to the offload manager itself.
+  expect(e.offload.tunnelsAttached).toBe(true);
   const wire: Wire[] = [];
   for (const name of ["pf0", "pf1", "pf0vf0"]) {
     (e.devByName(name) as Netdev).driver = { send: (f) => { wire.push({ dev: name, frame: toHex(f) }); }, close: () => {}, live: false };
