@@ -66,7 +66,21 @@ export interface GeneratedTraffic {
   ipDst: string[];
   srcPorts: [number, number];
   dstPort: number;
+  /** The L4 payload of every packet (e.g. a real DNS query), or null for zero bytes up to `size`. */
+  payload: Uint8Array | null;
+  /** Frames arrive encapsulated: the generated frame is the inner one. */
+  tunnel: TunnelSpec | null;
   where: Where;
+}
+
+export interface TunnelSpec {
+  type: "vxlan" | "geneve" | "nvgre";
+  /** VNI (VXLAN, GENEVE) or GRE key (NVGRE: VSID << 8 | flow id), as the tunnel port's options:key. */
+  key: number;
+  ethSrc: string;
+  ethDst: string;
+  ipSrc: string;
+  ipDst: string;
 }
 
 export interface ReplayTraffic {
@@ -135,7 +149,7 @@ export const MAX_PACKETS_PER_RUN = 20_000_000;
 
 const TOP_KEYS = ["name", "description", "seed", "duration", "sample", "runs", "cost", "setup", "hosts", "links", "traffic", "timeline", "outputs"];
 const TRAFFIC_KEYS = ["name", "host", "port", "rate", "burst", "start", "stop", "flows", "distribution", "lifetime", "size",
-  "protocol", "vlan", "eth", "ip", "src_ports", "dst_port", "pcap", "timing", "loop"];
+  "protocol", "vlan", "eth", "ip", "src_ports", "dst_port", "payload", "tunnel", "pcap", "timing", "loop"];
 const EVENT_KEYS = ["at", "host", "do", "hw_offload", "link", "nic", "warp", "label"];
 
 /** Loads and checks a scenario file. */
@@ -375,7 +389,7 @@ class Checker {
     const startMs = m.has("start") ? this.duration(m.get("start"), `${path}.start`) : 0;
     if (startMs >= durationMs) this.fail(m.get("start"), `${path}.start`, `starts at ${startMs} ms, after the scenario ends (duration ${durationMs} ms)`);
     if (m.has("pcap")) {
-      for (const k of ["rate", "flows", "distribution", "lifetime", "size", "protocol", "vlan", "eth", "ip", "src_ports", "dst_port", "burst", "stop"]) {
+      for (const k of ["rate", "flows", "distribution", "lifetime", "size", "protocol", "vlan", "eth", "ip", "src_ports", "dst_port", "payload", "tunnel", "burst", "stop"]) {
         if (m.has(k)) this.fail(m.get(k), `${path}.${k}`, `"${k}" does not apply to a pcap replay (only port, start, timing, loop)`);
       }
       const file = this.str(m.get("pcap"), `${path}.pcap`);
@@ -445,6 +459,32 @@ class Checker {
       srcPorts = [lo, hi];
     }
     const dstPort = m.has("dst_port") ? this.num(m.get("dst_port"), `${path}.dst_port`, 1, 65535, true) : 80;
+    let payload: Uint8Array | null = null;
+    if (m.has("payload")) {
+      const h = this.str(m.get("payload"), `${path}.payload`).replace(/[\s:]/g, "");
+      if (!/^([0-9a-fA-F]{2})+$/.test(h)) this.expected(m.get("payload"), `${path}.payload`, "the payload bytes in hex, e.g. \"12340100...\"");
+      payload = Uint8Array.from(h.match(/../g) as string[], (b) => parseInt(b, 16));
+    }
+    let tunnel: TunnelSpec | null = null;
+    if (m.has("tunnel")) {
+      const tp = `${path}.tunnel`;
+      const t = this.map(m.get("tunnel"), tp, ["type", "key", "eth", "ip"]);
+      const type = this.str(t.get("type"), `${tp}.type`);
+      if (type !== "vxlan" && type !== "geneve" && type !== "nvgre") this.expected(t.get("type"), `${tp}.type`, "vxlan, geneve or nvgre");
+      const key = this.num(t.get("key"), `${tp}.key`, 0, type === "nvgre" ? 0xffffffff : 0xffffff, true);
+      const e = this.map(t.get("eth"), `${tp}.eth`, ["src", "dst"]);
+      const ip = this.map(t.get("ip"), `${tp}.ip`, ["src", "dst"]);
+      const one = (n: N, p: string): string => {
+        const pool = this.pool(n, p);
+        if (pool.length !== 1) this.expected(n, p, "one IPv4 address (a tunnel endpoint)");
+        return pool[0] as string;
+      };
+      tunnel = {
+        type, key,
+        ethSrc: this.mac(e.get("src"), `${tp}.eth.src`), ethDst: this.mac(e.get("dst"), `${tp}.eth.dst`),
+        ipSrc: one(ip.get("src"), `${tp}.ip.src`), ipDst: one(ip.get("dst"), `${tp}.ip.dst`),
+      };
+    }
     // A rate the sending port could not carry is a mistake in the file, not a load test.
     const minFrame = Math.min(...size.sizes);
     const pps = rate.bits ? rate.value / (8 * avgSize(size)) : rate.value;
@@ -460,7 +500,7 @@ class Checker {
     this.wheres.set(`${path}.port`, this.where(m.get("port")));
     return {
       kind: "generated", name, host, port, rate, burst, startMs, stopMs, flows, distribution, lifetimeMs, size, protocol, vlan,
-      ethSrc, ethDst, ipSrc, ipDst, srcPorts, dstPort, where,
+      ethSrc, ethDst, ipSrc, ipDst, srcPorts, dstPort, payload, tunnel, where,
     };
   }
 

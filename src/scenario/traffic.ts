@@ -62,6 +62,10 @@ function search(cdf: Float64Array, u: number): number {
   return lo;
 }
 
+/** Outer headers of tunnelled traffic: Ethernet, IPv4, UDP and VXLAN/GENEVE (8, no options); or GRE with a key (8). */
+const UDP_TUNNEL_OUTER = 14 + 20 + 8 + 8;
+const NVGRE_OUTER = 14 + 20 + 8;
+
 /** RFC 1624 eqn. 3: the checksum at `off` after a 16-bit word changed from `was` to `now`. */
 function adjust(b: Uint8Array, off: number, was: number, now: number, udp: boolean): void {
   if (was === now) return;
@@ -92,6 +96,8 @@ class FlowGenerator implements Generator {
   private readonly templates: Uint8Array[];
   private readonly frames: Uint8Array[];
   private readonly l3: number;
+  /** Bytes of outer headers in front of the generated frame (tunnelled traffic). */
+  private readonly outer: number;
   private readonly src: Uint32Array;
   private readonly dst: Uint32Array;
   private readonly portSpan: number;
@@ -110,7 +116,8 @@ class FlowGenerator implements Generator {
     this.portSpan = spec.srcPorts[1] - spec.srcPorts[0] + 1;
     this.src = Uint32Array.from(spec.ipSrc, ipv4Word);
     this.dst = Uint32Array.from(spec.ipDst, ipv4Word);
-    this.l3 = 14 + (spec.vlan !== null ? 4 : 0);
+    this.outer = spec.tunnel === null ? 0 : spec.tunnel.type === "nvgre" ? NVGRE_OUTER : UDP_TUNNEL_OUTER;
+    this.l3 = this.outer + 14 + (spec.vlan !== null ? 4 : 0);
     this.templates = spec.size.sizes.map((n) => this.build(n));
     this.frames = this.templates.map((t) => t.slice());
     this.nextMs = this.timeOf(0);
@@ -150,6 +157,8 @@ class FlowGenerator implements Generator {
     const t = this.templates[sizeIdx] as Uint8Array;
     const f = this.frames[sizeIdx] as Uint8Array;
     this.patch(t, f, src, dst, sport, id & 0xffff);
+    // Outer UDP source port from the flow, for ECMP entropy (RFC 7348 §5); its checksum is zero.
+    if (this.outer === UDP_TUNNEL_OUTER) put16(f, 34, 49152 + (id % 16384));
     this.cur = f;
   }
 
@@ -185,20 +194,30 @@ class FlowGenerator implements Generator {
     const src = s.ipSrc[0] as string;
     const dst = s.ipDst[0] as string;
     const id = 0;
-    const layers: LayerSpec[] = [{ eth: { src: s.ethSrc, dst: s.ethDst } }];
+    const layers: LayerSpec[] = [];
+    const t = s.tunnel;
+    if (t !== null) {
+      layers.push({ eth: { src: t.ethSrc, dst: t.ethDst } }, { ipv4: { src: t.ipSrc, dst: t.ipDst, ttl: 64 } });
+      if (t.type === "vxlan") layers.push({ udp: { src: 49152, dst: 4789 } }, { vxlan: { vni: t.key } });
+      else if (t.type === "geneve") layers.push({ udp: { src: 49152, dst: 6081 } }, { geneve: { vni: t.key } });
+      else layers.push({ gre: { vsid: t.key >>> 8, flowId: t.key & 0xff } });
+    }
+    const inner = layers.length;
+    layers.push({ eth: { src: s.ethSrc, dst: s.ethDst } });
     if (s.vlan !== null) layers.push({ vlan: { vid: s.vlan } });
     if (s.protocol === "arp") {
       // An ARP request from src for dst (RFC 826), broadcast.
-      layers[0] = { eth: { src: s.ethSrc, dst: "ff:ff:ff:ff:ff:ff" } };
+      layers[inner] = { eth: { src: s.ethSrc, dst: "ff:ff:ff:ff:ff:ff" } };
       layers.push({ arp: { op: "request", sha: s.ethSrc, spa: src, tha: "00:00:00:00:00:00", tpa: dst } });
       return buildPacket({ layers, pad: Math.max(60, size) });
     }
     layers.push({ ipv4: { src, dst, ttl: 64 } });
-    let hdr = 14 + (s.vlan !== null ? 4 : 0) + 20;
+    let hdr = this.outer + 14 + (s.vlan !== null ? 4 : 0) + 20;
     if (s.protocol === "udp") { layers.push({ udp: { src: sport, dst: s.dstPort } }); hdr += 8; }
     else if (s.protocol === "tcp") { layers.push({ tcp: { src: sport, dst: s.dstPort, flags: "ACK" } }); hdr += 20; }
     else { layers.push({ icmp: { type: 8, code: 0, id: id & 0xffff, seq: 1 } }); hdr += 8; }
-    return buildPacket({ layers, payload: { len: Math.max(0, size - hdr) }, pad: 60 });
+    const payload = s.payload !== null ? { hex: Buffer.from(s.payload).toString("hex") } : { len: Math.max(0, size - hdr) };
+    return buildPacket({ layers, payload, pad: 60 });
   }
 
   frame(): Uint8Array { return this.cur; }

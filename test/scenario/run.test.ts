@@ -129,6 +129,32 @@ describe("scenario runs", () => {
     });
   });
 
+  it("the built-in default scenario: every traffic class decodes cleanly in tshark, and its VXLAN part runs on the NIC", async () => {
+    const { loadScenarioFile } = await import("../../src/scenario/load.ts");
+    const { DEFAULT_SCENARIO } = await import("../../src/cmd/run.ts");
+    const sc = loadScenarioFile(DEFAULT_SCENARIO);
+    sc.runs = [true];
+    const dir = mkdtempSync(join(tmpdir(), "oe-scn-"));
+    const report = await runScenario(sc, { baseDir: dir, outDir: dir });
+    const on = report.runs[0] as RunResult;
+    expectTiersAddUp(on);
+    // What the NIC cannot offload, and why (issue 4's "some traffic the NIC cannot offload").
+    expect(on.flows.refused.map((r) => r.reason)).toContain("action userspace not supported");
+    if (!requireTool("tshark")) return;
+    const file = join(dir, "captures", "default-hw-on.pcapng");
+    const out = execFileSync("tshark", ["-r", file, "-o", "tcp.analyze_sequence_numbers:FALSE", "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+      "-T", "fields", "-E", "separator=|", "-e", "frame.interface_name", "-e", "frame.protocols", "-e", "_ws.expert.severity", "-e", "frame.comment"],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 << 20 });
+    const rows = out.trim().split("\n").map((l) => l.split("|"));
+    // Nothing above PI_CHAT (0x200000): no notes, warnings or errors.
+    for (const r of rows) for (const sev of (r[2] as string).split(",")) expect(Number(sev)).toBeLessThanOrEqual(0x200000);
+    // vm4's tenant traffic: encapsulated on the NIC on its way out, decapsulated on the NIC on its way in.
+    const vxlanOut = rows.filter((r) => r[0] === "pf0" && (r[1] as string).includes(":vxlan:") && /^nic-l[12]: .*actions:tnl_push/.test(r[3] as string));
+    const vxlanIn = rows.filter((r) => r[0] === "vm4" && /^nic-l[12]: tunnel\(tun_id=0x1388,src=192\.0\.2\.20,dst=192\.0\.2\.10/.test(r[3] as string));
+    expect(vxlanOut.length).toBeGreaterThan(600);
+    expect(vxlanIn.length).toBeGreaterThan(600);
+  }, 60_000);
+
   it("applies the timeline: link down drops, hw-offload off moves traffic to the host, a rule change re-routes", async () => {
     const { report } = await run(`duration: 1s\nsample: 100ms\nruns: [on]\n${HOST}${TRAFFIC}timeline:
   - at: 300ms
