@@ -874,19 +874,26 @@ export class HostEngine implements Engine {
     if (this.tier < 0) {
       this.tier = f.slowPath !== null ? Tier.UPCALL : this.dp.lastHit === DpHit.EMC ? Tier.DP_EMC : Tier.DP_MEGAFLOW;
     }
-    this.curFlow = f;
-    f.packets++;
-    f.bytes += pool.len[slot] as number;
-    f.usedMs = this.nowMs;
-    f.tcpFlags |= keyTcpFlags(key);
-    if (f.prog === null) { pool.release(slot); this.countDrop("flow actions not executable"); return; }
+    if (!this.credit(f, slot, key)) return;
     // tnl_push takes its UDP source port from the RSS hash, which dpif-netdev computes when the
     // NIC gave none.
     if (f.prog.headers.length > 0 && pool.hash[slot] === 0) pool.hash[slot] = ovsRssHash(key);
     this.executor.execute(f.prog, slot, o);
   }
 
-  private upcall(dev: Netdev, slot: number, key: FlowKey, o: Int32Array): void {
+  /** A datapath hit: the flow gets the packet's counts; false when its actions cannot run here (dropped). */
+  private credit(f: DpFlow, slot: number, key: FlowKey): f is DpFlow & { prog: NonNullable<DpFlow["prog"]> } {
+    const pool = this.pool;
+    this.curFlow = f;
+    f.packets++;
+    f.bytes += pool.len[slot] as number;
+    f.usedMs = this.nowMs;
+    f.tcpFlags |= keyTcpFlags(key);
+    if (f.prog === null) { pool.release(slot); this.countDrop("flow actions not executable"); return false; }
+    return true;
+  }
+
+    private upcall(dev: Netdev, slot: number, key: FlowKey, o: Int32Array): void {
     if (this.tier < 0 || this.recircDepth > 0) this.tier = Tier.UPCALL;
     const br = dev.bridge;
     if (br === null) { this.pool.release(slot); this.countDrop("packet on a port in no bridge"); return; }
@@ -957,12 +964,7 @@ export class HostEngine implements Engine {
       // The tunnel port was found at the upcall; a megaflow hit only looks its flow up.
       const dev = this.tunnelIngress.get(f);
       if (dev !== undefined) { dev.rxPackets++; dev.rxBytes += pool.len[slot] as number; }
-      this.curFlow = f;
-      f.packets++;
-      f.bytes += pool.len[slot] as number;
-      f.usedMs = this.nowMs;
-      f.tcpFlags |= keyTcpFlags(key);
-      if (f.prog === null) { pool.release(slot); this.countDrop("flow actions not executable"); return; }
+      if (!this.credit(f, slot, key)) return;
       this.executor.execute(f.prog, slot, o);
     } finally {
       this.recircDepth--;

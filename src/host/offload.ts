@@ -282,16 +282,8 @@ export class OffloadManager {
       // Decapsulated: the inner flow enters on the tunnel vport of the eSwitch the outer packets use.
       const key = Uint32Array.from(f.key);
       key[W.IN_PORT] = TUNNEL_VPORT_BASE + inPort;
-      const actions: OdpAction[] = [];
-      for (const a of f.actions) {
-        if (a.type === "output") {
-          const v = vportOn(nic, a.port, port);
-          if (typeof v === "string") return v;
-          actions.push({ type: "output", port: v });
-        } else if (a.type === "raw" && a.text.startsWith("clone(")) {
-          return "action clone not offloaded: ports inside it are not translated to vports";
-        } else actions.push(a);
-      }
+      const actions = nicActions(nic, f.actions, port);
+      if (typeof actions === "string") return actions;
       return { nic, key, actions };
     }
     const inDev = port(inPort);
@@ -334,20 +326,27 @@ export class OffloadManager {
     if (inDev === null) return `in_port ${f.key[W.IN_PORT]} is not a port of this host`;
     if (inDev.nic === null) return `in_port ${inDev.name} is not a representor (type ${inDev.type})`;
     const nic = inDev.nic.nic;
-    const actions: OdpAction[] = [];
-    for (const a of f.actions) {
-      if (a.type === "output") {
-        const v = vportOn(nic, a.port, port);
-        if (typeof v === "string") return v;
-        actions.push({ type: "output", port: v });
-      } else if (a.type === "raw" && a.text.startsWith("clone(")) {
-        return "action clone not offloaded: ports inside it are not translated to vports";
-      } else actions.push(a);
-    }
+    const actions = nicActions(nic, f.actions, port);
+    if (typeof actions === "string") return actions;
     const key = Uint32Array.from(f.key);
     key[W.IN_PORT] = inDev.nic.vport;
     return { nic, key, actions };
   }
+}
+
+/** A flow's actions in the NIC's own port numbers (vports), or why they cannot be. */
+function nicActions(nic: HostNic, acts: readonly OdpAction[], port: PortLookup): OdpAction[] | string {
+  const actions: OdpAction[] = [];
+  for (const a of acts) {
+    if (a.type === "output") {
+      const v = vportOn(nic, a.port, port);
+      if (typeof v === "string") return v;
+      actions.push({ type: "output", port: v });
+    } else if (a.type === "raw" && a.text.startsWith("clone(")) {
+      return "action clone not offloaded: ports inside it are not translated to vports";
+    } else actions.push(a);
+  }
+  return actions;
 }
 
 /** An output's vport on `nic`, or why it has none. */
