@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from "yaml";
 import { COST_KEYS } from "./cost.ts";
+import { ipv4FromString, ipv4NumToString } from "../wire/bytes.ts";
 
 export class ScenarioError extends Error {
   override readonly name = "ScenarioError";
@@ -547,20 +548,18 @@ class Checker {
     items.forEach((it, i) => {
       const p = isSeq(n) ? `${path}[${i}]` : path;
       const v = this.str(it, p);
-      const r = /^(\d+)\.(\d+)\.(\d+)\.(\d+)(?:\/(\d+))?$/.exec(v);
-      const parts = r ? [r[1], r[2], r[3], r[4]].map(Number) : [];
-      const len = r?.[5] === undefined ? 32 : Number(r[5]);
-      if (!r || parts.some((x) => x > 255) || len > 32 || len < 8) this.expected(it, p, "an IPv4 address or prefix such as 10.0.0.0/24 (at most /8)");
-      const base = (((parts[0] as number) << 24) | ((parts[1] as number) << 16) | ((parts[2] as number) << 8) | (parts[3] as number)) >>> 0;
+      const [addr, plen] = v.split("/") as [string, string | undefined];
+      const len = plen === undefined ? 32 : /^\d+$/.test(plen) ? Number(plen) : NaN;
+      let base = NaN;
+      try { base = ipv4FromString(addr); } catch { /* reported below */ }
+      // Pools are expanded to their addresses: a /16 (65,534 hosts) is the largest kept.
+      if (!(len >= 16 && len <= 32) || Number.isNaN(base)) this.expected(it, p, "an IPv4 address or prefix such as 10.0.0.0/24 (at most /16)");
       const size = 2 ** (32 - len);
-      const netw = len === 32 ? base : (base & ~(size - 1)) >>> 0;
+      const netw = base - (base % size);
       // A prefix stands for its hosts: not the network and broadcast addresses (/31, /32 whole).
       const first = len >= 31 ? 0 : 1;
       const last = len >= 31 ? size - 1 : size - 2;
-      for (let h = first; h <= last; h++) {
-        const a = (netw + h) >>> 0;
-        out.push(`${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`);
-      }
+      for (let h = first; h <= last; h++) out.push(ipv4NumToString(netw + h));
     });
     return out;
   }

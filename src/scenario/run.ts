@@ -16,6 +16,7 @@ import { Db } from "../ovsdb/db.ts";
 import { LocalCommands } from "../host/registry.ts";
 import { HostEngine, Tier } from "../host/engine.ts";
 import { flowLine } from "../host/commands.ts";
+import { isTunnelType } from "../host/tunnel.ts";
 import type { DpFlow } from "../host/datapath.ts";
 import type { Netdev } from "../host/netdev.ts";
 import type { CommandResult } from "../host/types.ts";
@@ -40,7 +41,6 @@ export class RunAborted extends Error {
 }
 
 const N_TIERS = TIERS.length;
-const TUNNEL_TYPES = new Set(["vxlan", "geneve", "gre", "erspan", "ip6erspan", "ip6gre", "lisp", "stt", "gtpu", "bareudp", "srv6"]);
 /** The clock moves in steps of at most this between packets, so timers run on time. */
 const TICK_MS = 10;
 
@@ -78,13 +78,10 @@ export class EmuHost {
     return out;
   }
 
-  interfaceNames(): string[] {
-    return this.db.root.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces.map((i) => i.name)));
-  }
-
-  /** Ports with packets of their own to capture: tunnel ports have none (their packets are the uplink's). */
-  capturable(): string[] {
-    return this.db.root.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces.filter((i) => !TUNNEL_TYPES.has(i.type)).map((i) => i.name)));
+  /** Interface names; with `capturable`, only ports with packets of their own (a tunnel port's are the uplink's). */
+  interfaceNames(capturable = false): string[] {
+    return this.db.root.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces
+      .filter((i) => !capturable || !isTunnelType(i.type)).map((i) => i.name)));
   }
 }
 
@@ -129,7 +126,7 @@ export async function check(sc: Scenario, opts: Pick<RunOptions, "baseDir">): Pr
     portOf(sc, hosts, l.a.host, l.a.port, `links[${i}].a`);
     portOf(sc, hosts, l.b.host, l.b.port, `links[${i}].b`);
   });
-  makeGenerators(sc.traffic, sc.seed, opts.baseDir, sc.durationMs);
+  makeGenerators(sc.traffic, sc.seed, opts.baseDir);
   for (const ev of sc.timeline) {
     for (const a of ev.actions) {
       if (a.kind === "command") await execOrFail(hosts.get(a.host) as EmuHost, a.command, `timeline at ${ev.atMs} ms`);
@@ -170,7 +167,7 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
       const dir = isAbsolute(sc.outputs.captures) ? sc.outputs.captures : resolve(opts.outDir, sc.outputs.captures);
       const file = resolve(dir, `${sc.name}${hosts.size > 1 ? `-${h.name}` : ""}-${tag}.pcapng`);
       mkdirSync(dirname(file), { recursive: true });
-      const sets = h.capturable().flatMap((n, i) => [...(i > 0 ? ["--"] : []), "set", "Interface", n, `options:pcap=${file}`]);
+      const sets = h.interfaceNames(true).flatMap((n, i) => [...(i > 0 ? ["--"] : []), "set", "Interface", n, `options:pcap=${file}`]);
       if (sets.length > 0) await execOrFail(h, { tool: "vsctl", argv: sets, text: "captures", where: sc.source }, "run");
       captures.push(file);
     }
@@ -207,7 +204,7 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
     queue.length = 0;
   };
 
-  const gens = makeGenerators(sc.traffic, sc.seed, opts.baseDir, sc.durationMs);
+  const gens = makeGenerators(sc.traffic, sc.seed, opts.baseDir);
   const genPorts = sc.traffic.map((t) => (hosts.get(t.host) as EmuHost).engine.devByName(t.port) as Netdev);
   const genEngines = sc.traffic.map((t) => (hosts.get(t.host) as EmuHost).engine);
 
@@ -218,7 +215,6 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
   const marks: TimelineMark[] = [];
   const everOffloaded = new Set<DpFlow>();
   let sampleInstalls = 0;
-  let bytes = 0;
   let peakFlows = 0;
   let peakOffloaded = 0;
 
@@ -276,7 +272,6 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
     for (let i = 0; i < N_TIERS; i++) {
       if (tiers[i] !== lastTiers[i]) { tierBytes[i] = (tierBytes[i] as number) + frame.length; break; }
     }
-    bytes += frame.length;
   };
   const advanceTo = (target: number): void => {
     // Sample boundaries inside the step are recorded with the counts at that point.
@@ -330,7 +325,7 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
   if (!aborted) advanceTo(end);
   for (const e of allEngines) e.settle();
 
-  const result = summarize(sc, hw, hostList, { tierBytes, bytes, samples, marks, everOffloaded, peakFlows, peakOffloaded, captures, durationMs: aborted ? t : end });
+  const result = summarize(sc, hw, hostList, { tierBytes, samples, marks, everOffloaded, peakFlows, peakOffloaded, captures, durationMs: aborted ? t : end });
   for (const e of allEngines) await e.close();
   progress?.(1);
   return { result, aborted };
@@ -338,7 +333,6 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
 
 interface Collected {
   tierBytes: Float64Array;
-  bytes: number;
   samples: Sample[];
   marks: TimelineMark[];
   everOffloaded: Set<DpFlow>;
@@ -394,7 +388,7 @@ function summarize(sc: Scenario, hw: boolean, hosts: EmuHost[], c: Collected): R
     hwOffload: hw,
     durationMs: c.durationMs,
     packets,
-    bytes: c.bytes,
+    bytes: c.tierBytes.reduce((a, b) => a + b, 0),
     tiers: TIERS.map((tier, i) => ({ tier, packets: tiers[i] as number, bytes: c.tierBytes[i] as number, share: packets > 0 ? (tiers[i] as number) / packets : 0 })),
     nic: { l1Hits, l1Misses: nicRx - l1Hits, l2Hits, l2Misses: Math.max(0, nicRx - l1Hits - l2Hits) },
     datapath: { emcHits, megaflowHits, upcalls: tiers[Tier.UPCALL] as number, lost },

@@ -13,6 +13,8 @@
 // size — no allocation per packet, and no per-flow state however many short flows come and go.
 
 import { buildPacket, type LayerSpec } from "../wire/build.ts";
+import { ipv4FromString, viewOf } from "../wire/bytes.ts";
+import { csumUpdate32, csumUpdate16 } from "../wire/checksum.ts";
 import { readCaptureFile } from "../io/capture.ts";
 import { ScenarioError, avgSize, type GeneratedTraffic, type ReplayTraffic, type Traffic } from "./load.ts";
 
@@ -66,25 +68,6 @@ function search(cdf: Float64Array, u: number): number {
 const UDP_TUNNEL_OUTER = 14 + 20 + 8 + 8;
 const NVGRE_OUTER = 14 + 20 + 8;
 
-/** RFC 1624 eqn. 3: the checksum at `off` after a 16-bit word changed from `was` to `now`. */
-function adjust(b: Uint8Array, off: number, was: number, now: number, udp: boolean): void {
-  if (was === now) return;
-  const hc = (b[off] as number) << 8 | (b[off + 1] as number);
-  if (udp && hc === 0) return; // no UDP checksum (RFC 768): stays absent
-  let sum = (~hc & 0xffff) + (~was & 0xffff) + now;
-  sum = (sum & 0xffff) + (sum >>> 16);
-  sum = (sum & 0xffff) + (sum >>> 16);
-  let r = ~sum & 0xffff;
-  if (udp && r === 0) r = 0xffff;
-  b[off] = r >>> 8;
-  b[off + 1] = r & 0xff;
-}
-
-function ipv4Word(ip: string): number {
-  const p = ip.split(".");
-  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
-}
-
 class FlowGenerator implements Generator {
   nextMs: number;
   sent = 0;
@@ -93,8 +76,9 @@ class FlowGenerator implements Generator {
   private readonly rng: Rng;
   private readonly cdf: Float64Array | null;
   private readonly sizeCdf: Float64Array;
-  private readonly templates: Uint8Array[];
+  private readonly templates: DataView[];
   private readonly frames: Uint8Array[];
+  private readonly views: DataView[];
   private readonly l3: number;
   /** Bytes of outer headers in front of the generated frame (tunnelled traffic). */
   private readonly outer: number;
@@ -114,12 +98,14 @@ class FlowGenerator implements Generator {
     let acc = 0;
     spec.size.weights.forEach((x, i) => { acc += x / w; this.sizeCdf[i] = acc; });
     this.portSpan = spec.srcPorts[1] - spec.srcPorts[0] + 1;
-    this.src = Uint32Array.from(spec.ipSrc, ipv4Word);
-    this.dst = Uint32Array.from(spec.ipDst, ipv4Word);
+    this.src = Uint32Array.from(spec.ipSrc, ipv4FromString);
+    this.dst = Uint32Array.from(spec.ipDst, ipv4FromString);
     this.outer = spec.tunnel === null ? 0 : spec.tunnel.type === "nvgre" ? NVGRE_OUTER : UDP_TUNNEL_OUTER;
     this.l3 = this.outer + 14 + (spec.vlan !== null ? 4 : 0);
-    this.templates = spec.size.sizes.map((n) => this.build(n));
-    this.frames = this.templates.map((t) => t.slice());
+    const built = spec.size.sizes.map((n) => this.build(n));
+    this.templates = built.map(viewOf);
+    this.frames = built.map((t) => t.slice());
+    this.views = this.frames.map(viewOf);
     this.nextMs = this.timeOf(0);
     this.draw();
   }
@@ -154,38 +140,45 @@ class FlowGenerator implements Generator {
     const q = Math.floor(id / this.portSpan);
     const src = this.src[q % this.src.length] as number;
     const dst = this.dst[Math.floor(q / this.src.length) % this.dst.length] as number;
-    const t = this.templates[sizeIdx] as Uint8Array;
-    const f = this.frames[sizeIdx] as Uint8Array;
-    this.patch(t, f, src, dst, sport, id & 0xffff);
+    const f = this.views[sizeIdx] as DataView;
+    this.patch(this.templates[sizeIdx] as DataView, f, src, dst, sport, id & 0xffff);
     // Outer UDP source port from the flow, for ECMP entropy (RFC 7348 §5); its checksum is zero.
-    if (this.outer === UDP_TUNNEL_OUTER) put16(f, 34, 49152 + (id % 16384));
-    this.cur = f;
+    if (this.outer === UDP_TUNNEL_OUTER) f.setUint16(34, 49152 + (id % 16384));
+    this.cur = this.frames[sizeIdx] as Uint8Array;
   }
 
-  /** Writes the flow's fields into `f` (a copy of template `t`), checksums adjusted from the template's. */
-  private patch(t: Uint8Array, f: Uint8Array, src: number, dst: number, sport: number, icmpId: number): void {
+  /**
+   * Writes the flow's fields into `f` (a copy of template `t`), with the checksums updated from
+   * the template's (RFC 1624): the addresses count in the IPv4 header checksum and, through the
+   * pseudo-header, in the TCP/UDP one; the source port (or ICMP id) in the L4 one.
+   */
+  private patch(t: DataView, f: DataView, src: number, dst: number, sport: number, icmpId: number): void {
     const l3 = this.l3;
     const proto = this.spec.protocol;
     if (proto === "arp") {
-      put32(f, l3 + 14, src);
-      put32(f, l3 + 24, dst);
+      f.setUint32(l3 + 14, src);
+      f.setUint32(l3 + 24, dst);
       return;
     }
     const l4 = l3 + 20;
     const hdr = proto === "tcp" ? l4 + 20 : l4 + 8;
-    for (let i = 0; i < hdr; i++) f[i] = t[i] as number;
-    const csum = proto === "tcp" ? l4 + 16 : proto === "udp" ? l4 + 6 : l4 + 2;
-    const l4csum = proto === "icmp" ? -1 : csum;
-    const udp = proto === "udp";
-    setAddrWord(t, f, l3, l3 + 12, src >>> 16, l4csum, udp);
-    setAddrWord(t, f, l3, l3 + 14, src & 0xffff, l4csum, udp);
-    setAddrWord(t, f, l3, l3 + 16, dst >>> 16, l4csum, udp);
-    setAddrWord(t, f, l3, l3 + 18, dst & 0xffff, l4csum, udp);
-    const off = proto === "icmp" ? l4 + 4 : l4;
-    const now = proto === "icmp" ? icmpId : sport;
-    const was = get16(t, off);
-    put16(f, off, now);
-    adjust(f, csum, was, now, proto === "udp");
+    for (let i = 0; i < hdr; i++) f.setUint8(i, t.getUint8(i));
+    const oldSrc = t.getUint32(l3 + 12);
+    const oldDst = t.getUint32(l3 + 16);
+    f.setUint32(l3 + 12, src);
+    f.setUint32(l3 + 16, dst);
+    f.setUint16(l3 + 10, csumUpdate32(csumUpdate32(t.getUint16(l3 + 10), oldSrc, src), oldDst, dst));
+    const portOff = proto === "icmp" ? l4 + 4 : l4;
+    const port = proto === "icmp" ? icmpId : sport;
+    const oldPort = t.getUint16(portOff);
+    f.setUint16(portOff, port);
+    const csumOff = proto === "tcp" ? l4 + 16 : proto === "udp" ? l4 + 6 : l4 + 2;
+    const old = t.getUint16(csumOff);
+    if (proto === "udp" && old === 0) return; // no UDP checksum (RFC 768): stays absent
+    let c = csumUpdate16(old, oldPort, port);
+    if (proto !== "icmp") c = csumUpdate32(csumUpdate32(c, oldSrc, src), oldDst, dst);
+    // A computed UDP checksum of zero is sent as all ones (RFC 768).
+    f.setUint16(csumOff, proto === "udp" && c === 0 ? 0xffff : c);
   }
 
   private build(size: number): Uint8Array {
@@ -193,7 +186,6 @@ class FlowGenerator implements Generator {
     const sport = s.srcPorts[0];
     const src = s.ipSrc[0] as string;
     const dst = s.ipDst[0] as string;
-    const id = 0;
     const layers: LayerSpec[] = [];
     const t = s.tunnel;
     if (t !== null) {
@@ -215,7 +207,7 @@ class FlowGenerator implements Generator {
     let hdr = this.outer + 14 + (s.vlan !== null ? 4 : 0) + 20;
     if (s.protocol === "udp") { layers.push({ udp: { src: sport, dst: s.dstPort } }); hdr += 8; }
     else if (s.protocol === "tcp") { layers.push({ tcp: { src: sport, dst: s.dstPort, flags: "ACK" } }); hdr += 20; }
-    else { layers.push({ icmp: { type: 8, code: 0, id: id & 0xffff, seq: 1 } }); hdr += 8; }
+    else { layers.push({ icmp: { type: 8, code: 0, id: 0, seq: 1 } }); hdr += 8; }
     const payload = s.payload !== null ? { hex: Buffer.from(s.payload).toString("hex") } : { len: Math.max(0, size - hdr) };
     return buildPacket({ layers, payload, pad: 60 });
   }
@@ -229,18 +221,6 @@ class FlowGenerator implements Generator {
   }
 }
 
-/** An IPv4 address word: in the IP header checksum, and in the L4 one through the pseudo-header. */
-function setAddrWord(t: Uint8Array, f: Uint8Array, l3: number, off: number, now: number, l4csum: number, udp: boolean): void {
-  const was = get16(t, off);
-  put16(f, off, now);
-  adjust(f, l3 + 10, was, now, false);
-  if (l4csum >= 0) adjust(f, l4csum, was, now, udp);
-}
-
-function get16(b: Uint8Array, off: number): number { return (b[off] as number) << 8 | (b[off + 1] as number); }
-function put16(b: Uint8Array, off: number, v: number): void { b[off] = v >>> 8; b[off + 1] = v & 0xff; }
-function put32(b: Uint8Array, off: number, v: number): void { put16(b, off, v >>> 16); put16(b, off + 2, v & 0xffff); }
-
 class ReplayGenerator implements Generator {
   nextMs: number;
   sent = 0;
@@ -250,7 +230,7 @@ class ReplayGenerator implements Generator {
   private readonly offsets: number[]; // ms from the first packet
   private readonly periodMs: number;
 
-  constructor(readonly spec: ReplayTraffic, baseDir: string, durationMs: number) {
+  constructor(readonly spec: ReplayTraffic, baseDir: string) {
     const path = spec.file.startsWith("/") ? spec.file : `${baseDir}/${spec.file}`;
     let res;
     try {
@@ -276,7 +256,6 @@ class ReplayGenerator implements Generator {
       this.offsets = this.frames.map((_, i) => i * (1000 / pps));
       this.periodMs = this.frames.length * (1000 / pps);
     }
-    void durationMs;
     this.nextMs = spec.startMs + (this.offsets[0] as number);
   }
 
@@ -294,6 +273,6 @@ class ReplayGenerator implements Generator {
 }
 
 /** The generators of a scenario's traffic, each seeded from the scenario seed and its position. */
-export function makeGenerators(traffic: readonly Traffic[], seed: number, baseDir: string, durationMs: number): Generator[] {
-  return traffic.map((t, i) => t.kind === "generated" ? new FlowGenerator(t, streamSeed(seed, i)) : new ReplayGenerator(t, baseDir, durationMs));
+export function makeGenerators(traffic: readonly Traffic[], seed: number, baseDir: string): Generator[] {
+  return traffic.map((t, i) => t.kind === "generated" ? new FlowGenerator(t, streamSeed(seed, i)) : new ReplayGenerator(t, baseDir));
 }
