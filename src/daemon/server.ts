@@ -12,18 +12,15 @@
 // exit request get its answer, so a script that runs `appctl exit` finds the run directory clean.
 //
 // Time: with no live port the engine keeps its virtual clock (deterministic captures). Once a
-// port is attached to something real (TAP: src/io/tap.ts; dgram, stream: native-free/), frames arrive when the
-// outside sends them, so the engine runs on the real clock: epochMs is set so that
-// epochMs + nowMs is the wall-clock time, the clock is brought up to date before each frame a
-// live port delivers (captures carry real timestamps), and a timer advances it in between so
-// revalidation and ageing run. Without live ports again, the virtual clock resumes from there.
+// port is attached to something real (TAP: src/io/tap.ts; dgram, stream: native-free/), frames
+// arrive when the outside sends them: the engine is switched to the real clock (it stamps each
+// live frame with its arrival time) and a timer here advances it in between so revalidation and
+// ageing run. Without live ports again, the virtual clock resumes from there.
 
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { performance } from "node:perf_hooks";
 import { runVsctl } from "../cmd/vsctl.ts";
 import { createEngine, type Engine, type EngineOptions } from "../host/engine.ts";
-import { PORT_DRIVERS, type PortDriverFactory } from "../host/port-driver.ts";
 import { formatLivePorts } from "../io/live-ports.ts";
 import type { CommandIo, CommandResult } from "../host/types.ts";
 import { Db } from "../ovsdb/db.ts";
@@ -48,22 +45,6 @@ export interface ServerOptions {
 
 /** How often the real clock advances the engine when nothing else does (revalidator, ageing). */
 export const REAL_CLOCK_TICK_MS = 100;
-
-/** What the real clock needs from an engine (HostEngine has it; a test's stand-in may not). */
-interface Clocked {
-  nowMs: number;
-  epochMs: number;
-  advance(ms: number): void;
-  readonly hasLivePorts: boolean;
-}
-
-function isClocked(e: Engine): e is Engine & Clocked {
-  const c = e as Partial<Clocked>;
-  return typeof c.advance === "function" && typeof c.nowMs === "number" && typeof c.epochMs === "number" && "hasLivePorts" in c;
-}
-
-/** Wall-clock milliseconds with sub-millisecond resolution. */
-function wallMs(): number { return performance.timeOrigin + performance.now(); }
 
 /** Why the daemon could not start, in words for the user. */
 export class DaemonError extends Error {
@@ -96,7 +77,7 @@ export class Server {
     this.unixctl.register("exit", "[--cleanup]", 0, 1, async () => { await this.cleanup("exit requested"); return ""; });
     this.unixctl.register("live/show", "", 0, 0, () => formatLivePorts());
     const make = opts.createEngine ?? createEngine;
-    this.engine = make({ db, unixctl: this.unixctl, rundir: this.paths.dir, log: (l) => this.log(l), portDrivers: this.clockedDrivers() });
+    this.engine = make({ db, unixctl: this.unixctl, rundir: this.paths.dir, log: (l) => this.log(l) });
     db.onCommit(() => this.engine.reconfigure());
     db.onCommit(() => this.updateClock());
     db.onCommit(() => db.save(this.paths.db));
@@ -133,40 +114,19 @@ export class Server {
     return s;
   }
 
-  /**
-   * PORT_DRIVERS, each wrapped so that a frame from outside first brings the engine's clock to
-   * the wall clock: its capture timestamp and flow `used` times are then when it arrived.
-   */
-  private clockedDrivers(): Map<string, PortDriverFactory> {
-    const m = new Map<string, PortDriverFactory>();
-    for (const [type, factory] of PORT_DRIVERS) {
-      m.set(type, (row, ctx) => {
-        const receive = ctx.receive;
-        return factory(row, { ...ctx, receive: (frame) => { this.syncClock(); receive(frame); } });
-      });
-    }
-    return m;
-  }
-
   /** Starts or stops the real clock as live ports come and go (after each reconfiguration). */
   private updateClock(): void {
     const e = this.engine;
-    if (!isClocked(e)) return;
-    if (e.hasLivePorts && this.clockTimer === null) {
-      e.epochMs = wallMs() - e.nowMs;
-      this.clockTimer = setInterval(() => this.syncClock(), REAL_CLOCK_TICK_MS);
-      this.log(`live ports attached: running on the real clock (epoch ${new Date(e.epochMs).toISOString()})`);
-    } else if (!e.hasLivePorts && this.clockTimer !== null) {
+    if (e.setRealClock === undefined || e.syncClock === undefined) return;
+    if (e.hasLivePorts === true && this.clockTimer === null) {
+      e.setRealClock(true);
+      this.clockTimer = setInterval(() => e.syncClock?.(), REAL_CLOCK_TICK_MS);
+      this.log("live ports attached: running on the real clock");
+    } else if (e.hasLivePorts !== true && this.clockTimer !== null) {
       this.stopClock();
+      e.setRealClock(false);
       this.log("no live ports: back on the virtual clock");
     }
-  }
-
-  private syncClock(): void {
-    const e = this.engine;
-    if (this.clockTimer === null || !isClocked(e)) return;
-    const dt = wallMs() - e.epochMs - e.nowMs;
-    if (dt > 0) e.advance(dt);
   }
 
   private stopClock(): void {

@@ -15,6 +15,7 @@
 // clock), so the same commands give the same captures and the same dumps.
 
 import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
 import { isAbsolute, resolve } from "node:path";
 import type { ConfigSource, InterfaceConfig as InterfaceRow } from "./config.ts";
 import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "./registry.ts";
@@ -73,9 +74,18 @@ export interface Engine {
   /** Writes buffered capture records out (after each control command). */
   flush(): void;
   close(): Promise<void>;
+  /** Whether a port is attached to something real: the daemon then runs the real clock. */
+  readonly hasLivePorts?: boolean;
+  /** Switches between the virtual clock and the wall clock (nowMs then follows real time). */
+  setRealClock?(on: boolean): void;
+  /** On the real clock: advances nowMs (timers, ageing) to the wall-clock time. */
+  syncClock?(): void;
 }
 
 const UPLINK_DEFAULT_VFS = 4;
+
+/** Wall-clock milliseconds with sub-millisecond resolution. */
+function wallMs(): number { return performance.timeOrigin + performance.now(); }
 
 function macBytes(mac: string): number[] {
   return mac.split(":").map((x) => parseInt(x, 16));
@@ -387,6 +397,8 @@ export class HostEngine implements Engine {
       name: dev.name,
       receive: (frame) => {
         if (dev.driver === null) return;
+        // On the real clock a frame from outside is stamped with when it arrived.
+        if (this.realClock) this.syncClock();
         // A frame from outside must never take the daemon down: log, count, go on.
         try {
           this.receive(dev, frame);
@@ -426,6 +438,20 @@ export class HostEngine implements Engine {
   get hasLivePorts(): boolean {
     for (const dev of this.devs.values()) if (dev.driver?.live) return true;
     return false;
+  }
+
+  private realClock = false;
+
+  setRealClock(on: boolean): void {
+    if (on === this.realClock) return;
+    this.realClock = on;
+    if (on) this.epochMs = wallMs() - this.nowMs;
+  }
+
+  syncClock(): void {
+    if (!this.realClock) return;
+    const dt = wallMs() - this.epochMs - this.nowMs;
+    if (dt > 0) this.advance(dt);
   }
 
   /** Link state (netdev-dummy/set-admin-state, a scenario's link down/up): a down port neither receives nor sends. */
