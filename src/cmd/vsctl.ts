@@ -311,6 +311,22 @@ interface Spec {
   run(c: Ctx): void;
 }
 
+/**
+ * What `add` and `remove` share: TABLE RECORD COLUMN VALUE... resolved to the row, the column,
+ * its current value, a writer, and the column's type with any number of values (each VALUE is
+ * parsed as a set or map of its own); null with --if-exists and no such record.
+ */
+function columnEdit(c: Ctx, opName: string) {
+  const [tName, record, colName, ...values] = c.args as [string, string, string, ...string[]];
+  const t = getTable(tName);
+  const row = getRow(c.db, t, record, !c.opts.has("--if-exists"));
+  if (!row) return null;
+  const col = getColumn(t, colName);
+  const write = writable(t, col, opName);
+  const loose: ColumnSchema = { ...col, min: 0, max: Infinity };
+  return { t, row, col, write, d: col.get(row), loose, values };
+}
+
 const bridgeNamed = (c: Ctx, name: string): BridgeRow => c.db.bridge(name) ?? fail(`no bridge named ${name}`);
 
 function checkConflicts(c: Ctx, name: string, what: string): void {
@@ -583,14 +599,9 @@ const COMMANDS: Record<string, Spec> = {
   add: {
     min: 4, max: Infinity, options: ["--if-exists"], mutates: true,
     run: (c) => {
-      const [tName, record, colName, ...values] = c.args as [string, string, string, ...string[]];
-      const t = getTable(tName);
-      const row = getRow(c.db, t, record, !c.opts.has("--if-exists"));
-      if (!row) return;
-      const col = getColumn(t, colName);
-      const write = writable(t, col, "add");
-      const d = col.get(row);
-      const loose: ColumnSchema = { ...col, min: 0, max: Infinity };
+      const e = columnEdit(c, "add");
+      if (!e) return;
+      const { row, col, write, d, loose, values } = e;
       for (const v of values) {
         const add = datumFromString(loose, v);
         add.keys.forEach((k, i) => {
@@ -606,14 +617,9 @@ const COMMANDS: Record<string, Spec> = {
   remove: {
     min: 4, max: Infinity, options: ["--if-exists"], mutates: true,
     run: (c) => {
-      const [tName, record, colName, ...values] = c.args as [string, string, string, ...string[]];
-      const t = getTable(tName);
-      const row = getRow(c.db, t, record, !c.opts.has("--if-exists"));
-      if (!row) return;
-      const col = getColumn(t, colName);
-      const write = writable(t, col, "remove");
-      const d = col.get(row);
-      const loose: ColumnSchema = { ...col, min: 0, max: Infinity };
+      const e = columnEdit(c, "remove");
+      if (!e) return;
+      const { t, row, col, write, d, loose, values } = e;
       for (const v of values) {
         let rm: Datum;
         let byKeyOnly = false;
