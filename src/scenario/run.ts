@@ -211,6 +211,7 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
   const tierBytes = new Float64Array(N_TIERS);
   const lastTiers = new Float64Array(N_TIERS);
   const sampleTiers = new Float64Array(N_TIERS);
+  const nowTiers = new Float64Array(N_TIERS);
   const samples: Sample[] = [];
   const marks: TimelineMark[] = [];
   const everOffloaded = new Set<DpFlow>();
@@ -224,7 +225,7 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
   };
   const installs = (): number => hostList.reduce((a, h) => a + h.installed.length, 0);
   const takeSample = (tMs: number): void => {
-    const now = new Float64Array(N_TIERS);
+    const now = nowTiers;
     sumTiers(now);
     const secs = sc.sampleMs / 1000;
     const tierPps = Array.from(now, (v, i) => (v - (sampleTiers[i] as number)) / secs);
