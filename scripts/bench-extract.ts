@@ -1,16 +1,16 @@
 // Benchmarks for the per-packet flow path: parse (src/wire/parse.ts) + extract (src/flow/extract.ts)
 // on a 64-byte UDP frame and on a VXLAN frame (both stacks and the tunnel metadata), and the
-// datapath actions executor (src/flow/execute.ts) for set(ipv4(ttl)) and push_vlan. Run with
+// datapath actions executor (src/dp/execute.ts) for set(ipv4(ttl)) and push_vlan. Run with
 // `npx tsx scripts/bench-extract.ts` (`--quick` for fewer runs). Prints packets per second, the
 // median of several runs; the machine is shared, so read the figures as orders of magnitude.
 
 import { hex } from "../src/wire/bytes.ts";
 import { PacketParser } from "../src/wire/parse.ts";
 import { INNER, OUTER, newOffsets } from "../src/wire/offsets.ts";
-import { PacketPool } from "../src/nic/pool.ts";
+import { PacketPool } from "../src/dp/pool.ts";
 import { FlowExtractor } from "../src/flow/extract.ts";
 import { newFlowKey, W } from "../src/flow/key.ts";
-import { ActionExecutor, compileActions } from "../src/flow/execute.ts";
+import { ActionExecutor, compileActions } from "../src/dp/execute.ts";
 import { parseOdpActions } from "../src/flow/odp.ts";
 
 const QUICK = process.argv.includes("--quick");

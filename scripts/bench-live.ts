@@ -14,10 +14,10 @@
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PortDriver, PortDriverContext } from "../src/host/port-driver.ts";
-import { DgramPort } from "../native-free/dgram.ts";
-import { StreamPort } from "../native-free/stream.ts";
-import { TapPort, tapAddon } from "../src/io/tap.ts";
+import type { PortDriver, PortDriverContext } from "../src/ports/port-driver.ts";
+import { DgramPort } from "../src/ports/dgram.ts";
+import { StreamPort } from "../src/ports/stream.ts";
+import { TapPort, tapAddon } from "../src/ports/tap.ts";
 
 const FRAME_BYTES = Number(process.argv[2] ?? 64);
 const RUN_MS = 500;

@@ -16,7 +16,7 @@
 import { hex } from "../src/wire/bytes.ts";
 import { PacketParser } from "../src/wire/parse.ts";
 import { OUTER, newOffsets } from "../src/wire/offsets.ts";
-import { PacketPool } from "../src/nic/pool.ts";
+import { PacketPool } from "../src/dp/pool.ts";
 import { FlowExtractor } from "../src/flow/extract.ts";
 import { newFlowKey, W } from "../src/flow/key.ts";
 import { parseOdpActions, parseOdpKey } from "../src/flow/odp.ts";

@@ -38,13 +38,13 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { HostEngine } from "../src/host/engine.ts";
-import { LocalCommands } from "../src/host/registry.ts";
-import { addPort, newBridge, newInterface } from "../src/host/config.ts";
+import { LocalCommands } from "../src/ctl/registry.ts";
+import { addPort, newBridge, newInterface } from "../src/ovsdb/config.ts";
 import type { Netdev } from "../src/host/netdev.ts";
 import { hex } from "../src/wire/bytes.ts";
 import { PacketParser } from "../src/wire/parse.ts";
 import { OUTER, newOffsets } from "../src/wire/offsets.ts";
-import { PacketPool } from "../src/nic/pool.ts";
+import { PacketPool } from "../src/dp/pool.ts";
 import { FlowExtractor } from "../src/flow/extract.ts";
 import { FLOW_WORDS, W, newFlowKey } from "../src/flow/key.ts";
 import { ExactTable } from "../src/tables/exact.ts";

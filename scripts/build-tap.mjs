@@ -1,7 +1,7 @@
 // Builds the TAP addon (native/tap) at `npm install`, with the node-gyp that ships inside npm and
 // the C headers that ship beside the running node, so nothing is downloaded. It never fails the
 // install: without a compiler, headers or Linux, TAP ports report why they are unavailable
-// (src/io/tap.ts reads native/tap/build/tap-status.json) and everything else works.
+// (src/ports/tap.ts reads native/tap/build/tap-status.json) and everything else works.
 //
 // Prints one line: whether the addon was built, or why not.
 

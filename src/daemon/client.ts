@@ -3,7 +3,7 @@
 // (src/cmd/ctl.ts), `start --detach` (to see the daemon answer) and the tests.
 
 import { createConnection } from "node:net";
-import type { CommandResult } from "../host/types.ts";
+import type { CommandResult } from "../ctl/registry.ts";
 
 export type Tool = "vsctl" | "ofctl" | "appctl";
 

@@ -1,5 +1,5 @@
 // The daemon: owns the configuration database (src/ovsdb/db.ts), the appctl command table
-// (unixctl.ts) and the engine (src/host/engine.ts), and serves vsctl/ofctl/appctl requests on the
+// (src/ctl/unixctl.ts) and the engine (src/host/engine.ts), and serves vsctl/ofctl/appctl requests on the
 // run directory's UNIX socket (rundir.ts), one at a time and in order, as ovs-vswitchd's single
 // main loop does. `offload-emu start` (src/cmd/start.ts) runs it; tests may run it in-process.
 //
@@ -12,21 +12,21 @@
 // exit request get its answer, so a script that runs `appctl exit` finds the run directory clean.
 //
 // Time: with no live port the engine keeps its virtual clock (deterministic captures). Once a
-// port is attached to something real (TAP: src/io/tap.ts; dgram, stream: native-free/), frames
+// port is attached to something real (TAP: src/ports/tap.ts; dgram, stream: src/ports/), frames
 // arrive when the outside sends them: the engine is switched to the real clock (it stamps each
 // live frame with its arrival time) and a timer here advances it in between so revalidation and
 // ageing run. Without live ports again, the virtual clock resumes from there.
 
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { runVsctl } from "../cmd/vsctl.ts";
+import { runVsctl } from "../ovsdb/vsctl.ts";
 import { createEngine, type Engine, type EngineOptions } from "../host/engine.ts";
-import { formatLivePorts } from "../io/live-ports.ts";
-import type { CommandIo, CommandResult } from "../host/types.ts";
+import { formatLivePorts } from "../ports/live-ports.ts";
+import type { CommandIo, CommandResult } from "../ctl/registry.ts";
 import { Db } from "../ovsdb/db.ts";
 import type { Request } from "./client.ts";
 import { MAX_SOCKET_PATH_BYTES, probe, runPaths, type RunPaths } from "./rundir.ts";
-import { Unixctl } from "./unixctl.ts";
+import { Unixctl } from "../ctl/unixctl.ts";
 
 /** The Open_vSwitch ovs_version column, which ovs-ctl fills in at start-up. */
 export const OVS_VERSION = "3.1.0";

@@ -74,8 +74,8 @@ export const STAGES = [
   { name: "l4", start: W.TP, end: FLOW_WORDS },
 ] as const;
 
-/** NW_FRAG bits, Open vSwitch's FLOW_NW_FRAG_ANY and FLOW_NW_FRAG_LATER. */
-export const NwFrag = { ANY: 1, LATER: 2 } as const;
+/** NW_FRAG bits: the parser's encoding (src/wire/offsets.ts), which the key stores as it is. */
+export { NwFrag } from "../wire/offsets.ts";
 /** tun_flags bits, Open vSwitch's FLOW_TNL_F_*. */
 export const TunFlag = { OAM: 1, DONT_FRAGMENT: 2, CSUM: 4, KEY: 8 } as const;
 /** The VLAN TCI bit Open vSwitch uses to mean "a tag is present" (VLAN_CFI). */

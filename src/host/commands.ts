@@ -1,19 +1,19 @@
 // The engine's `appctl` commands, with ovs-appctl's names, arguments and output (checked against
 // Open vSwitch 3.1 with dummy ports), plus the emulator's own nic/show and offload/show.
 
-import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "./registry.ts";
+import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "../ctl/registry.ts";
 import { composeFlow } from "../flow/compose.ts";
 import { formatOdpFlowLine, type OdpFlowLine } from "../flow/odp.ts";
 import { FlowSyntaxError } from "../flow/syntax.ts";
-import { formatTraceCommand, TraceError } from "./trace.ts";
+import { formatTraceCommand, TraceError } from "../ofproto/trace.ts";
 import type { HostEngine } from "./engine.ts";
 import { TIER_NAMES, displayMask } from "./engine.ts";
-import type { DpFlow } from "./datapath.ts";
+import type { DpFlow } from "../dp/datapath.ts";
 import type { Netdev } from "./netdev.ts";
-import type { HostNic } from "./nic-port.ts";
-import { RouteError } from "./route.ts";
-import { NeighError } from "./neigh.ts";
-import { vportName } from "./tunnel.ts";
+import type { HostNic } from "./netdev.ts";
+import { RouteError } from "../ofproto/route.ts";
+import { NeighError } from "../ofproto/neigh.ts";
+import { vportName } from "../ofproto/tunnel.ts";
 
 const fail = (msg: string): never => { throw new UnixctlError(msg); };
 

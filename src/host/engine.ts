@@ -17,33 +17,34 @@
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { isAbsolute, resolve } from "node:path";
-import type { ConfigSource, InterfaceConfig as InterfaceRow } from "./config.ts";
-import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "./registry.ts";
-import { PacketPool } from "../nic/pool.ts";
+import type { ConfigSource, InterfaceConfig as InterfaceRow } from "../ovsdb/config.ts";
+import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "../ctl/registry.ts";
+import { PacketPool } from "../dp/pool.ts";
 import { ESwitch, FALLBACK_REASON_NAMES } from "../nic/eswitch.ts";
 import { DEFAULT_ACTIONS, DEFAULT_MATCH_FIELDS } from "../nic/caps.ts";
 import { PacketParser } from "../wire/parse.ts";
 import { OUTER, S, TunnelType, newOffsets } from "../wire/offsets.ts";
 import { FlowExtractor } from "../flow/extract.ts";
-import { ActionExecutor, ovsRssHash } from "../flow/execute.ts";
+import { ActionExecutor, ovsRssHash } from "../dp/execute.ts";
 import { FLOW_WORDS, TUN_METADATA_WORDS, VLAN_CFI, W, newFlowKey, type FlowKey } from "../flow/key.ts";
 import { formatOdpKey } from "../flow/odp.ts";
 import { parseFlow } from "../flow/ofctl.ts";
-import { runOfctl, type TlvTable } from "../cmd/ofctl.ts";
-import { translate } from "./xlate.ts";
-import { Bridge } from "./bridge.ts";
-import { CaptureHub, type CaptureTap } from "./capture.ts";
-import { Datapath, DpHit, keyTcpFlags, DEFAULT_MAX_IDLE_MS, type DpFlow } from "./datapath.ts";
+import { runOfctl, type TlvTable } from "../ofproto/ofctl-commands.ts";
+import { translate } from "../ofproto/xlate.ts";
+import { Bridge } from "../ofproto/bridge.ts";
+import { CaptureHub, type CaptureTap } from "../ports/capture-tap.ts";
+import { Datapath, DpHit, keyTcpFlags, DEFAULT_MAX_IDLE_MS, type DpFlow } from "../dp/datapath.ts";
 import { DEFAULT_MTU, Netdev, choosePort } from "./netdev.ts";
-import { HostNic, type NicPort } from "./nic-port.ts";
+import { HostNic, type NicPort } from "./netdev.ts";
 import { OffloadManager } from "./offload.ts";
 import { registerCommands } from "./commands.ts";
-import { PORT_DRIVERS, type PortDriverFactory } from "./port-driver.ts";
-import { RouteTable } from "./route.ts";
-import { NeighTable } from "./neigh.ts";
-import { isTunnelType, parseTunnelConfig, vportName, isMappedIpv4, type TunnelEnv, type TunnelPort, type TlvMapping } from "./tunnel.ts";
-import { compileActions } from "../flow/execute.ts";
-import type { CommandIo, CommandResult, VlanMode } from "./types.ts";
+import { PORT_DRIVERS, type PortDriverFactory } from "../ports/port-driver.ts";
+import { RouteTable } from "../ofproto/route.ts";
+import { NeighTable } from "../ofproto/neigh.ts";
+import { isTunnelType, parseTunnelConfig, vportName, isMappedIpv4, type TunnelEnv, type TunnelPort, type TlvMapping } from "../ofproto/tunnel.ts";
+import { compileActions } from "../dp/execute.ts";
+import type { VlanMode } from "../ofproto/types.ts";
+import type { CommandIo, CommandResult } from "../ctl/registry.ts";
 
 /** The virtual clock's zero: 2026-01-01T00:00:00Z. */
 export const VIRTUAL_EPOCH_MS = 1_767_225_600_000;
@@ -127,7 +128,7 @@ function neighborSolicitation(smac: string, src: bigint, dst: bigint): Uint8Arra
 
 export class HostEngine implements Engine {
   readonly pool: PacketPool;
-  readonly bridges = new Map<string, Bridge>();
+  readonly bridges = new Map<string, Bridge<Netdev>>();
   readonly devs = new Map<string, Netdev>();
   readonly nics = new Map<string, HostNic>();
   readonly dpPorts = new Map<number, Netdev>();
@@ -187,7 +188,7 @@ export class HostEngine implements Engine {
   };
   readonly tunnelEnv: TunnelEnv;
   /** ARP requests and neighbour solicitations asked for during translation, sent afterwards. */
-  private readonly solicits: { bridge: Bridge; frame: Uint8Array }[] = [];
+  private readonly solicits: { bridge: Bridge<Netdev>; frame: Uint8Array }[] = [];
   /** The tunnel port of each decapsulated flow, for its rx counters. */
   private readonly tunnelIngress = new WeakMap<DpFlow, Netdev>();
   private readonly recircKey: FlowKey = newFlowKey();
@@ -258,11 +259,11 @@ export class HostEngine implements Engine {
 
     let portsChanged = false;
     // Uplinks first: VFs name their uplink.
-    const ifaces: { br: Bridge; port: typeof root.bridges[number]["ports"][number]; iface: InterfaceRow }[] = [];
+    const ifaces: { br: Bridge<Netdev>; port: typeof root.bridges[number]["ports"][number]; iface: InterfaceRow }[] = [];
     for (const brow of root.bridges) {
       let br = this.bridges.get(brow.name);
       if (br === undefined) {
-        br = new Bridge(brow.name, this.dp.name);
+        br = new Bridge<Netdev>(brow.name, this.dp.name);
         this.bridges.set(brow.name, br);
         if ((brow.fail_mode ?? "standalone") !== "secure") {
           // A standalone bridge starts with a visible NORMAL flow, as OVS's fail-open does.
@@ -308,7 +309,7 @@ export class HostEngine implements Engine {
   }
 
   /** Creates or updates one interface; true when ports came or went. */
-  private configureIface(br: Bridge, row: InterfaceRow): boolean {
+  private configureIface(br: Bridge<Netdev>, row: InterfaceRow): boolean {
     let changed = false;
     let dev = this.devs.get(row.name);
     const type = row.type === "" ? (row.name === br.name ? "internal" : "system") : row.type;
@@ -638,7 +639,7 @@ export class HostEngine implements Engine {
     }
   }
 
-  private deleteBridge(br: Bridge): void {
+  private deleteBridge(br: Bridge<Netdev>): void {
     for (const dev of [...br.ports.values()]) this.deleteDev(dev);
     this.bridges.delete(br.name);
     for (const f of this.dp.list()) if (f.bridge === br.name) this.deleteFlow(f);
@@ -671,7 +672,7 @@ export class HostEngine implements Engine {
       routes: this.routes,
       neigh: this.neigh,
       tunnelOf: (bridge, ofport) => {
-        const d = (bridge as Bridge).ports.get(ofport);
+        const d = (bridge as Bridge<Netdev>).ports.get(ofport);
         return d === undefined ? null : this.tunnelPorts.get(d) ?? null;
       },
       bridgeOfDev: (dev) => {
@@ -693,7 +694,7 @@ export class HostEngine implements Engine {
       tlvMap: () => this.tlvMap,
       solicit: (bridge, smac, src, dst) => {
         const frame = isMappedIpv4(dst) ? arpRequest(smac, src, dst) : neighborSolicitation(smac, src, dst);
-        this.solicits.push({ bridge: bridge as Bridge, frame });
+        this.solicits.push({ bridge: bridge as Bridge<Netdev>, frame });
       },
     };
   }
@@ -769,7 +770,7 @@ export class HostEngine implements Engine {
    *  bridge's own port (tnl_send_arp_request: an OFPP_TABLE output through its tables). */
   drainSolicits(): void {
     while (this.solicits.length > 0) {
-      const { bridge, frame } = this.solicits.shift() as { bridge: Bridge; frame: Uint8Array };
+      const { bridge, frame } = this.solicits.shift() as { bridge: Bridge<Netdev>; frame: Uint8Array };
       const local = bridge.ports.get(0xfffe);
       if (local === undefined) continue;
       const slot = this.pool.load(frame);

@@ -3,11 +3,11 @@
 // or `uplink` port is the representor of an eSwitch vport, so packets received "on" it arrive at
 // the NIC first and only reach the host datapath when the NIC falls back to the representor.
 
-import type { PortStats, VlanMode, XPort } from "./types.ts";
-import type { CaptureTap } from "./capture.ts";
-import type { Bridge } from "./bridge.ts";
-import type { NicPort } from "./nic-port.ts";
-import type { PortDriver } from "./port-driver.ts";
+import type { PortStats, VlanMode, XPort } from "../ofproto/types.ts";
+import type { CaptureTap } from "../ports/capture-tap.ts";
+import type { Bridge } from "../ofproto/bridge.ts";
+import type { ESwitch } from "../nic/eswitch.ts";
+import type { PortDriver } from "../ports/port-driver.ts";
 
 export const DEFAULT_MTU = 1500;
 
@@ -20,10 +20,10 @@ export class Netdev implements XPort {
   trunks: number[] = [];
   vlanMode: VlanMode | null = null;
   up = true;
-  bridge: Bridge | null = null;
+  bridge: Bridge<Netdev> | null = null;
   /** The eSwitch vport this port represents (vf, uplink), or null for host-only ports. */
   nic: NicPort | null = null;
-  /** What is behind a tap/dgram/stream/… port (port-driver.ts), or null. */
+  /** What is behind a tap/dgram/stream/… port (src/ports/port-driver.ts), or null. */
   driver: PortDriver | null = null;
   rxPackets = 0;
   rxBytes = 0;
@@ -48,6 +48,23 @@ export class Netdev implements XPort {
       txPackets: this.txPackets, txBytes: this.txBytes, txDropped: this.txDropped, txErrors: this.txErrors,
     };
   }
+}
+
+// The host's view of a SmartNIC: its eSwitch and which host port represents each vport.
+export class HostNic {
+  /** The representor (bridge port) of each vport: 0 the uplink, 1.. the VFs. */
+  readonly reps: (Netdev | null)[];
+  /** The hw-* options the eSwitch was built with; a change rebuilds it (HostEngine.reconfigure). */
+  hwKey = "";
+  constructor(readonly name: string, public esw: ESwitch, readonly switchId: number, nVfs: number) {
+    this.reps = new Array<Netdev | null>(nVfs + 1).fill(null);
+  }
+  get nVfs(): number { return this.reps.length - 1; }
+}
+
+export interface NicPort {
+  readonly nic: HostNic;
+  readonly vport: number;
 }
 
 /**

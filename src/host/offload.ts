@@ -40,9 +40,9 @@ import { TUN_METADATA_WORDS, W, type FlowKey } from "../flow/key.ts";
 import type { OdpAction, TnlPushHeader } from "../flow/odp.ts";
 import { TUNNEL_VPORT_BASE } from "../nic/eswitch.ts";
 import { ipv4NumToString, ipv6ToString } from "../wire/bytes.ts";
-import type { DpFlow } from "./datapath.ts";
+import type { DpFlow } from "../dp/datapath.ts";
 import type { Netdev } from "./netdev.ts";
-import type { HostNic } from "./nic-port.ts";
+import type { HostNic } from "./netdev.ts";
 
 export type PortLookup = (odpPort: number) => Netdev | null;
 

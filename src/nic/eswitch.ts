@@ -29,7 +29,7 @@
 // - Encapsulation: a flow whose actions are tnl_push(header) then an output to the uplink. The
 //   NIC keeps the header bytes per flow (the compiled program) and writes them in front of each
 //   packet, filling the outer lengths, the IPv4 header checksum and the UDP source port from the
-//   inner flow's hash (execute.ts). rewriteEncap() replaces the addresses in place when a
+//   inner flow's hash (src/dp/execute.ts). rewriteEncap() replaces the addresses in place when a
 //   neighbour changes: the flow keeps its place, L1 entries and counters. offer() refuses a flow
 //   whose ingress vport's MTU plus the header would not fit the egress MTU; a packet that is too
 //   large all the same is counted (txDropsMtu) and dropped, never sent.
@@ -50,7 +50,7 @@
 // Nothing on the per-packet path allocates: one parser, extractor, key, offsets array and action
 // executor per eSwitch, typed-array counters, and callbacks bound once in the constructor.
 
-import { PacketPool } from "./pool.ts";
+import { PacketPool } from "../dp/pool.ts";
 import { Ring } from "./ring.ts";
 import { checkOffload, makeCaps, type NicCaps } from "./caps.ts";
 import { PacketParser } from "../wire/parse.ts";
@@ -59,7 +59,7 @@ import { EtherType } from "../wire/numbers.ts";
 import { ipv4FromString, macFromString } from "../wire/bytes.ts";
 import { FlowExtractor } from "../flow/extract.ts";
 import { FLOW_WORDS, TUN_METADATA_WORDS, W, newFlowKey, type FlowKey, type FlowMask } from "../flow/key.ts";
-import { ActionExecutor, compileActions, ovsRssHash, UnsupportedActionError, type CompiledActions } from "../flow/execute.ts";
+import { ActionExecutor, compileActions, ovsRssHash, UnsupportedActionError, type CompiledActions } from "../dp/execute.ts";
 import { formatOdpActions, parseOdpActions, type OdpAction } from "../flow/odp.ts";
 import { ExactTable, wordMap } from "../tables/exact.ts";
 import { TupleTable } from "../tables/tuple.ts";

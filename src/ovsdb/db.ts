@@ -1,6 +1,6 @@
 // An in-memory stand-in for OVSDB holding the subset of Open vSwitch's configuration schema
 // (vswitch.ovsschema) that the emulator uses: one Open_vSwitch row, its bridges, their ports and
-// the ports' interfaces. `offload-emu vsctl` (src/cmd/vsctl.ts) edits it in transactions; the
+// the ports' interfaces. `offload-emu vsctl` (src/ovsdb/vsctl.ts) edits it in transactions; the
 // engine (src/host/engine.ts) reads it in reconfigure() after every commit and writes back what
 // ovs-vswitchd writes: Interface ofport, error, mtu, mac_in_use, link and admin state, statistics.
 //

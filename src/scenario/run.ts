@@ -11,15 +11,15 @@
 
 import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { runVsctl } from "../cmd/vsctl.ts";
+import { runVsctl } from "../ovsdb/vsctl.ts";
 import { Db } from "../ovsdb/db.ts";
-import { LocalCommands } from "../host/registry.ts";
+import { LocalCommands } from "../ctl/registry.ts";
 import { HostEngine, Tier } from "../host/engine.ts";
 import { flowLine } from "../host/commands.ts";
-import { isTunnelType } from "../host/tunnel.ts";
-import type { DpFlow } from "../host/datapath.ts";
+import { isTunnelType } from "../ofproto/tunnel.ts";
+import type { DpFlow } from "../dp/datapath.ts";
 import type { Netdev } from "../host/netdev.ts";
-import type { CommandResult } from "../host/types.ts";
+import type { CommandResult } from "../ctl/registry.ts";
 import { ScenarioError, type Command, type Scenario, type TimelineEvent } from "./load.ts";
 import { makeGenerators, type Generator } from "./traffic.ts";
 import { TIERS, type Report, type RunResult, type Sample, type TimelineMark } from "./result.ts";

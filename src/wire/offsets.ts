@@ -36,6 +36,9 @@ export const P = {
 } as const;
 export const OFFSETS_LEN = 2 * STACK_LEN + 5;
 
+/** NW_FRAG bits the parser records, Open vSwitch's FLOW_NW_FRAG_ANY and FLOW_NW_FRAG_LATER. */
+export const NwFrag = { ANY: 1, LATER: 2 } as const;
+
 export const TunnelType = { NONE: 0, VXLAN: 1, GENEVE: 2, GRE: 3 } as const;
 export type TunnelType = (typeof TunnelType)[keyof typeof TunnelType];
 

@@ -41,7 +41,6 @@ import * as vxlan from "./vxlan.ts";
 import { GeneveView } from "./geneve.ts";
 import * as numbers from "./numbers.ts";
 import * as offsets from "./offsets.ts";
-import * as flowKey from "../flow/key.ts";
 
 // Module-local copies of the constants read per packet. An import is a live binding, so V8's
 // optimized code reloads it, and each property of an imported object, at every use; a const of
@@ -53,7 +52,7 @@ const TunnelType = { ...offsets.TunnelType } as const;
 const EtherType = { ...numbers.EtherType } as const;
 const IpProto = { ...numbers.IpProto } as const;
 const UdpPort = { ...numbers.UdpPort } as const;
-const NwFrag = { ...flowKey.NwFrag } as const;
+const NwFrag = { ...offsets.NwFrag } as const;
 const ETHERNET_HEADER_LEN = ethernet.ETHERNET_HEADER_LEN;
 const VLAN_HEADER_LEN = vlan.VLAN_HEADER_LEN;
 const ARP_HEADER_LEN = arp.ARP_HEADER_LEN;

@@ -3,7 +3,7 @@
 // appctl clients, `appctl exit`, a refused second start, a stale socket after kill -9.
 // Expected vsctl/appctl texts are Open vSwitch 3.1's (ovs-vsctl show, ovs-appctl list-commands,
 // ovs-appctl errors on ../shared/tools/ovs-oracle.sh), as in test/cmd/vsctl.test.ts and
-// test/daemon/unixctl.test.ts; the rest (messages about the run directory) are ours.
+// test/ctl/unixctl.test.ts; the rest (messages about the run directory) are ours.
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";

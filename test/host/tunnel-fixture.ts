@@ -3,8 +3,8 @@
 // 2001:cafe::88/24 on br0, routes to them, and hwaddr aa:55:aa:55:00:00 on p0 and br0.
 import { tmpdir } from "node:os";
 import { HostEngine } from "../../src/host/engine.ts";
-import { LocalCommands } from "../../src/host/registry.ts";
-import { addPort, newBridge, newInterface, type BridgeConfig, type OvsConfig } from "../../src/host/config.ts";
+import { LocalCommands } from "../../src/ctl/registry.ts";
+import { addPort, newBridge, newInterface, type BridgeConfig, type OvsConfig } from "../../src/ovsdb/config.ts";
 
 export interface TunnelHost {
   e: HostEngine;

@@ -25,20 +25,20 @@
 // eSwitches (nic0, nic1), p1 a VF representor on nic0 and p5 one on nic1.
 import { describe, expect, it } from "vitest";
 import { ESwitch, FallbackReason, TUNNEL_VPORT_BASE } from "../../src/nic/eswitch.ts";
-import { PacketPool } from "../../src/nic/pool.ts";
-import { HostNic } from "../../src/host/nic-port.ts";
+import { PacketPool } from "../../src/dp/pool.ts";
+import { HostNic } from "../../src/host/netdev.ts";
 import { Netdev } from "../../src/host/netdev.ts";
-import { Bridge } from "../../src/host/bridge.ts";
-import { DpFlow } from "../../src/host/datapath.ts";
+import { Bridge } from "../../src/ofproto/bridge.ts";
+import { DpFlow } from "../../src/dp/datapath.ts";
 import { OffloadManager } from "../../src/host/offload.ts";
-import { RouteTable } from "../../src/host/route.ts";
-import { NeighTable } from "../../src/host/neigh.ts";
+import { RouteTable } from "../../src/ofproto/route.ts";
+import { NeighTable } from "../../src/ofproto/neigh.ts";
 import { parseOdpActions, parseOdpKey } from "../../src/flow/odp.ts";
 import { hex, toHex } from "../../src/wire/bytes.ts";
 import { tmpdir } from "node:os";
 import { HostEngine, TIER_NAMES } from "../../src/host/engine.ts";
-import { LocalCommands } from "../../src/host/registry.ts";
-import { addPort, newBridge, newInterface, type OvsConfig } from "../../src/host/config.ts";
+import { LocalCommands } from "../../src/ctl/registry.ts";
+import { addPort, newBridge, newInterface, type OvsConfig } from "../../src/ovsdb/config.ts";
 
 const UDP4 = "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61"
   + "642d656d752074657374207061796c6f6164";
@@ -81,7 +81,7 @@ function host() {
   const nic1 = mkNic("p9", 2);
   const devs = new Map<string, Netdev>();
   const dpPorts = new Map<number, Netdev>();
-  const dev = (name: string, type: string, mac: string, odp: number, br: Bridge, nic: HostNic | null, vport = 0) => {
+  const dev = (name: string, type: string, mac: string, odp: number, br: Bridge<Netdev>, nic: HostNic | null, vport = 0) => {
     const d = new Netdev(name, type, mac);
     d.odpPort = odp;
     d.ofport = br.freeOfport();
@@ -91,9 +91,9 @@ function host() {
     dpPorts.set(odp, d);
     return d;
   };
-  const brPhy = new Bridge("br-phy", "ovs-netdev");
-  const brPhy2 = new Bridge("br-phy2", "ovs-netdev");
-  const br0 = new Bridge("br0", "ovs-netdev");
+  const brPhy = new Bridge<Netdev>("br-phy", "ovs-netdev");
+  const brPhy2 = new Bridge<Netdev>("br-phy2", "ovs-netdev");
+  const br0 = new Bridge<Netdev>("br0", "ovs-netdev");
   dev("br-phy", "internal", "aa:55:aa:55:00:01", 3, brPhy, null);
   dev("p0", "uplink", "aa:55:aa:55:10:00", 2, brPhy, nic0);
   dev("br-phy2", "internal", "aa:55:aa:55:00:02", 102, brPhy2, null);

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseTunnelConfig, vportName } from "../../src/host/tunnel.ts";
+import { parseTunnelConfig, vportName } from "../../src/ofproto/tunnel.ts";
 import { requireTool } from "../helpers.ts";
 import { tunnelHost, PORTS, type TunnelHost } from "./tunnel-fixture.ts";
 

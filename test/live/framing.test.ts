@@ -7,11 +7,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createSocket } from "node:dgram";
 import { createServer, type Socket } from "node:net";
-import { parseHostPort, parseStreamEndpoint } from "../../native-free/address.ts";
-import { DgramPort, parseDgramOptions } from "../../native-free/dgram.ts";
-import { Deframer, encodeFrame, parseStreamOptions, StreamPort } from "../../native-free/stream.ts";
-import { parseTapOptions } from "../../src/io/tap.ts";
-import type { PortDriverContext } from "../../src/host/port-driver.ts";
+import { parseHostPort, parseStreamEndpoint } from "../../src/ports/address.ts";
+import { DgramPort, parseDgramOptions } from "../../src/ports/dgram.ts";
+import { Deframer, encodeFrame, parseStreamOptions, StreamPort } from "../../src/ports/stream.ts";
+import { parseTapOptions } from "../../src/ports/tap.ts";
+import type { PortDriverContext } from "../../src/ports/port-driver.ts";
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
 // An ARP request, 42 bytes (tshark: "Who has 10.77.0.2? Tell 10.77.0.1"), from the TAP test's capture.

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { haveTool } from "../helpers.ts";
-import { tapAddon } from "../../src/io/tap.ts";
+import { tapAddon } from "../../src/ports/tap.ts";
 
 const run = promisify(execFile);
 export const BIN = resolve(import.meta.dirname, "../../bin/offload-emu.js");

@@ -21,7 +21,7 @@
 import { describe, expect, it } from "vitest";
 import { ESwitch, FallbackReason, TUNNEL_VPORT_BASE, type ESwitchHooks } from "../../src/nic/eswitch.ts";
 import { DEFAULT_CAPS, type NicCaps } from "../../src/nic/caps.ts";
-import { PacketPool } from "../../src/nic/pool.ts";
+import { PacketPool } from "../../src/dp/pool.ts";
 import { parseOdpActions, parseOdpKey } from "../../src/flow/odp.ts";
 import { W } from "../../src/flow/key.ts";
 import { hex, toHex } from "../../src/wire/bytes.ts";

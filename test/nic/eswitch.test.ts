@@ -11,7 +11,7 @@
 import { describe, expect, it } from "vitest";
 import { ESwitch, FallbackReason, type ESwitchHooks } from "../../src/nic/eswitch.ts";
 import { DEFAULT_CAPS, type NicCaps } from "../../src/nic/caps.ts";
-import { PacketPool } from "../../src/nic/pool.ts";
+import { PacketPool } from "../../src/dp/pool.ts";
 import { composeFlow } from "../../src/flow/compose.ts";
 import { parseOdpActions, parseOdpKey } from "../../src/flow/odp.ts";
 import { FLOW_WORDS, W } from "../../src/flow/key.ts";

@@ -7,9 +7,9 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runVsctl } from "../../src/cmd/vsctl.ts";
+import { runVsctl } from "../../src/ovsdb/vsctl.ts";
 import { createEngine } from "../../src/host/engine.ts";
-import { LocalCommands } from "../../src/host/registry.ts";
+import { LocalCommands } from "../../src/ctl/registry.ts";
 import { Db, DbLoadError } from "../../src/ovsdb/db.ts";
 
 const IO = { cwd: "/" };

@@ -13,11 +13,11 @@
 // The daemon runs this in its process (src/daemon/server.ts); nothing here touches the file
 // system or the clock.
 
-import type { CommandIo, CommandResult } from "../host/types.ts";
+import type { CommandIo, CommandResult } from "../ctl/registry.ts";
 import {
   SCHEMA, type AnyRow, type Atom, type BaseType, type BridgeRow, type ColumnSchema, type Datum, type Db,
   type InterfaceRow, type PortRow, type TableName, type TableSchema,
-} from "../ovsdb/db.ts";
+} from "./db.ts";
 
 const PROG = "offload-emu vsctl";
 

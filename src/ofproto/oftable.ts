@@ -2,7 +2,7 @@
 // timeouts and counters, changed by flow-mods with the semantics Open vSwitch gives them
 // (ofproto/ofproto.c), which differ from the OpenFlow specifications in a few places that users
 // see. Translation (xlate.ts) only calls lookup() and credit(); the ofctl commands
-// (src/cmd/ofctl.ts) call the rest.
+// (src/ofproto/ofctl-commands.ts) call the rest.
 //
 // What a flow-mod does, as Open vSwitch 3.1 was observed to do it (test/host/oftable.test.ts
 // holds the observations):

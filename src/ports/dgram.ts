@@ -27,8 +27,8 @@
 
 import { createSocket, type Socket } from "node:dgram";
 import { isIP } from "node:net";
-import type { InterfaceConfig } from "../src/host/config.ts";
-import type { PortDriver, PortDriverContext } from "../src/host/port-driver.ts";
+import type { InterfaceConfig } from "../ovsdb/config.ts";
+import type { PortDriver, PortDriverContext } from "./port-driver.ts";
 import { LOOPBACK, formatEndpoint, openError, parseHostPort, type InetEndpoint } from "./address.ts";
 import { LiveStats, type LivePort } from "./stats.ts";
 

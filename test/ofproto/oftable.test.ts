@@ -3,7 +3,7 @@
 // vSwitch 3.1 was observed to do (the sequences with their OVS output are in
 // test/cmd/ofctl.test.ts; the facts used here are quoted where they are used).
 import { describe, expect, it } from "vitest";
-import { OfTables, outputsTo, subsumes, type OfRule } from "../../src/host/oftable.ts";
+import { OfTables, outputsTo, subsumes, type OfRule } from "../../src/ofproto/oftable.ts";
 import { parseFlow, type OfFlow } from "../../src/flow/ofctl.ts";
 import { FLOW_WORDS, W } from "../../src/flow/key.ts";
 import { XorShift32 } from "../../src/tables/hash.ts";

@@ -22,8 +22,8 @@
 
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { rmSync } from "node:fs";
-import type { InterfaceConfig } from "../src/host/config.ts";
-import type { PortDriver, PortDriverContext } from "../src/host/port-driver.ts";
+import type { InterfaceConfig } from "../ovsdb/config.ts";
+import type { PortDriver, PortDriverContext } from "./port-driver.ts";
 import { formatEndpoint, openError, parseStreamEndpoint, type Endpoint } from "./address.ts";
 import { LiveStats, type LivePort } from "./stats.ts";
 

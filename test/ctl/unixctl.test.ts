@@ -1,9 +1,9 @@
-// The appctl command table (src/daemon/unixctl.ts) against what ovs-appctl 3.1 printed talking to
+// The appctl command table (src/ctl/unixctl.ts) against what ovs-appctl 3.1 printed talking to
 // ovs-vswitchd on a private userspace OVS (../shared/tools/ovs-oracle.sh), for the commands quoted
 // with each case; OVS's target name `ovs-vswitchd` and program name `ovs-appctl` are ours here.
 import { describe, expect, it } from "vitest";
-import { Unixctl, UnixctlError, VERSION_TEXT } from "../../src/daemon/unixctl.ts";
-import { CommandError } from "../../src/host/registry.ts";
+import { Unixctl, UnixctlError, VERSION_TEXT } from "../../src/ctl/unixctl.ts";
+import { CommandError } from "../../src/ctl/registry.ts";
 
 const IO = { cwd: "/" };
 const TARGET = "/run/emu/offload-emu.ctl";

@@ -5,8 +5,8 @@
 // then the commands listed with the case). The recirculation id in a controller action is a
 // process-wide counter in vswitchd, so it is compared as "recirc_id=N".
 import { describe, expect, it } from "vitest";
-import { formatTrace, formatTraceCommand, formatTraceTree, parseTraceFlow, TraceError } from "../../src/host/trace.ts";
-import { translate } from "../../src/host/xlate.ts";
+import { formatTrace, formatTraceCommand, formatTraceTree, parseTraceFlow, TraceError } from "../../src/ofproto/trace.ts";
+import { translate } from "../../src/ofproto/xlate.ts";
 import { addFlows, makeBridge, vlanSpecs } from "./bridge-fixture.ts";
 
 interface TraceCase {

@@ -2,8 +2,8 @@
 // (Debian openvswitch-switch, userspace, --enable-dummy --disable-system-route, started by
 // ../shared/tools/ovs-oracle.sh) printed for the commands quoted above each case.
 import { describe, it, expect } from "vitest";
-import { RouteTable, RouteError } from "../../src/host/route.ts";
-import { NeighTable, NeighError } from "../../src/host/neigh.ts";
+import { RouteTable, RouteError } from "../../src/ofproto/route.ts";
+import { NeighTable, NeighError } from "../../src/ofproto/neigh.ts";
 
 function table(): RouteTable {
   // netdev-dummy/ip4addr br0 1.1.2.88/24 ; netdev-dummy/ip6addr br0 2001:cafe::88/24

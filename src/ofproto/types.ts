@@ -1,5 +1,5 @@
 // What the translation, the OpenFlow commands and the datapath share about a bridge and its
-// ports. The engine (engine.ts) owns the objects; xlate.ts and the ofctl commands only read them,
+// ports. The engine (src/host/engine.ts) owns the objects; xlate.ts and the ofctl commands only read them,
 // so each can be tested on a bridge built by hand.
 
 import type { OfTables } from "./oftable.ts";
@@ -48,17 +48,4 @@ export interface BridgeView {
   /** fail_mode: "secure" keeps an empty table dropping; "standalone" (default) acts as NORMAL. */
   readonly failMode: "secure" | "standalone";
   readonly datapathId: bigint;
-}
-
-/** What a control command returns to its client: ovs-* tools' stdout, stderr and exit status. */
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A control command's view of its caller: relative paths are the caller's. */
-export interface CommandIo {
-  cwd: string;
-  stdin?: string;
 }

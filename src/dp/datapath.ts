@@ -12,12 +12,12 @@
 // name a newer flow.
 
 import { FLOW_WORDS, W, type FlowKey, type FlowMask } from "../flow/key.ts";
-import { compileActions, UnsupportedActionError, type CompiledActions } from "../flow/execute.ts";
+import { compileActions, UnsupportedActionError, type CompiledActions } from "./execute.ts";
 import { formatOdpActions, type OdpAction } from "../flow/odp.ts";
 import { ExactTable } from "../tables/exact.ts";
 import { flowHash5, hashWords } from "../tables/hash.ts";
 import { TupleTable } from "../tables/tuple.ts";
-import type { OfRule } from "./oftable.ts";
+import type { OfRule } from "../ofproto/oftable.ts";
 
 /** other_config:flow-limit's default (ofproto-dpif-upcall.c). */
 export const DEFAULT_FLOW_LIMIT = 200_000;

@@ -4,7 +4,7 @@
 // outside. Drivers are looked up by Interface type when the configuration names one, so a new
 // kind of port is a new driver and an entry in PORT_DRIVERS, with no change to the engine.
 
-import type { InterfaceConfig } from "./config.ts";
+import type { InterfaceConfig } from "../ovsdb/config.ts";
 
 export interface PortDriver {
   /** A frame leaves the switch on this port. `frame` is valid only during the call: copy it to keep it. */

@@ -21,10 +21,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { InterfaceConfig } from "../host/config.ts";
-import type { PortDriver, PortDriverContext } from "../host/port-driver.ts";
-import { openError } from "../../native-free/address.ts";
-import { LiveStats, type LivePort } from "../../native-free/stats.ts";
+import type { InterfaceConfig } from "../ovsdb/config.ts";
+import type { PortDriver, PortDriverContext } from "./port-driver.ts";
+import { openError } from "./address.ts";
+import { LiveStats, type LivePort } from "./stats.ts";
 
 interface TapAddon {
   open(name: string, buf: Uint8Array, meta: Int32Array, cb: (count: number, errno: number) => void): { handle: object; name: string };

@@ -5,9 +5,9 @@
 import { parseActions } from "../../src/flow/actions.ts";
 import { parseFlow } from "../../src/flow/ofctl.ts";
 import { OfPort } from "../../src/flow/fields.ts";
-import { MacLearning } from "../../src/host/mac-learning.ts";
-import { OfTables } from "../../src/host/oftable.ts";
-import type { BridgeView, PortStats, VlanMode, XPort } from "../../src/host/types.ts";
+import { MacLearning } from "../../src/ofproto/mac-learning.ts";
+import { OfTables } from "../../src/ofproto/oftable.ts";
+import type { BridgeView, PortStats, VlanMode, XPort } from "../../src/ofproto/types.ts";
 
 export interface PortSpec {
   tag?: number;

@@ -3,7 +3,7 @@
 // script written for Open vSwitch runs here with only the program name changed.
 //
 // The daemon calls runOfctl() with a bridge lookup, its virtual clock and the client's working
-// directory; everything printed comes from the bridge's OfTables (src/host/oftable.ts, which holds
+// directory; everything printed comes from the bridge's OfTables (src/ofproto/oftable.ts, which holds
 // the flow-mod semantics) and its ports. Output was compared with Open vSwitch 3.1 running in
 // userspace with dummy ports (test/cmd/ofctl.test.ts). What a real ovs-ofctl prints depends on
 // the OpenFlow version it negotiated, so we keep that version: OpenFlow 1.0 with Nicira
@@ -25,8 +25,9 @@ import { formatFlowStats, formatMatch, parseFlow, FLOW_MOD_FLAGS, type FlowComma
 import { formatActions } from "../flow/actions.ts";
 import { fieldByName, parsePort, portToString, prereqsOk, readLoc, OfPort, type FieldSpec } from "../flow/fields.ts";
 import { hashAdd, hashFinish } from "../tables/hash.ts";
-import { FlowModError, of10AddFlags, type OfRule, type OfTables } from "../host/oftable.ts";
-import type { BridgeView, CommandIo, CommandResult, XPort } from "../host/types.ts";
+import { FlowModError, of10AddFlags, type OfRule, type OfTables } from "./oftable.ts";
+import type { BridgeView, XPort } from "./types.ts";
+import type { CommandIo, CommandResult } from "../ctl/registry.ts";
 
 export interface OfctlContext {
   bridge(name: string): BridgeView | null;

@@ -3,13 +3,13 @@
 // checks, messages, output layout of list-commands, exit statuses (1: the client could not ask;
 // 2: the server returned an error) and trailing-newline rule.
 //
-// It implements the engine's CommandRegistry (src/host/registry.ts), so the engine registers its
+// It implements the engine's CommandRegistry (src/ctl/registry.ts), so the engine registers its
 // commands here exactly as on the in-process LocalCommands; a handler fails with UnixctlError (a
 // CommandError), whose message is printed on stderr followed by ovs-appctl's
 // "TARGET: server returned an error".
 
-import { CommandError, type CommandHandler, type CommandRegistry } from "../host/registry.ts";
-import type { CommandIo, CommandResult } from "../host/types.ts";
+import { CommandError, type CommandHandler, type CommandRegistry } from "./registry.ts";
+import type { CommandIo, CommandResult } from "../ctl/registry.ts";
 
 export class UnixctlError extends CommandError {}
 

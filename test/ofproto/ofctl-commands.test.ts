@@ -14,11 +14,11 @@
 //   (oftable.ts explains); sequences whose rules tie in priority compare the sets of lines.
 // - the error-message program name: `offload-emu ofctl: ` for `ovs-ofctl: `.
 import { describe, expect, it } from "vitest";
-import { runOfctl, ofprotoPortOrder, type OfctlContext } from "../../src/cmd/ofctl.ts";
-import { OfTables } from "../../src/host/oftable.ts";
-import { MacLearning } from "../../src/host/mac-learning.ts";
+import { runOfctl, ofprotoPortOrder, type OfctlContext } from "../../src/ofproto/ofctl-commands.ts";
+import { OfTables } from "../../src/ofproto/oftable.ts";
+import { MacLearning } from "../../src/ofproto/mac-learning.ts";
 import { OfPort } from "../../src/flow/fields.ts";
-import type { BridgeView, PortStats, XPort } from "../../src/host/types.ts";
+import type { BridgeView, PortStats, XPort } from "../../src/ofproto/types.ts";
 
 const ZERO: PortStats = { rxPackets: 0, rxBytes: 0, rxDropped: 0, rxErrors: 0, txPackets: 0, txBytes: 0, txDropped: 0, txErrors: 0 };
 

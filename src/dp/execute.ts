@@ -27,7 +27,7 @@
 
 import { INNER, OUTER, P, S, STACK_LEN, TunnelType, newOffsets } from "../wire/offsets.ts";
 import { PacketParser } from "../wire/parse.ts";
-import { PacketPool } from "../nic/pool.ts";
+import { PacketPool } from "./pool.ts";
 import { Ipv4View } from "../wire/ipv4.ts";
 import { TcpView } from "../wire/tcp.ts";
 import { UdpView } from "../wire/udp.ts";
@@ -35,8 +35,8 @@ import { csumFinish, csumPartial, csumUpdate32, pseudoHeaderV4, pseudoHeaderV6 }
 import { EtherType, IpProto } from "../wire/numbers.ts";
 import { ipv4FromString, ipv6FromString, macFromString } from "../wire/bytes.ts";
 import { hashAdd, hashFinish } from "../tables/hash.ts";
-import { VLAN_CFI, W, type FlowKey } from "./key.ts";
-import { parseOdpActions, type OdpAction, type TnlPushHeader } from "./odp.ts";
+import { VLAN_CFI, W, type FlowKey } from "../flow/key.ts";
+import { parseOdpActions, type OdpAction, type TnlPushHeader } from "../flow/odp.ts";
 
 /** Opcodes of a compiled program; each is followed by OP_LEN[op] - 1 operands. */
 const Op = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HEADROOM, PacketPool } from "../../src/nic/pool.ts";
+import { HEADROOM, PacketPool } from "../../src/dp/pool.ts";
 
 describe("PacketPool", () => {
   it("hands out every slot once, then refuses and counts", () => {

@@ -13,8 +13,8 @@
 import { describe, expect, it } from "vitest";
 import { formatOdpActions, parseOdpActions } from "../../src/flow/odp.ts";
 import { W } from "../../src/flow/key.ts";
-import { formatMegaflow, parseTraceFlow } from "../../src/host/trace.ts";
-import { translate } from "../../src/host/xlate.ts";
+import { formatMegaflow, parseTraceFlow } from "../../src/ofproto/trace.ts";
+import { translate } from "../../src/ofproto/xlate.ts";
 import { addFlows, makeBridge, vlanSpecs } from "./bridge-fixture.ts";
 
 interface Case {

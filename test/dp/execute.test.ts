@@ -13,13 +13,13 @@
 // with checksums tshark verifies. Checksums of our results are verified again with tshark below.
 import { describe, expect, it } from "vitest";
 import { hex, toHex, viewOf } from "../../src/wire/bytes.ts";
-import { PacketPool } from "../../src/nic/pool.ts";
+import { PacketPool } from "../../src/dp/pool.ts";
 import { PacketParser } from "../../src/wire/parse.ts";
 import { INNER, OUTER, newOffsets } from "../../src/wire/offsets.ts";
 import { parseOdpActions } from "../../src/flow/odp.ts";
 import {
   ActionExecutor, OFFSETS_STALE, UnsupportedActionError, compileActions, offsetsValid, ovsRssHash, tunnelSrcPort,
-} from "../../src/flow/execute.ts";
+} from "../../src/dp/execute.ts";
 import { FlowExtractor } from "../../src/flow/extract.ts";
 import { newFlowKey } from "../../src/flow/key.ts";
 import { requireTool } from "../helpers.ts";

@@ -1,9 +1,9 @@
-// `offload-emu vsctl` (src/cmd/vsctl.ts) on the in-memory database. Every expected text below is
+// `offload-emu vsctl` (src/ovsdb/vsctl.ts) on the in-memory database. Every expected text below is
 // what ovs-vsctl 3.1 printed on a private userspace Open vSwitch started with
 // ../shared/tools/ovs-oracle.sh (ovsdb-server + ovs-vswitchd --enable-dummy), for the command
 // quoted next to it, with the program name `ovs-vsctl: ` replaced by `offload-emu vsctl: `.
 import { describe, expect, it } from "vitest";
-import { runVsctl } from "../../src/cmd/vsctl.ts";
+import { runVsctl } from "../../src/ovsdb/vsctl.ts";
 import { Db } from "../../src/ovsdb/db.ts";
 
 const IO = { cwd: "/" };

@@ -4,10 +4,10 @@
 // actions=NORMAL`, Port settings as listed per case) unless a case says otherwise.
 import { describe, expect, it } from "vitest";
 import { formatOdpActions, parseOdpActions } from "../../src/flow/odp.ts";
-import { MacLearning } from "../../src/host/mac-learning.ts";
-import { formatMegaflow, formatTrace, formatTraceTree, parseTraceFlow } from "../../src/host/trace.ts";
-import { MAX_DEPTH, MAX_RESUBMITS, portIncludesVlan, portTrunksVlan, translate, type TraceNode } from "../../src/host/xlate.ts";
-import type { XPort } from "../../src/host/types.ts";
+import { MacLearning } from "../../src/ofproto/mac-learning.ts";
+import { formatMegaflow, formatTrace, formatTraceTree, parseTraceFlow } from "../../src/ofproto/trace.ts";
+import { MAX_DEPTH, MAX_RESUBMITS, portIncludesVlan, portTrunksVlan, translate, type TraceNode } from "../../src/ofproto/xlate.ts";
+import type { XPort } from "../../src/ofproto/types.ts";
 import { addFlows, makeBridge, vlanSpecs } from "./bridge-fixture.ts";
 
 const T = "tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80";

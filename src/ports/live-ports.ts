@@ -1,15 +1,15 @@
-// Fills PORT_DRIVERS (src/host/port-driver.ts) with the live ports: `tap` (tap.ts), `dgram`
+// Fills PORT_DRIVERS (src/ports/port-driver.ts) with the live ports: `tap` (tap.ts), `dgram`
 // (dgram.ts) and `stream` (stream.ts). Importing this module is what makes those Interface
 // types (and options:backend=TYPE behind a VF or uplink representor) available; the daemon
 // (src/daemon/server.ts) does, tests of the engine alone need not.
 //
 // It also keeps the drivers open right now, by port name, for `appctl live/show`.
 
-import type { InterfaceConfig } from "../host/config.ts";
-import { PORT_DRIVERS, type PortDriver, type PortDriverContext, type PortDriverFactory } from "../host/port-driver.ts";
-import { openDgram } from "../../native-free/dgram.ts";
-import type { LivePort } from "../../native-free/stats.ts";
-import { openStream } from "../../native-free/stream.ts";
+import type { InterfaceConfig } from "../ovsdb/config.ts";
+import { PORT_DRIVERS, type PortDriver, type PortDriverContext, type PortDriverFactory } from "./port-driver.ts";
+import { openDgram } from "./dgram.ts";
+import type { LivePort } from "./stats.ts";
+import { openStream } from "./stream.ts";
 import { openTap } from "./tap.ts";
 
 /** Live drivers open now, by port name. */

@@ -1,16 +1,21 @@
 // A bridge as vswitchd holds it: OpenFlow tables, ports by OpenFlow and datapath number, and the
-// MAC learning table of the NORMAL action.
+// MAC learning table of the NORMAL action. It holds ports by their XPort face only: the host
+// decides what a port is (src/host/netdev.ts), and the bridge records which bridge holds it.
 
 import { OfTables } from "./oftable.ts";
 import { MacLearning } from "./mac-learning.ts";
-import type { BridgeView } from "./types.ts";
-import type { Netdev } from "./netdev.ts";
+import type { BridgeView, XPort } from "./types.ts";
 
-export class Bridge implements BridgeView {
+/** A port a bridge can hold: an XPort that knows which bridge it is on. */
+export interface BridgePort extends XPort {
+  bridge: Bridge<this> | null;
+}
+
+export class Bridge<P extends BridgePort = BridgePort> implements BridgeView {
   readonly tables = new OfTables();
-  readonly ports = new Map<number, Netdev>();
-  readonly byOdp = new Map<number, Netdev>();
-  readonly byName = new Map<string, Netdev>();
+  readonly ports = new Map<number, P>();
+  readonly byOdp = new Map<number, P>();
+  readonly byName = new Map<string, P>();
   readonly mac = new MacLearning();
   failMode: "secure" | "standalone" = "standalone";
   datapathId = 0n;
@@ -18,14 +23,14 @@ export class Bridge implements BridgeView {
 
   constructor(readonly name: string, public datapathName: string) {}
 
-  attach(dev: Netdev): void {
+  attach(dev: P): void {
     dev.bridge = this;
     this.ports.set(dev.ofport, dev);
     this.byOdp.set(dev.odpPort, dev);
     this.byName.set(dev.name, dev);
   }
 
-  detach(dev: Netdev): void {
+  detach(dev: P): void {
     this.ports.delete(dev.ofport);
     this.byOdp.delete(dev.odpPort);
     this.byName.delete(dev.name);

@@ -3,7 +3,18 @@
 // LocalCommands. A handler throws CommandError for a failure the user should read; ovs-appctl
 // prints that text on stderr and exits 2.
 
-import type { CommandIo, CommandResult } from "./types.ts";
+/** What a control command returns to its client: ovs-* tools' stdout, stderr and exit status. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A control command's view of its caller: relative paths are the caller's. */
+export interface CommandIo {
+  cwd: string;
+  stdin?: string;
+}
 
 export class CommandError extends Error {
   override readonly name = "CommandError";
