@@ -23,12 +23,16 @@ const N = QUICK ? 300_000 : 2_000_000;
 // udp.check_checksum on reads it with no expert info and nothing malformed (port 53 made it
 // dissect the payload as a malformed DNS message). The frame this replaced was 61 bytes with a
 // total length of 50, so the parse baseline timed a failed parse.
-const UDP64 = hex("52540000000252540000000108004500002e1234400040113c54c0000201c63364029c400009001a0000"
-  + "000102030405060708090a0b0c0d0e0f1011");
+const UDP64 = hex(
+  "52540000000252540000000108004500002e1234400040113c54c0000201c63364029c400009001a0000" +
+    "000102030405060708090a0b0c0d0e0f1011",
+);
 // VXLAN (VNI 5001) from 192.0.2.2 carrying an ICMP echo reply 10.0.1.7 -> 10.0.0.1 (98 bytes).
-const VXLAN = hex("aa55aa550001aabbcc00000208004500005e000140004011b68ac0000202c0000201823512b5004aaca7"
-  + "080000000013890050540000000150540000000708004500002c00010000400165c90a0001070a00000100003c3c"
-  + "0000000078787878787878787878787878787878");
+const VXLAN = hex(
+  "aa55aa550001aabbcc00000208004500005e000140004011b68ac0000202c0000201823512b5004aaca7" +
+    "080000000013890050540000000150540000000708004500002c00010000400165c90a0001070a00000100003c3c" +
+    "0000000078787878787878787878787878787878",
+);
 
 let sink = 0;
 
@@ -92,7 +96,9 @@ measure("parse + extract outer + inner + tunnel, VXLAN", (n) => {
 // The executor hands the slot to the output callback; the callback keeps it, so one slot serves
 // every iteration (push_vlan is followed by resetting the start, as a fresh receive would).
 let outs = 0;
-const ex = new ActionExecutor(pool, () => { outs++; });
+const ex = new ActionExecutor(pool, () => {
+  outs++;
+});
 const ttl = compileActions(parseOdpActions("set(ipv4(ttl=9)),2"));
 const ttlDec = compileActions(parseOdpActions("set(ipv4(ttl=8)),2"));
 const push = compileActions(parseOdpActions("push_vlan(vid=100,pcp=5),2"));
@@ -106,7 +112,10 @@ const o0 = o.slice();
 measure("execute push_vlan,output, 64-byte UDP", (n) => {
   for (let i = 0; i < n; i++) {
     ex.execute(push, udpSlot, o);
-    pool.start[udpSlot] = s0; pool.len[udpSlot] = UDP64.length; pool.origLen[udpSlot] = UDP64.length; o.set(o0);
+    pool.start[udpSlot] = s0;
+    pool.len[udpSlot] = UDP64.length;
+    pool.origLen[udpSlot] = UDP64.length;
+    o.set(o0);
   }
   return outs;
 });

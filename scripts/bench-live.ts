@@ -27,10 +27,22 @@ const frame = new Uint8Array(FRAME_BYTES);
 for (let i = 0; i < FRAME_BYTES; i++) frame[i] = i & 0xff;
 frame.set([0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x88, 0xb5]); // unicast MACs, local experimental EtherType
 
-interface Pair { a: PortDriver; setOnA(f: () => void): void; close(): Promise<void> }
+interface Pair {
+  a: PortDriver;
+  setOnA(f: () => void): void;
+  close(): Promise<void>;
+}
 
 function ctx(name: string, onFrame: (f: Uint8Array) => void): PortDriverContext {
-  return { name, receive: onFrame, fail: (e) => { throw new Error(`${name}: ${e}`); }, recover: () => {}, log: () => {} };
+  return {
+    name,
+    receive: onFrame,
+    fail: (e) => {
+      throw new Error(`${name}: ${e}`);
+    },
+    recover: () => {},
+    log: () => {},
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,17 +55,35 @@ async function linkPair(kind: "dgram" | "tcp" | "unix", port: number): Promise<P
   const ctxB = ctx("b", (f) => b?.send(f));
   let a: PortDriver;
   if (kind === "dgram") {
-    a = new DgramPort({ local: { kind: "udp", host: "127.0.0.1", port }, remote: { kind: "udp", host: "127.0.0.1", port: port + 1 } }, ctxA);
-    b = new DgramPort({ local: { kind: "udp", host: "127.0.0.1", port: port + 1 }, remote: { kind: "udp", host: "127.0.0.1", port } }, ctxB);
+    a = new DgramPort(
+      { local: { kind: "udp", host: "127.0.0.1", port }, remote: { kind: "udp", host: "127.0.0.1", port: port + 1 } },
+      ctxA,
+    );
+    b = new DgramPort(
+      { local: { kind: "udp", host: "127.0.0.1", port: port + 1 }, remote: { kind: "udp", host: "127.0.0.1", port } },
+      ctxB,
+    );
   } else {
-    const ep = kind === "tcp" ? { kind: "tcp" as const, host: "127.0.0.1", port } : { kind: "unix" as const, path: join(tmpdir(), `bench-live-${process.pid}.sock`) };
+    const ep =
+      kind === "tcp"
+        ? { kind: "tcp" as const, host: "127.0.0.1", port }
+        : { kind: "unix" as const, path: join(tmpdir(), `bench-live-${process.pid}.sock`) };
     b = new StreamPort({ mode: "listen", endpoint: ep, reconnectS: 0 }, ctxB);
     await sleep(50);
     a = new StreamPort({ mode: "connect", endpoint: ep, reconnectS: 0 }, ctxA);
   }
   await sleep(100);
   const bb = b;
-  return { a, setOnA: (f) => { onA = f; }, close: async () => { await a.close(); await bb.close(); } };
+  return {
+    a,
+    setOnA: (f) => {
+      onA = f;
+    },
+    close: async () => {
+      await a.close();
+      await bb.close();
+    },
+  };
 }
 
 /** Two TAPs in one Linux bridge inside a private namespace: what A writes, the other TAP reads. */
@@ -65,30 +95,63 @@ async function tapPair(): Promise<Pair | string> {
   const t1 = `oeb${process.pid % 100000}a`;
   const t2 = `oeb${process.pid % 100000}b`;
   let onA: () => void = () => {};
-  const a = new TapPort(addon, t1, ctx("a", () => {}));
-  const b = new TapPort(addon, t2, ctx("b", () => onA()));
+  const a = new TapPort(
+    addon,
+    t1,
+    ctx("a", () => {}),
+  );
+  const b = new TapPort(
+    addon,
+    t2,
+    ctx("b", () => onA()),
+  );
   const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
   try {
     ip("netns", "add", ns);
     ip("link", "set", t1, "netns", ns);
     ip("link", "set", t2, "netns", ns);
     ip("-n", ns, "link", "add", "oebr", "type", "bridge", "ageing_time", "0"); // flood: no learning needed
-    for (const t of [t1, t2]) { ip("-n", ns, "link", "set", t, "master", "oebr"); ip("-n", ns, "link", "set", t, "up"); }
+    for (const t of [t1, t2]) {
+      ip("-n", ns, "link", "set", t, "master", "oebr");
+      ip("-n", ns, "link", "set", t, "up");
+    }
     ip("-n", ns, "link", "set", "oebr", "up");
   } catch (e) {
-    a.close(); b.close();
-    try { ip("netns", "del", ns); } catch { /* never made */ }
+    a.close();
+    b.close();
+    try {
+      ip("netns", "del", ns);
+    } catch {
+      /* never made */
+    }
     return `ip failed: ${(e as { stderr?: Buffer }).stderr?.toString().trim() ?? String(e)}`;
   }
   await sleep(200);
-  return { a, setOnA: (f) => { onA = f; }, close: async () => { a.close(); b.close(); try { ip("netns", "del", ns); } catch { /* gone */ } } };
+  return {
+    a,
+    setOnA: (f) => {
+      onA = f;
+    },
+    close: async () => {
+      a.close();
+      b.close();
+      try {
+        ip("netns", "del", ns);
+      } catch {
+        /* gone */
+      }
+    },
+  };
 }
 
 /** One run: frames back per second with `window` in flight. */
 async function run(p: Pair, window: number): Promise<number> {
   let back = 0;
   let stop = false;
-  p.setOnA(() => { back++; if (!stop) p.a.send(frame); });
+  p.setOnA(() => {
+    back++;
+    if (!stop) p.a.send(frame);
+  });
   const t0 = performance.now();
   for (let i = 0; i < window; i++) p.a.send(frame);
   await sleep(RUN_MS);
@@ -102,7 +165,10 @@ const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.len
 
 async function bench(name: string, make: () => Promise<Pair | string>): Promise<void> {
   const p = await make();
-  if (typeof p === "string") { console.log(`${name.padEnd(22)} skipped: ${p}`); return; }
+  if (typeof p === "string") {
+    console.log(`${name.padEnd(22)} skipped: ${p}`);
+    return;
+  }
   try {
     await run(p, 64); // warm-up
     const win: number[] = [];
@@ -111,14 +177,18 @@ async function bench(name: string, make: () => Promise<Pair | string>): Promise<
     for (let i = 0; i < RUNS; i++) pp.push(await run(p, 1));
     const w = median(win);
     const q = median(pp);
-    console.log(`${name.padEnd(22)} window 64: ${Math.round(w).toLocaleString("en-US").padStart(9)} frames/s   ping-pong: ${Math.round(q).toLocaleString("en-US").padStart(7)} round trips/s (${(1e6 / q).toFixed(1)} µs)`);
+    console.log(
+      `${name.padEnd(22)} window 64: ${Math.round(w).toLocaleString("en-US").padStart(9)} frames/s   ping-pong: ${Math.round(q).toLocaleString("en-US").padStart(7)} round trips/s (${(1e6 / q).toFixed(1)} µs)`,
+    );
   } finally {
     await p.close();
   }
 }
 
 const base = 30000 + (process.pid % 10000) * 2;
-console.log(`live ports, ${FRAME_BYTES}-byte frames, round trip, median of ${RUNS} runs of ${RUN_MS} ms (node ${process.version})`);
+console.log(
+  `live ports, ${FRAME_BYTES}-byte frames, round trip, median of ${RUNS} runs of ${RUN_MS} ms (node ${process.version})`,
+);
 await bench("dgram (UDP loopback)", () => linkPair("dgram", base));
 await bench("stream tcp (loopback)", () => linkPair("tcp", base + 2));
 await bench("stream unix", () => linkPair("unix", 0));

@@ -32,8 +32,10 @@ const LINE_RATE = 14.88e6;
 // 60 bytes: 52:54:00:00:00:01 -> :02, IPv4 192.0.2.1 -> 198.51.100.2 (total length 46, header
 // checksum 0x3c54), UDP 40000 -> 53 (length 26), 18 bytes 00..11; tshark 4.0 reads the lengths
 // and checksum as consistent.
-const UDP64 = hex("52540000000252540000000108004500002e1234400040113c54c0000201c63364029c400035001a0000"
-  + "000102030405060708090a0b0c0d0e0f1011");
+const UDP64 = hex(
+  "52540000000252540000000108004500002e1234400040113c54c0000201c63364029c400035001a0000" +
+    "000102030405060708090a0b0c0d0e0f1011",
+);
 
 let sink = 0;
 function median(xs: number[]): number {
@@ -67,8 +69,12 @@ function load(dstOf: (i: number) => number): void {
 load((i) => (0xc6330000 | (i & 0xffff)) >>> 0);
 
 const hooks: ESwitchHooks = {
-  tx(vport, slot, tier, flow) { sink = (sink + vport + tier + flow) | 0; },
-  toHost(vport, slot, reason) { sink = (sink + 100 + reason) | 0; },
+  tx(vport, _slot, tier, flow) {
+    sink = (sink + vport + tier + flow) | 0;
+  },
+  toHost(_vport, _slot, reason) {
+    sink = (sink + 100 + reason) | 0;
+  },
 };
 function eswitch(caps: Partial<NicCaps>): ESwitch {
   return new ESwitch({ name: "nic0", switchId: 1, nVfs: 2, pool, hooks, caps });
@@ -126,7 +132,9 @@ measure("baseline: parse + extract", (n) => {
   // and keep evicting each other, so a small share of packets still takes L2.
   const l1 = sw.l1Hits - l1Before;
   const l2 = sw.l2Hits - l2Before;
-  console.log(`  (${sw.counters().l1Entries} L1 entries; ${((100 * l2) / (l1 + l2)).toFixed(2)}% of timed packets were L2 hits)`);
+  console.log(
+    `  (${sw.counters().l1Entries} L1 entries; ${((100 * l2) / (l1 + l2)).toFixed(2)}% of timed packets were L2 hits)`,
+  );
   if (l2 * 20 > l1) throw new Error("L1 benchmark: too many L2 hits");
 }
 
@@ -144,7 +152,8 @@ measure("baseline: parse + extract", (n) => {
   load((i) => (0x0a000000 | ((i & 15) << 16) | ((i >>> 4) & 1)) >>> 0);
   const sw = eswitch({ l1Entries: 0 });
   const dotted = (len: number) => [24, 16, 8, 0].map((s) => ((0xffffffff << (32 - len)) >>> s) & 255).join(".");
-  for (let m = 0; m < 16; m++) offer(sw, m, `recirc_id(0),in_port(1),eth_type(0x0800),ipv4(dst=10.${m}.0.0/${dotted(16 + m)},frag=no)`);
+  for (let m = 0; m < 16; m++)
+    offer(sw, m, `recirc_id(0),in_port(1),eth_type(0x0800),ipv4(dst=10.${m}.0.0/${dotted(16 + m)},frag=no)`);
   if (sw.counters().masks !== 16) throw new Error("expected 16 masks");
   measure("eSwitch L2 hits, 16 masks, even spread (L1 disabled)", run(sw));
   if (sw.counters().fallbacks.miss !== 0) throw new Error("16-mask benchmark missed");
@@ -170,7 +179,10 @@ measure("baseline: parse + extract", (n) => {
     }
     const us = Number(process.hrtime.bigint() - t0) / 1e3 / M;
     const what = hit ? "after a hit (scans" : "never hit (skips";
-    console.log(`offer + remove, ${what} ${sw.caps.l1Entries} L1 slots)`.padEnd(52), `${us.toFixed(1).padStart(6)} µs each`);
+    console.log(
+      `offer + remove, ${what} ${sw.caps.l1Entries} L1 slots)`.padEnd(52),
+      `${us.toFixed(1).padStart(6)} µs each`,
+    );
   }
   if (sw.l2Hits !== M) throw new Error("control-path benchmark: expected one L2 hit per flow");
 }

@@ -66,8 +66,10 @@ const SETUP_GOAL = 1e5;
 // 198.51.100.2 (total length 46, DF, TTL 64, header checksum 0x3c54), UDP 40000 -> 9 (length 26,
 // no checksum), 18 bytes 00..11; tshark 4.0 reads it with no expert info. The variants below
 // change addresses and ports without fixing the IPv4 checksum, which nothing here verifies.
-const UDP64 = hex("52540000000252540000000108004500002e1234400040113c54c0000201c63364029c400009001a0000"
-  + "000102030405060708090a0b0c0d0e0f1011");
+const UDP64 = hex(
+  "52540000000252540000000108004500002e1234400040113c54c0000201c63364029c400009001a0000" +
+    "000102030405060708090a0b0c0d0e0f1011",
+);
 const LEN = UDP64.length;
 
 let sink = 0;
@@ -126,7 +128,13 @@ function build(b: Build): HostEngine {
   addPort(br, newInterface("p3", "dummy", {}, 3));
   addPort(br, newInterface("p4", "dummy", {}, 4));
   const root = { bridges: [br], other_config: new Map(Object.entries(b.other)) };
-  const e = new HostEngine({ db: { root }, unixctl: new LocalCommands(), rundir: "/tmp", log: () => {}, poolSlots: b.poolSlots ?? 256 });
+  const e = new HostEngine({
+    db: { root },
+    unixctl: new LocalCommands(),
+    rundir: "/tmp",
+    log: () => {},
+    poolSlots: b.poolSlots ?? 256,
+  });
   e.reconfigure();
   for (const p of br.ports) {
     const err = p.interfaces[0]?.error;
@@ -243,17 +251,30 @@ if (want("baseline")) {
 
 // --- NIC L1 hits ----------------------------------------------------------------------------
 if (want("nic-l1")) {
-  const e = build({ other: { "hw-offload": "true" }, rules: ["in_port=1,ip,actions=output:2"], poolSlots: FLOWS + 256 });
+  const e = build({
+    other: { "hw-offload": "true" },
+    rules: ["in_port=1,ip,actions=output:2"],
+    poolSlots: FLOWS + 256,
+  });
   const d = dev(e, "pf0vf0");
   viaReceive(e, d, flows10k)(FLOWS); // upcall, then L2 hits that install the L1 entries
-  if (e.dp.count !== 1 || e.dp.list()[0]?.offload !== "offloaded") throw new Error("nic-l1: the megaflow is not offloaded");
+  if (e.dp.count !== 1 || e.dp.list()[0]?.offload !== "offloaded")
+    throw new Error("nic-l1: the megaflow is not offloaded");
   let before = Float64Array.from(e.tiers);
-  report(`nic-l1: ${FLOWS} flows, receive()`, rate(viaReceive(e, d, flows10k)), LINE_RATE,
-    expectTier(e, before, T.L1, 0.95, "nic-l1"));
+  report(
+    `nic-l1: ${FLOWS} flows, receive()`,
+    rate(viaReceive(e, d, flows10k)),
+    LINE_RATE,
+    expectTier(e, before, T.L1, 0.95, "nic-l1"),
+  );
   before = Float64Array.from(e.tiers);
   const slots = loadSlots(e, flows10k);
-  report(`nic-l1: same, receiveSlot() (no copy)`, rate(viaSlots(e, d, slots)), LINE_RATE,
-    expectTier(e, before, T.L1, 0.95, "nic-l1 slots"));
+  report(
+    `nic-l1: same, receiveSlot() (no copy)`,
+    rate(viaSlots(e, d, slots)),
+    LINE_RATE,
+    expectTier(e, before, T.L1, 0.95, "nic-l1 slots"),
+  );
   // The eSwitch alone, as a VF's packet reaches it before any host code: the engine's hooks
   // still take the packet out (nicTx, portTx), but receiveSlot()'s bookkeeping is skipped.
   const esw = e.nics.get("pf0")?.esw;
@@ -263,34 +284,49 @@ if (want("nic-l1")) {
   const l1Before = esw.l1Hits;
   const total = (): number => esw.l1Hits + esw.l2Hits;
   const t0 = total();
-  report(`nic-l1: same, eSwitch.rx() on the frame in its slot`, rate((n) => {
-    for (let i = 0, j = 0; i < n; i++) {
-      const s = slots[j] as number;
-      esw.rx(vport, s);
-      if (pool.alloc() !== s) throw new Error("the slot was not released");
-      pool.len[s] = LEN;
-      pool.origLen[s] = LEN;
-      j = j + 1 === slots.length ? 0 : j + 1;
-    }
-    return esw.l1Hits;
-  }), LINE_RATE);
-  if ((esw.l1Hits - l1Before) < 0.95 * (total() - t0)) throw new Error("nic-l1 eSwitch: too few L1 hits");
+  report(
+    `nic-l1: same, eSwitch.rx() on the frame in its slot`,
+    rate((n) => {
+      for (let i = 0, j = 0; i < n; i++) {
+        const s = slots[j] as number;
+        esw.rx(vport, s);
+        if (pool.alloc() !== s) throw new Error("the slot was not released");
+        pool.len[s] = LEN;
+        pool.origLen[s] = LEN;
+        j = j + 1 === slots.length ? 0 : j + 1;
+      }
+      return esw.l1Hits;
+    }),
+    LINE_RATE,
+  );
+  if (esw.l1Hits - l1Before < 0.95 * (total() - t0)) throw new Error("nic-l1 eSwitch: too few L1 hits");
 }
 
 // --- NIC L2 hits ----------------------------------------------------------------------------
 if (want("nic-l2")) {
-  const e = build({ other: { "hw-offload": "true" }, nic: { "hw-l1-entries": "1" }, rules: ["in_port=1,ip,actions=output:2"] });
+  const e = build({
+    other: { "hw-offload": "true" },
+    nic: { "hw-l1-entries": "1" },
+    rules: ["in_port=1,ip,actions=output:2"],
+  });
   const d = dev(e, "pf0vf0");
   viaReceive(e, d, flows10k)(FLOWS);
   const before = Float64Array.from(e.tiers);
-  report("nic-l2: 1 mask (hw-l1-entries=1), receive()", rate(viaReceive(e, d, flows10k)), LINE_RATE,
-    expectTier(e, before, T.L2, 0.95, "nic-l2"));
+  report(
+    "nic-l2: 1 mask (hw-l1-entries=1), receive()",
+    rate(viaReceive(e, d, flows10k)),
+    LINE_RATE,
+    expectTier(e, before, T.L2, 0.95, "nic-l2"),
+  );
 }
 if (want("nic-l2x16")) {
   // Rule m: nw_dst 10.m.0.0/(16+m); frame i goes to 10.(i%16).0.(i/16 & 1), so every rule's
   // traffic also differs in the bits just past its prefix.
   const dotted = (len: number) => [24, 16, 8, 0].map((s) => ((0xffffffff << (32 - len)) >>> s) & 255).join(".");
-  const rules = Array.from({ length: 16 }, (_, m) => `in_port=1,ip,nw_dst=10.${m}.0.0/${dotted(16 + m)},actions=output:2`);
+  const rules = Array.from(
+    { length: 16 },
+    (_, m) => `in_port=1,ip,nw_dst=10.${m}.0.0/${dotted(16 + m)},actions=output:2`,
+  );
   const e = build({ other: { "hw-offload": "true" }, nic: { "hw-l1-entries": "1" }, rules });
   const fs = frames(FLOWS, (dv, off, i) => {
     dv.setUint16(off + 34, 1024 + i);
@@ -301,41 +337,69 @@ if (want("nic-l2x16")) {
   const esw = e.nics.get("pf0")?.esw;
   const masks = esw?.counters().masks ?? 0;
   const offloaded = e.dp.list().filter((f) => f.offload === "offloaded").length;
-  if (masks !== 16 || offloaded !== e.dp.count) throw new Error(`nic-l2x16: ${masks} masks, ${offloaded}/${e.dp.count} flows offloaded`);
+  if (masks !== 16 || offloaded !== e.dp.count)
+    throw new Error(`nic-l2x16: ${masks} masks, ${offloaded}/${e.dp.count} flows offloaded`);
   const before = Float64Array.from(e.tiers);
-  report(`nic-l2: 16 masks (${e.dp.count} megaflows), receive()`, rate(viaReceive(e, d, fs)), LINE_RATE,
-    expectTier(e, before, T.L2, 0.95, "nic-l2x16"));
+  report(
+    `nic-l2: 16 masks (${e.dp.count} megaflows), receive()`,
+    rate(viaReceive(e, d, fs)),
+    LINE_RATE,
+    expectTier(e, before, T.L2, 0.95, "nic-l2x16"),
+  );
 }
 
 // --- host datapath --------------------------------------------------------------------------
 if (want("dp-megaflow")) {
-  const e = build({ other: { "hw-offload": "false", "emc-insert-inv-prob": "0" }, rules: ["in_port=3,ip,actions=output:4"], poolSlots: FLOWS + 256 });
+  const e = build({
+    other: { "hw-offload": "false", "emc-insert-inv-prob": "0" },
+    rules: ["in_port=3,ip,actions=output:4"],
+    poolSlots: FLOWS + 256,
+  });
   const d = dev(e, "p3");
   viaReceive(e, d, flows10k)(FLOWS);
   let before = Float64Array.from(e.tiers);
-  report(`dp-megaflow: ${FLOWS} flows, 1 mask, receive()`, rate(viaReceive(e, d, flows10k)), MEGAFLOW_GOAL,
-    expectTier(e, before, T.MEGAFLOW, 0.99, "dp-megaflow"));
+  report(
+    `dp-megaflow: ${FLOWS} flows, 1 mask, receive()`,
+    rate(viaReceive(e, d, flows10k)),
+    MEGAFLOW_GOAL,
+    expectTier(e, before, T.MEGAFLOW, 0.99, "dp-megaflow"),
+  );
   before = Float64Array.from(e.tiers);
-  report(`dp-megaflow: same, receiveSlot() (no copy)`, rate(viaSlots(e, d, loadSlots(e, flows10k))), MEGAFLOW_GOAL,
-    expectTier(e, before, T.MEGAFLOW, 0.99, "dp-megaflow slots"));
+  report(
+    `dp-megaflow: same, receiveSlot() (no copy)`,
+    rate(viaSlots(e, d, loadSlots(e, flows10k))),
+    MEGAFLOW_GOAL,
+    expectTier(e, before, T.MEGAFLOW, 0.99, "dp-megaflow slots"),
+  );
 }
 if (want("dp-emc")) {
-  const e = build({ other: { "hw-offload": "false", "emc-insert-inv-prob": "1" }, rules: ["in_port=3,ip,actions=output:4"] });
+  const e = build({
+    other: { "hw-offload": "false", "emc-insert-inv-prob": "1" },
+    rules: ["in_port=3,ip,actions=output:4"],
+  });
   const fs = flows10k.slice(0, EMC_FLOWS);
   const d = dev(e, "p3");
   viaReceive(e, d, fs)(2 * EMC_FLOWS); // upcall, then megaflow hits that fill the EMC
   const before = Float64Array.from(e.tiers);
-  report(`dp-emc: ${EMC_FLOWS} flows, receive()`, rate(viaReceive(e, d, fs)), MEGAFLOW_GOAL,
-    expectTier(e, before, T.EMC, 0.9, "dp-emc"));
+  report(
+    `dp-emc: ${EMC_FLOWS} flows, receive()`,
+    rate(viaReceive(e, d, fs)),
+    MEGAFLOW_GOAL,
+    expectTier(e, before, T.EMC, 0.9, "dp-emc"),
+  );
 }
 
 // --- flow setups ----------------------------------------------------------------------------
 /** Frame i: UDP64 from dl_src 02:00:00:xx:xx:xx (i), so that each one needs its own megaflow. */
-const perFlow = (n: number, base: number): Uint8Array[] => frames(n, (dv, off, i) => {
-  dv.setUint16(off + 6, 0x0200);
-  dv.setUint32(off + 8, base + i);
-});
-const SETUP_RULES = ["priority=10,in_port=1,dl_src=00:00:00:00:00:01,actions=drop", "priority=1,in_port=1,ip,actions=output:2"];
+const perFlow = (n: number, base: number): Uint8Array[] =>
+  frames(n, (dv, off, i) => {
+    dv.setUint16(off + 6, 0x0200);
+    dv.setUint32(off + 8, base + i);
+  });
+const SETUP_RULES = [
+  "priority=10,in_port=1,dl_src=00:00:00:00:00:01,actions=drop",
+  "priority=1,in_port=1,ip,actions=output:2",
+];
 function setupEngine(hw: boolean): HostEngine {
   return build({ other: { "hw-offload": String(hw) }, nic: { "hw-l2-entries": "262144" }, rules: SETUP_RULES });
 }
@@ -344,7 +408,8 @@ for (const hw of [true, false]) {
   if (!want(name)) continue;
   const fs = perFlow(SETUPS, 1);
   const rates: number[] = [];
-  for (let r = 0; r <= RUNS; r++) { // run 0 warms the JIT up
+  for (let r = 0; r <= RUNS; r++) {
+    // run 0 warms the JIT up
     const e = setupEngine(hw);
     const d = dev(e, "pf0vf0");
     const t0 = process.hrtime.bigint();
@@ -353,18 +418,28 @@ for (const hw of [true, false]) {
     if (r > 0) rates.push(SETUPS / s);
     const upcalls = e.tiers[T.UPCALL] as number;
     const offloaded = e.dp.list().filter((f) => f.offload === "offloaded").length;
-    if (e.dp.count !== SETUPS || upcalls !== SETUPS) throw new Error(`${name}: ${e.dp.count} flows, ${upcalls} upcalls`);
+    if (e.dp.count !== SETUPS || upcalls !== SETUPS)
+      throw new Error(`${name}: ${e.dp.count} flows, ${upcalls} upcalls`);
     if (hw && offloaded !== SETUPS) throw new Error(`${name}: ${offloaded} offloaded`);
   }
-  report(`${name}: ${SETUPS} new flows per run${hw ? ", all offloaded" : ""}`, median(rates), SETUP_GOAL,
-    `  (${(1e6 / median(rates)).toFixed(1)} µs per setup)`);
+  report(
+    `${name}: ${SETUPS} new flows per run${hw ? ", all offloaded" : ""}`,
+    median(rates),
+    SETUP_GOAL,
+    `  (${(1e6 / median(rates)).toFixed(1)} µs per setup)`,
+  );
 }
 
 // --- memory per cached flow -------------------------------------------------------------------
 if (want("memory")) {
   setFlagsFromString("--expose-gc");
   const gc = runInNewContext("gc") as () => void;
-  const used = (): number => { gc(); gc(); const m = process.memoryUsage(); return m.heapUsed + m.external; };
+  const used = (): number => {
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
   const fs = perFlow(MEM_FLOWS, 1);
   // One function call per measurement, so that no stack slot keeps the previous engine alive.
   const grow = (hw: boolean): number => {
@@ -374,15 +449,20 @@ if (want("memory")) {
     const m0 = used();
     for (const f of fs) e.receive(d, f);
     const m1 = used();
-    if (e.dp.count !== MEM_FLOWS || (hw && e.dp.list().filter((f) => f.offload === "offloaded").length !== MEM_FLOWS)) throw new Error(`memory: ${e.dp.count} flows`);
+    if (e.dp.count !== MEM_FLOWS || (hw && e.dp.list().filter((f) => f.offload === "offloaded").length !== MEM_FLOWS))
+      throw new Error(`memory: ${e.dp.count} flows`);
     return (m1 - m0) / MEM_FLOWS;
   };
   const dpOnly = grow(false);
   const both = grow(true);
-  console.log(`memory per cached flow (${MEM_FLOWS} flows, heap + external after GC): datapath ${dpOnly.toFixed(0)} B `
-    + `(hw-offload off); datapath + NIC L2 ${both.toFixed(0)} B (on), so NIC L2 ${(both - dpOnly).toFixed(0)} B`);
+  console.log(
+    `memory per cached flow (${MEM_FLOWS} flows, heap + external after GC): datapath ${dpOnly.toFixed(0)} B ` +
+      `(hw-offload off); datapath + NIC L2 ${both.toFixed(0)} B (on), so NIC L2 ${(both - dpOnly).toFixed(0)} B`,
+  );
   const l1 = new ExactTable(FLOW_WORDS, 65536, { insertInvProb: 1 });
-  console.log(`memory, NIC L1 tracker: preallocated, ${l1.bytesPerSlot} bytes per entry (${(l1.memoryBytes / 2 ** 20).toFixed(1)} MiB for the default 65536)`);
+  console.log(
+    `memory, NIC L1 tracker: preallocated, ${l1.bytesPerSlot} bytes per entry (${(l1.memoryBytes / 2 ** 20).toFixed(1)} MiB for the default 65536)`,
+  );
 }
 
 // --- ratios ---------------------------------------------------------------------------------
@@ -390,7 +470,9 @@ if (rows.length > 0 && baseline["extract"] !== undefined) {
   console.log("\nratio of each figure to the baselines of this run (parse only, parse + extract):");
   for (const r of rows) {
     if (r.name.startsWith("baseline") || r.name.startsWith("setup")) continue;
-    console.log(`  ${r.name.padEnd(50)} ${(r.pps / (baseline["parse"] as number)).toFixed(2)}  ${(r.pps / (baseline["extract"] as number)).toFixed(2)}`);
+    console.log(
+      `  ${r.name.padEnd(50)} ${(r.pps / (baseline["parse"] as number)).toFixed(2)}  ${(r.pps / (baseline["extract"] as number)).toFixed(2)}`,
+    );
   }
 }
 if (sink === 0.5) console.log(sink);

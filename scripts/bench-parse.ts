@@ -29,7 +29,12 @@ function pool(frames: Uint8Array[]) {
   const start = new Int32Array(frames.length);
   const len = new Int32Array(frames.length);
   let off = 0;
-  frames.forEach((f, i) => { bytes.set(f, off); start[i] = off; len[i] = f.length; off += f.length; });
+  frames.forEach((f, i) => {
+    bytes.set(f, off);
+    start[i] = off;
+    len[i] = f.length;
+    off += f.length;
+  });
   return { dv: new DataView(bytes.buffer), start, len, n: frames.length };
 }
 
@@ -39,7 +44,10 @@ function bareWalk(dv: DataView, start: number, len: number, o: Int32Array): void
   const end = start + len;
   let type = dv.getUint16(p + 12);
   p += 14;
-  while ((type === 0x8100 || type === 0x88a8) && p + 4 <= end) { type = dv.getUint16(p + 2); p += 4; }
+  while ((type === 0x8100 || type === 0x88a8) && p + 4 <= end) {
+    type = dv.getUint16(p + 2);
+    p += 4;
+  }
   o[0] = p;
   if (type !== 0x0800 || p + 20 > end) return;
   const proto = dv.getUint8(p + 9);
@@ -73,12 +81,21 @@ function measure(name: string, frames: Uint8Array[]) {
   const parser = new PacketParser();
   const o = newOffsets();
   const reps = Math.max(1, Math.ceil(2_000_000 / n));
-  const ours = () => { for (let r = 0; r < reps; r++) for (let i = 0; i < n; i++) parser.parse(dv, start[i] as number, len[i] as number, o); };
-  const bare = () => { for (let r = 0; r < reps; r++) for (let i = 0; i < n; i++) bareWalk(dv, start[i] as number, len[i] as number, o); };
-  ours(); bare(); // warm up
+  const ours = () => {
+    for (let r = 0; r < reps; r++)
+      for (let i = 0; i < n; i++) parser.parse(dv, start[i] as number, len[i] as number, o);
+  };
+  const bare = () => {
+    for (let r = 0; r < reps; r++) for (let i = 0; i < n; i++) bareWalk(dv, start[i] as number, len[i] as number, o);
+  };
+  ours();
+  bare(); // warm up
   const a: number[] = [];
   const b: number[] = [];
-  for (let k = 0; k < RUNS; k++) { a.push(rate(ours, reps * n)); b.push(rate(bare, reps * n)); }
+  for (let k = 0; k < RUNS; k++) {
+    a.push(rate(ours, reps * n));
+    b.push(rate(bare, reps * n));
+  }
   return { name, n, ours: median(a), bare: median(b) };
 }
 
@@ -103,18 +120,45 @@ function toolRate(frames: Uint8Array[], cmd: string, argv: (file: string) => str
   }
 }
 
-const all = captureFiles().flatMap((f) => readCaptureFile(capturePath(f)).packets.filter((p) => p.linkType === 1).map((p) => p.data));
+const all = captureFiles().flatMap((f) =>
+  readCaptureFile(capturePath(f))
+    .packets.filter((p) => p.linkType === 1)
+    .map((p) => p.data),
+);
 const vxlan = readCaptureFile(capturePath("ndpi__vxlan.pcap")).packets.map((p) => p.data);
 
 const fmt = (x: number) => `${(x / 1e6).toFixed(2)} M/s`;
 console.log(`node ${process.version}, ${RUNS} runs, medians`);
 for (const r of [measure("vxlan", vxlan), measure("mixed", all)]) {
-  console.log(`${r.name.padEnd(6)} ${String(r.n).padStart(4)} frames  parser ${fmt(r.ours)}  bare walk ${fmt(r.bare)}  ratio ${(r.ours / r.bare).toFixed(2)}`);
+  console.log(
+    `${r.name.padEnd(6)} ${String(r.n).padStart(4)} frames  parser ${fmt(r.ours)}  bare walk ${fmt(r.bare)}  ratio ${(r.ours / r.bare).toFixed(2)}`,
+  );
   if (TOOLS) {
     const frames = r.name === "vxlan" ? vxlan : all;
-    const has = (c: string) => { try { execFileSync("sh", ["-c", `command -v ${c}`]); return true; } catch { return false; } };
+    const has = (c: string) => {
+      try {
+        execFileSync("sh", ["-c", `command -v ${c}`]);
+        return true;
+      } catch {
+        return false;
+      }
+    };
     if (has("tshark")) {
-      const t = toolRate(frames, "tshark", (f) => ["-n", "-r", f, "-T", "fields", "-e", "frame.number", "-e", "ip.src", "-e", "udp.dstport", "-e", "vxlan.vni"]);
+      const t = toolRate(frames, "tshark", (f) => [
+        "-n",
+        "-r",
+        f,
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+        "-e",
+        "ip.src",
+        "-e",
+        "udp.dstport",
+        "-e",
+        "vxlan.vni",
+      ]);
       console.log(`${"".padEnd(6)}       tshark -T fields ${fmt(t)}  (parser is ${(r.ours / t).toFixed(0)}x)`);
     }
     if (has("tcpdump")) {

@@ -19,7 +19,12 @@ const dir = mkdtempSync(join(tmpdir(), "bench-pcapng-"));
 const T0 = 1_700_000_000_000_000_000n;
 const TS: bigint[] = Array.from({ length: 1024 }, (_, i) => T0 + BigInt(i) * 1_234n);
 
-interface Case { format: "pcapng" | "pcap"; size: number; comment: boolean; packets: number }
+interface Case {
+  format: "pcapng" | "pcap";
+  size: number;
+  comment: boolean;
+  packets: number;
+}
 
 function runOnce(c: Case, file: string): { seconds: number; bytes: number } {
   const frame = new Uint8Array(c.size).fill(0x5a);
@@ -63,9 +68,9 @@ for (const c of cases) {
   const secs = median(runs.map((r) => r.seconds));
   const bytes = runs[0]!.bytes;
   console.log(
-    `${c.format.padEnd(8)} ${String(c.size).padStart(5)}  ${(c.comment ? "yes" : "no").padEnd(7)}  ${String(c.packets).padStart(7)}`
-    + `  ${(c.packets / secs / 1e6).toFixed(2).padStart(8)}  ${(bytes / secs / 1e6).toFixed(0).padStart(11)}`
-    + `  ${(bytes / c.packets).toFixed(1).padStart(14)}`,
+    `${c.format.padEnd(8)} ${String(c.size).padStart(5)}  ${(c.comment ? "yes" : "no").padEnd(7)}  ${String(c.packets).padStart(7)}` +
+      `  ${(c.packets / secs / 1e6).toFixed(2).padStart(8)}  ${(bytes / secs / 1e6).toFixed(0).padStart(11)}` +
+      `  ${(bytes / c.packets).toFixed(1).padStart(14)}`,
   );
 }
 rmSync(dir, { recursive: true });

@@ -48,7 +48,10 @@ function race(ops: number, fns: (() => number)[]): number[] {
       (samples[i] as number[]).push(ops / (ns / 1e9));
     });
   }
-  return samples.map((s) => { s.sort((a, b) => a - b); return s[s.length >> 1] as number; });
+  return samples.map((s) => {
+    s.sort((a, b) => a - b);
+    return s[s.length >> 1] as number;
+  });
 }
 
 const rows: [string, string, string, string][] = [];
@@ -61,8 +64,10 @@ function row(what: string, ours: number, baseline: string, base: number): void {
  *  words must already be 0. */
 function writeFlow(keys: Uint32Array, b: number, i: number): void {
   keys[b + W.IN_PORT] = 1 + (i & 7);
-  keys[b + W.DL_DST_HI] = 0x0200; keys[b + W.DL_DST_LO] = 0x00000001 + (i & 0xff);
-  keys[b + W.DL_SRC_HI] = 0x0200; keys[b + W.DL_SRC_LO] = 0x00010000 + ((i >>> 8) & 0xff);
+  keys[b + W.DL_DST_HI] = 0x0200;
+  keys[b + W.DL_DST_LO] = 0x00000001 + (i & 0xff);
+  keys[b + W.DL_SRC_HI] = 0x0200;
+  keys[b + W.DL_SRC_LO] = 0x00010000 + ((i >>> 8) & 0xff);
   keys[b + W.DL_TYPE] = 0x0800;
   keys[b + W.NW_SRC] = (0x0a000000 | (i & 0xffffff)) >>> 0;
   keys[b + W.NW_DST] = (0xc0a80000 | ((i * 2654435761) >>> 16)) >>> 0;
@@ -92,14 +97,30 @@ async function benchHash(): Promise<void> {
   const L = QUICK ? 200_000 : 1_000_000;
   const order = randomOrder(n, L);
   const [ours, xx] = race(L, [
-    () => { let s = 0; for (let j = 0; j < L; j++) s ^= hashWords(keys, (order[j] as number) * FW, FW, 0); return s; },
-    () => { let s = 0; for (let j = 0; j < L; j++) s ^= h32Raw(bytes[order[j] as number] as Uint8Array, 0); return s; },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) s ^= hashWords(keys, (order[j] as number) * FW, FW, 0);
+      return s;
+    },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) s ^= h32Raw(bytes[order[j] as number] as Uint8Array, 0);
+      return s;
+    },
   ]) as [number, number];
   row("hash 65 words (260 B)", ours, "xxhash-wasm h32Raw", xx);
   // The exact-match caches' hash: 17 words of the 5-tuple, against the whole key through hashWords.
   const [five, whole] = race(L, [
-    () => { let s = 0; for (let j = 0; j < L; j++) s ^= flowHash5(keys, (order[j] as number) * FW); return s; },
-    () => { let s = 0; for (let j = 0; j < L; j++) s ^= hashWords(keys, (order[j] as number) * FW, FW, 0); return s; },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) s ^= flowHash5(keys, (order[j] as number) * FW);
+      return s;
+    },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) s ^= hashWords(keys, (order[j] as number) * FW, FW, 0);
+      return s;
+    },
   ]) as [number, number];
   row("flowHash5 (5-tuple words)", five, "hashWords 65 words", whole);
   // What the megaflow cache actually hashes: four masked words picked out of the key.
@@ -107,36 +128,82 @@ async function benchHash(): Promise<void> {
   const mv = Uint32Array.of(0xffffffff, 0xffff, 0xffffff00, 0xffff);
   const small = bytes.map((b) => b.subarray(0, 16));
   const [list, xx16] = race(L, [
-    () => { let s = 0; for (let j = 0; j < L; j++) s ^= hashFinish(hashWordList(keys, (order[j] as number) * FW, idx, mv, 0, 4, 0), 16); return s; },
-    () => { let s = 0; for (let j = 0; j < L; j++) s ^= h32Raw(small[order[j] as number] as Uint8Array, 0); return s; },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) s ^= hashFinish(hashWordList(keys, (order[j] as number) * FW, idx, mv, 0, 4, 0), 16);
+      return s;
+    },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) s ^= h32Raw(small[order[j] as number] as Uint8Array, 0);
+      return s;
+    },
   ]) as [number, number];
   row("hash 4 masked words", list, "xxhash-wasm h32Raw 16 B", xx16);
 }
 
 // ---------------------------------------------------------------- exact match
-class SingleProbe { // the baseline: one probe, one word compared
-  keys: Uint32Array; vals: Int32Array; mask: number;
-  constructor(cap: number) { this.keys = new Uint32Array(cap); this.vals = new Int32Array(cap).fill(-1); this.mask = cap - 1; }
-  insert(k: number, h: number, v: number): void { const s = h & this.mask; this.keys[s] = k; this.vals[s] = v; }
-  lookup(k: number, h: number): number { const s = h & this.mask; return this.keys[s] === k ? this.vals[s] as number : -1; }
+class SingleProbe {
+  // the baseline: one probe, one word compared
+  keys: Uint32Array;
+  vals: Int32Array;
+  mask: number;
+  constructor(cap: number) {
+    this.keys = new Uint32Array(cap);
+    this.vals = new Int32Array(cap).fill(-1);
+    this.mask = cap - 1;
+  }
+  insert(k: number, h: number, v: number): void {
+    const s = h & this.mask;
+    this.keys[s] = k;
+    this.vals[s] = v;
+  }
+  lookup(k: number, h: number): number {
+    const s = h & this.mask;
+    return this.keys[s] === k ? (this.vals[s] as number) : -1;
+  }
 }
 
 /** The other design the EMC could have: full 65-word keys, the stored hash compared first, then
  *  the words most likely to differ (ports, addresses), with an early exit. Same two candidates. */
 class FullKeyEmc {
-  keys: Uint32Array; hashes: Uint32Array; vals: Uint32Array; live: Uint8Array; mask: number; bits: number;
-  static ORDER = Int32Array.from([W.TP, W.NW_SRC, W.NW_DST, ...Array.from({ length: FW }, (_, i) => i)
-    .filter((i) => i !== W.TP && i !== W.NW_SRC && i !== W.NW_DST)]);
+  keys: Uint32Array;
+  hashes: Uint32Array;
+  vals: Uint32Array;
+  live: Uint8Array;
+  mask: number;
+  bits: number;
+  static ORDER = Int32Array.from([
+    W.TP,
+    W.NW_SRC,
+    W.NW_DST,
+    ...Array.from({ length: FW }, (_, i) => i).filter((i) => i !== W.TP && i !== W.NW_SRC && i !== W.NW_DST),
+  ]);
   constructor(cap: number) {
-    this.keys = new Uint32Array(cap * FW); this.hashes = new Uint32Array(cap); this.vals = new Uint32Array(cap);
-    this.live = new Uint8Array(cap); this.mask = cap - 1; this.bits = 31 - Math.clz32(cap);
+    this.keys = new Uint32Array(cap * FW);
+    this.hashes = new Uint32Array(cap);
+    this.vals = new Uint32Array(cap);
+    this.live = new Uint8Array(cap);
+    this.mask = cap - 1;
+    this.bits = 31 - Math.clz32(cap);
   }
-  get memoryBytes(): number { return this.keys.byteLength + this.hashes.byteLength + this.vals.byteLength + this.live.byteLength; }
+  get memoryBytes(): number {
+    return this.keys.byteLength + this.hashes.byteLength + this.vals.byteLength + this.live.byteLength;
+  }
   insert(key: Uint32Array, off: number, h: number, v: number): void {
     const s1 = h & this.mask;
     const s2 = ((h >>> this.bits) | (h << (32 - this.bits))) & this.mask;
-    const t = this.live[s1] === 0 ? s1 : this.live[s2] === 0 ? s2 : (this.hashes[s2] as number) < (this.hashes[s1] as number) ? s2 : s1;
-    this.live[t] = 1; this.hashes[t] = h; this.vals[t] = v;
+    const t =
+      this.live[s1] === 0
+        ? s1
+        : this.live[s2] === 0
+          ? s2
+          : (this.hashes[s2] as number) < (this.hashes[s1] as number)
+            ? s2
+            : s1;
+    this.live[t] = 1;
+    this.hashes[t] = h;
+    this.vals[t] = v;
     for (let i = 0; i < FW; i++) this.keys[t * FW + i] = key[off + i] as number;
   }
   lookup(key: Uint32Array, off: number, h: number): number {
@@ -147,8 +214,13 @@ class FullKeyEmc {
     return -1;
   }
   private equal(s: number, key: Uint32Array, off: number): boolean {
-    const o = FullKeyEmc.ORDER; const b = s * FW; const k = this.keys;
-    for (let i = 0; i < FW; i++) { const w = o[i] as number; if (k[b + w] !== key[off + w]) return false; }
+    const o = FullKeyEmc.ORDER;
+    const b = s * FW;
+    const k = this.keys;
+    for (let i = 0; i < FW; i++) {
+      const w = o[i] as number;
+      if (k[b + w] !== key[off + w]) return false;
+    }
     return true;
   }
 }
@@ -167,8 +239,19 @@ function benchExact(n: number): void {
   const ck = new CompactKey(FW);
   // The words writeFlow() sets (and TCP flags, which an extractor of TCP also writes): the hint an
   // extractor passes after writing Ethernet, IPv4 and TCP.
-  const hint = wordMap(FW, [W.IN_PORT, W.DL_DST_HI, W.DL_DST_LO, W.DL_SRC_HI, W.DL_SRC_LO, W.DL_TYPE,
-    W.NW_SRC, W.NW_DST, W.NW_PROTO_TOS_TTL_FRAG, W.TP, W.TCP_FLAGS]);
+  const hint = wordMap(FW, [
+    W.IN_PORT,
+    W.DL_DST_HI,
+    W.DL_DST_LO,
+    W.DL_SRC_HI,
+    W.DL_SRC_LO,
+    W.DL_TYPE,
+    W.NW_SRC,
+    W.NW_DST,
+    W.NW_PROTO_TOS_TTL_FRAG,
+    W.TP,
+    W.TCP_FLAGS,
+  ]);
   // Every flow's compact form, for the lookup-only row (what a caller that kept it pays).
   const cks = Array.from({ length: n }, () => new CompactKey(FW));
   for (let i = 0; i < n; i++) {
@@ -181,23 +264,66 @@ function benchExact(n: number): void {
   const order = randomOrder(n, L);
   // The packet's key buffer, as extraction leaves it: zero but for the fields it wrote.
   const pkt = new Uint32Array(FW);
-  t.hits = 0; t.misses = 0;
+  t.hits = 0;
+  t.misses = 0;
   const [b, lookupOnly, perPacketHint, perPacket, perPacketFull] = race(L, [
-    () => { let s = 0; for (let j = 0; j < L; j++) { const f = order[j] as number; s += base.lookup(keys[f * FW + W.NW_SRC] as number, hashes[f] as number); } return s; },
-    () => { let s = 0; for (let j = 0; j < L; j++) { const f = order[j] as number; s += t.lookupCompact(cks[f] as CompactKey, hashes[f] as number); } return s; },
-    () => { let s = 0; for (let j = 0; j < L; j++) { writeFlow(pkt, 0, order[j] as number); s += t.lookupHinted(pkt, 0, hint, flowHash5(pkt, 0)); } return s; },
-    () => { let s = 0; for (let j = 0; j < L; j++) { writeFlow(pkt, 0, order[j] as number); s += t.lookupCompact(ck.from(pkt, 0), flowHash5(pkt, 0)); } return s; },
-    () => { let s = 0; for (let j = 0; j < L; j++) { writeFlow(pkt, 0, order[j] as number); s += full.lookup(pkt, 0, flowHash5(pkt, 0)); } return s; },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) {
+        const f = order[j] as number;
+        s += base.lookup(keys[f * FW + W.NW_SRC] as number, hashes[f] as number);
+      }
+      return s;
+    },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) {
+        const f = order[j] as number;
+        s += t.lookupCompact(cks[f] as CompactKey, hashes[f] as number);
+      }
+      return s;
+    },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) {
+        writeFlow(pkt, 0, order[j] as number);
+        s += t.lookupHinted(pkt, 0, hint, flowHash5(pkt, 0));
+      }
+      return s;
+    },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) {
+        writeFlow(pkt, 0, order[j] as number);
+        s += t.lookupCompact(ck.from(pkt, 0), flowHash5(pkt, 0));
+      }
+      return s;
+    },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) {
+        writeFlow(pkt, 0, order[j] as number);
+        s += full.lookup(pkt, 0, flowHash5(pkt, 0));
+      }
+      return s;
+    },
   ]) as [number, number, number, number, number];
   const hitRate = t.hits / (t.hits + t.misses);
   const nn = n.toLocaleString("en");
-  row(`exact ${nn} flows (cap ${cap}, hit ${(hitRate * 100).toFixed(0)}%), lookup only`, lookupOnly, "single-probe u32", b);
+  row(
+    `exact ${nn} flows (cap ${cap}, hit ${(hitRate * 100).toFixed(0)}%), lookup only`,
+    lookupOnly,
+    "single-probe u32",
+    b,
+  );
   row(`exact ${nn}: write key+flowHash5+lookupHinted`, perPacketHint, "single-probe u32", b);
   row(`exact ${nn}: write key+flowHash5+compact+lookup`, perPacket, "single-probe u32", b);
   row(`exact ${nn}: same, full-key alternative`, perPacketFull, "single-probe u32", b);
-  memRows.push(`memory per cached flow, ${nn} flows: compact ${(t.memoryBytes / t.size).toFixed(0)} B ` +
-    `(${t.bytesPerSlot} B/slot x ${cap} slots, ${t.size.toLocaleString("en")} live, ${t.wide} wide), ` +
-    `full-key ${(full.memoryBytes / t.size).toFixed(0)} B (${full.memoryBytes / cap} B/slot)`);
+  memRows.push(
+    `memory per cached flow, ${nn} flows: compact ${(t.memoryBytes / t.size).toFixed(0)} B ` +
+      `(${t.bytesPerSlot} B/slot x ${cap} slots, ${t.size.toLocaleString("en")} live, ${t.wide} wide), ` +
+      `full-key ${(full.memoryBytes / t.size).toFixed(0)} B (${full.memoryBytes / cap} B/slot)`,
+  );
 }
 
 // ---------------------------------------------------------------- masked lookups
@@ -208,19 +334,28 @@ class NaiveMasked {
   scratch = new Uint32Array(FW);
   add(mask: Uint32Array, cap: number): void {
     this.masks.push(mask);
-    this.tables.push({ keys: new Uint32Array(cap * FW), used: new Uint8Array(cap), vals: new Int32Array(cap), mask: cap - 1 });
+    this.tables.push({
+      keys: new Uint32Array(cap * FW),
+      used: new Uint8Array(cap),
+      vals: new Int32Array(cap),
+      mask: cap - 1,
+    });
   }
   insert(m: number, key: Uint32Array, off: number, v: number): void {
-    const mask = this.masks[m] as Uint32Array; const t = this.tables[m] as NaiveMasked["tables"][number];
+    const mask = this.masks[m] as Uint32Array;
+    const t = this.tables[m] as NaiveMasked["tables"][number];
     for (let i = 0; i < FW; i++) this.scratch[i] = (key[off + i] as number) & (mask[i] as number);
     let s = hashWords(this.scratch, 0, FW, 0) & t.mask;
     while (t.used[s] === 1) s = (s + 1) & t.mask;
-    t.used[s] = 1; t.vals[s] = v; t.keys.set(this.scratch, s * FW);
+    t.used[s] = 1;
+    t.vals[s] = v;
+    t.keys.set(this.scratch, s * FW);
   }
   lookup(key: Uint32Array, off: number): number {
     const sc = this.scratch;
     for (let m = 0; m < this.masks.length; m++) {
-      const mask = this.masks[m] as Uint32Array; const t = this.tables[m] as NaiveMasked["tables"][number];
+      const mask = this.masks[m] as Uint32Array;
+      const t = this.tables[m] as NaiveMasked["tables"][number];
       for (let i = 0; i < FW; i++) sc[i] = (key[off + i] as number) & (mask[i] as number);
       let s = hashWords(sc, 0, FW, 0) & t.mask;
       while (t.used[s] === 1) {
@@ -242,7 +377,8 @@ function makeMasks(count: number): Uint32Array[] {
   for (let c = 0; masks.length < count; c++) {
     const m = new Uint32Array(FW);
     m[W.IN_PORT] = 0xffffffff; // every megaflow matches in_port
-    for (let f = 1; f < fields.length; f++) if ((c >> (f - 1)) & 1) m[fields[f] as number] = (f === 5 ? 0xffffff00 : 0xffffffff);
+    for (let f = 1; f < fields.length; f++)
+      if ((c >> (f - 1)) & 1) m[fields[f] as number] = f === 5 ? 0xffffff00 : 0xffffffff;
     masks.push(m);
   }
   return masks;
@@ -266,8 +402,16 @@ function benchTuple(nMasks: number): void {
   const L = QUICK ? 200_000 : 1_000_000;
   const order = randomOrder(n, L);
   const [ours, b] = race(L, [
-    () => { let s = 0; for (let j = 0; j < L; j++) s += t.lookup(keys, (order[j] as number) * FW); return s; },
-    () => { let s = 0; for (let j = 0; j < L; j++) s += naive.lookup(keys, (order[j] as number) * FW); return s; },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) s += t.lookup(keys, (order[j] as number) * FW);
+      return s;
+    },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) s += naive.lookup(keys, (order[j] as number) * FW);
+      return s;
+    },
   ]) as [number, number];
   row(`tuple ${nMasks} subtable${nMasks > 1 ? "s" : ""}, hits spread evenly`, ours, "naive mask+hash+probe", b);
 }
@@ -293,10 +437,26 @@ function benchClassifier(nRules: number): void {
   const L = QUICK ? 100_000 : 500_000;
   const order = randomOrder(nRules, L);
   const [ours, b] = race(L, [
-    () => { let s = 0; for (let j = 0; j < L; j++) { wc.fill(0); s += c.lookup(flows, wc, (order[j] as number) * FW); } return s; },
-    () => { let s = 0; for (let j = 0; j < L; j++) s += naive.lookup(flows, (order[j] as number) * FW); return s; },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) {
+        wc.fill(0);
+        s += c.lookup(flows, wc, (order[j] as number) * FW);
+      }
+      return s;
+    },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) s += naive.lookup(flows, (order[j] as number) * FW);
+      return s;
+    },
   ]) as [number, number];
-  row(`classifier ${nRules.toLocaleString("en")} rules, ${c.subtableCount} masks, with wc`, ours, "naive first-hit, same masks", b);
+  row(
+    `classifier ${nRules.toLocaleString("en")} rules, ${c.subtableCount} masks, with wc`,
+    ours,
+    "naive first-hit, same masks",
+    b,
+  );
 }
 
 /** The same table with and without prefix tries on nw_dst/nw_src (what OpenFlow tables use,
@@ -319,15 +479,35 @@ function benchClassifierTries(nRules: number): void {
   const L = QUICK ? 100_000 : 500_000;
   const order = randomOrder(nRules, L);
   const [ours, b] = race(L, [
-    () => { let s = 0; for (let j = 0; j < L; j++) { wc.fill(0); s += tries.lookup(flows, wc, (order[j] as number) * FW); } return s; },
-    () => { let s = 0; for (let j = 0; j < L; j++) { wc.fill(0); s += plain.lookup(flows, wc, (order[j] as number) * FW); } return s; },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) {
+        wc.fill(0);
+        s += tries.lookup(flows, wc, (order[j] as number) * FW);
+      }
+      return s;
+    },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) {
+        wc.fill(0);
+        s += plain.lookup(flows, wc, (order[j] as number) * FW);
+      }
+      return s;
+    },
   ]) as [number, number];
   row(`classifier ${nRules.toLocaleString("en")} rules, nw_dst+nw_src tries, with wc`, ours, "same without tries", b);
 }
 
 function popcount(m: Uint32Array): number {
   let n = 0;
-  for (const w of m) { let x = w; while (x) { x &= x - 1; n++; } }
+  for (const w of m) {
+    let x = w;
+    while (x) {
+      x &= x - 1;
+      n++;
+    }
+  }
   return n;
 }
 
@@ -342,7 +522,10 @@ class BitTrie {
     for (let i = 0; i < len; i++) {
       const bit = (addr >>> (31 - i)) & 1;
       let c = this.child[n * 2 + bit] as number;
-      if (c < 0) { c = this.nodes++; this.child[n * 2 + bit] = c; }
+      if (c < 0) {
+        c = this.nodes++;
+        this.child[n * 2 + bit] = c;
+      }
       n = c;
     }
     this.val[n] = v;
@@ -365,19 +548,29 @@ function benchLpm(nRoutes: number): void {
   const trie = new BitTrie();
   const lens = [32, 24, 24, 24, 16, 8];
   const one = new Uint32Array(1);
-  t.insert(one, 0, 0); trie.insert(0, 0, 0);
+  t.insert(one, 0, 0);
+  trie.insert(0, 0, 0);
   for (let i = 1; i < nRoutes; i++) {
     const len = lens[i % lens.length] as number;
-    const a = (rand() & (len === 0 ? 0 : (0xffffffff << (32 - len)))) >>> 0;
+    const a = (rand() & (len === 0 ? 0 : 0xffffffff << (32 - len))) >>> 0;
     one[0] = a;
-    t.insert(one, len, i); trie.insert(a, len, i);
+    t.insert(one, len, i);
+    trie.insert(a, len, i);
   }
   const L = QUICK ? 200_000 : 1_000_000;
   const addrs = new Uint32Array(L);
   for (let j = 0; j < L; j++) addrs[j] = rand();
   const [ours, b] = race(L, [
-    () => { let s = 0; for (let j = 0; j < L; j++) s += t.lookupU32(addrs[j] as number); return s; },
-    () => { let s = 0; for (let j = 0; j < L; j++) s += trie.lookup(addrs[j] as number); return s; },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) s += t.lookupU32(addrs[j] as number);
+      return s;
+    },
+    () => {
+      let s = 0;
+      for (let j = 0; j < L; j++) s += trie.lookup(addrs[j] as number);
+      return s;
+    },
   ]) as [number, number];
   row(`lpm IPv4 ${nRoutes.toLocaleString("en")} routes, 5 lengths`, ours, "binary trie", b);
 }

@@ -17,9 +17,18 @@ const STATUS = join(TAP_DIR, "build", "tap-status.json");
 function record(built, reason) {
   try {
     mkdirSync(dirname(STATUS), { recursive: true });
-    writeFileSync(STATUS, `${JSON.stringify({ built, reason, node: process.version, at: new Date().toISOString() })}\n`);
-  } catch { /* a read-only tree: the driver then says the addon was never built */ }
-  console.log(built ? `offload-emu: TAP addon built (${join("native", "tap", "build", "Release", "tap.node")})` : `offload-emu: TAP addon not built: ${reason}; TAP ports are unavailable, everything else works`);
+    writeFileSync(
+      STATUS,
+      `${JSON.stringify({ built, reason, node: process.version, at: new Date().toISOString() })}\n`,
+    );
+  } catch {
+    /* a read-only tree: the driver then says the addon was never built */
+  }
+  console.log(
+    built
+      ? `offload-emu: TAP addon built (${join("native", "tap", "build", "Release", "tap.node")})`
+      : `offload-emu: TAP addon not built: ${reason}; TAP ports are unavailable, everything else works`,
+  );
 }
 
 // npm and node sit under one prefix: <prefix>/bin/node, <prefix>/include/node, and
@@ -36,12 +45,21 @@ function findNodeGyp(prefix) {
 
 /** The line of node-gyp's output that says what is missing, in a few words where we know it. */
 function whyFailed(out, status) {
-  if (/You need to install the latest version of Python/.test(out)) return "Python 3 not found (node-gyp needs it; Debian: python3)";
+  if (/You need to install the latest version of Python/.test(out))
+    return "Python 3 not found (node-gyp needs it; Debian: python3)";
   if (/not found: make|make: not found|make: No such file/.test(out)) return "make not found (Debian: make)";
   const cc = /(?:^|\s)(cc|gcc|g\+\+|c\+\+): (?:not found|No such file or directory|command not found)/m.exec(out);
   if (cc) return `C compiler ${cc[1]} not found (Debian: gcc)`;
-  const lines = out.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("gyp info"));
-  return lines.find((l) => /\berror\b:/i.test(l)) ?? lines.find((l) => /not found|No such file/i.test(l)) ?? lines[0] ?? `exit status ${status}`;
+  const lines = out
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("gyp info"));
+  return (
+    lines.find((l) => /\berror\b:/i.test(l)) ??
+    lines.find((l) => /not found|No such file/i.test(l)) ??
+    lines[0] ??
+    `exit status ${status}`
+  );
 }
 
 function main() {
@@ -49,17 +67,25 @@ function main() {
   if (process.platform !== "linux") return record(false, `TAP devices need Linux (this is ${process.platform})`);
   const prefix = resolve(dirname(process.execPath), "..");
   const headers = join(prefix, "include", "node");
-  if (!existsSync(join(headers, "node_api.h"))) return record(false, `no Node headers at ${headers} (install the package that ships node_api.h, e.g. Debian's libnode-dev or nodejs from nodejs.org)`);
+  if (!existsSync(join(headers, "node_api.h")))
+    return record(
+      false,
+      `no Node headers at ${headers} (install the package that ships node_api.h, e.g. Debian's libnode-dev or nodejs from nodejs.org)`,
+    );
   const gyp = findNodeGyp(prefix);
   if (gyp === null) return record(false, "node-gyp not found beside npm");
   const r = spawnSync(process.execPath, [gyp, "rebuild", `--nodedir=${prefix}`, "--loglevel=error"], {
-    cwd: TAP_DIR, encoding: "utf8", env: { ...process.env, npm_config_nodedir: prefix }, timeout: 300_000,
+    cwd: TAP_DIR,
+    encoding: "utf8",
+    env: { ...process.env, npm_config_nodedir: prefix },
+    timeout: 300_000,
   });
   if (r.error) return record(false, `node-gyp did not run: ${r.error.message}`);
   if (r.status !== 0) {
     return record(false, `node-gyp failed: ${whyFailed(`${r.stderr}\n${r.stdout}`, r.status)}`);
   }
-  if (!existsSync(join(TAP_DIR, "build", "Release", "tap.node"))) return record(false, "node-gyp succeeded but left no tap.node");
+  if (!existsSync(join(TAP_DIR, "build", "Release", "tap.node")))
+    return record(false, "node-gyp succeeded but left no tap.node");
   return record(true, null);
 }
 

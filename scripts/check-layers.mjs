@@ -47,7 +47,8 @@ const PENDING = [
   "file import cycle among src/host/engine.ts, src/host/commands.ts", // commands registered by the Host (move 1)
 ];
 
-const IMPORT_RE = /(?:^|[\s;{}])(?:import|export)\s[^"'`;]*?from\s*["']([^"']+)["']|(?:^|[^\w.])import\s*\(\s*["']([^"']+)["']\s*\)|^\s*import\s*["']([^"']+)["']/gm;
+const IMPORT_RE =
+  /(?:^|[\s;{}])(?:import|export)\s[^"'`;]*?from\s*["']([^"']+)["']|(?:^|[^\w.])import\s*\(\s*["']([^"']+)["']\s*\)|^\s*import\s*["']([^"']+)["']/gm;
 const NATIVE_RE = /createRequire\s*\(|\.node["']|process\.dlopen/;
 
 function walk(dir, out) {
@@ -89,7 +90,8 @@ export function checkLayers(root) {
     const text = stripComments(raw);
     const rel = relative(src, file).split(sep).join("/");
     const from = folderOf(file);
-    if (!allowed.has(from)) errors.push(`src/${rel}:1: folder src/${from}/ is not in the layer list (scripts/check-layers.mjs LAYERS)`);
+    if (!allowed.has(from))
+      errors.push(`src/${rel}:1: folder src/${from}/ is not in the layer list (scripts/check-layers.mjs LAYERS)`);
     if (NATIVE_RE.test(text) && !NATIVE_ADAPTERS.includes(rel)) {
       const m = NATIVE_RE.exec(text);
       errors.push(`src/${rel}:${lineAt(text, m.index)}: loads native code; only ${NATIVE_ADAPTERS.join(", ")} may`);
@@ -115,7 +117,9 @@ export function checkLayers(root) {
       const ok = allowed.get(from);
       if (ok !== undefined && ok !== "*" && !ok.has(to)) {
         const toName = to === "" ? "src/" : `src/${to}/`;
-        errors.push(`src/${rel}:${line}: src/${from}/ may not import ${toName} (${spec}); src/${from}/ imports only ${[...ok].map((d) => `${d}/`).join(", ") || "nothing of the project"}`);
+        errors.push(
+          `src/${rel}:${line}: src/${from}/ may not import ${toName} (${spec}); src/${from}/ imports only ${[...ok].map((d) => `${d}/`).join(", ") || "nothing of the project"}`,
+        );
       }
     }
   }
@@ -123,16 +127,27 @@ export function checkLayers(root) {
   const name = (f) => `src/${relative(src, f).split(sep).join("/")}`;
   for (const comp of cycles([...edges.keys()], (f) => edges.get(f).map((e) => e.target))) {
     const inComp = new Set(comp);
-    const links = comp.flatMap((f) => edges.get(f).filter((e) => inComp.has(e.target)).map((e) => `${name(f)}:${e.line} → ${name(e.target)}`));
+    const links = comp.flatMap((f) =>
+      edges
+        .get(f)
+        .filter((e) => inComp.has(e.target))
+        .map((e) => `${name(f)}:${e.line} → ${name(e.target)}`),
+    );
     errors.push(`${name(comp[0])}: file import cycle among ${comp.map(name).join(", ")} (${links.join("; ")})`);
   }
   const folders = [...new Set([...folderEdges.keys(), ...[...folderEdges.values()].flatMap((m) => [...m.keys()])])];
   for (const comp of cycles(folders, (f) => [...(folderEdges.get(f)?.keys() ?? [])])) {
     const inComp = new Set(comp);
-    const links = comp.flatMap((f) => [...folderEdges.get(f)].filter(([t]) => inComp.has(t)).map(([t, at]) => `src/${f}/ → src/${t}/ at ${at}`));
+    const links = comp.flatMap((f) =>
+      [...folderEdges.get(f)].filter(([t]) => inComp.has(t)).map(([t, at]) => `src/${f}/ → src/${t}/ at ${at}`),
+    );
     errors.push(`folder import cycle among ${comp.map((f) => `src/${f}/`).join(", ")} (${links.join("; ")})`);
   }
-  return { files: files.length, errors: errors.filter((e) => !PENDING.some((p) => e.includes(p))), pending: errors.filter((e) => PENDING.some((p) => e.includes(p))) };
+  return {
+    files: files.length,
+    errors: errors.filter((e) => !PENDING.some((p) => e.includes(p))),
+    pending: errors.filter((e) => PENDING.some((p) => e.includes(p))),
+  };
 }
 
 /** The strongly connected components of more than one node (Tarjan), each in a stable order. */

@@ -8,7 +8,9 @@ import { resolve } from "node:path";
 export default function setup(): void {
   const dir = resolve(__dirname, "../../shared/conformance/captures");
   if (!existsSync(dir)) {
-    process.stderr.write(`\noffload-emu tests: ${dir} is missing: the conformance tests (test/wire, test/conformance, ` +
-      `the scenario replay) read the public sample captures there and will fail. Put the shared folder beside this clone.\n\n`);
+    process.stderr.write(
+      `\noffload-emu tests: ${dir} is missing: the conformance tests (test/wire, test/conformance, ` +
+        `the scenario replay) read the public sample captures there and will fail. Put the shared folder beside this clone.\n\n`,
+    );
   }
 }

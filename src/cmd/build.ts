@@ -83,7 +83,13 @@ const DEFAULT_STEP_NS = 1_000_000n;
 const MAX_COUNT = 1_000_000;
 const PACKET_KEYS = ["layers", "payload", "pad", "count", "comment", "interface"] as const;
 
-interface Options { spec: string; out: string; format: "pcap" | "pcapng"; startNs: bigint; stepNs: bigint }
+interface Options {
+  spec: string;
+  out: string;
+  format: "pcap" | "pcapng";
+  startNs: bigint;
+  stepNs: bigint;
+}
 
 class UsageError extends Error {}
 
@@ -96,12 +102,17 @@ export async function main(argv: string[]): Promise<number> {
     opts = parseArgs(argv);
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`offload-emu build: ${e.message}\nRun 'offload-emu build --help' for the options and the spec format.`);
+      console.error(
+        `offload-emu build: ${e.message}\nRun 'offload-emu build --help' for the options and the spec format.`,
+      );
       return 2;
     }
     throw e;
   }
-  if (opts === null) { console.log(HELP); return 0; }
+  if (opts === null) {
+    console.log(HELP);
+    return 0;
+  }
   let text: string;
   try {
     text = readFileSync(opts.spec, "utf8");
@@ -113,7 +124,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     built = buildSpec(text, opts.spec);
   } catch (e) {
-    if (e instanceof FileError) { console.error(e.message); return 1; }
+    if (e instanceof FileError) {
+      console.error(e.message);
+      return 1;
+    }
     throw e;
   }
   writeCapture(built, opts);
@@ -149,9 +163,11 @@ function parseArgs(argv: string[]): Options | null {
   if (out === undefined) throw new UsageError("missing --out FILE.pcap|FILE.pcapng");
   const fmt = format ?? (out.endsWith(".pcapng") ? "pcapng" : out.endsWith(".pcap") ? "pcap" : undefined);
   if (fmt !== "pcap" && fmt !== "pcapng") {
-    throw new UsageError(format === undefined
-      ? `cannot tell the format of ${out}: name it .pcap or .pcapng, or give --format`
-      : `--format must be pcap or pcapng, got ${format}`);
+    throw new UsageError(
+      format === undefined
+        ? `cannot tell the format of ${out}: name it .pcap or .pcapng, or give --format`
+        : `--format must be pcap or pcapng, got ${format}`,
+    );
   }
   return { spec, out, format: fmt, startNs, stepNs };
 }
@@ -165,7 +181,7 @@ function parseStart(t: string): bigint {
   return BigInt(ms) * 1_000_000n;
 }
 
-const UNIT_NS: Readonly<Record<string, bigint>> = { ns: 1n, us: 1000n, "µs": 1000n, ms: 1_000_000n, s: 1_000_000_000n };
+const UNIT_NS: Readonly<Record<string, bigint>> = { ns: 1n, us: 1000n, µs: 1000n, ms: 1_000_000n, s: 1_000_000_000n };
 
 function parseDuration(t: string): bigint {
   const m = /^(\d+)(ns|us|µs|ms|s)$/.exec(t);
@@ -175,8 +191,16 @@ function parseDuration(t: string): bigint {
 
 // --- the spec file -----------------------------------------------------------------------------
 
-interface BuiltPacket { bytes: Uint8Array; count: number; comment?: string; iface: number }
-interface Built { packets: BuiltPacket[]; interfaces: Array<{ name: string; description?: string }> }
+interface BuiltPacket {
+  bytes: Uint8Array;
+  count: number;
+  comment?: string;
+  iface: number;
+}
+interface Built {
+  packets: BuiltPacket[];
+  interfaces: Array<{ name: string; description?: string }>;
+}
 
 /** Parses and builds every packet of a spec file's text; throws FileError naming the position. */
 export function buildSpec(text: string, file: string): Built {
@@ -193,7 +217,9 @@ export function buildSpec(text: string, file: string): Built {
     const at = lc.linePos(off);
     return `${file}:${at.line}:${at.col}`;
   };
-  const fail = (path: ReadonlyArray<string | number>, msg: string): never => { throw new FileError(`${where(path)}: ${msg}`); };
+  const fail = (path: ReadonlyArray<string | number>, msg: string): never => {
+    throw new FileError(`${where(path)}: ${msg}`);
+  };
 
   const root: unknown = doc.toJS();
   let list: unknown;
@@ -218,16 +244,25 @@ export function buildSpec(text: string, file: string): Built {
   const interfaces: Array<{ name: string; description?: string }> = [];
   const declared = ifaceSpec !== undefined && ifaceSpec !== null;
   if (declared) {
-    if (!Array.isArray(ifaceSpec) || ifaceSpec.length === 0) fail(["interfaces"], `interfaces must be a non-empty list, got ${describe(ifaceSpec)}`);
+    if (!Array.isArray(ifaceSpec) || ifaceSpec.length === 0)
+      fail(["interfaces"], `interfaces must be a non-empty list, got ${describe(ifaceSpec)}`);
     (ifaceSpec as unknown[]).forEach((it, i) => {
       const name = typeof it === "string" ? it : isObj(it) ? it["name"] : undefined;
-      if (typeof name !== "string" || name === "") fail(["interfaces", i], `an interface is a name or {name, description}, got ${describe(it)}`);
+      if (typeof name !== "string" || name === "")
+        fail(["interfaces", i], `an interface is a name or {name, description}, got ${describe(it)}`);
       if (isObj(it)) {
-        for (const k of Object.keys(it)) if (k !== "name" && k !== "description") fail(["interfaces", i, k], `"${k}" is not an interface field; known: name, description`);
-        if (it["description"] !== undefined && typeof it["description"] !== "string") fail(["interfaces", i, "description"], "description must be text");
+        for (const k of Object.keys(it))
+          if (k !== "name" && k !== "description")
+            fail(["interfaces", i, k], `"${k}" is not an interface field; known: name, description`);
+        if (it["description"] !== undefined && typeof it["description"] !== "string")
+          fail(["interfaces", i, "description"], "description must be text");
       }
-      if (interfaces.some((x) => x.name === name)) fail(["interfaces", i], `interface "${name as string}" is listed twice`);
-      interfaces.push({ name: name as string, ...(isObj(it) && typeof it["description"] === "string" ? { description: it["description"] } : {}) });
+      if (interfaces.some((x) => x.name === name))
+        fail(["interfaces", i], `interface "${name as string}" is listed twice`);
+      interfaces.push({
+        name: name as string,
+        ...(isObj(it) && typeof it["description"] === "string" ? { description: it["description"] } : {}),
+      });
     });
   }
 
@@ -238,21 +273,28 @@ export function buildSpec(text: string, file: string): Built {
     if (!isObj(p)) fail(at, `${label}: must be an object with layers, got ${describe(p)}`);
     const pk = p as Record<string, unknown>;
     for (const k of Object.keys(pk)) {
-      if (!(PACKET_KEYS as readonly string[]).includes(k)) fail([...at, k], `${label}: "${k}" is not a packet field; known: ${PACKET_KEYS.join(", ")}`);
+      if (!(PACKET_KEYS as readonly string[]).includes(k))
+        fail([...at, k], `${label}: "${k}" is not a packet field; known: ${PACKET_KEYS.join(", ")}`);
     }
     const countV = pk["count"] ?? 1;
     if (typeof countV !== "number" || !Number.isInteger(countV) || countV < 1 || countV > MAX_COUNT) {
       fail([...at, "count"], `${label}: count must be 1..${MAX_COUNT}, got ${describe(countV)}`);
     }
     const comment = pk["comment"];
-    if (comment !== undefined && typeof comment !== "string") fail([...at, "comment"], `${label}: comment must be text, got ${describe(comment)}`);
+    if (comment !== undefined && typeof comment !== "string")
+      fail([...at, "comment"], `${label}: comment must be text, got ${describe(comment)}`);
     const ifName = pk["interface"];
     let iface = 0;
     if (ifName !== undefined) {
-      if (typeof ifName !== "string" || ifName === "") fail([...at, "interface"], `${label}: interface must be a name, got ${describe(ifName)}`);
+      if (typeof ifName !== "string" || ifName === "")
+        fail([...at, "interface"], `${label}: interface must be a name, got ${describe(ifName)}`);
       iface = interfaces.findIndex((x) => x.name === ifName);
       if (iface < 0) {
-        if (declared) fail([...at, "interface"], `${label}: no interface "${ifName as string}"; interfaces: ${interfaces.map((x) => x.name).join(", ")}`);
+        if (declared)
+          fail(
+            [...at, "interface"],
+            `${label}: no interface "${ifName as string}"; interfaces: ${interfaces.map((x) => x.name).join(", ")}`,
+          );
         interfaces.push({ name: ifName as string });
         iface = interfaces.length - 1;
       }
@@ -267,7 +309,12 @@ export function buildSpec(text: string, file: string): Built {
       if (e instanceof SpecError) fail([...at, ...e.path], `${label}: ${e.message}`);
       throw e;
     }
-    packets.push({ bytes, count: countV as number, ...(comment !== undefined ? { comment: comment as string } : {}), iface });
+    packets.push({
+      bytes,
+      count: countV as number,
+      ...(comment !== undefined ? { comment: comment as string } : {}),
+      iface,
+    });
   });
   if (packets.length === 0) fail(prefix, "no packets to build");
   if (interfaces.length === 0) interfaces.push({ name: "build" });
@@ -302,7 +349,9 @@ function writeCapture(b: Built, o: Options): void {
   let ts = o.startNs;
   if (o.format === "pcapng") {
     const w = openPcapngFile(o.out);
-    const ids = b.interfaces.map((x) => w.addInterface({ name: x.name, ...(x.description !== undefined ? { description: x.description } : {}) }));
+    const ids = b.interfaces.map((x) =>
+      w.addInterface({ name: x.name, ...(x.description !== undefined ? { description: x.description } : {}) }),
+    );
     for (const p of b.packets) {
       for (let k = 0; k < p.count; k++) {
         w.writePacket(ids[p.iface] as number, ts, p.bytes, p.bytes.length, p.comment);
@@ -312,9 +361,10 @@ function writeCapture(b: Built, o: Options): void {
     w.closeSync();
     return;
   }
-  const whole = (o.startNs % 1000n === 0n) && (o.stepNs % 1000n === 0n);
+  const whole = o.startNs % 1000n === 0n && o.stepNs % 1000n === 0n;
   const dropped = b.packets.some((p) => p.comment !== undefined) || b.interfaces.length > 1;
-  if (dropped) console.error("offload-emu build: a .pcap file has no comments or interfaces; write .pcapng to keep them");
+  if (dropped)
+    console.error("offload-emu build: a .pcap file has no comments or interfaces; write .pcapng to keep them");
   const w = openPcapFile(o.out, { resolution: whole ? "us" : "ns" });
   for (const p of b.packets) {
     for (let k = 0; k < p.count; k++) {

@@ -20,7 +20,9 @@ export async function main(tool: Tool, argv: string[]): Promise<number> {
     return r.code;
   } catch (e) {
     if (e instanceof ConnectError) {
-      process.stderr.write(`offload-emu ${tool}: cannot connect to ${sock} (start it with offload-emu start --detach)\n`);
+      process.stderr.write(
+        `offload-emu ${tool}: cannot connect to ${sock} (start it with offload-emu start --detach)\n`,
+      );
     } else {
       process.stderr.write(`offload-emu ${tool}: ${(e as Error).message}\n`);
     }
@@ -35,6 +37,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.stderr.write("usage: ctl.ts vsctl|ofctl|appctl ARGS...\n");
     process.exitCode = 2;
   } else {
-    main(tool, args).then((c) => { process.exitCode = c; });
+    main(tool, args).then((c) => {
+      process.exitCode = c;
+    });
   }
 }

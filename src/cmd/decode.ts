@@ -34,14 +34,24 @@ function timeOfDay(ts: bigint | null): string {
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    });
   } catch (e) {
     console.error(`offload-emu decode: ${(e as Error).message}\n\n${HELP}`);
     return 2;
   }
-  if (parsed.values.help) { console.log(HELP); return 0; }
+  if (parsed.values.help) {
+    console.log(HELP);
+    return 0;
+  }
   const [file, ...extra] = parsed.positionals;
-  if (!file || extra.length) { console.error(`offload-emu decode: expected one FILE\n\n${HELP}`); return 2; }
+  if (!file || extra.length) {
+    console.error(`offload-emu decode: expected one FILE\n\n${HELP}`);
+    return 2;
+  }
 
   let read;
   try {
@@ -51,12 +61,19 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const out: string[] = [];
-  const flush = () => { if (out.length) { process.stdout.write(out.join("\n") + "\n"); out.length = 0; } };
+  const flush = () => {
+    if (out.length) {
+      process.stdout.write(out.join("\n") + "\n");
+      out.length = 0;
+    }
+  };
   read.packets.forEach((p, i) => {
     const d = decodeFrame(p.data, p.linkType, p.origLen);
     if (parsed.values.json) {
       const obj: Record<string, unknown> = {
-        "frame.number": i + 1, "frame.len": p.origLen, "frame.cap_len": p.caplen,
+        "frame.number": i + 1,
+        "frame.len": p.origLen,
+        "frame.cap_len": p.caplen,
         ...(p.ts !== null ? { "frame.time_epoch": formatTsEpoch(p.ts) } : {}),
         "frame.protocols": d.protocols.join(":"),
       };

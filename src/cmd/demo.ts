@@ -48,24 +48,150 @@ const overlay = (inner: PacketSpec["layers"]): PacketSpec["layers"] => inner;
 
 /** What each packet is for, the port it arrives on, and its bytes' description. */
 const PACKETS: Array<{ port: number; what: string; spec: PacketSpec }> = [
-  { port: 2, what: "east-west TCP SYN, VM a -> VM b", spec: { layers: [eth(VM.a.mac, VM.b.mac), { ipv4: { src: VM.a.ip, dst: VM.b.ip } }, { tcp: { src: 40000, dst: 80, flags: ["SYN"] } }] } },
-  { port: 3, what: "east-west TCP SYN+ACK, VM b -> VM a", spec: { layers: [eth(VM.b.mac, VM.a.mac), { ipv4: { src: VM.b.ip, dst: VM.a.ip } }, { tcp: { src: 80, dst: 40000, flags: ["SYN", "ACK"] } }] } },
-  { port: 4, what: "east-west UDP on VLAN 100, VM c -> VM a", spec: { layers: [eth(VM.c.mac, VM.a.mac), { vlan: { vid: 100, pcp: 3 } }, { ipv4: { src: VM.c.ip, dst: VM.a.ip } }, { udp: { src: 5000, dst: 5001 } }], payload: { len: 64 } } },
-  { port: 2, what: "ARP request from VM a (broadcast)", spec: { layers: [eth(VM.a.mac, "ff:ff:ff:ff:ff:ff"), { arp: { op: "request", sha: VM.a.mac, spa: VM.a.ip, tpa: VM.b.ip } }] } },
-  { port: 3, what: "IPv6 neighbour solicitation from VM b", spec: { layers: [eth(VM.b.mac, "33:33:ff:00:00:0a"), { ipv6: { src: VM.b.ip6, dst: "ff02::1:ff00:a", hlimit: 255 } }, { icmpv6: { type: 135, target: VM.a.ip6, sll: VM.b.mac } }] } },
-  { port: 1, what: "north-south VXLAN (VNI 5001) from a remote host to VM a", spec: { layers: [eth(REMOTE.mac, HOST.mac), { ipv4: { src: REMOTE.ip, dst: HOST.ip } }, { udp: { src: 51000 } }, { vxlan: { vni: 5001 } }, ...overlay([eth("52:54:00:00:01:01", VM.a.mac), { ipv4: { src: "10.1.0.5", dst: VM.a.ip } }, { tcp: { src: 33000, dst: 22, flags: ["SYN"] } }])] } },
-  { port: 1, what: "north-south GENEVE (VNI 0x2a, one option) over IPv6", spec: { layers: [eth(REMOTE.mac, HOST.mac), { ipv6: { src: REMOTE.ip6, dst: HOST.ip6 } }, { udp: { src: 52000 } }, { geneve: { vni: 42, options: [{ class: 0x0102, type: 0x80, data: { hex: "0000000a" } }] } }, eth("52:54:00:00:01:02", VM.b.mac), { ipv4: { src: "10.1.0.6", dst: VM.b.ip } }, { udp: { src: 4000, dst: 7777 } }], payload: { len: 32 } } },
-  { port: 1, what: "north-south NVGRE (VSID 0x123456) to VM c", spec: { layers: [eth(REMOTE.mac, HOST.mac), { ipv4: { src: REMOTE.ip, dst: HOST.ip } }, { gre: { vsid: 0x123456, flowId: 2 } }, eth("52:54:00:00:01:03", VM.c.mac), { ipv4: { src: "10.1.0.7", dst: VM.c.ip } }, { icmp: { type: 8, id: 7, seq: 1 } }], payload: { len: 56 } } },
-  { port: 1, what: "QinQ (S-tag 200, C-tag 10) from the provider network", spec: { layers: [eth(REMOTE.mac, HOST.mac), { vlan: { vid: 200 } }, { vlan: { vid: 10 } }, { ipv4: { src: "198.51.100.7", dst: HOST.ip } }, { udp: { src: 1234, dst: 4321 } }], payload: { len: 16 } } },
-  { port: 5, what: "first IPv4 fragment (MF set), VM d -> VM a", spec: { layers: [eth("52:54:00:00:00:0d", VM.a.mac), { ipv4: { src: "10.0.0.13", dst: VM.a.ip, id: 77, mf: true } }, { udp: { src: 7000, dst: 7001, len: 2008 } }], payload: { len: 120 } } },
+  {
+    port: 2,
+    what: "east-west TCP SYN, VM a -> VM b",
+    spec: {
+      layers: [
+        eth(VM.a.mac, VM.b.mac),
+        { ipv4: { src: VM.a.ip, dst: VM.b.ip } },
+        { tcp: { src: 40000, dst: 80, flags: ["SYN"] } },
+      ],
+    },
+  },
+  {
+    port: 3,
+    what: "east-west TCP SYN+ACK, VM b -> VM a",
+    spec: {
+      layers: [
+        eth(VM.b.mac, VM.a.mac),
+        { ipv4: { src: VM.b.ip, dst: VM.a.ip } },
+        { tcp: { src: 80, dst: 40000, flags: ["SYN", "ACK"] } },
+      ],
+    },
+  },
+  {
+    port: 4,
+    what: "east-west UDP on VLAN 100, VM c -> VM a",
+    spec: {
+      layers: [
+        eth(VM.c.mac, VM.a.mac),
+        { vlan: { vid: 100, pcp: 3 } },
+        { ipv4: { src: VM.c.ip, dst: VM.a.ip } },
+        { udp: { src: 5000, dst: 5001 } },
+      ],
+      payload: { len: 64 },
+    },
+  },
+  {
+    port: 2,
+    what: "ARP request from VM a (broadcast)",
+    spec: {
+      layers: [
+        eth(VM.a.mac, "ff:ff:ff:ff:ff:ff"),
+        { arp: { op: "request", sha: VM.a.mac, spa: VM.a.ip, tpa: VM.b.ip } },
+      ],
+    },
+  },
+  {
+    port: 3,
+    what: "IPv6 neighbour solicitation from VM b",
+    spec: {
+      layers: [
+        eth(VM.b.mac, "33:33:ff:00:00:0a"),
+        { ipv6: { src: VM.b.ip6, dst: "ff02::1:ff00:a", hlimit: 255 } },
+        { icmpv6: { type: 135, target: VM.a.ip6, sll: VM.b.mac } },
+      ],
+    },
+  },
+  {
+    port: 1,
+    what: "north-south VXLAN (VNI 5001) from a remote host to VM a",
+    spec: {
+      layers: [
+        eth(REMOTE.mac, HOST.mac),
+        { ipv4: { src: REMOTE.ip, dst: HOST.ip } },
+        { udp: { src: 51000 } },
+        { vxlan: { vni: 5001 } },
+        ...overlay([
+          eth("52:54:00:00:01:01", VM.a.mac),
+          { ipv4: { src: "10.1.0.5", dst: VM.a.ip } },
+          { tcp: { src: 33000, dst: 22, flags: ["SYN"] } },
+        ]),
+      ],
+    },
+  },
+  {
+    port: 1,
+    what: "north-south GENEVE (VNI 0x2a, one option) over IPv6",
+    spec: {
+      layers: [
+        eth(REMOTE.mac, HOST.mac),
+        { ipv6: { src: REMOTE.ip6, dst: HOST.ip6 } },
+        { udp: { src: 52000 } },
+        { geneve: { vni: 42, options: [{ class: 0x0102, type: 0x80, data: { hex: "0000000a" } }] } },
+        eth("52:54:00:00:01:02", VM.b.mac),
+        { ipv4: { src: "10.1.0.6", dst: VM.b.ip } },
+        { udp: { src: 4000, dst: 7777 } },
+      ],
+      payload: { len: 32 },
+    },
+  },
+  {
+    port: 1,
+    what: "north-south NVGRE (VSID 0x123456) to VM c",
+    spec: {
+      layers: [
+        eth(REMOTE.mac, HOST.mac),
+        { ipv4: { src: REMOTE.ip, dst: HOST.ip } },
+        { gre: { vsid: 0x123456, flowId: 2 } },
+        eth("52:54:00:00:01:03", VM.c.mac),
+        { ipv4: { src: "10.1.0.7", dst: VM.c.ip } },
+        { icmp: { type: 8, id: 7, seq: 1 } },
+      ],
+      payload: { len: 56 },
+    },
+  },
+  {
+    port: 1,
+    what: "QinQ (S-tag 200, C-tag 10) from the provider network",
+    spec: {
+      layers: [
+        eth(REMOTE.mac, HOST.mac),
+        { vlan: { vid: 200 } },
+        { vlan: { vid: 10 } },
+        { ipv4: { src: "198.51.100.7", dst: HOST.ip } },
+        { udp: { src: 1234, dst: 4321 } },
+      ],
+      payload: { len: 16 },
+    },
+  },
+  {
+    port: 5,
+    what: "first IPv4 fragment (MF set), VM d -> VM a",
+    spec: {
+      layers: [
+        eth("52:54:00:00:00:0d", VM.a.mac),
+        { ipv4: { src: "10.0.0.13", dst: VM.a.ip, id: 77, mf: true } },
+        { udp: { src: 7000, dst: 7001, len: 2008 } },
+      ],
+      payload: { len: 120 },
+    },
+  },
 ];
 
 /** A frame cut short: its IPv4 header claims 40 bytes the frame does not hold. */
 const MALFORMED = { port: 5, what: "malformed: IPv4 total length beyond the frame" };
 
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { out: { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
-  if (values.help) { console.log(HELP); return 0; }
+  const { values } = parseArgs({
+    args: argv,
+    options: { out: { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
   const dir = resolve(values.out ?? "captures");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "demo.pcapng");
@@ -76,7 +202,9 @@ export async function main(argv: string[]): Promise<number> {
   frames.push({ ...MALFORMED, spec: { layers: [] }, bytes: cut });
 
   const w = openPcapngFile(file);
-  const iface = new Map<number, number>(PORTS.map((p) => [p.no, w.addInterface({ name: p.name, description: p.description })]));
+  const iface = new Map<number, number>(
+    PORTS.map((p) => [p.no, w.addInterface({ name: p.name, description: p.description })]),
+  );
   const portNames = new Map<number, string>(PORTS.map((p) => [p.no, p.name]));
   const parser = new PacketParser();
   const extractor = new FlowExtractor();

@@ -33,7 +33,10 @@ run by name: default, overlay (two hosts, VXLAN/GENEVE/NVGRE offloaded through a
 
 export async function main(argv: string[]): Promise<number> {
   // `offload-emu run | head`: a reader that stops early is not an error.
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => { if (e.code === "EPIPE") process.exit(0); else throw e; });
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    else throw e;
+  });
   let file: string | null = null;
   let out = ".";
   let seed: number | null = null;
@@ -48,48 +51,63 @@ export async function main(argv: string[]): Promise<number> {
       return v;
     };
     try {
-      if (a === "--help" || a === "-h") { console.log(HELP); return 0; }
-      else if (a === "--out") out = value();
+      if (a === "--help" || a === "-h") {
+        console.log(HELP);
+        return 0;
+      } else if (a === "--out") out = value();
       else if (a === "--seed") {
         const v = value();
         seed = Number(v);
-        if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new UsageError(`--seed ${v}: expected an integer from 0 to 4294967295`);
-      }
-      else if (a === "--json") json = true;
+        if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32)
+          throw new UsageError(`--seed ${v}: expected an integer from 0 to 4294967295`);
+      } else if (a === "--json") json = true;
       else if (a === "--no-color") color = false;
       else if (a === "--quiet" || a === "-q") quiet = true;
       else if (a.startsWith("-")) throw new UsageError(`unrecognized option '${a}'`);
       else if (file === null) file = a;
       else throw new UsageError(`one scenario at a time ('${file}', then '${a}')`);
     } catch (e) {
-      if (e instanceof UsageError) { console.error(`offload-emu run: ${e.message}\n\n${HELP}`); return 2; }
+      if (e instanceof UsageError) {
+        console.error(`offload-emu run: ${e.message}\n\n${HELP}`);
+        return 2;
+      }
       throw e;
     }
   }
-  const path = file === null ? DEFAULT_SCENARIO : builtin(file) ?? resolve(file);
+  const path = file === null ? DEFAULT_SCENARIO : (builtin(file) ?? resolve(file));
   let sc;
   try {
     sc = loadScenarioFile(path);
   } catch (e) {
-    if (e instanceof ScenarioError) { console.error(`offload-emu run: ${e.message}`); return 1; }
+    if (e instanceof ScenarioError) {
+      console.error(`offload-emu run: ${e.message}`);
+      return 1;
+    }
     throw e;
   }
   if (seed !== null) sc.seed = seed;
   const outDir = resolve(out);
   const bar = !quiet && process.stderr.isTTY === true ? new ProgressBar(sc.name) : null;
   const ac = new AbortController();
-  const onSigint = (): void => { ac.abort(); };
+  const onSigint = (): void => {
+    ac.abort();
+  };
   process.once("SIGINT", onSigint);
   let report: Report;
   let interrupted = false;
   try {
     report = await runScenario(sc, {
-      baseDir: dirname(path), outDir, signal: ac.signal,
+      baseDir: dirname(path),
+      outDir,
+      signal: ac.signal,
       ...(bar ? { progress: (x: number, label: string) => bar.draw(x, label) } : {}),
     });
   } catch (e) {
     bar?.clear();
-    if (e instanceof ScenarioError) { console.error(`offload-emu run: ${e.message}`); return 1; }
+    if (e instanceof ScenarioError) {
+      console.error(`offload-emu run: ${e.message}`);
+      return 1;
+    }
     if (!(e instanceof RunAborted)) throw e;
     report = e.partial;
     interrupted = true;
@@ -106,11 +124,17 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(formatText(report, { color }));
     const caps = report.runs.flatMap((r) => r.captures);
     const rel = (p: string): string => (p.startsWith(`${process.cwd()}/`) ? p.slice(process.cwd().length + 1) : p);
-    process.stdout.write(`\nCaptures (pcapng, one interface per port, the tier in each packet's comment):\n${caps.map((c) => `  ${rel(c)}`).join("\n") || "  (none)"}\n`);
-    process.stdout.write(`Report: ${rel(resolve(outDir, "report.html"))} (plots), ${rel(resolve(outDir, "report.json"))}\n`);
+    process.stdout.write(
+      `\nCaptures (pcapng, one interface per port, the tier in each packet's comment):\n${caps.map((c) => `  ${rel(c)}`).join("\n") || "  (none)"}\n`,
+    );
+    process.stdout.write(
+      `Report: ${rel(resolve(outDir, "report.html"))} (plots), ${rel(resolve(outDir, "report.json"))}\n`,
+    );
   }
   if (interrupted) {
-    console.error("offload-emu run: interrupted; the captures written so far are closed and readable, the report covers the time run");
+    console.error(
+      "offload-emu run: interrupted; the captures written so far are closed and readable, the report covers the time run",
+    );
     return 130;
   }
   return 0;

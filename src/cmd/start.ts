@@ -32,26 +32,45 @@ export async function main(argv: string[], respawn: string[] = [process.argv[1] 
   let logFile: string | undefined;
   let pidFile: string | undefined;
   for (const a of rest) {
-    if (a === "--help" || a === "-h") { console.log(HELP); return 0; }
+    if (a === "--help" || a === "-h") {
+      console.log(HELP);
+      return 0;
+    }
     if (a === "--detach") detach = true;
     else if (a === "--log-file") logFile = paths.log;
     else if (a.startsWith("--log-file=")) logFile = resolve(a.slice("--log-file=".length));
     else if (a === "--pidfile") pidFile = paths.pid;
     else if (a.startsWith("--pidfile=")) pidFile = resolve(a.slice("--pidfile=".length));
-    else { console.error(`offload-emu start: unrecognized argument '${a}'\n\n${HELP}`); return 2; }
+    else {
+      console.error(`offload-emu start: unrecognized argument '${a}'\n\n${HELP}`);
+      return 2;
+    }
   }
   // Checked here too, so that --detach refuses instead of finding the old daemon answering.
   if (await probe(paths.socket)) {
     console.error(`offload-emu start: ${alreadyRunning(paths)}`);
     return 1;
   }
-  if (detach) return detachDaemon(paths.dir, rest.filter((a) => a !== "--detach"), logFile ?? paths.log, respawn);
+  if (detach)
+    return detachDaemon(
+      paths.dir,
+      rest.filter((a) => a !== "--detach"),
+      logFile ?? paths.log,
+      respawn,
+    );
 
   let server: Server;
   try {
-    server = await Server.start({ rundir: paths.dir, ...(logFile ? { logFile } : {}), ...(pidFile ? { pidFile } : {}) });
+    server = await Server.start({
+      rundir: paths.dir,
+      ...(logFile ? { logFile } : {}),
+      ...(pidFile ? { pidFile } : {}),
+    });
   } catch (e) {
-    if (e instanceof DaemonError || e instanceof DbLoadError) { console.error(`offload-emu start: ${e.message}`); return 1; }
+    if (e instanceof DaemonError || e instanceof DbLoadError) {
+      console.error(`offload-emu start: ${e.message}`);
+      return 1;
+    }
     throw e;
   }
   const stop = (sig: string) => () => void server.shutdown(`${sig} received`);
@@ -67,26 +86,37 @@ async function detachDaemon(dir: string, args: string[], logFile: string, respaw
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   mkdirSync(dirname(logFile), { recursive: true });
   const out = openSync(logFile, "a");
-  const child = spawn(process.execPath, [...process.execArgv, ...respawn, "--rundir", dir, ...args],
-    { detached: true, stdio: ["ignore", out, out], env: process.env });
+  const child = spawn(process.execPath, [...process.execArgv, ...respawn, "--rundir", dir, ...args], {
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: process.env,
+  });
   let exited: number | null = null;
-  child.once("exit", (code, sig) => { exited = code ?? (sig ? 128 : 1); });
+  child.once("exit", (code, sig) => {
+    exited = code ?? (sig ? 128 : 1);
+  });
   child.unref();
   const sock = runPaths(dir).socket;
   for (let waited = 0; waited < DETACH_WAIT_MS; waited += POLL_MS) {
     if (exited !== null) {
       const tail = readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-5).join("\n");
-      console.error(`offload-emu start: the daemon exited with status ${exited} before answering; from ${logFile}:\n${tail}`);
+      console.error(
+        `offload-emu start: the daemon exited with status ${exited} before answering; from ${logFile}:\n${tail}`,
+      );
       return 1;
     }
     if (await probe(sock, 500)) return 0;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  console.error(`offload-emu start: the daemon (pid ${child.pid}) did not answer on ${sock} within ${DETACH_WAIT_MS / 1000} s; see ${logFile}`);
+  console.error(
+    `offload-emu start: the daemon (pid ${child.pid}) did not answer on ${sock} within ${DETACH_WAIT_MS / 1000} s; see ${logFile}`,
+  );
   return 1;
 }
 
 // Run directly (`tsx src/cmd/start.ts ARGS`), as test/daemon/server.test.ts does.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2), [process.argv[1]]).then((c) => { process.exitCode = c; });
+  main(process.argv.slice(2), [process.argv[1]]).then((c) => {
+    process.exitCode = c;
+  });
 }

@@ -45,10 +45,16 @@ export class LocalCommands implements CommandRegistry {
     const [name, ...args] = argv;
     const c = name === undefined ? undefined : this.commands.get(name);
     if (name === undefined || c === undefined) {
-      return { code: 2, stdout: "", stderr: `"${name ?? ""}" is not a valid command (use "list-commands" to see a list of valid commands)\n` };
+      return {
+        code: 2,
+        stdout: "",
+        stderr: `"${name ?? ""}" is not a valid command (use "list-commands" to see a list of valid commands)\n`,
+      };
     }
-    if (args.length < c.min) return { code: 2, stdout: "", stderr: `"${name}" command requires at least ${c.min} arguments\n` };
-    if (args.length > c.max) return { code: 2, stdout: "", stderr: `"${name}" command takes at most ${c.max} arguments\n` };
+    if (args.length < c.min)
+      return { code: 2, stdout: "", stderr: `"${name}" command requires at least ${c.min} arguments\n` };
+    if (args.length > c.max)
+      return { code: 2, stdout: "", stderr: `"${name}" command takes at most ${c.max} arguments\n` };
     try {
       const out = await c.handler(args, io);
       return { code: 0, stdout: out === "" || out.endsWith("\n") ? out : `${out}\n`, stderr: "" };

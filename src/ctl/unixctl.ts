@@ -57,24 +57,36 @@ export class Unixctl implements CommandRegistry {
     const words: string[] = [];
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i] as string;
-      if (words.length > 0) { words.push(a); continue; } // options only before the command
+      if (words.length > 0) {
+        words.push(a);
+        continue;
+      } // options only before the command
       if (a === "-t" || a === "--target") {
         if (i + 1 >= argv.length) {
-          return this.usageError(a === "-t" ? "option requires an argument -- 't'" : `option '${a}' requires an argument`);
+          return this.usageError(
+            a === "-t" ? "option requires an argument -- 't'" : `option '${a}' requires an argument`,
+          );
         }
         target = argv[++i] as string;
       } else if (a.startsWith("--target=")) target = a.slice("--target=".length);
-      else if (a === "-T" || a === "--timeout") i++; // one local daemon answers at once
-      else if (a.startsWith("--timeout=")) { /* accepted, as above */ }
-      else if (a.startsWith("-") && a !== "-") return this.usageError(`unrecognized option '${a}'`);
+      else if (a === "-T" || a === "--timeout")
+        i++; // one local daemon answers at once
+      else if (a.startsWith("--timeout=")) {
+        /* accepted, as above */
+      } else if (a.startsWith("-") && a !== "-") return this.usageError(`unrecognized option '${a}'`);
       else words.push(a);
     }
     const [name, ...args] = words;
-    if (name === undefined) return this.usageError("at least one non-option argument is required (use --help for help)");
-    const serverError = (msg: string): CommandResult =>
-      ({ code: 2, stdout: "", stderr: `${body(msg)}${PROG}: ${target}: server returned an error\n` });
+    if (name === undefined)
+      return this.usageError("at least one non-option argument is required (use --help for help)");
+    const serverError = (msg: string): CommandResult => ({
+      code: 2,
+      stdout: "",
+      stderr: `${body(msg)}${PROG}: ${target}: server returned an error\n`,
+    });
     const c = this.commands.get(name);
-    if (!c) return serverError(`"${name}" is not a valid command (use "list-commands" to see a list of valid commands)`);
+    if (!c)
+      return serverError(`"${name}" is not a valid command (use "list-commands" to see a list of valid commands)`);
     if (args.length < c.min) return serverError(`"${name}" command requires at least ${c.min} arguments`);
     if (args.length > c.max) return serverError(`"${name}" command takes at most ${c.max} arguments`);
     try {

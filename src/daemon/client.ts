@@ -24,9 +24,15 @@ export function request(socketPath: string, req: Request, timeoutMs = 60_000): P
     const s = createConnection(socketPath);
     let buf = "";
     let connected = false;
-    const timer = setTimeout(() => { s.destroy(); rej(new Error(`${socketPath}: no answer within ${timeoutMs} ms`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      s.destroy();
+      rej(new Error(`${socketPath}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
     s.setEncoding("utf8");
-    s.once("connect", () => { connected = true; s.write(`${JSON.stringify(req)}\n`); });
+    s.once("connect", () => {
+      connected = true;
+      s.write(`${JSON.stringify(req)}\n`);
+    });
     s.on("data", (d: string) => {
       buf += d;
       const nl = buf.indexOf("\n");
@@ -39,7 +45,13 @@ export function request(socketPath: string, req: Request, timeoutMs = 60_000): P
         rej(new Error(`${socketPath}: bad reply: ${(e as Error).message}`));
       }
     });
-    s.once("error", (e) => { clearTimeout(timer); rej(connected ? e : new ConnectError(e.message)); });
-    s.once("close", () => { clearTimeout(timer); rej(new Error(`${socketPath}: the daemon closed the connection without answering`)); });
+    s.once("error", (e) => {
+      clearTimeout(timer);
+      rej(connected ? e : new ConnectError(e.message));
+    });
+    s.once("close", () => {
+      clearTimeout(timer);
+      rej(new Error(`${socketPath}: the daemon closed the connection without answering`));
+    });
   });
 }

@@ -33,14 +33,23 @@ export function runPaths(dir: string): RunPaths {
  * argument (so `vsctl --rundir X add-br br0` works and a command's own words are never touched),
  * and falls back to the environment, then the default.
  */
-export function takeRundir(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { dir: string; rest: string[] } {
+export function takeRundir(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { dir: string; rest: string[] } {
   const rest: string[] = [];
   let dir: string | null = null;
   let leading = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    if (leading && a === "--rundir" && i + 1 < argv.length) { dir = argv[++i] as string; continue; }
-    if (leading && a.startsWith("--rundir=")) { dir = a.slice("--rundir=".length); continue; }
+    if (leading && a === "--rundir" && i + 1 < argv.length) {
+      dir = argv[++i] as string;
+      continue;
+    }
+    if (leading && a.startsWith("--rundir=")) {
+      dir = a.slice("--rundir=".length);
+      continue;
+    }
     if (!a.startsWith("-") || a === "--") leading = false;
     rest.push(a);
   }
@@ -51,7 +60,11 @@ export function takeRundir(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 export function probe(socketPath: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((res) => {
     const s = createConnection(socketPath);
-    const done = (v: boolean) => { clearTimeout(t); s.destroy(); res(v); };
+    const done = (v: boolean) => {
+      clearTimeout(t);
+      s.destroy();
+      res(v);
+    };
     const t = setTimeout(() => done(false), timeoutMs);
     s.once("connect", () => done(true));
     s.once("error", () => done(false));

@@ -67,14 +67,22 @@ export class Server {
   private readonly conns = new Set<Socket>();
   private clockTimer: NodeJS.Timeout | null = null;
 
-  private constructor(private readonly opts: ServerOptions, db: Db) {
+  private constructor(
+    private readonly opts: ServerOptions,
+    db: Db,
+  ) {
     this.paths = runPaths(opts.rundir);
     this.logFile = opts.logFile ?? this.paths.log;
     this.pidFile = opts.pidFile ?? this.paths.pid;
-    this.stopped = new Promise((res) => { this.finish = res; });
+    this.stopped = new Promise((res) => {
+      this.finish = res;
+    });
     this.db = db;
     this.unixctl = new Unixctl(this.paths.socket);
-    this.unixctl.register("exit", "[--cleanup]", 0, 1, async () => { await this.cleanup("exit requested"); return ""; });
+    this.unixctl.register("exit", "[--cleanup]", 0, 1, async () => {
+      await this.cleanup("exit requested");
+      return "";
+    });
     this.unixctl.register("live/show", "", 0, 0, () => formatLivePorts());
     const make = opts.createEngine ?? createEngine;
     this.engine = make({ db, unixctl: this.unixctl, rundir: this.paths.dir, log: (l) => this.log(l) });
@@ -87,7 +95,9 @@ export class Server {
   static async start(opts: ServerOptions): Promise<Server> {
     const paths = runPaths(opts.rundir);
     if (Buffer.byteLength(paths.socket) > MAX_SOCKET_PATH_BYTES) {
-      throw new DaemonError(`${paths.socket}: too long for a UNIX socket (${Buffer.byteLength(paths.socket)} bytes, at most ${MAX_SOCKET_PATH_BYTES}); use a shorter --rundir`);
+      throw new DaemonError(
+        `${paths.socket}: too long for a UNIX socket (${Buffer.byteLength(paths.socket)} bytes, at most ${MAX_SOCKET_PATH_BYTES}); use a shorter --rundir`,
+      );
     }
     mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
     let stale = false;
@@ -107,7 +117,10 @@ export class Server {
     await new Promise<void>((res, rej) => {
       const net = s.net as NetServer;
       net.once("error", rej);
-      net.listen(paths.socket, () => { net.off("error", rej); res(); });
+      net.listen(paths.socket, () => {
+        net.off("error", rej);
+        res();
+      });
     });
     writeFileSync(s.pidFile, `${process.pid}\n`);
     s.log(`started, pid ${process.pid}, control socket ${paths.socket}`);
@@ -136,7 +149,11 @@ export class Server {
 
   log(line: string): void {
     const text = `${new Date().toISOString()}|${line}\n`;
-    try { appendFileSync(this.logFile, text); } catch { /* a full disk must not stop the switch */ }
+    try {
+      appendFileSync(this.logFile, text);
+    } catch {
+      /* a full disk must not stop the switch */
+    }
     if (this.opts.echoLog) process.stderr.write(text);
   }
 
@@ -157,7 +174,9 @@ export class Server {
       }
     });
     c.on("close", () => this.conns.delete(c));
-    c.on("error", () => { /* a client that went away */ });
+    c.on("error", () => {
+      /* a client that went away */
+    });
   }
 
   private async handleLine(line: string): Promise<CommandResult> {
@@ -177,14 +196,22 @@ export class Server {
     const io: CommandIo = { cwd: req.cwd, ...(req.stdin !== undefined ? { stdin: req.stdin } : {}) };
     try {
       switch (req.tool) {
-        case "vsctl": return runVsctl(this.db, req.argv, io, { wait: true, logDir: this.paths.dir });
-        case "ofctl": return this.engine.ofctl(req.argv, io);
-        case "appctl": return await this.unixctl.run(req.argv, io);
-        default: return { code: 1, stdout: "", stderr: `offload-emu: unknown tool ${JSON.stringify(req.tool)}\n` };
+        case "vsctl":
+          return runVsctl(this.db, req.argv, io, { wait: true, logDir: this.paths.dir });
+        case "ofctl":
+          return this.engine.ofctl(req.argv, io);
+        case "appctl":
+          return await this.unixctl.run(req.argv, io);
+        default:
+          return { code: 1, stdout: "", stderr: `offload-emu: unknown tool ${JSON.stringify(req.tool)}\n` };
       }
     } catch (e) {
-      this.log(`${req.tool} ${req.argv.join(" ")}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-      return { code: 1, stdout: "", stderr: `offload-emu ${req.tool}: internal error: ${e instanceof Error ? e.message : String(e)}\n` };
+      this.log(`${req.tool} ${req.argv.join(" ")}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      return {
+        code: 1,
+        stdout: "",
+        stderr: `offload-emu ${req.tool}: internal error: ${e instanceof Error ? e.message : String(e)}\n`,
+      };
     } finally {
       // Captures are readable as soon as a command returns.
       this.engine.flush();

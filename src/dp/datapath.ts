@@ -69,11 +69,19 @@ export class DpFlow {
     readonly createdMs: number,
   ) {}
 
-  get totalPackets(): number { return this.packets + this.hwPackets; }
-  get totalBytes(): number { return this.bytes + this.hwBytes; }
+  get totalPackets(): number {
+    return this.packets + this.hwPackets;
+  }
+  get totalBytes(): number {
+    return this.bytes + this.hwBytes;
+  }
   /** Last use by either tier, or -1. */
-  get lastUsedMs(): number { return this.usedMs > this.hwUsedMs ? this.usedMs : this.hwUsedMs; }
-  get actionsText(): string { return formatOdpActions(this.actions); }
+  get lastUsedMs(): number {
+    return this.usedMs > this.hwUsedMs ? this.usedMs : this.hwUsedMs;
+  }
+  get actionsText(): string {
+    return formatOdpActions(this.actions);
+  }
 }
 
 /** What a datapath lookup found, for the tier counters. */
@@ -91,14 +99,21 @@ export interface DatapathOptions {
  * ufid in every run (OVS derives its ufids from the key too: dpif_flow_hash).
  */
 export function flowUfid(key: FlowKey, mask: FlowMask): string {
-  const h = [hashWords(key, 0, FLOW_WORDS, 1), hashWords(mask, 0, FLOW_WORDS, 2),
-    hashWords(key, 0, FLOW_WORDS, 3), hashWords(mask, 0, FLOW_WORDS, 4)];
+  const h = [
+    hashWords(key, 0, FLOW_WORDS, 1),
+    hashWords(mask, 0, FLOW_WORDS, 2),
+    hashWords(key, 0, FLOW_WORDS, 3),
+    hashWords(mask, 0, FLOW_WORDS, 4),
+  ];
   const x = h.map((v) => (v >>> 0).toString(16).padStart(8, "0")).join("");
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
 /** Compiles a flow's actions for the executor; userspace actions (the slow path) are left out. */
-export function compileFlowActions(actions: readonly OdpAction[]): { prog: CompiledActions | null; error: string | null } {
+export function compileFlowActions(actions: readonly OdpAction[]): {
+  prog: CompiledActions | null;
+  error: string | null;
+} {
   const runnable = actions.filter((a) => !(a.type === "raw" && a.text.startsWith("userspace(")));
   try {
     return { prog: compileActions(runnable, formatOdpActions(actions)), error: null };
@@ -128,16 +143,22 @@ export class Datapath {
   lastHit: number = DpHit.MISS;
   private readonly masked = new Uint32Array(FLOW_WORDS);
 
-  constructor(readonly name: string, opts: DatapathOptions = {}) {
+  constructor(
+    readonly name: string,
+    opts: DatapathOptions = {},
+  ) {
     this.flowLimit = opts.flowLimit ?? DEFAULT_FLOW_LIMIT;
     this.megaflows = new TupleTable(FLOW_WORDS, { maxEntries: this.flowLimit });
     this.emc = new ExactTable(FLOW_WORDS, EMC_ENTRIES, {
-      insertInvProb: opts.emcInvProb ?? DEFAULT_EMC_INV_PROB, seed: opts.seed ?? 1,
+      insertInvProb: opts.emcInvProb ?? DEFAULT_EMC_INV_PROB,
+      seed: opts.seed ?? 1,
     });
     this.emcEnabled = opts.emc ?? true;
   }
 
-  get count(): number { return this.byUfid.size; }
+  get count(): number {
+    return this.byUfid.size;
+  }
 
   /** The flow for a packet key (in_port = datapath port), or null after a miss. No allocation. */
   lookup(key: FlowKey): DpFlow | null {
@@ -172,7 +193,9 @@ export class Datapath {
     return id < 0 ? null : (this.flows[id] ?? null);
   }
 
-  byId(ufid: string): DpFlow | null { return this.byUfid.get(ufid) ?? null; }
+  byId(ufid: string): DpFlow | null {
+    return this.byUfid.get(ufid) ?? null;
+  }
 
   /**
    * Installs a megaflow for `key` under `mask`. Returns the flow, or a reason string when the
@@ -187,8 +210,17 @@ export class Datapath {
     const id = this.freeIds.length > 0 ? (this.freeIds.pop() as number) : this.flows.length;
     const { prog } = compileFlowActions(actions);
     const slow = actions.find((a) => a.type === "raw" && a.text.startsWith("userspace("));
-    const f = new DpFlow(id, flowUfid(m, mask), Uint32Array.from(m), Uint32Array.from(mask), actions, prog,
-      slow ? (slow as { text: string }).text : null, bridge, nowMs);
+    const f = new DpFlow(
+      id,
+      flowUfid(m, mask),
+      Uint32Array.from(m),
+      Uint32Array.from(mask),
+      actions,
+      prog,
+      slow ? (slow as { text: string }).text : null,
+      bridge,
+      nowMs,
+    );
     const r = this.megaflows.insert(f.key, f.mask, id);
     if (r === "table-full" || r === "mask-limit") return `megaflow table: ${r}`;
     this.flows[id] = f;

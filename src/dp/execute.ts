@@ -27,7 +27,7 @@
 
 import { INNER, OUTER, P, S, STACK_LEN, TunnelType, newOffsets } from "../wire/offsets.ts";
 import { PacketParser } from "../wire/parse.ts";
-import { PacketPool } from "./pool.ts";
+import type { PacketPool } from "./pool.ts";
 import { Ipv4View } from "../wire/ipv4.ts";
 import { TcpView } from "../wire/tcp.ts";
 import { UdpView } from "../wire/udp.ts";
@@ -82,17 +82,23 @@ const u32 = (k: FlowKey, w: number): number => k[w] as number;
 function compileTnlHeader(h: TnlPushHeader): [Uint8Array, number] {
   const b: number[] = [];
   const put16 = (v: number) => b.push((v >>> 8) & 255, v & 255);
-  const put32 = (v: number) => { put16(v >>> 16); put16(v & 0xffff); };
+  const put32 = (v: number) => {
+    put16(v >>> 16);
+    put16(v & 0xffff);
+  };
   b.push(...macFromString(h.eth.dst), ...macFromString(h.eth.src));
   put16(h.eth.dlType);
   const l3 = b.length;
   if (h.ipv4) {
     const i = h.ipv4;
     b.push(0x45, i.tos);
-    put16(0); put16(0); put16(i.frag);
+    put16(0);
+    put16(0);
+    put16(i.frag);
     b.push(i.ttl, i.proto);
     put16(0);
-    put32(ipv4FromString(i.src)); put32(ipv4FromString(i.dst));
+    put32(ipv4FromString(i.src));
+    put32(ipv4FromString(i.dst));
   } else if (h.ipv6) {
     const i = h.ipv6;
     put32(((6 << 28) | (i.tclass << 20) | (i.label & 0xfffff)) >>> 0);
@@ -105,32 +111,51 @@ function compileTnlHeader(h: TnlPushHeader): [Uint8Array, number] {
   let udp = 0;
   if (h.udp) {
     udp = b.length;
-    put16(h.udp.src); put16(h.udp.dst); put16(0); put16(h.udp.csum);
+    put16(h.udp.src);
+    put16(h.udp.dst);
+    put16(0);
+    put16(h.udp.csum);
   } else if (h.gre) {
     const g = h.gre;
-    put16(g.flags); put16(g.proto);
-    if (g.flags & 0x8000) { put16(g.csum ?? 0); put16(0); }
+    put16(g.flags);
+    put16(g.proto);
+    if (g.flags & 0x8000) {
+      put16(g.csum ?? 0);
+      put16(0);
+    }
     if (g.flags & 0x2000) put32(g.key ?? 0);
     if (g.flags & 0x1000) put32(g.seq ?? 0);
   }
-  if (h.vxlan) { put32(h.vxlan.flags); put32(h.vxlan.vni * 256); }
-  else if (h.geneve) {
+  if (h.vxlan) {
+    put32(h.vxlan.flags);
+    put32(h.vxlan.vni * 256);
+  } else if (h.geneve) {
     const opts = h.geneve.options ?? [];
     const optWords = opts.reduce((n, o) => n + 1 + o.data.length / 4, 0);
     b.push(optWords & 0x3f, (h.geneve.oam ? 0x80 : 0) | (h.geneve.crit ? 0x40 : 0));
     put16(EtherType.TEB);
     put32(h.geneve.vni * 256);
-    for (const o of opts) { put16(o.cls); b.push(o.type, (o.data.length / 4) & 0x1f); b.push(...o.data); }
+    for (const o of opts) {
+      put16(o.cls);
+      b.push(o.type, (o.data.length / 4) & 0x1f);
+      b.push(...o.data);
+    }
   }
   if (b.length !== h.size) {
-    throw new UnsupportedActionError(`tnl_push: header(size=${h.size}) but its parts make ${b.length} bytes (options are not modelled)`);
+    throw new UnsupportedActionError(
+      `tnl_push: header(size=${h.size}) but its parts make ${b.length} bytes (options are not modelled)`,
+    );
   }
   return [Uint8Array.from(b), (l3 << 8) | udp];
 }
 
 function isConsumer(a: OdpAction): boolean {
-  return a.type === "output" || a.type === "tnl_pop" || a.type === "recirc"
-    || (a.type === "raw" && a.text.startsWith("clone("));
+  return (
+    a.type === "output" ||
+    a.type === "tnl_pop" ||
+    a.type === "recirc" ||
+    (a.type === "raw" && a.text.startsWith("clone("))
+  );
 }
 
 function compileInto(actions: readonly OdpAction[], code: number[], headers: Uint8Array[], lastIsFinal: boolean): void {
@@ -146,11 +171,21 @@ function compileInto(actions: readonly OdpAction[], code: number[], headers: Uin
     const a = actions[i] as OdpAction;
     const fin = lastIsFinal && i === last ? 1 : 0;
     switch (a.type) {
-      case "output": code.push(Op.OUTPUT, a.port, fin); break;
-      case "push_vlan": code.push(Op.PUSH_VLAN, a.tpid, a.tci); break;
-      case "pop_vlan": code.push(Op.POP_VLAN); break;
-      case "tnl_pop": code.push(Op.TNL_POP, a.port, fin); break;
-      case "recirc": code.push(Op.RECIRC, a.id | 0, fin); break;
+      case "output":
+        code.push(Op.OUTPUT, a.port, fin);
+        break;
+      case "push_vlan":
+        code.push(Op.PUSH_VLAN, a.tpid, a.tci);
+        break;
+      case "pop_vlan":
+        code.push(Op.POP_VLAN);
+        break;
+      case "tnl_pop":
+        code.push(Op.TNL_POP, a.port, fin);
+        break;
+      case "recirc":
+        code.push(Op.RECIRC, a.id | 0, fin);
+        break;
       case "tnl_push": {
         const [hdr, l3udp] = compileTnlHeader(a.header);
         code.push(Op.TNL_PUSH, headers.length, a.header.size, l3udp >>> 8, l3udp & 255);
@@ -160,14 +195,29 @@ function compileInto(actions: readonly OdpAction[], code: number[], headers: Uin
       case "set": {
         const k = a.key;
         const m = a.mask;
-        const vm = (w: number, bits = 0xffffffff): [number, number] => [(u32(k, w) & u32(m, w) & bits) | 0, (u32(m, w) & bits) | 0];
+        const vm = (w: number, bits = 0xffffffff): [number, number] => [
+          (u32(k, w) & u32(m, w) & bits) | 0,
+          (u32(m, w) & bits) | 0,
+        ];
         if (a.attr === "eth") {
-          code.push(Op.SET_ETH, ...vm(W.DL_DST_HI, 0xffff), ...vm(W.DL_DST_LO), ...vm(W.DL_SRC_HI, 0xffff), ...vm(W.DL_SRC_LO));
+          code.push(
+            Op.SET_ETH,
+            ...vm(W.DL_DST_HI, 0xffff),
+            ...vm(W.DL_DST_LO),
+            ...vm(W.DL_SRC_HI, 0xffff),
+            ...vm(W.DL_SRC_LO),
+          );
         } else if (a.attr === "ipv4") {
           const t = W.NW_PROTO_TOS_TTL_FRAG;
-          code.push(Op.SET_IPV4, ...vm(W.NW_SRC), ...vm(W.NW_DST),
-            (((u32(k, t) & u32(m, t)) >>> 16) & 255), (u32(m, t) >>> 16) & 255,
-            (((u32(k, t) & u32(m, t)) >>> 8) & 255), (u32(m, t) >>> 8) & 255);
+          code.push(
+            Op.SET_IPV4,
+            ...vm(W.NW_SRC),
+            ...vm(W.NW_DST),
+            ((u32(k, t) & u32(m, t)) >>> 16) & 255,
+            (u32(m, t) >>> 16) & 255,
+            ((u32(k, t) & u32(m, t)) >>> 8) & 255,
+            (u32(m, t) >>> 8) & 255,
+          );
         } else if (a.attr === "ipv6") {
           const t = W.NW_PROTO_TOS_TTL_FRAG;
           code.push(Op.SET_IPV6);
@@ -175,9 +225,13 @@ function compileInto(actions: readonly OdpAction[], code: number[], headers: Uin
           for (let w = 0; w < 4; w++) code.push(vm(W.IPV6_SRC + w)[1]);
           for (let w = 0; w < 4; w++) code.push(vm(W.IPV6_DST + w)[0]);
           for (let w = 0; w < 4; w++) code.push(vm(W.IPV6_DST + w)[1]);
-          code.push(...vm(W.IPV6_LABEL, 0xfffff),
-            (((u32(k, t) & u32(m, t)) >>> 16) & 255), (u32(m, t) >>> 16) & 255,
-            (((u32(k, t) & u32(m, t)) >>> 8) & 255), (u32(m, t) >>> 8) & 255);
+          code.push(
+            ...vm(W.IPV6_LABEL, 0xfffff),
+            ((u32(k, t) & u32(m, t)) >>> 16) & 255,
+            (u32(m, t) >>> 16) & 255,
+            ((u32(k, t) & u32(m, t)) >>> 8) & 255,
+            (u32(m, t) >>> 8) & 255,
+          );
         } else if (a.attr === "tcp" || a.attr === "udp") {
           const v = u32(k, W.TP) & u32(m, W.TP);
           const mm = u32(m, W.TP);
@@ -210,7 +264,8 @@ export function compileActions(actions: readonly OdpAction[], text = ""): Compil
 
 // --- the RSS hash OVS picks tunnel source ports from ----------------------------------------------
 
-const bswap = (v: number): number => (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
+const bswap = (v: number): number =>
+  (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
 
 /**
  * miniflow_hash_5tuple(flow, 0) of lib/flow.c as an x86-64 build of Open vSwitch computes it
@@ -230,7 +285,13 @@ export function ovsRssHash(key: FlowKey): number {
   }
   const proto = u32(key, W.NW_PROTO_TOS_TTL_FRAG) >>> 24;
   h = hashAdd(h, proto);
-  if (proto === IpProto.TCP || proto === IpProto.UDP || proto === 132 || proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
+  if (
+    proto === IpProto.TCP ||
+    proto === IpProto.UDP ||
+    proto === 132 ||
+    proto === IpProto.ICMP ||
+    proto === IpProto.ICMPV6
+  ) {
     h = hashAdd(h, bswap(u32(key, W.TP)));
   }
   return hashFinish(h, 42);
@@ -270,7 +331,9 @@ export class ActionExecutor {
   constructor(
     private readonly pool: PacketPool,
     private readonly output: OutputFn,
-    private readonly recirculate: RecirculateFn = (slot) => { pool.release(slot); },
+    private readonly recirculate: RecirculateFn = (slot) => {
+      pool.release(slot);
+    },
   ) {}
 
   /**
@@ -291,30 +354,58 @@ export class ActionExecutor {
     for (let pc = from; pc < to; pc += OP_LEN[c[pc] as number] as number) {
       switch (c[pc]) {
         case Op.OUTPUT: {
-          if (c[pc + 2]) { this.output(c[pc + 1] as number, slot); return true; }
+          if (c[pc + 2]) {
+            this.output(c[pc + 1] as number, slot);
+            return true;
+          }
           const copy = pool.clone(slot);
           if (copy < 0) this.cloneFailures++;
           else this.output(c[pc + 1] as number, copy);
           break;
         }
         case Op.PUSH_VLAN:
-          if (!this.pushVlan(slot, o, c[pc + 1] as number, c[pc + 2] as number)) { this.noHeadroom++; return false; }
+          if (!this.pushVlan(slot, o, c[pc + 1] as number, c[pc + 2] as number)) {
+            this.noHeadroom++;
+            return false;
+          }
           break;
-        case Op.POP_VLAN: this.popVlan(slot, o); break;
-        case Op.SET_ETH: this.setEth(slot, c, pc + 1); break;
-        case Op.SET_IPV4: this.setIpv4(slot, o, c, pc + 1); break;
-        case Op.SET_IPV6: this.setIpv6(slot, o, c, pc + 1); break;
+        case Op.POP_VLAN:
+          this.popVlan(slot, o);
+          break;
+        case Op.SET_ETH:
+          this.setEth(slot, c, pc + 1);
+          break;
+        case Op.SET_IPV4:
+          this.setIpv4(slot, o, c, pc + 1);
+          break;
+        case Op.SET_IPV6:
+          this.setIpv6(slot, o, c, pc + 1);
+          break;
         case Op.SET_TCP:
-        case Op.SET_UDP: this.setPorts(slot, o, c[pc] === Op.SET_TCP, c, pc + 1); break;
+        case Op.SET_UDP:
+          this.setPorts(slot, o, c[pc] === Op.SET_TCP, c, pc + 1);
+          break;
         case Op.TNL_PUSH:
-          if (!this.tnlPush(slot, o, prog.headers[c[pc + 1] as number] as Uint8Array, c, pc + 1)) { this.noHeadroom++; return false; }
+          if (!this.tnlPush(slot, o, prog.headers[c[pc + 1] as number] as Uint8Array, c, pc + 1)) {
+            this.noHeadroom++;
+            return false;
+          }
           break;
         case Op.TNL_POP:
         case Op.RECIRC: {
           const isPop = c[pc] === Op.TNL_POP;
           let s = slot;
-          if (!c[pc + 2]) { s = pool.clone(slot); if (s < 0) { this.cloneFailures++; break; } }
-          if (isPop && !this.tnlPop(s, s === slot ? o : null)) { if (s !== slot) pool.release(s); break; }
+          if (!c[pc + 2]) {
+            s = pool.clone(slot);
+            if (s < 0) {
+              this.cloneFailures++;
+              break;
+            }
+          }
+          if (isPop && !this.tnlPop(s, s === slot ? o : null)) {
+            if (s !== slot) pool.release(s);
+            break;
+          }
           this.recirculate(s, isPop ? (c[pc + 1] as number) : -1, isPop ? 0 : (c[pc + 1] as number));
           if (s === slot) return true;
           break;
@@ -329,7 +420,10 @@ export class ActionExecutor {
             // The copy's offsets start stale (it sits elsewhere in the pool); actions that need
             // them re-parse into this scratch array.
             this.scratch[P.START] = OFFSETS_STALE;
-            if (!this.run(prog, body, body + len, copy, this.scratch)) { this.dropped++; pool.release(copy); }
+            if (!this.run(prog, body, body + len, copy, this.scratch)) {
+              this.dropped++;
+              pool.release(copy);
+            }
           }
           pc += len;
           break;
@@ -361,7 +455,8 @@ export class ActionExecutor {
       o[P.START] = s;
       if ((o[OUTER + S.L2] as number) >= 0) {
         const n = o[OUTER + S.VLAN_N] as number;
-        if (n >= 2 || n < 0) o[P.START] = OFFSETS_STALE; // a third tag: the parser would stop elsewhere
+        if (n >= 2 || n < 0)
+          o[P.START] = OFFSETS_STALE; // a third tag: the parser would stop elsewhere
         else {
           o[OUTER + S.L2] = s;
           o[OUTER + S.VLAN1] = o[OUTER + S.VLAN0] as number;
@@ -425,12 +520,19 @@ export class ActionExecutor {
       const nu = ((old & ~m) | (c[a + 2 * i] as number)) >>> 0;
       if (nu === old) continue;
       this.l4Csum32(dv, o, ip.protocol, old, nu);
-      if (i === 0) ip.setSrcUpdateCsum(nu); else ip.setDstUpdateCsum(nu);
+      if (i === 0) ip.setSrcUpdateCsum(nu);
+      else ip.setDstUpdateCsum(nu);
     }
     const tosM = c[a + 5] as number;
-    if (tosM) { const t = (ip.tos & ~tosM) | (c[a + 4] as number); if (t !== ip.tos) ip.setTosUpdateCsum(t); }
+    if (tosM) {
+      const t = (ip.tos & ~tosM) | (c[a + 4] as number);
+      if (t !== ip.tos) ip.setTosUpdateCsum(t);
+    }
     const ttlM = c[a + 7] as number;
-    if (ttlM) { const t = (ip.ttl & ~ttlM) | (c[a + 6] as number); if (t !== ip.ttl) ip.setTtlUpdateCsum(t); }
+    if (ttlM) {
+      const t = (ip.ttl & ~ttlM) | (c[a + 6] as number);
+      if (t !== ip.ttl) ip.setTtlUpdateCsum(t);
+    }
   }
 
   /** The L4 checksum's share of a 32-bit pseudo-header word changing (TCP, UDP, ICMPv6). */
@@ -480,10 +582,13 @@ export class ActionExecutor {
     let nh = dv.getUint8(l3 + 6);
     let p = l3 + 40;
     while (p + 8 <= end) {
-      if (nh === IpProto.ROUTING) { if (dv.getUint8(p + 3) !== 0) return true; }
-      else if (nh !== IpProto.HOPOPTS && nh !== IpProto.DSTOPTS && nh !== IpProto.AH && nh !== IpProto.FRAGMENT) return false;
+      if (nh === IpProto.ROUTING) {
+        if (dv.getUint8(p + 3) !== 0) return true;
+      } else if (nh !== IpProto.HOPOPTS && nh !== IpProto.DSTOPTS && nh !== IpProto.AH && nh !== IpProto.FRAGMENT)
+        return false;
       const next = dv.getUint8(p);
-      p += nh === IpProto.FRAGMENT ? 8 : nh === IpProto.AH ? (dv.getUint8(p + 1) + 2) * 4 : (dv.getUint8(p + 1) + 1) * 8;
+      p +=
+        nh === IpProto.FRAGMENT ? 8 : nh === IpProto.AH ? (dv.getUint8(p + 1) + 2) * 4 : (dv.getUint8(p + 1) + 1) * 8;
       nh = next;
     }
     return false;
@@ -498,8 +603,14 @@ export class ActionExecutor {
     const v = isTcp ? this.tcp.wrap(this.pool.dv, l4, size) : this.udp.wrap(this.pool.dv, l4, size);
     const sm = c[a + 1] as number;
     const dm = c[a + 3] as number;
-    if (sm) { const p = (v.srcPort & ~sm) | (c[a] as number); if (p !== v.srcPort) v.rewriteSrcPort(p); }
-    if (dm) { const p = (v.dstPort & ~dm) | (c[a + 2] as number); if (p !== v.dstPort) v.rewriteDstPort(p); }
+    if (sm) {
+      const p = (v.srcPort & ~sm) | (c[a] as number);
+      if (p !== v.srcPort) v.rewriteSrcPort(p);
+    }
+    if (dm) {
+      const p = (v.dstPort & ~dm) | (c[a + 2] as number);
+      if (p !== v.dstPort) v.rewriteDstPort(p);
+    }
   }
 
   /** netdev_tnl_push_udp_header(): the pre-built header in front, lengths, port, checksums. */
@@ -552,7 +663,10 @@ export class ActionExecutor {
     const pool = this.pool;
     if (o) this.fresh(slot, o);
     const oo = o ?? this.scratch;
-    if (!o) { this.scratch[P.START] = OFFSETS_STALE; this.fresh(slot, oo); }
+    if (!o) {
+      this.scratch[P.START] = OFFSETS_STALE;
+      this.fresh(slot, oo);
+    }
     const inner = oo[INNER + S.L2] as number;
     if ((oo[OUTER + S.TUN_TYPE] as number) === TunnelType.NONE || inner < 0) return false;
     // The outer headers stay in the headroom until something prepends again, so the offsets

@@ -36,7 +36,8 @@ export class PacketPool {
   exhausted = 0;
 
   constructor(capacity: number, dataRoom = DEFAULT_DATA_ROOM) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`pool capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`pool capacity must be a positive integer, got ${capacity}`);
     // Slots are 64-byte aligned so that no two slots share a cache line.
     this.slotSize = Math.ceil((HEADROOM + dataRoom) / 64) * 64;
     this.capacity = capacity;
@@ -53,11 +54,16 @@ export class PacketPool {
     this.nFree = capacity;
   }
 
-  get available(): number { return this.nFree; }
+  get available(): number {
+    return this.nFree;
+  }
 
   /** A free slot with its start at the headroom mark and length 0, or -1 when none is left. */
   alloc(): number {
-    if (this.nFree === 0) { this.exhausted++; return -1; }
+    if (this.nFree === 0) {
+      this.exhausted++;
+      return -1;
+    }
     const slot = this.free[--this.nFree] as number;
     this.start[slot] = slot * this.slotSize + HEADROOM;
     this.len[slot] = 0;
@@ -72,9 +78,13 @@ export class PacketPool {
   }
 
   /** First byte a packet in `slot` may grow backwards to. */
-  slotBase(slot: number): number { return slot * this.slotSize; }
+  slotBase(slot: number): number {
+    return slot * this.slotSize;
+  }
   /** One past the last byte a packet in `slot` may grow forwards to. */
-  slotEnd(slot: number): number { return (slot + 1) * this.slotSize; }
+  slotEnd(slot: number): number {
+    return (slot + 1) * this.slotSize;
+  }
 
   /** Copies `frame` into a new slot; -1 (and counted) when the pool is empty or it does not fit. */
   load(frame: Uint8Array, origLen = frame.length): number {

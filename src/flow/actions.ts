@@ -16,8 +16,15 @@
 // Every rule here was checked against ovs-ofctl 3.1 (see test/flow/actions.test.ts).
 
 import {
-  field, fieldByName, formatFieldValue, parseFieldValue, parsePort, portToString, prereqsOk,
-  OfPort, type FieldSpec,
+  field,
+  fieldByName,
+  formatFieldValue,
+  parseFieldValue,
+  parsePort,
+  portToString,
+  prereqsOk,
+  OfPort,
+  type FieldSpec,
 } from "./fields.ts";
 import { W, type FlowKey, type FlowMask } from "./key.ts";
 import { FlowSyntaxError, keyValues } from "./syntax.ts";
@@ -95,7 +102,10 @@ const hexC = (v: bigint | number): string => (BigInt(v) === 0n ? "0" : `0x${v.to
 
 function checkPrereq(f: FieldSpec, what: string, match: Match | undefined, pos: number, err: Err): void {
   if (!match || prereqsOk(f.prereq, match.key, match.mask)) return;
-  err(`${what} ${f.name} lacks correct prerequisites: actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)`, pos);
+  err(
+    `${what} ${f.name} lacks correct prerequisites: actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)`,
+    pos,
+  );
 }
 
 type Match = { key: FlowKey; mask: FlowMask };
@@ -134,7 +144,7 @@ function parseU(text: string, max: number, pos: number, err: Err, what: string):
 function parseOutPort(text: string, pos: number, err: Err): number {
   const p = parsePort(text);
   if (p === null) return err(`${text}: output to unknown port`, pos);
-  if (p >= OfPort.MAX && p < OfPort.IN_PORT || p === OfPort.NONE) {
+  if ((p >= OfPort.MAX && p < OfPort.IN_PORT) || p === OfPort.NONE) {
     return err("actions are invalid with specified match (OFPBAC_BAD_OUT_PORT)", pos);
   }
   return p;
@@ -146,7 +156,9 @@ function parseOutPort(text: string, pos: number, err: Err): number {
  * mod_tp_src rewrites.
  */
 export function parseActions(text: string, start = 0, end = text.length, match?: Match): OfAction[] {
-  const err: Err = (reason, pos) => { throw new FlowSyntaxError(reason, pos, text); };
+  const err: Err = (reason, pos) => {
+    throw new FlowSyntaxError(reason, pos, text);
+  };
   const out: OfAction[] = [];
   for (const kv of keyValues(text, start, end)) {
     const { key, value, keyPos, valuePos: vp } = kv;
@@ -168,7 +180,11 @@ export function parseActions(text: string, start = 0, end = text.length, match?:
           out.push({ type: "output_reg", src: parseSubfield(value, vp, err) });
         } else {
           const port = parseOutPort(value, vp, err);
-          out.push(port === OfPort.CONTROLLER ? { type: "controller", maxLen: 0xffff, reason: null } : { type: "output", port });
+          out.push(
+            port === OfPort.CONTROLLER
+              ? { type: "controller", maxLen: 0xffff, reason: null }
+              : { type: "output", port },
+          );
         }
         continue;
       }
@@ -192,7 +208,11 @@ export function parseActions(text: string, start = 0, end = text.length, match?:
       case "enqueue": {
         const [p, q] = value.split(/[:,]/);
         if (q === undefined) err("enqueue: missing queue", vp);
-        out.push({ type: "enqueue", port: parseOutPort(p as string, vp, err), queue: parseU(q as string, 0xffffffff, vp, err, "invalid queue") });
+        out.push({
+          type: "enqueue",
+          port: parseOutPort(p as string, vp, err),
+          queue: parseU(q as string, 0xffffffff, vp, err, "invalid queue"),
+        });
         continue;
       }
       case "resubmit": {
@@ -239,8 +259,12 @@ export function parseActions(text: string, start = 0, end = text.length, match?:
       case "mod_tp_src":
       case "mod_tp_dst": {
         const name = {
-          mod_dl_src: "eth_src", mod_dl_dst: "eth_dst", mod_nw_src: "ip_src", mod_nw_dst: "ip_dst",
-          mod_tp_src: tpField(match, "src"), mod_tp_dst: tpField(match, "dst"),
+          mod_dl_src: "eth_src",
+          mod_dl_dst: "eth_dst",
+          mod_nw_src: "ip_src",
+          mod_nw_dst: "ip_dst",
+          mod_tp_src: tpField(match, "src"),
+          mod_tp_dst: tpField(match, "dst"),
         }[k];
         const f = field(name);
         const r = parseFieldValue(f, value);
@@ -290,7 +314,8 @@ export function parseActions(text: string, start = 0, end = text.length, match?:
         const dst = parseSubfield(value.slice(arrow + 2), vp + arrow + 2, err);
         const v = /^(0[xX][0-9a-fA-F]+|\d+)$/.test(value.slice(0, arrow)) ? BigInt(value.slice(0, arrow)) : null;
         if (v === null) return err(`${value.slice(0, arrow)}: not a valid integer`, vp);
-        if (v >> BigInt(dst.nBits)) err(`${value}: value ${value.slice(0, arrow)} does not fit into ${dst.nBits} bits`, vp);
+        if (v >> BigInt(dst.nBits))
+          err(`${value}: value ${value.slice(0, arrow)} does not fit into ${dst.nBits} bits`, vp);
         checkPrereq(field(dst.field), "load", match, keyPos, err);
         out.push({ type: "load", value: v, dst });
         continue;
@@ -377,7 +402,7 @@ function loadForm(f: FieldSpec, value: bigint, mask: bigint | null): string | nu
   let ofs = 0;
   while (!((mask >> BigInt(ofs)) & 1n)) ofs++;
   const run = mask >> BigInt(ofs);
-  if ((run & (run + 1n)) !== 0n || ofs + run.toString(2).length > 64 + ofs && f.bits > 64) return null;
+  if ((run & (run + 1n)) !== 0n || (ofs + run.toString(2).length > 64 + ofs && f.bits > 64)) return null;
   const nBits = run.toString(2).length;
   return `load:${hexC((value & mask) >> BigInt(ofs))}->${formatSubfield({ field: f.name, ofs, nBits })}`;
 }
@@ -393,16 +418,30 @@ function formatSetField(a: Extract<OfAction, { type: "set_field" }>, dialect: Di
     return `set_field:${formatFieldValue(f, a.value)}->${f.name}`;
   }
   switch (f.name) {
-    case "eth_src": return `mod_dl_src:${formatFieldValue(f, a.value)}`;
-    case "eth_dst": return `mod_dl_dst:${formatFieldValue(f, a.value)}`;
-    case "ip_src": return `mod_nw_src:${formatFieldValue(f, a.value)}`;
-    case "ip_dst": return `mod_nw_dst:${formatFieldValue(f, a.value)}`;
-    case "ip_dscp": return `mod_nw_tos:${Number(a.value) << 2}`;
-    case "nw_tos": return `mod_nw_tos:${Number(a.value) & 0xfc}`;
-    case "tcp_src": case "udp_src": case "sctp_src": return `mod_tp_src:${a.value}`;
-    case "tcp_dst": case "udp_dst": case "sctp_dst": return `mod_tp_dst:${a.value}`;
-    case "vlan_vid": return `mod_vlan_vid:${a.value & 0xfffn}`;
-    case "vlan_pcp": return `mod_vlan_pcp:${a.value}`;
+    case "eth_src":
+      return `mod_dl_src:${formatFieldValue(f, a.value)}`;
+    case "eth_dst":
+      return `mod_dl_dst:${formatFieldValue(f, a.value)}`;
+    case "ip_src":
+      return `mod_nw_src:${formatFieldValue(f, a.value)}`;
+    case "ip_dst":
+      return `mod_nw_dst:${formatFieldValue(f, a.value)}`;
+    case "ip_dscp":
+      return `mod_nw_tos:${Number(a.value) << 2}`;
+    case "nw_tos":
+      return `mod_nw_tos:${Number(a.value) & 0xfc}`;
+    case "tcp_src":
+    case "udp_src":
+    case "sctp_src":
+      return `mod_tp_src:${a.value}`;
+    case "tcp_dst":
+    case "udp_dst":
+    case "sctp_dst":
+      return `mod_tp_dst:${a.value}`;
+    case "vlan_vid":
+      return `mod_vlan_vid:${a.value & 0xfffn}`;
+    case "vlan_pcp":
+      return `mod_vlan_pcp:${a.value}`;
     default:
   }
   void match;
@@ -415,7 +454,8 @@ function formatOne(a: OfAction, dialect: Dialect, match: Match | undefined, vlan
       if (a.maxLen !== undefined) return `output(port=${portToString(a.port)},max_len=${a.maxLen})`;
       if (a.port >= OfPort.MAX) return portToString(a.port);
       return `output:${a.port}`;
-    case "output_reg": return `output:${formatSubfield(a.src)}`;
+    case "output_reg":
+      return `output:${formatSubfield(a.src)}`;
     case "controller": {
       if (a.reason === null) return `CONTROLLER:${a.maxLen}`;
       const args = [`reason=${a.reason}`];
@@ -423,34 +463,49 @@ function formatOne(a: OfAction, dialect: Dialect, match: Match | undefined, vlan
       return `controller(${args.join(",")})`;
     }
     case "enqueue":
-      return dialect === "of10" ? `enqueue:${portToString(a.port)}:${a.queue}`
+      return dialect === "of10"
+        ? `enqueue:${portToString(a.port)}:${a.queue}`
         : `set_queue:${a.queue},output:${a.port},pop_queue`;
     case "resubmit":
       if (a.port !== null && a.table === null) return `resubmit:${portToString(a.port)}`;
       return `resubmit(${a.port === null ? "" : portToString(a.port)},${a.table === null ? "" : a.table})`;
-    case "goto_table": return dialect === "of10" ? `resubmit(,${a.table})` : `goto_table:${a.table}`;
+    case "goto_table":
+      return dialect === "of10" ? `resubmit(,${a.table})` : `goto_table:${a.table}`;
     case "mod_vlan_vid":
       if (dialect === "of10") return `mod_vlan_vid:${a.vid}`;
       return `${vlan ? "" : "push_vlan:0x8100,"}set_field:${a.vid | 0x1000}->vlan_vid`;
     case "mod_vlan_pcp":
       if (dialect === "of10") return `mod_vlan_pcp:${a.pcp}`;
       return `${vlan ? "" : "push_vlan:0x8100,"}set_field:${a.pcp}->vlan_pcp`;
-    case "push_vlan": return `push_vlan:0x${a.ethertype.toString(16)}`;
-    case "pop_vlan": return dialect === "of10" ? "strip_vlan" : "pop_vlan";
-    case "dec_ttl": return a.ids === null ? "dec_ttl" : `dec_ttl(${a.ids.join(",")})`;
-    case "mod_nw_ttl": return dialect === "of10" ? `load:${hexC(a.ttl)}->NXM_NX_IP_TTL[]` : `mod_nw_ttl:${a.ttl}`;
-    case "set_field": return formatSetField(a, dialect, match);
-    case "load": return `load:${hexC(a.value)}->${formatSubfield(a.dst)}`;
-    case "move": return `move:${formatSubfield(a.src)}->${formatSubfield(a.dst)}`;
+    case "push_vlan":
+      return `push_vlan:0x${a.ethertype.toString(16)}`;
+    case "pop_vlan":
+      return dialect === "of10" ? "strip_vlan" : "pop_vlan";
+    case "dec_ttl":
+      return a.ids === null ? "dec_ttl" : `dec_ttl(${a.ids.join(",")})`;
+    case "mod_nw_ttl":
+      return dialect === "of10" ? `load:${hexC(a.ttl)}->NXM_NX_IP_TTL[]` : `mod_nw_ttl:${a.ttl}`;
+    case "set_field":
+      return formatSetField(a, dialect, match);
+    case "load":
+      return `load:${hexC(a.value)}->${formatSubfield(a.dst)}`;
+    case "move":
+      return `move:${formatSubfield(a.src)}->${formatSubfield(a.dst)}`;
     case "set_tunnel":
       if (dialect === "of13") return `set_field:${hexC(a.id)}->tun_id`;
       return `${a.wide ? "set_tunnel64" : "set_tunnel"}:${hexC(a.id)}`;
-    case "push": return `push:${formatSubfield(a.src)}`;
-    case "pop": return `pop:${formatSubfield(a.dst)}`;
+    case "push":
+      return `push:${formatSubfield(a.src)}`;
+    case "pop":
+      return `pop:${formatSubfield(a.dst)}`;
     case "write_actions":
-      return dialect === "of10" ? null : `write_actions(${formatActions(a.actions, { dialect, ...(match ? { match } : {}) })})`;
-    case "clear_actions": return dialect === "of10" ? null : "clear_actions";
-    case "note": return `note:${Array.from(a.data, (b) => b.toString(16).padStart(2, "0")).join(".")}`;
+      return dialect === "of10"
+        ? null
+        : `write_actions(${formatActions(a.actions, { dialect, ...(match ? { match } : {}) })})`;
+    case "clear_actions":
+      return dialect === "of10" ? null : "clear_actions";
+    case "note":
+      return `note:${Array.from(a.data, (b) => b.toString(16).padStart(2, "0")).join(".")}`;
   }
 }
 
@@ -464,7 +519,8 @@ export function formatActions(actions: readonly OfAction[], opts: FormatActionsO
     const a = actions[i] as OfAction;
     const next = actions[i + 1];
     // OpenFlow 1.0 has no push_vlan; OVS folds push_vlan:0x8100 + mod_vlan_vid into the latter.
-    if (dialect === "of10" && a.type === "push_vlan" && a.ethertype === 0x8100 && next?.type === "mod_vlan_vid") continue;
+    if (dialect === "of10" && a.type === "push_vlan" && a.ethertype === 0x8100 && next?.type === "mod_vlan_vid")
+      continue;
     const s = formatOne(a, dialect, opts.match, vlan);
     if (s !== null) parts.push(s);
     if (a.type === "push_vlan" || a.type === "mod_vlan_vid" || a.type === "mod_vlan_pcp") vlan = true;

@@ -69,7 +69,9 @@ export function composeFlow(flow: string | OdpKey, opts: ComposeOptions = {}): U
   const bytes = buildPacket(spec.packet);
   if (opts.packetSize === undefined || opts.packetSize === bytes.length) return bytes;
   if (opts.packetSize < bytes.length) {
-    throw new RangeError(`packet size ${opts.packetSize} is smaller than the ${bytes.length}-byte packet the flow needs`);
+    throw new RangeError(
+      `packet size ${opts.packetSize} is smaller than the ${bytes.length}-byte packet the flow needs`,
+    );
   }
   // packet_expand(): the zeros become payload, counted in the lengths and checksums.
   const extra = opts.packetSize - bytes.length;
@@ -78,7 +80,12 @@ export function composeFlow(flow: string | OdpKey, opts: ComposeOptions = {}): U
 }
 
 /** The builder spec for a flow; `grow(n)` is the same with n zero bytes added as packet_expand does. */
-function composeSpec(key: FlowKey, mask: FlowKey, l7Len: number, vlanLimit: number): { packet: PacketSpec; grow: (n: number) => PacketSpec } {
+function composeSpec(
+  key: FlowKey,
+  mask: FlowKey,
+  l7Len: number,
+  vlanLimit: number,
+): { packet: PacketSpec; grow: (n: number) => PacketSpec } {
   const u = (w: number): number => key[w] as number;
   let dlType = getField(key, SUBFIELD.dl_type);
   const layers: LayerSpec[] = [];
@@ -119,18 +126,30 @@ function composeSpec(key: FlowKey, mask: FlowKey, l7Len: number, vlanLimit: numb
   if (dlType === EtherType.IPV4) {
     layers.push({
       ipv4: {
-        src: ipv4NumToString(u(W.NW_SRC)), dst: ipv4NumToString(u(W.NW_DST)), tos, ttl, proto, id: 0,
-        df: false, mf: (frag & NwFrag.ANY) !== 0, offset: frag & NwFrag.LATER ? FRAG_LATER_OFFSET : 0,
+        src: ipv4NumToString(u(W.NW_SRC)),
+        dst: ipv4NumToString(u(W.NW_DST)),
+        tos,
+        ttl,
+        proto,
+        id: 0,
+        df: false,
+        mf: (frag & NwFrag.ANY) !== 0,
+        offset: frag & NwFrag.LATER ? FRAG_LATER_OFFSET : 0,
       },
     });
   } else if (dlType === EtherType.IPV6) {
     layers.push({
       ipv6: {
-        src: ipv6Text(key, W.IPV6_SRC), dst: ipv6Text(key, W.IPV6_DST), tclass: tos, hlimit: ttl, proto,
+        src: ipv6Text(key, W.IPV6_SRC),
+        dst: ipv6Text(key, W.IPV6_DST),
+        tclass: tos,
+        hlimit: ttl,
+        proto,
         label: getField(key, SUBFIELD.ipv6_label),
       },
     });
-  } else if (dlType === EtherType.ARP || dlType === 0x8035) { // RARP too, as flow_compose
+  } else if (dlType === EtherType.ARP || dlType === 0x8035) {
+    // RARP too, as flow_compose
     const op = proto;
     const full = op === ARP_OP_REQUEST || op === ARP_OP_REPLY;
     // Only an Ethernet/IPv4 ARP layer: the builder writes the RARP body the same way.
@@ -161,13 +180,21 @@ function composeSpec(key: FlowKey, mask: FlowKey, l7Len: number, vlanLimit: numb
     } else if (proto === IpProto.ICMPV6 && v6) {
       const type = tpSrc & 0xff;
       const code = tpDst & 0xff;
-      const nd = code === 0 && (type === Icmpv6Type.NEIGHBOR_SOLICITATION || type === Icmpv6Type.NEIGHBOR_ADVERTISEMENT);
+      const nd =
+        code === 0 && (type === Icmpv6Type.NEIGHBOR_SOLICITATION || type === Icmpv6Type.NEIGHBOR_ADVERTISEMENT);
       const sll = macWordsToString(key, W.ARP_SHA_HI);
       const tll = macWordsToString(key, W.ARP_THA_HI);
       const zero = "00:00:00:00:00:00";
       layers.push({
         icmpv6: nd
-          ? { type, code, rest: 0, target: ipv6Text(key, W.ND_TARGET), sll: sll === zero ? false : sll, tll: tll === zero ? false : tll }
+          ? {
+              type,
+              code,
+              rest: 0,
+              target: ipv6Text(key, W.ND_TARGET),
+              sll: sll === zero ? false : sll,
+              tll: tll === zero ? false : tll,
+            }
           : { type, code, rest: 0 },
       });
       if (!nd && code === 0 && (type === Icmpv6Type.ECHO_REQUEST || type === Icmpv6Type.ECHO_REPLY)) l7 = l7Len;
@@ -175,12 +202,14 @@ function composeSpec(key: FlowKey, mask: FlowKey, l7Len: number, vlanLimit: numb
       // Ports only; OVS computes no SCTP checksum (CRC32c) here.
       payload = new Uint8Array(SCTP_HEADER_LEN);
       const dv = new DataView(payload.buffer);
-      dv.setUint16(0, tpSrc); dv.setUint16(2, tpDst);
+      dv.setUint16(0, tpSrc);
+      dv.setUint16(2, tpDst);
     } else if (proto === IpProto.IGMP && !v6) {
       // Type and code from tp_src/tp_dst, group 0 (the key holds no igmp_group_ip4).
       payload = new Uint8Array(IGMP_HEADER_LEN);
       const dv = new DataView(payload.buffer);
-      dv.setUint8(0, tpSrc & 0xff); dv.setUint8(1, tpDst & 0xff);
+      dv.setUint8(0, tpSrc & 0xff);
+      dv.setUint8(1, tpDst & 0xff);
       dv.setUint16(2, csumFinish(csumPartial(dv, 0, IGMP_HEADER_LEN)));
     }
   }
@@ -195,7 +224,9 @@ function composeSpec(key: FlowKey, mask: FlowKey, l7Len: number, vlanLimit: numb
     // the zeros); the checksum then covers that length field as written.
     const grown = new Uint8Array(body.length + n);
     grown.set(body);
-    const out = layers.map((l): LayerSpec => ("udp" in l && udp ? { udp: { ...l.udp, len: 8 + grown.length + n } } : l));
+    const out = layers.map(
+      (l): LayerSpec => ("udp" in l && udp ? { udp: { ...l.udp, len: 8 + grown.length + n } } : l),
+    );
     return { layers: out, payload: { hex: toHex(grown) } };
   };
   return { packet, grow };

@@ -118,7 +118,7 @@ export class FlowExtractor {
       key[W.VLAN0 + i] = ((tpid << 16) | dv.getUint16(tpidOff + 2) | VLAN_CFI) >>> 0;
       typeOff = tpidOff + 4;
     }
-    let dlType = o[stack + S.DL_TYPE] as number;
+    const dlType = o[stack + S.DL_TYPE] as number;
     if (i < nVlan || dlType < 0) {
       // A tag OVS does not take (beyond the limit, 0x9100) or one cut short: its TPID is the type.
       key[W.DL_TYPE] = typeOff + 2 <= end ? dv.getUint16(typeOff) : 0;
@@ -137,7 +137,8 @@ export class FlowExtractor {
       key[W.NW_DST] = dv.getUint32(l3 + 16);
       const proto = dv.getUint8(l3 + 9);
       const frag = o[stack + S.NW_FRAG] as number;
-      key[W.NW_PROTO_TOS_TTL_FRAG] = ((proto << 24) | (dv.getUint8(l3 + 1) << 16) | (dv.getUint8(l3 + 8) << 8) | frag) >>> 0;
+      key[W.NW_PROTO_TOS_TTL_FRAG] =
+        ((proto << 24) | (dv.getUint8(l3 + 1) << 16) | (dv.getUint8(l3 + 8) << 8) | frag) >>> 0;
       if (frag & NwFrag.LATER) return;
       this.l4(dv, o, stack, proto, key);
     } else if (dlType === EtherType.IPV6) {
@@ -215,7 +216,10 @@ export class FlowExtractor {
     if (tun === TunnelType.GRE) {
       const gre = this.gre.wrap(dv, tunOff, 16, -1);
       if (gre.checksumPresent) flags |= TunFlag.CSUM;
-      if (gre.keyPresent) { key[W.TUN_ID_LO] = gre.key >>> 0; flags |= TunFlag.KEY; }
+      if (gre.keyPresent) {
+        key[W.TUN_ID_LO] = gre.key >>> 0;
+        flags |= TunFlag.KEY;
+      }
     } else {
       if (dv.getUint16(l4 + 6) !== 0) flags |= TunFlag.CSUM;
       key[W.TUN_TP] = dv.getUint32(l4);
@@ -243,15 +247,48 @@ export class FlowExtractor {
   private zero(key: FlowKey): void {
     if (key !== this.zeroFor) {
       this.zeroFor = key;
-      this.zeroView = key.length === 65 && (key.byteOffset & 7) === 0
-        ? new Float64Array(key.buffer, key.byteOffset, 32) : new Float64Array(0);
+      this.zeroView =
+        key.length === 65 && (key.byteOffset & 7) === 0
+          ? new Float64Array(key.buffer, key.byteOffset, 32)
+          : new Float64Array(0);
     }
     const z = this.zeroView;
-    if (z.length !== 32) { key.fill(0); return; }
-    z[0] = 0; z[1] = 0; z[2] = 0; z[3] = 0; z[4] = 0; z[5] = 0; z[6] = 0; z[7] = 0;
-    z[8] = 0; z[9] = 0; z[10] = 0; z[11] = 0; z[12] = 0; z[13] = 0; z[14] = 0; z[15] = 0;
-    z[16] = 0; z[17] = 0; z[18] = 0; z[19] = 0; z[20] = 0; z[21] = 0; z[22] = 0; z[23] = 0;
-    z[24] = 0; z[25] = 0; z[26] = 0; z[27] = 0; z[28] = 0; z[29] = 0; z[30] = 0; z[31] = 0;
+    if (z.length !== 32) {
+      key.fill(0);
+      return;
+    }
+    z[0] = 0;
+    z[1] = 0;
+    z[2] = 0;
+    z[3] = 0;
+    z[4] = 0;
+    z[5] = 0;
+    z[6] = 0;
+    z[7] = 0;
+    z[8] = 0;
+    z[9] = 0;
+    z[10] = 0;
+    z[11] = 0;
+    z[12] = 0;
+    z[13] = 0;
+    z[14] = 0;
+    z[15] = 0;
+    z[16] = 0;
+    z[17] = 0;
+    z[18] = 0;
+    z[19] = 0;
+    z[20] = 0;
+    z[21] = 0;
+    z[22] = 0;
+    z[23] = 0;
+    z[24] = 0;
+    z[25] = 0;
+    z[26] = 0;
+    z[27] = 0;
+    z[28] = 0;
+    z[29] = 0;
+    z[30] = 0;
+    z[31] = 0;
     key[64] = 0;
   }
 
@@ -322,8 +359,13 @@ export class FlowExtractor {
 }
 
 function isIpv6Ext(nh: number): boolean {
-  return nh === IpProto.HOPOPTS || nh === IpProto.ROUTING || nh === IpProto.DSTOPTS
-    || nh === IpProto.AH || nh === IpProto.FRAGMENT;
+  return (
+    nh === IpProto.HOPOPTS ||
+    nh === IpProto.ROUTING ||
+    nh === IpProto.DSTOPTS ||
+    nh === IpProto.AH ||
+    nh === IpProto.FRAGMENT
+  );
 }
 
 /** parse_ethertype for a length field: the SNAP type behind LLC AA-AA-03 and OUI 0, or NONE. */
@@ -343,7 +385,8 @@ function llcSnapType(dv: DataView, off: number, end: number): number {
 export function packetMask(key: FlowKey, mask: FlowMask = new Uint32Array(FLOW_WORDS)): FlowMask {
   mask.fill(0);
   const u = (w: number) => key[w] as number;
-  const tunDst = u(W.TUN_DST) || u(W.TUN_IPV6_DST) || u(W.TUN_IPV6_DST + 1) || u(W.TUN_IPV6_DST + 2) || u(W.TUN_IPV6_DST + 3);
+  const tunDst =
+    u(W.TUN_DST) || u(W.TUN_IPV6_DST) || u(W.TUN_IPV6_DST + 1) || u(W.TUN_IPV6_DST + 2) || u(W.TUN_IPV6_DST + 3);
   if (tunDst) {
     if (u(W.TUN_TOS_TTL_FLAGS) & TunFlag.KEY) mask[W.TUN_ID_HI] = mask[W.TUN_ID_LO] = 0xffffffff;
     mask.fill(0xffffffff, W.TUN_SRC, W.TUN_TP + 1);
@@ -372,8 +415,15 @@ export function packetMask(key: FlowKey, mask: FlowMask = new Uint32Array(FLOW_W
     return mask;
   }
   mask[W.NW_PROTO_TOS_TTL_FRAG] = 0xffffffff;
-  if (!(u(W.NW_PROTO_TOS_TTL_FRAG) & NwFrag.LATER) && (proto === IpProto.ICMP || proto === IpProto.ICMPV6
-    || proto === IpProto.TCP || proto === IpProto.UDP || proto === IPPROTO_SCTP || proto === IpProto.IGMP)) {
+  if (
+    !(u(W.NW_PROTO_TOS_TTL_FRAG) & NwFrag.LATER) &&
+    (proto === IpProto.ICMP ||
+      proto === IpProto.ICMPV6 ||
+      proto === IpProto.TCP ||
+      proto === IpProto.UDP ||
+      proto === IPPROTO_SCTP ||
+      proto === IpProto.IGMP)
+  ) {
     mask[W.TP] = 0xffffffff;
     if (proto === IpProto.TCP) mask[W.TCP_FLAGS] = 0xfff;
   }

@@ -21,8 +21,7 @@ export type FieldLoc =
   | { readonly t: "mac"; readonly word: number }; // the HI (16 bits) / LO (32 bits) pair of key.ts
 
 /** How a value is written and printed, after Open vSwitch's enum mf_string. */
-export type FieldFormat =
-  | "dec" | "hex" | "mac" | "ipv4" | "ipv6" | "port" | "frag" | "tcp_flags" | "tun_flags";
+export type FieldFormat = "dec" | "hex" | "mac" | "ipv4" | "ipv6" | "port" | "frag" | "tcp_flags" | "tun_flags";
 
 /**
  * A field's prerequisite, after Open vSwitch's enum mf_prereqs. OpenFlow matches that name a
@@ -30,8 +29,21 @@ export type FieldFormat =
  * set_field/load on such a field is refused ("set_field tcp_src lacks correct prerequisites").
  */
 export type Prereq =
-  | "none" | "vlan" | "arp" | "ipv4" | "ipv6" | "ip_any" | "ip_or_arp"
-  | "tcp" | "udp" | "sctp" | "icmpv4" | "icmpv6" | "nd" | "nd_solicit" | "nd_advert";
+  | "none"
+  | "vlan"
+  | "arp"
+  | "ipv4"
+  | "ipv6"
+  | "ip_any"
+  | "ip_or_arp"
+  | "tcp"
+  | "udp"
+  | "sctp"
+  | "icmpv4"
+  | "icmpv6"
+  | "nd"
+  | "nd_solicit"
+  | "nd_advert";
 
 export interface FieldSpec {
   readonly name: string; // Open vSwitch's canonical name (mf->name), printed by set_field
@@ -51,8 +63,16 @@ const words = (word: number, n: number): FieldLoc => ({ t: "words", word, n });
 const mac = (word: number): FieldLoc => ({ t: "mac", word });
 
 function spec(
-  name: string, aliases: string[], nxm: string, bytes: number, bits: number, loc: FieldLoc,
-  format: FieldFormat, maskable: boolean, prereq: Prereq, writable = true,
+  name: string,
+  aliases: string[],
+  nxm: string,
+  bytes: number,
+  bits: number,
+  loc: FieldLoc,
+  format: FieldFormat,
+  maskable: boolean,
+  prereq: Prereq,
+  writable = true,
 ): FieldSpec {
   return { name, aliases, nxm, bytes, bits, loc, format, maskable, prereq, writable };
 }
@@ -74,12 +94,14 @@ export const FIELDS: readonly FieldSpec[] = [
   spec("tun_gbp_id", [], "NXM_NX_TUN_GBP_ID", 2, 16, sub(SUBFIELD.tun_gbp_id), "dec", true, "none"),
   spec("tun_gbp_flags", [], "NXM_NX_TUN_GBP_FLAGS", 1, 8, sub(SUBFIELD.tun_gbp_flags), "dec", true, "none"),
   ...Array.from({ length: 8 }, (_, i) =>
-    spec(`tun_metadata${i}`, [], `NXM_NX_TUN_METADATA${i}`, 4, 32, words(W.TUN_METADATA + i, 1), "hex", true, "none")),
+    spec(`tun_metadata${i}`, [], `NXM_NX_TUN_METADATA${i}`, 4, 32, words(W.TUN_METADATA + i, 1), "hex", true, "none"),
+  ),
   spec("metadata", [], "OXM_OF_METADATA", 8, 64, words(W.METADATA_HI, 2), "hex", true, "none"),
   spec("in_port", [], "NXM_OF_IN_PORT", 2, 16, words(W.IN_PORT, 1), "port", false, "none"),
   spec("pkt_mark", [], "NXM_NX_PKT_MARK", 4, 32, words(W.PKT_MARK, 1), "hex", true, "none"),
   ...Array.from({ length: 8 }, (_, i) =>
-    spec(`reg${i}`, [], `NXM_NX_REG${i}`, 4, 32, words(W.REG0 + i, 1), "hex", true, "none")),
+    spec(`reg${i}`, [], `NXM_NX_REG${i}`, 4, 32, words(W.REG0 + i, 1), "hex", true, "none"),
+  ),
   spec("eth_src", ["dl_src"], "NXM_OF_ETH_SRC", 6, 48, mac(W.DL_SRC_HI), "mac", true, "none"),
   spec("eth_dst", ["dl_dst"], "NXM_OF_ETH_DST", 6, 48, mac(W.DL_DST_HI), "mac", true, "none"),
   spec("eth_type", ["dl_type"], "NXM_OF_ETH_TYPE", 2, 16, sub(SUBFIELD.dl_type), "hex", false, "none", false),
@@ -97,8 +119,28 @@ export const FIELDS: readonly FieldSpec[] = [
   spec("nw_ttl", [], "NXM_NX_IP_TTL", 1, 8, sub(SUBFIELD.nw_ttl), "dec", false, "ip_any"),
   spec("ip_frag", ["nw_frag"], "NXM_NX_IP_FRAG", 1, 2, sub(SUBFIELD.nw_frag), "frag", true, "ip_any", false),
   spec("nw_tos", [], "NXM_OF_IP_TOS", 1, 8, sub(SUBFIELD.nw_tos), "dec", false, "ip_any"),
-  spec("ip_dscp", [], "OXM_OF_IP_DSCP", 1, 6, sub({ word: W.NW_PROTO_TOS_TTL_FRAG, shift: 18, bits: 6 }), "dec", false, "ip_any"),
-  spec("nw_ecn", ["ip_ecn"], "NXM_NX_IP_ECN", 1, 2, sub({ word: W.NW_PROTO_TOS_TTL_FRAG, shift: 16, bits: 2 }), "dec", false, "ip_any"),
+  spec(
+    "ip_dscp",
+    [],
+    "OXM_OF_IP_DSCP",
+    1,
+    6,
+    sub({ word: W.NW_PROTO_TOS_TTL_FRAG, shift: 18, bits: 6 }),
+    "dec",
+    false,
+    "ip_any",
+  ),
+  spec(
+    "nw_ecn",
+    ["ip_ecn"],
+    "NXM_NX_IP_ECN",
+    1,
+    2,
+    sub({ word: W.NW_PROTO_TOS_TTL_FRAG, shift: 16, bits: 2 }),
+    "dec",
+    false,
+    "ip_any",
+  ),
   spec("arp_op", [], "NXM_OF_ARP_OP", 2, 16, sub(SUBFIELD.nw_proto), "dec", false, "arp"),
   spec("arp_spa", [], "NXM_OF_ARP_SPA", 4, 32, words(W.NW_SRC, 1), "ipv4", true, "arp"),
   spec("arp_tpa", [], "NXM_OF_ARP_TPA", 4, 32, words(W.NW_DST, 1), "ipv4", true, "arp"),
@@ -211,8 +253,14 @@ export const OfPort = {
 } as const;
 
 const PORT_NAMES: Readonly<Record<string, number>> = {
-  IN_PORT: OfPort.IN_PORT, TABLE: OfPort.TABLE, NORMAL: OfPort.NORMAL, FLOOD: OfPort.FLOOD,
-  ALL: OfPort.ALL, CONTROLLER: OfPort.CONTROLLER, LOCAL: OfPort.LOCAL, ANY: OfPort.NONE,
+  IN_PORT: OfPort.IN_PORT,
+  TABLE: OfPort.TABLE,
+  NORMAL: OfPort.NORMAL,
+  FLOOD: OfPort.FLOOD,
+  ALL: OfPort.ALL,
+  CONTROLLER: OfPort.CONTROLLER,
+  LOCAL: OfPort.LOCAL,
+  ANY: OfPort.NONE,
   NONE: OfPort.NONE,
 };
 
@@ -234,15 +282,24 @@ export function parsePort(text: string): number | null {
 /** ofputil_format_port: a reserved port by name, others as a decimal number. */
 export function portToString(port: number): string {
   switch (port) {
-    case OfPort.IN_PORT: return "IN_PORT";
-    case OfPort.TABLE: return "TABLE";
-    case OfPort.NORMAL: return "NORMAL";
-    case OfPort.FLOOD: return "FLOOD";
-    case OfPort.ALL: return "ALL";
-    case OfPort.CONTROLLER: return "CONTROLLER";
-    case OfPort.LOCAL: return "LOCAL";
-    case OfPort.NONE: return "ANY";
-    default: return String(port);
+    case OfPort.IN_PORT:
+      return "IN_PORT";
+    case OfPort.TABLE:
+      return "TABLE";
+    case OfPort.NORMAL:
+      return "NORMAL";
+    case OfPort.FLOOD:
+      return "FLOOD";
+    case OfPort.ALL:
+      return "ALL";
+    case OfPort.CONTROLLER:
+      return "CONTROLLER";
+    case OfPort.LOCAL:
+      return "LOCAL";
+    case OfPort.NONE:
+      return "ANY";
+    default:
+      return String(port);
   }
 }
 
@@ -260,13 +317,22 @@ export function macBigFromString(text: string): bigint | null {
 
 export function macBigToString(v: bigint): string {
   const out: string[] = [];
-  for (let i = 5; i >= 0; i--) out.push(Number((v >> BigInt(8 * i)) & 0xffn).toString(16).padStart(2, "0"));
+  for (let i = 5; i >= 0; i--)
+    out.push(
+      Number((v >> BigInt(8 * i)) & 0xffn)
+        .toString(16)
+        .padStart(2, "0"),
+    );
   return out.join(":");
 }
 
 export function ipv6BigFromString(text: string): bigint | null {
   let bytes: Uint8Array;
-  try { bytes = ipv6FromString(text); } catch { return null; }
+  try {
+    bytes = ipv6FromString(text);
+  } catch {
+    return null;
+  }
   let v = 0n;
   for (const b of bytes) v = (v << 8n) | BigInt(b);
   return v;
@@ -279,7 +345,11 @@ export function ipv6BigToString(v: bigint): string {
 }
 
 export function ipv4BigFromString(text: string): bigint | null {
-  try { return BigInt(ipv4FromString(text)); } catch { return null; }
+  try {
+    return BigInt(ipv4FromString(text));
+  } catch {
+    return null;
+  }
 }
 
 /** If `mask` (of `width` bits) is a run of ones from the top, its length; otherwise -1. */
@@ -364,7 +434,10 @@ export function tunFlagsToString(flags: number, mask: number): string {
  * number with optional /mask. Returns [value, mask] or an error message in OVS's words.
  */
 export function parseFlags(
-  text: string, names: readonly string[], allowed: number, what: string,
+  text: string,
+  names: readonly string[],
+  allowed: number,
+  what: string,
 ): [number, number] | string {
   const num = /^(0[xX][0-9a-fA-F]+|\d+)(?:\/(0[xX][0-9a-fA-F]+|\d+))?$/.exec(text);
   if (num) {
@@ -497,15 +570,24 @@ export function formatFieldValue(f: FieldSpec, v: bigint, m?: bigint): string {
   const full = (1n << BigInt(f.format === "port" ? 16 : f.bytes * 8)) - 1n;
   const exact = m === undefined || m === full;
   switch (f.format) {
-    case "mac": return exact ? macBigToString(v) : macMaskedToString(v, m);
-    case "ipv4": return exact ? ipv4NumToString(Number(v)) : ipv4MaskedToString(v, m);
-    case "ipv6": return exact ? ipv6BigToString(v) : ipv6MaskedToString(v, m);
-    case "port": return portToString(Number(v));
-    case "tcp_flags": return tcpFlagsToString(Number(v), exact ? TCP_FLAGS_MASK : Number(m));
-    case "tun_flags": return tunFlagsToString(Number(v), exact ? TUN_FLAGS_ALL_MASK : Number(m));
-    case "frag": return String(v);
-    case "hex": return exact ? `0x${v.toString(16)}` : `0x${v.toString(16)}/0x${m.toString(16)}`;
-    case "dec": return exact ? String(v) : `0x${v.toString(16)}/0x${m.toString(16)}`;
+    case "mac":
+      return exact ? macBigToString(v) : macMaskedToString(v, m);
+    case "ipv4":
+      return exact ? ipv4NumToString(Number(v)) : ipv4MaskedToString(v, m);
+    case "ipv6":
+      return exact ? ipv6BigToString(v) : ipv6MaskedToString(v, m);
+    case "port":
+      return portToString(Number(v));
+    case "tcp_flags":
+      return tcpFlagsToString(Number(v), exact ? TCP_FLAGS_MASK : Number(m));
+    case "tun_flags":
+      return tunFlagsToString(Number(v), exact ? TUN_FLAGS_ALL_MASK : Number(m));
+    case "frag":
+      return String(v);
+    case "hex":
+      return exact ? `0x${v.toString(16)}` : `0x${v.toString(16)}/0x${m.toString(16)}`;
+    case "dec":
+      return exact ? String(v) : `0x${v.toString(16)}/0x${m.toString(16)}`;
   }
 }
 
@@ -513,24 +595,39 @@ export function formatFieldValue(f: FieldSpec, v: bigint, m?: bigint): string {
 export function prereqsOk(p: Prereq, key: FlowKey, mask: FlowMask): boolean {
   const dlType = (mask[W.DL_TYPE] as number) & 0xffff ? (key[W.DL_TYPE] as number) & 0xffff : -1;
   const proto = (mask[W.NW_PROTO_TOS_TTL_FRAG] as number) >>> 24 ? (key[W.NW_PROTO_TOS_TTL_FRAG] as number) >>> 24 : -1;
-  const tpSrc = ((mask[W.TP] as number) >>> 16) === 0xffff ? (key[W.TP] as number) >>> 16 : -1;
+  const tpSrc = (mask[W.TP] as number) >>> 16 === 0xffff ? (key[W.TP] as number) >>> 16 : -1;
   const ip4 = dlType === 0x0800;
   const ip6 = dlType === 0x86dd;
   switch (p) {
-    case "none": return true;
-    case "vlan": return ((mask[W.VLAN0] as number) & 0x1000) !== 0 && ((key[W.VLAN0] as number) & 0x1000) !== 0;
-    case "arp": return dlType === 0x0806 || dlType === 0x8035;
-    case "ipv4": return ip4;
-    case "ipv6": return ip6;
-    case "ip_any": return ip4 || ip6;
-    case "ip_or_arp": return ip4 || dlType === 0x0806 || dlType === 0x8035;
-    case "tcp": return (ip4 || ip6) && proto === 6;
-    case "udp": return (ip4 || ip6) && proto === 17;
-    case "sctp": return (ip4 || ip6) && proto === 132;
-    case "icmpv4": return ip4 && proto === 1;
-    case "icmpv6": return ip6 && proto === 58;
-    case "nd": return ip6 && proto === 58 && (tpSrc === 135 || tpSrc === 136);
-    case "nd_solicit": return ip6 && proto === 58 && tpSrc === 135;
-    case "nd_advert": return ip6 && proto === 58 && tpSrc === 136;
+    case "none":
+      return true;
+    case "vlan":
+      return ((mask[W.VLAN0] as number) & 0x1000) !== 0 && ((key[W.VLAN0] as number) & 0x1000) !== 0;
+    case "arp":
+      return dlType === 0x0806 || dlType === 0x8035;
+    case "ipv4":
+      return ip4;
+    case "ipv6":
+      return ip6;
+    case "ip_any":
+      return ip4 || ip6;
+    case "ip_or_arp":
+      return ip4 || dlType === 0x0806 || dlType === 0x8035;
+    case "tcp":
+      return (ip4 || ip6) && proto === 6;
+    case "udp":
+      return (ip4 || ip6) && proto === 17;
+    case "sctp":
+      return (ip4 || ip6) && proto === 132;
+    case "icmpv4":
+      return ip4 && proto === 1;
+    case "icmpv6":
+      return ip6 && proto === 58;
+    case "nd":
+      return ip6 && proto === 58 && (tpSrc === 135 || tpSrc === 136);
+    case "nd_solicit":
+      return ip6 && proto === 58 && tpSrc === 135;
+    case "nd_advert":
+      return ip6 && proto === 58 && tpSrc === 136;
   }
 }

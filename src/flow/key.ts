@@ -101,7 +101,10 @@ export function getField(key: FlowKey, f: WordField): number {
 }
 
 export function setField(key: FlowKey, f: WordField, value: number): void {
-  if (f.bits === 32) { key[f.word] = value >>> 0; return; }
+  if (f.bits === 32) {
+    key[f.word] = value >>> 0;
+    return;
+  }
   const m = ((1 << f.bits) - 1) << f.shift;
   key[f.word] = (((key[f.word] as number) & ~m) | ((value << f.shift) & m)) >>> 0;
 }

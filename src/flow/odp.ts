@@ -18,9 +18,22 @@
 
 import { FLOW_WORDS, VLAN_CFI, W, type FlowKey, type FlowMask } from "./key.ts";
 import {
-  ipv4BigFromString, ipv6BigFromString, ipv6BigToString, macBigFromString, macBigToString,
-  readLoc, tcpFlagsToString, TCP_FLAG_LIST, TUN_FLAG_LIST, TUN_FLAGS_ALL_MASK, parseFlags,
-  TCP_FLAGS_MASK, writeLoc, flagsMaskedToString, flagsToString, type FieldLoc,
+  ipv4BigFromString,
+  ipv6BigFromString,
+  ipv6BigToString,
+  macBigFromString,
+  macBigToString,
+  readLoc,
+  tcpFlagsToString,
+  TCP_FLAG_LIST,
+  TUN_FLAG_LIST,
+  TUN_FLAGS_ALL_MASK,
+  parseFlags,
+  TCP_FLAGS_MASK,
+  writeLoc,
+  flagsMaskedToString,
+  flagsToString,
+  type FieldLoc,
 } from "./fields.ts";
 import { ipv4NumToString } from "../wire/bytes.ts";
 import { FlowSyntaxError, splitTop } from "./syntax.ts";
@@ -43,7 +56,11 @@ let portByName: ReadonlyMap<string, number> = new Map();
 function withPortNames<T>(names: ReadonlyMap<number, string> | undefined, fn: () => T): T {
   const saved = portByName;
   portByName = new Map([...(names ?? new Map<number, string>())].map(([n, s]) => [s, n]));
-  try { return fn(); } finally { portByName = saved; }
+  try {
+    return fn();
+  } finally {
+    portByName = saved;
+  }
 }
 /** A port number, or a name from the port map (dpctl -m prints names). */
 function portNum(t: string): bigint | null {
@@ -59,21 +76,32 @@ const mac = (word: number): FieldLoc => ({ t: "mac", word });
 const PTTF = W.NW_PROTO_TOS_TTL_FRAG;
 
 type Fmt = "u" | "x" | "ip4" | "ip6" | "mac" | "frag" | "tunflags" | "hex64";
-interface OdpField { name: string; loc: FieldLoc; fmt: Fmt; bits: number }
+interface OdpField {
+  name: string;
+  loc: FieldLoc;
+  fmt: Fmt;
+  bits: number;
+}
 const fld = (name: string, loc: FieldLoc, fmt: Fmt, bits: number): OdpField => ({ name, loc, fmt, bits });
 
 /** Each attribute's fields, in the order OVS prints them. */
 const ATTR_FIELDS: Readonly<Record<string, readonly OdpField[]>> = {
   eth: [fld("src", mac(W.DL_SRC_HI), "mac", 48), fld("dst", mac(W.DL_DST_HI), "mac", 48)],
   ipv4: [
-    fld("src", words(W.NW_SRC, 1), "ip4", 32), fld("dst", words(W.NW_DST, 1), "ip4", 32),
-    fld("proto", sub(PTTF, 24, 8), "u", 8), fld("tos", sub(PTTF, 16, 8), "x", 8),
-    fld("ttl", sub(PTTF, 8, 8), "u", 8), fld("frag", sub(PTTF, 0, 2), "frag", 2),
+    fld("src", words(W.NW_SRC, 1), "ip4", 32),
+    fld("dst", words(W.NW_DST, 1), "ip4", 32),
+    fld("proto", sub(PTTF, 24, 8), "u", 8),
+    fld("tos", sub(PTTF, 16, 8), "x", 8),
+    fld("ttl", sub(PTTF, 8, 8), "u", 8),
+    fld("frag", sub(PTTF, 0, 2), "frag", 2),
   ],
   ipv6: [
-    fld("src", words(W.IPV6_SRC, 4), "ip6", 128), fld("dst", words(W.IPV6_DST, 4), "ip6", 128),
-    fld("label", sub(W.IPV6_LABEL, 0, 20), "x", 20), fld("proto", sub(PTTF, 24, 8), "u", 8),
-    fld("tclass", sub(PTTF, 16, 8), "x", 8), fld("hlimit", sub(PTTF, 8, 8), "u", 8),
+    fld("src", words(W.IPV6_SRC, 4), "ip6", 128),
+    fld("dst", words(W.IPV6_DST, 4), "ip6", 128),
+    fld("label", sub(W.IPV6_LABEL, 0, 20), "x", 20),
+    fld("proto", sub(PTTF, 24, 8), "u", 8),
+    fld("tclass", sub(PTTF, 16, 8), "x", 8),
+    fld("hlimit", sub(PTTF, 8, 8), "u", 8),
     fld("frag", sub(PTTF, 0, 2), "frag", 2),
   ],
   tcp: [fld("src", sub(W.TP, 16, 16), "u", 16), fld("dst", sub(W.TP, 0, 16), "u", 16)],
@@ -82,20 +110,27 @@ const ATTR_FIELDS: Readonly<Record<string, readonly OdpField[]>> = {
   icmp: [fld("type", sub(W.TP, 16, 8), "u", 8), fld("code", sub(W.TP, 0, 8), "u", 8)],
   icmpv6: [fld("type", sub(W.TP, 16, 8), "u", 8), fld("code", sub(W.TP, 0, 8), "u", 8)],
   arp: [
-    fld("sip", words(W.NW_SRC, 1), "ip4", 32), fld("tip", words(W.NW_DST, 1), "ip4", 32),
-    fld("op", sub(PTTF, 24, 8), "u", 8), fld("sha", mac(W.ARP_SHA_HI), "mac", 48),
+    fld("sip", words(W.NW_SRC, 1), "ip4", 32),
+    fld("tip", words(W.NW_DST, 1), "ip4", 32),
+    fld("op", sub(PTTF, 24, 8), "u", 8),
+    fld("sha", mac(W.ARP_SHA_HI), "mac", 48),
     fld("tha", mac(W.ARP_THA_HI), "mac", 48),
   ],
   nd: [
-    fld("target", words(W.ND_TARGET, 4), "ip6", 128), fld("sll", mac(W.ARP_SHA_HI), "mac", 48),
+    fld("target", words(W.ND_TARGET, 4), "ip6", 128),
+    fld("sll", mac(W.ARP_SHA_HI), "mac", 48),
     fld("tll", mac(W.ARP_THA_HI), "mac", 48),
   ],
   tunnel: [
-    fld("tun_id", words(W.TUN_ID_HI, 2), "hex64", 64), fld("src", words(W.TUN_SRC, 1), "ip4", 32),
-    fld("dst", words(W.TUN_DST, 1), "ip4", 32), fld("ipv6_src", words(W.TUN_IPV6_SRC, 4), "ip6", 128),
+    fld("tun_id", words(W.TUN_ID_HI, 2), "hex64", 64),
+    fld("src", words(W.TUN_SRC, 1), "ip4", 32),
+    fld("dst", words(W.TUN_DST, 1), "ip4", 32),
+    fld("ipv6_src", words(W.TUN_IPV6_SRC, 4), "ip6", 128),
     fld("ipv6_dst", words(W.TUN_IPV6_DST, 4), "ip6", 128),
-    fld("tos", sub(W.TUN_TOS_TTL_FLAGS, 24, 8), "x", 8), fld("ttl", sub(W.TUN_TOS_TTL_FLAGS, 16, 8), "u", 8),
-    fld("tp_src", sub(W.TUN_TP, 16, 16), "u", 16), fld("tp_dst", sub(W.TUN_TP, 0, 16), "u", 16),
+    fld("tos", sub(W.TUN_TOS_TTL_FLAGS, 24, 8), "x", 8),
+    fld("ttl", sub(W.TUN_TOS_TTL_FLAGS, 16, 8), "u", 8),
+    fld("tp_src", sub(W.TUN_TP, 16, 16), "u", 16),
+    fld("tp_dst", sub(W.TUN_TP, 0, 16), "u", 16),
     fld("flags", sub(W.TUN_TOS_TTL_FLAGS, 0, 4), "tunflags", 4),
   ],
 };
@@ -122,7 +157,12 @@ function parseNum(text: string): bigint | null {
 }
 
 /** One `value[/mask]` in a field's format, as [value, mask]; the mask is full when absent. */
-function parseValue(f: { fmt: Fmt; bits: number; name?: string }, text: string, pos: number, err: Err): [bigint, bigint] {
+function parseValue(
+  f: { fmt: Fmt; bits: number; name?: string },
+  text: string,
+  pos: number,
+  err: Err,
+): [bigint, bigint] {
   const full = (1n << BigInt(f.bits)) - 1n;
   const slash = text.indexOf("/");
   const vt = slash < 0 ? text : text.slice(0, slash);
@@ -130,11 +170,20 @@ function parseValue(f: { fmt: Fmt; bits: number; name?: string }, text: string, 
   const one = (t: string, at: number): bigint => {
     let v: bigint | null;
     switch (f.fmt) {
-      case "ip4": v = ipv4BigFromString(t); break;
-      case "ip6": v = ipv6BigFromString(t); break;
-      case "mac": v = macBigFromString(t); break;
-      case "frag": v = t in FRAG_NAMES ? BigInt(FRAG_NAMES[t] as number) : parseNum(t); break;
-      default: v = parseNum(t);
+      case "ip4":
+        v = ipv4BigFromString(t);
+        break;
+      case "ip6":
+        v = ipv6BigFromString(t);
+        break;
+      case "mac":
+        v = macBigFromString(t);
+        break;
+      case "frag":
+        v = t in FRAG_NAMES ? BigInt(FRAG_NAMES[t] as number) : parseNum(t);
+        break;
+      default:
+        v = parseNum(t);
     }
     if (v === null) return err(`${f.name ?? "value"}: cannot parse ${JSON.stringify(t)}`, at);
     if (v > full) return err(`${f.name ?? "value"}: ${t} does not fit in ${f.bits} bits`, at);
@@ -148,13 +197,21 @@ function formatValue(fmt: Fmt, v: bigint, m: bigint, bits: number): string {
   const full = (1n << BigInt(bits)) - 1n;
   const partial = m !== full;
   switch (fmt) {
-    case "ip4": return ipv4NumToString(Number(v)) + (partial ? `/${ipv4NumToString(Number(m))}` : "");
-    case "ip6": return ipv6BigToString(v) + (partial ? `/${ipv6BigToString(m)}` : "");
-    case "mac": return macBigToString(v) + (partial ? `/${macBigToString(m)}` : "");
-    case "frag": return fragName(Number(v)) + (partial ? `/${hexC(m)}` : "");
-    case "u": return `${v}` + (partial ? `/${hexC(m)}` : "");
-    case "x": case "hex64": return hexC(v) + (partial ? `/${hexC(m)}` : "");
-    case "tunflags": return "";
+    case "ip4":
+      return ipv4NumToString(Number(v)) + (partial ? `/${ipv4NumToString(Number(m))}` : "");
+    case "ip6":
+      return ipv6BigToString(v) + (partial ? `/${ipv6BigToString(m)}` : "");
+    case "mac":
+      return macBigToString(v) + (partial ? `/${macBigToString(m)}` : "");
+    case "frag":
+      return fragName(Number(v)) + (partial ? `/${hexC(m)}` : "");
+    case "u":
+      return `${v}` + (partial ? `/${hexC(m)}` : "");
+    case "x":
+    case "hex64":
+      return hexC(v) + (partial ? `/${hexC(m)}` : "");
+    case "tunflags":
+      return "";
   }
 }
 
@@ -179,8 +236,10 @@ function parseFields(k: OdpKey, attr: string, inner: string, innerPos: number, e
     if (!part.text) continue;
     if (attr === "tunnel" && part.text.startsWith("flags(")) {
       const body = part.text.slice(6, -1);
-      const r = body === "" ? [0, TUN_FLAGS_ALL_MASK] as [number, number]
-        : parseFlags(body, TUN_FLAG_LIST, TUN_FLAGS_ALL_MASK, "tunnel flag");
+      const r =
+        body === ""
+          ? ([0, TUN_FLAGS_ALL_MASK] as [number, number])
+          : parseFlags(body, TUN_FLAG_LIST, TUN_FLAGS_ALL_MASK, "tunnel flag");
       if (typeof r === "string") return err(r, part.pos + 6);
       setField(k, sub(W.TUN_TOS_TTL_FLAGS, 0, 4), BigInt(r[0]), BigInt(r[1]));
       continue;
@@ -189,7 +248,11 @@ function parseFields(k: OdpKey, attr: string, inner: string, innerPos: number, e
     const eq = part.text.indexOf("=");
     const name = eq < 0 ? part.text : part.text.slice(0, eq);
     const f = fields.find((x) => x.name === name);
-    if (!f || eq < 0) return err(`${attr}: unknown field ${JSON.stringify(name)} (expected one of ${fields.map((x) => x.name).join(", ")})`, part.pos);
+    if (!f || eq < 0)
+      return err(
+        `${attr}: unknown field ${JSON.stringify(name)} (expected one of ${fields.map((x) => x.name).join(", ")})`,
+        part.pos,
+      );
     const [v, m] = parseValue(f, part.text.slice(eq + 1), part.pos + eq + 1, err);
     setField(k, f.loc, v, m);
   }
@@ -203,8 +266,8 @@ function parseAttrs(k: OdpKey, text: string, start: number, end: number, err: Er
     const scalar = SCALAR[name];
     if (scalar) {
       const named = name === "in_port" ? portByName.get(inner) : undefined;
-      const [v, m] = named !== undefined ? [BigInt(named), 0xffffffffn]
-        : parseValue({ ...scalar, name }, inner, innerPos, err);
+      const [v, m] =
+        named !== undefined ? [BigInt(named), 0xffffffffn] : parseValue({ ...scalar, name }, inner, innerPos, err);
       setField(k, scalar.loc, v, m);
     } else if (IGNORED.has(name)) {
       if (!/^(0|0x0)?(\/0)?$/.test(inner) && !/\/0$/.test(inner)) {
@@ -224,12 +287,19 @@ function parseAttrs(k: OdpKey, text: string, start: number, end: number, err: Er
         setField(k, sub(W.DL_TYPE, 0, 16), v, m);
       }
     } else if (name === "vlan") {
-      const word = (k.mask[W.VLAN1] as number) || ((k.mask[W.VLAN0] as number) & 0xffff) ? W.VLAN1 : W.VLAN0;
+      const word = (k.mask[W.VLAN1] as number) || (k.mask[W.VLAN0] as number) & 0xffff ? W.VLAN1 : W.VLAN0;
       let tci = VLAN_CFI;
       let tm = VLAN_CFI;
       for (const p of splitTop(inner, innerPos)) {
         const [n, val = ""] = p.text.split("=") as [string, string | undefined];
-        const spec = n === "vid" ? { bits: 12, shift: 0 } : n === "pcp" ? { bits: 3, shift: 13 } : n === "cfi" ? { bits: 1, shift: 12 } : null;
+        const spec =
+          n === "vid"
+            ? { bits: 12, shift: 0 }
+            : n === "pcp"
+              ? { bits: 3, shift: 13 }
+              : n === "cfi"
+                ? { bits: 1, shift: 12 }
+                : null;
         if (!spec) return err(`vlan: unknown field ${JSON.stringify(n)} (expected vid, pcp or cfi)`, p.pos);
         const [v, m] = parseValue({ fmt: "u", bits: spec.bits, name: n }, val, p.pos + n.length + 1, err);
         const fm = ((1 << spec.bits) - 1) << spec.shift;
@@ -256,8 +326,15 @@ function parseAttrs(k: OdpKey, text: string, start: number, end: number, err: Er
  * Parse a datapath flow key such as `in_port(1),eth(…),eth_type(0x0800),ipv4(…)`; `portNames`
  * resolves the names dpctl/dump-flows -m prints (in_port(p1)).
  */
-export function parseOdpKey(text: string, start = 0, end = text.length, portNames?: ReadonlyMap<number, string>): OdpKey {
-  const err: Err = (reason, pos) => { throw new FlowSyntaxError(reason, pos, text); };
+export function parseOdpKey(
+  text: string,
+  start = 0,
+  end = text.length,
+  portNames?: ReadonlyMap<number, string>,
+): OdpKey {
+  const err: Err = (reason, pos) => {
+    throw new FlowSyntaxError(reason, pos, text);
+  };
   const k: OdpKey = { key: new Uint32Array(FLOW_WORDS), mask: new Uint32Array(FLOW_WORDS), packetType: false };
   withPortNames(portNames, () => parseAttrs(k, text, start, end, err));
   return k;
@@ -265,13 +342,21 @@ export function parseOdpKey(text: string, start = 0, end = text.length, portName
 
 // --- printing keys ----------------------------------------------------------------------------
 
-function fieldsText(attr: string, key: FlowKey, mask: FlowMask, verbose: boolean, present?: (f: OdpField) => boolean): string {
+function fieldsText(
+  attr: string,
+  key: FlowKey,
+  mask: FlowMask,
+  verbose: boolean,
+  present?: (f: OdpField) => boolean,
+): string {
   const out: string[] = [];
   for (const f of ATTR_FIELDS[attr] as readonly OdpField[]) {
     const v = readLoc(key, f.loc);
     const m = readLoc(mask, f.loc);
     if (f.fmt === "tunflags") {
-      out.push(`flags(${verbose && !m ? "" : flagsMaskedToString(TUN_FLAG_LIST, Number(v), Number(m), TUN_FLAGS_ALL_MASK)})`);
+      out.push(
+        `flags(${verbose && !m ? "" : flagsMaskedToString(TUN_FLAG_LIST, Number(v), Number(m), TUN_FLAGS_ALL_MASK)})`,
+      );
       continue;
     }
     if (present && !present(f)) continue;
@@ -327,12 +412,16 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
     if (!u(mask, w) && !(verbose && u(key, w))) break;
     const tpid = u(key, w) >>> 16;
     const tpidM = u(mask, w) >>> 16;
-    out.push(`eth_type(0x${tpid.toString(16).padStart(4, "0")}${tpidM && tpidM !== 0xffff ? `/0x${tpidM.toString(16)}` : ""})`);
+    out.push(
+      `eth_type(0x${tpid.toString(16).padStart(4, "0")}${tpidM && tpidM !== 0xffff ? `/0x${tpidM.toString(16)}` : ""})`,
+    );
     const tci = u(key, w) & 0xffff;
     const tm = u(mask, w) & 0xffff;
     const vt: string[] = [];
-    if (verbose || (tci & 0xfff) || (tm & 0xfff)) vt.push(`vid=${tci & 0xfff}${(tm & 0xfff) !== 0xfff ? `/0x${(tm & 0xfff).toString(16)}` : ""}`);
-    if (verbose || (tci >>> 13) || (tm >>> 13)) vt.push(`pcp=${tci >>> 13}${(tm >>> 13) !== 7 ? `/0x${(tm >>> 13).toString(16)}` : ""}`);
+    if (verbose || tci & 0xfff || tm & 0xfff)
+      vt.push(`vid=${tci & 0xfff}${(tm & 0xfff) !== 0xfff ? `/0x${(tm & 0xfff).toString(16)}` : ""}`);
+    if (verbose || tci >>> 13 || tm >>> 13)
+      vt.push(`pcp=${tci >>> 13}${(tm >>> 13) !== 7 ? `/0x${(tm >>> 13).toString(16)}` : ""}`);
     if (!(tci & VLAN_CFI)) vt.push("cfi=0");
     out.push(`vlan(${vt.join(",")})`);
     out.push("encap(");
@@ -341,20 +430,34 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
   const dlType = u(key, W.DL_TYPE) & 0xffff;
   const dlM = u(mask, W.DL_TYPE) & 0xffff;
   if (dlM || verbose) {
-    out.push(`eth_type(0x${dlType.toString(16).padStart(4, "0")}${dlM !== 0xffff ? `/0x${dlM.toString(16).padStart(4, "0")}` : ""})`);
+    out.push(
+      `eth_type(0x${dlType.toString(16).padStart(4, "0")}${dlM !== 0xffff ? `/0x${dlM.toString(16).padStart(4, "0")}` : ""})`,
+    );
   }
   const proto = u(key, PTTF) >>> 24;
   const later = (u(key, PTTF) & 3) === 3;
-  const l3 = dlType === 0x0800 ? "ipv4" : dlType === 0x86dd ? "ipv6" : dlType === 0x0806 || dlType === 0x8035 ? "arp" : null;
+  const l3 =
+    dlType === 0x0800 ? "ipv4" : dlType === 0x86dd ? "ipv6" : dlType === 0x0806 || dlType === 0x8035 ? "arp" : null;
   if (l3 && (verbose || anyMask(mask, l3))) out.push(`${l3}(${fieldsText(l3, key, mask, verbose)})`);
   let l4: string | null = null;
   if ((l3 === "ipv4" || l3 === "ipv6") && !later) {
-    l4 = proto === 6 ? "tcp" : proto === 17 ? "udp" : proto === 132 ? "sctp"
-      : proto === 1 && l3 === "ipv4" ? "icmp" : proto === 58 && l3 === "ipv6" ? "icmpv6" : null;
+    l4 =
+      proto === 6
+        ? "tcp"
+        : proto === 17
+          ? "udp"
+          : proto === 132
+            ? "sctp"
+            : proto === 1 && l3 === "ipv4"
+              ? "icmp"
+              : proto === 58 && l3 === "ipv6"
+                ? "icmpv6"
+                : null;
   }
   if (l4 && (verbose || anyMask(mask, l4))) out.push(`${l4}(${fieldsText(l4, key, mask, verbose)})`);
   const tfM = u(mask, W.TCP_FLAGS) & TCP_FLAGS_MASK;
-  if (l4 === "tcp" && tfM) { // the userspace datapath has no tcp_flags key unless matched
+  if (l4 === "tcp" && tfM) {
+    // the userspace datapath has no tcp_flags key unless matched
     const tf = u(key, W.TCP_FLAGS) & TCP_FLAGS_MASK;
     out.push(`tcp_flags(${tfM === TCP_FLAGS_MASK ? flagsToString(TCP_FLAG_LIST, tf) : tcpFlagsToString(tf, tfM)})`);
   }
@@ -426,15 +529,37 @@ function parseTnlPush(inner: string, pos: number, err: Err): OdpAction {
     else if (a.name === "header") {
       const h: Partial<TnlPushHeader> = {};
       for (const hp of splitTop(a.inner, a.innerPos)) {
-        if (hp.text.startsWith("size=")) { h.size = num({ v: hp.text.slice(5), pos: hp.pos + 5 }, "size"); continue; }
-        if (hp.text.startsWith("type=")) { h.type = num({ v: hp.text.slice(5), pos: hp.pos + 5 }, "type"); continue; }
+        if (hp.text.startsWith("size=")) {
+          h.size = num({ v: hp.text.slice(5), pos: hp.pos + 5 }, "size");
+          continue;
+        }
+        if (hp.text.startsWith("type=")) {
+          h.type = num({ v: hp.text.slice(5), pos: hp.pos + 5 }, "type");
+          continue;
+        }
         const s = splitAttr(hp.text, hp.pos, err);
         const f = kvs(s.inner, s.innerPos);
         const str = (n: string) => f.get(n)?.v ?? err(`tnl_push: ${s.name}(${n}=…) expected`, s.innerPos);
         const n = (x: string) => num(f.get(x), `${s.name}(${x}=…)`);
         if (s.name === "eth") h.eth = { dst: str("dst"), src: str("src"), dlType: n("dl_type") };
-        else if (s.name === "ipv4") h.ipv4 = { src: str("src"), dst: str("dst"), proto: n("proto"), tos: n("tos"), ttl: n("ttl"), frag: n("frag") };
-        else if (s.name === "ipv6") h.ipv6 = { src: str("src"), dst: str("dst"), label: n("label"), proto: n("proto"), tclass: n("tclass"), hlimit: n("hlimit") };
+        else if (s.name === "ipv4")
+          h.ipv4 = {
+            src: str("src"),
+            dst: str("dst"),
+            proto: n("proto"),
+            tos: n("tos"),
+            ttl: n("ttl"),
+            frag: n("frag"),
+          };
+        else if (s.name === "ipv6")
+          h.ipv6 = {
+            src: str("src"),
+            dst: str("dst"),
+            label: n("label"),
+            proto: n("proto"),
+            tclass: n("tclass"),
+            hlimit: n("hlimit"),
+          };
         else if (s.name === "udp") h.udp = { src: n("src"), dst: n("dst"), csum: n("csum") };
         else if (s.name === "vxlan") h.vxlan = { flags: n("flags"), vni: n("vni") };
         else if (s.name === "geneve") {
@@ -448,11 +573,13 @@ function parseTnlPush(inner: string, pos: number, err: Err): OdpAction {
           const rest = kvs((m[3] as string).replace(/^,/, ""), s.innerPos);
           const opt = (x: string) => (rest.has(x) ? num(rest.get(x), `gre(${x}=…)`) : undefined);
           h.gre = { flags: Number(m[1]), proto: Number(m[2]) };
-          const cs = opt("csum"); if (cs !== undefined) h.gre.csum = cs;
-          const k = opt("key"); if (k !== undefined) h.gre.key = k;
-          const q = opt("seq"); if (q !== undefined) h.gre.seq = q;
-        }
-        else err(`tnl_push: unsupported header ${s.name}`, hp.pos);
+          const cs = opt("csum");
+          if (cs !== undefined) h.gre.csum = cs;
+          const k = opt("key");
+          if (k !== undefined) h.gre.key = k;
+          const q = opt("seq");
+          if (q !== undefined) h.gre.seq = q;
+        } else err(`tnl_push: unsupported header ${s.name}`, hp.pos);
       }
       if (h.size === undefined || h.type === undefined || !h.eth || !(h.udp || h.gre) || !(h.ipv4 || h.ipv6)) {
         err("tnl_push: header needs size, type, eth, ipv4 or ipv6, and udp or gre", a.innerPos);
@@ -464,23 +591,48 @@ function parseTnlPush(inner: string, pos: number, err: Err): OdpAction {
   return { type: "tnl_push", tnlPort, header: header as TnlPushHeader, outPort };
 }
 
-const RAW_ACTIONS = new Set(["userspace", "ct", "ct_clear", "sample", "clone", "meter", "hash", "trunc", "check_pkt_len", "lb_output", "drop"]);
+const RAW_ACTIONS = new Set([
+  "userspace",
+  "ct",
+  "ct_clear",
+  "sample",
+  "clone",
+  "meter",
+  "hash",
+  "trunc",
+  "check_pkt_len",
+  "lb_output",
+  "drop",
+]);
 
 /** Parse datapath actions: `drop`, `1,2`, `set(ipv4(ttl=2))`, `push_vlan(vid=100,pcp=0)`, … */
-export function parseOdpActions(text: string, start = 0, end = text.length, portNames?: ReadonlyMap<number, string>): OdpAction[] {
+export function parseOdpActions(
+  text: string,
+  start = 0,
+  end = text.length,
+  portNames?: ReadonlyMap<number, string>,
+): OdpAction[] {
   return withPortNames(portNames, () => parseActionsIn(text, start, end));
 }
 
 function parseActionsIn(text: string, start: number, end: number): OdpAction[] {
-  const err: Err = (reason, pos) => { throw new FlowSyntaxError(reason, pos, text); };
+  const err: Err = (reason, pos) => {
+    throw new FlowSyntaxError(reason, pos, text);
+  };
   const body = text.slice(start, end);
   if (body.trim() === "drop") return [];
   const out: OdpAction[] = [];
   for (const part of splitTop(body, start)) {
     const t = part.text.trim();
     const at = part.pos + (part.text.length - part.text.trimStart().length);
-    if (/^\d+$/.test(t) || portByName.has(t)) { out.push({ type: "output", port: Number(portNum(t)) }); continue; }
-    if (t === "pop_vlan") { out.push({ type: "pop_vlan" }); continue; }
+    if (/^\d+$/.test(t) || portByName.has(t)) {
+      out.push({ type: "output", port: Number(portNum(t)) });
+      continue;
+    }
+    if (t === "pop_vlan") {
+      out.push({ type: "pop_vlan" });
+      continue;
+    }
     const a = splitAttr(t, at, err);
     switch (a.name) {
       case "set":
@@ -493,7 +645,8 @@ function parseActionsIn(text: string, start: number, end: number): OdpAction[] {
       }
       case "push_vlan": {
         const f = kvs(a.inner, a.innerPos);
-        const n = (x: string, d: number) => (f.has(x) ? Number(parseValue({ fmt: "u", bits: 16, name: x }, f.get(x)!.v, f.get(x)!.pos, err)[0]) : d);
+        const n = (x: string, d: number) =>
+          f.has(x) ? Number(parseValue({ fmt: "u", bits: 16, name: x }, f.get(x)!.v, f.get(x)!.pos, err)[0]) : d;
         const vid = n("vid", 0);
         const pcp = n("pcp", 0);
         const cfi = n("cfi", 1);
@@ -501,14 +654,21 @@ function parseActionsIn(text: string, start: number, end: number): OdpAction[] {
         out.push({ type: "push_vlan", tpid: n("tpid", 0x8100), tci: (pcp << 13) | (cfi ? VLAN_CFI : 0) | vid });
         break;
       }
-      case "recirc": out.push({ type: "recirc", id: Number(parseValue({ fmt: "x", bits: 32, name: "recirc" }, a.inner, a.innerPos, err)[0]) }); break;
+      case "recirc":
+        out.push({
+          type: "recirc",
+          id: Number(parseValue({ fmt: "x", bits: 32, name: "recirc" }, a.inner, a.innerPos, err)[0]),
+        });
+        break;
       case "tnl_pop": {
         const p = portNum(a.inner);
         if (p === null) return err(`tnl_pop: port expected, found ${JSON.stringify(a.inner)}`, a.innerPos);
         out.push({ type: "tnl_pop", port: Number(p) });
         break;
       }
-      case "tnl_push": out.push(parseTnlPush(a.inner, a.innerPos, err)); break;
+      case "tnl_push":
+        out.push(parseTnlPush(a.inner, a.innerPos, err));
+        break;
       default:
         if (!RAW_ACTIONS.has(a.name)) err(`unknown datapath action ${JSON.stringify(a.name)}`, at);
         out.push({ type: "raw", text: t });
@@ -530,10 +690,14 @@ function parseGeneveOptions(text: string, pos: number, err: Err): GeneveOption[]
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {
     const len = Number(m[3]);
-    if (len % 4 !== 0 || len > 124) return err(`tnl_push: geneve option len=${len} is not a multiple of 4 up to 124`, pos);
+    if (len % 4 !== 0 || len > 124)
+      return err(`tnl_push: geneve option len=${len} is not a multiple of 4 up to 124`, pos);
     const data = new Uint8Array(len);
     let v = m[4] === undefined ? 0n : BigInt(m[4]);
-    for (let i = len - 1; i >= 0; i--) { data[i] = Number(v & 0xffn); v >>= 8n; }
+    for (let i = len - 1; i >= 0; i--) {
+      data[i] = Number(v & 0xffn);
+      v >>= 8n;
+    }
     out.push({ cls: Number(m[1]), type: Number(m[2]), data });
     if (re.lastIndex === text.length) return out;
   }
@@ -575,29 +739,38 @@ function formatTnlPush(a: Extract<OdpAction, { type: "tnl_push" }>, opts: OdpFor
 /** format_odp_actions: as dpctl/dump-flows and ofproto/trace print them; "drop" when empty. */
 export function formatOdpActions(actions: readonly OdpAction[], opts: OdpFormatOptions = {}): string {
   if (!actions.length) return "drop";
-  return actions.map((a) => {
-    switch (a.type) {
-      case "output": return portText(a.port, opts);
-      case "set": {
-        const k: OdpKey = { key: a.key, mask: a.mask, packetType: false };
-        const body = ATTR_FIELDS[a.attr] ? `${a.attr}(${fieldsText(a.attr, a.key, a.mask, false)})`
-          : formatOdpKey(k, {});
-        return `set(${body})`;
+  return actions
+    .map((a) => {
+      switch (a.type) {
+        case "output":
+          return portText(a.port, opts);
+        case "set": {
+          const k: OdpKey = { key: a.key, mask: a.mask, packetType: false };
+          const body = ATTR_FIELDS[a.attr]
+            ? `${a.attr}(${fieldsText(a.attr, a.key, a.mask, false)})`
+            : formatOdpKey(k, {});
+          return `set(${body})`;
+        }
+        case "push_vlan": {
+          const parts: string[] = [];
+          if (a.tpid !== 0x8100) parts.push(`tpid=0x${a.tpid.toString(16).padStart(4, "0")}`);
+          parts.push(`vid=${a.tci & 0xfff}`, `pcp=${a.tci >>> 13}`);
+          if (!(a.tci & VLAN_CFI)) parts.push("cfi=0");
+          return `push_vlan(${parts.join(",")})`;
+        }
+        case "pop_vlan":
+          return "pop_vlan";
+        case "recirc":
+          return `recirc(${hexC(a.id)})`;
+        case "tnl_pop":
+          return `tnl_pop(${portText(a.port, opts)})`;
+        case "tnl_push":
+          return formatTnlPush(a, opts);
+        case "raw":
+          return a.text;
       }
-      case "push_vlan": {
-        const parts: string[] = [];
-        if (a.tpid !== 0x8100) parts.push(`tpid=0x${a.tpid.toString(16).padStart(4, "0")}`);
-        parts.push(`vid=${a.tci & 0xfff}`, `pcp=${a.tci >>> 13}`);
-        if (!(a.tci & VLAN_CFI)) parts.push("cfi=0");
-        return `push_vlan(${parts.join(",")})`;
-      }
-      case "pop_vlan": return "pop_vlan";
-      case "recirc": return `recirc(${hexC(a.id)})`;
-      case "tnl_pop": return `tnl_pop(${portText(a.port, opts)})`;
-      case "tnl_push": return formatTnlPush(a, opts);
-      case "raw": return a.text;
-    }
-  }).join(",");
+    })
+    .join(",");
 }
 
 // --- whole dpctl/dump-flows lines -------------------------------------------------------------
@@ -623,8 +796,20 @@ export interface OdpFlowLine {
 export function formatTcpFlagsShort(flags: number): string {
   if (!flags) return "none";
   let s = "";
-  const order: [number, string][] = [[0x002, "S"], [0x001, "F"], [0x008, "P"], [0x004, "R"], [0x020, "U"],
-    [0x010, "."], [0x040, "E"], [0x080, "C"], [0x100, "N"], [0x200, "[200]"], [0x400, "[400]"], [0x800, "[800]"]];
+  const order: [number, string][] = [
+    [0x002, "S"],
+    [0x001, "F"],
+    [0x008, "P"],
+    [0x004, "R"],
+    [0x020, "U"],
+    [0x010, "."],
+    [0x040, "E"],
+    [0x080, "C"],
+    [0x100, "N"],
+    [0x200, "[200]"],
+    [0x400, "[400]"],
+    [0x800, "[800]"],
+  ];
   for (const [bit, c] of order) if (flags & bit) s += c;
   return s;
 }
@@ -645,23 +830,32 @@ export function formatOdpFlowLine(f: OdpFlowLine, opts: OdpFormatOptions = {}): 
 
 /** Read a dpctl/dump-flows line (either form); `portNames` resolves the names -m prints. */
 export function parseOdpFlowLine(line: string, portNames?: ReadonlyMap<number, string>): OdpFlowLine {
-  const err: Err = (reason, pos) => { throw new FlowSyntaxError(reason, pos, line); };
+  const err: Err = (reason, pos) => {
+    throw new FlowSyntaxError(reason, pos, line);
+  };
   let pos = 0;
   const out: Partial<OdpFlowLine> = {};
   const ufid = /^ufid:([0-9a-f-]+), /.exec(line);
-  if (ufid) { out.ufid = ufid[1] as string; pos = ufid[0].length; }
+  if (ufid) {
+    out.ufid = ufid[1] as string;
+    pos = ufid[0].length;
+  }
   const statsAt = line.indexOf(", packets:", pos);
-  if (statsAt < 0) return err("expected \", packets:\" after the flow key", line.length);
+  if (statsAt < 0) return err('expected ", packets:" after the flow key', line.length);
   out.key = parseOdpKey(line, pos, statsAt, portNames);
   const actAt = line.indexOf(", actions:", statsAt);
-  if (actAt < 0) return err("expected \", actions:\"", line.length);
+  if (actAt < 0) return err('expected ", actions:"', line.length);
   const stats: OdpFlowStats = { packets: 0, bytes: 0, usedAgoMs: null };
   for (const part of line.slice(statsAt + 2, actAt).split(", ")) {
     const [k, v = ""] = part.split(":") as [string, string | undefined];
     if (k === "packets") stats.packets = Number(v);
     else if (k === "bytes") stats.bytes = Number(v);
     else if (k === "used") stats.usedAgoMs = v === "never" ? null : Math.round(parseFloat(v) * 1000);
-    else if (k === "flags") stats.tcpFlags = [...v].reduce((acc, c) => acc | ({ S: 2, F: 1, P: 8, R: 4, U: 0x20, ".": 0x10, E: 0x40, C: 0x80, N: 0x100 }[c] ?? 0), 0);
+    else if (k === "flags")
+      stats.tcpFlags = [...v].reduce(
+        (acc, c) => acc | ({ S: 2, F: 1, P: 8, R: 4, U: 0x20, ".": 0x10, E: 0x40, C: 0x80, N: 0x100 }[c] ?? 0),
+        0,
+      );
     else if (k === "offloaded") out.offloaded = v as "yes" | "partial" | "no";
     else if (k === "dp") out.dp = v;
   }

@@ -13,9 +13,21 @@
 
 import { FLOW_WORDS, NwFrag, SUBFIELD, VLAN_CFI, W, type FlowKey, type FlowMask } from "./key.ts";
 import {
-  fieldByName, formatFieldValue, ipv4MaskedToString, ipv6MaskedToString, locBits, macMaskedToString,
-  parseFieldValue, portToString, prereqsOk, readLoc, setMasked, tcpFlagsToString, tunFlagsToString,
-  type FieldSpec, TCP_FLAGS_MASK, TUN_FLAGS_ALL_MASK,
+  fieldByName,
+  formatFieldValue,
+  ipv4MaskedToString,
+  ipv6MaskedToString,
+  locBits,
+  macMaskedToString,
+  parseFieldValue,
+  portToString,
+  readLoc,
+  setMasked,
+  tcpFlagsToString,
+  tunFlagsToString,
+  type FieldSpec,
+  TCP_FLAGS_MASK,
+  TUN_FLAGS_ALL_MASK,
 } from "./fields.ts";
 import { FlowSyntaxError, keyValues } from "./syntax.ts";
 import { formatActions, parseActions, type Dialect, type OfAction } from "./actions.ts";
@@ -24,7 +36,11 @@ export const OFP_DEFAULT_PRIORITY = 0x8000;
 
 /** ofputil_flow_mod_flags, in the order dump-flows prints them. */
 export const FLOW_MOD_FLAGS = [
-  "send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts", "no_byte_counts",
+  "send_flow_rem",
+  "check_overlap",
+  "reset_counts",
+  "no_packet_counts",
+  "no_byte_counts",
 ] as const;
 export type FlowModFlag = (typeof FLOW_MOD_FLAGS)[number];
 
@@ -57,9 +73,19 @@ export interface ParseFlowOptions {
 
 /** The protocol shorthands of ovs-ofctl(8): dl_type and, for some, nw_proto. */
 export const SHORTHANDS: Readonly<Record<string, readonly [number, number | null]>> = {
-  ip: [0x0800, null], ipv4: [0x0800, null], icmp: [0x0800, 1], igmp: [0x0800, 2], tcp: [0x0800, 6],
-  udp: [0x0800, 17], sctp: [0x0800, 132], ipv6: [0x86dd, null], icmp6: [0x86dd, 58],
-  tcp6: [0x86dd, 6], udp6: [0x86dd, 17], sctp6: [0x86dd, 132], arp: [0x0806, null],
+  ip: [0x0800, null],
+  ipv4: [0x0800, null],
+  icmp: [0x0800, 1],
+  igmp: [0x0800, 2],
+  tcp: [0x0800, 6],
+  udp: [0x0800, 17],
+  sctp: [0x0800, 132],
+  ipv6: [0x86dd, null],
+  icmp6: [0x86dd, 58],
+  tcp6: [0x86dd, 6],
+  udp6: [0x86dd, 17],
+  sctp6: [0x86dd, 132],
+  arp: [0x0806, null],
   rarp: [0x8035, null],
 };
 
@@ -74,11 +100,21 @@ function findActions(text: string): number {
 /** Parse one flow as `ovs-ofctl add-flow` (or mod-flows/del-flows) takes it. */
 export function parseFlow(text: string, opts: ParseFlowOptions = {}): OfFlow {
   const command = opts.command ?? "add";
-  const err = (reason: string, pos: number): never => { throw new FlowSyntaxError(reason, pos, text); };
+  const err = (reason: string, pos: number): never => {
+    throw new FlowSyntaxError(reason, pos, text);
+  };
   const flow: OfFlow = {
-    table: command === "add" ? 0 : 255, priority: OFP_DEFAULT_PRIORITY, cookie: 0n, cookieMask: 0n,
-    idleTimeout: 0, hardTimeout: 0, importance: 0, flags: [], outPort: null,
-    match: { key: new Uint32Array(FLOW_WORDS), mask: new Uint32Array(FLOW_WORDS) }, actions: [],
+    table: command === "add" ? 0 : 255,
+    priority: OFP_DEFAULT_PRIORITY,
+    cookie: 0n,
+    cookieMask: 0n,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    importance: 0,
+    flags: [],
+    outPort: null,
+    match: { key: new Uint32Array(FLOW_WORDS), mask: new Uint32Array(FLOW_WORDS) },
+    actions: [],
     warnings: [],
   };
   const actAt = findActions(text);
@@ -159,8 +195,10 @@ export function parseFlow(text: string, opts: ParseFlowOptions = {}): OfFlow {
       if (readLoc(maskBefore, f.loc) === readLoc(flow.match.mask, f.loc)) continue;
       const typed = text.slice(at).match(/^[A-Za-z0-9_]+/)?.[0] ?? f.name;
       // tp_src/tp_dst serve every transport; nw_src/nw_dst also name the ARP addresses.
-      const need = typed === "tp_src" || typed === "tp_dst" ? "tcp, udp, sctp, icmp or their IPv6 forms"
-        : PREREQ_TEXT[f.prereq === "ipv4" ? "ip_or_arp" : f.prereq];
+      const need =
+        typed === "tp_src" || typed === "tp_dst"
+          ? "tcp, udp, sctp, icmp or their IPv6 forms"
+          : PREREQ_TEXT[f.prereq === "ipv4" ? "ip_or_arp" : f.prereq];
       err(`${typed}: prerequisites not met (needs ${need})`, at);
     }
   }
@@ -170,21 +208,38 @@ export function parseFlow(text: string, opts: ParseFlowOptions = {}): OfFlow {
 
 /** What each prerequisite asks for, in the words of ovs-fields(7). */
 export const PREREQ_TEXT: Readonly<Record<string, string>> = {
-  none: "none", vlan: "a VLAN tag (dl_vlan or vlan_tci with the CFI bit)", arp: "arp or rarp",
-  ipv4: "ip", ipv6: "ipv6", ip_any: "ip or ipv6", ip_or_arp: "ip, arp or rarp",
-  tcp: "tcp or tcp6", udp: "udp or udp6", sctp: "sctp or sctp6", icmpv4: "icmp", icmpv6: "icmp6",
-  nd: "icmp6 with icmp_type=135 or 136", nd_solicit: "icmp6 with icmp_type=135",
+  none: "none",
+  vlan: "a VLAN tag (dl_vlan or vlan_tci with the CFI bit)",
+  arp: "arp or rarp",
+  ipv4: "ip",
+  ipv6: "ipv6",
+  ip_any: "ip or ipv6",
+  ip_or_arp: "ip, arp or rarp",
+  tcp: "tcp or tcp6",
+  udp: "udp or udp6",
+  sctp: "sctp or sctp6",
+  icmpv4: "icmp",
+  icmpv6: "icmp6",
+  nd: "icmp6 with icmp_type=135 or 136",
+  nd_solicit: "icmp6 with icmp_type=135",
   nd_advert: "icmp6 with icmp_type=136",
 };
 
 /** Add one `name=value` to a match, with the special cases of OVS's match_set_* functions. */
 export function setMatchField(
-  m: OfMatch, f: FieldSpec, value: string, pos: number, err: (reason: string, pos: number) => never,
+  m: OfMatch,
+  f: FieldSpec,
+  value: string,
+  pos: number,
+  err: (reason: string, pos: number) => never,
 ): void {
   const vlan = { t: "sub", f: { word: W.VLAN0, shift: 0, bits: 16 } } as const;
   if (f.name === "dl_vlan") {
     const n = /^(0[xX][0-9a-fA-F]+|\d+)$/.test(value) ? Number(value) : NaN;
-    if (n === 0xffff) { setMasked(m.key, m.mask, vlan, 0n, 0xffffn); return; }
+    if (n === 0xffff) {
+      setMasked(m.key, m.mask, vlan, 0n, 0xffffn);
+      return;
+    }
     if (!(n <= 4095)) err(`${value}: not a valid VLAN VID`, pos);
     setMasked(m.key, m.mask, vlan, BigInt(VLAN_CFI | n), 0x1fffn);
     return;
@@ -198,7 +253,10 @@ export function setMatchField(
   const r = parseFieldValue(f, value);
   if (typeof r === "string") return err(r, pos);
   let [v, mk] = r;
-  if (f.name === "nw_tos") { v &= 0xfcn; mk &= 0xfcn; }
+  if (f.name === "nw_tos") {
+    v &= 0xfcn;
+    mk &= 0xfcn;
+  }
   // A field narrower than its place in the key (icmp_type in tp_src) matches all of it exactly,
   // as match_set_icmp_type does; a partial mask stays as given.
   const full = (1n << BigInt(f.bytes * 8)) - 1n;
@@ -218,8 +276,14 @@ export function normalizeMatch(m: OfMatch): string | null {
   const dlType = (mask[W.DL_TYPE] as number) & 0xffff ? (key[W.DL_TYPE] as number) & 0xffff : -1;
   const proto = (key[W.NW_PROTO_TOS_TTL_FRAG] as number) >>> 24;
   const tpSrc = (key[W.TP] as number) >>> 16;
-  let nwAddr = false, tpAddr = false, nwProto = false, ipvx = false, arpSha = false, arpTha = false;
-  let ipv6 = false, ndTarget = false;
+  let nwAddr = false,
+    tpAddr = false,
+    nwProto = false,
+    ipvx = false,
+    arpSha = false,
+    arpTha = false;
+  let ipv6 = false,
+    ndTarget = false;
   if (dlType === 0x0800) {
     nwProto = ipvx = nwAddr = true;
     tpAddr = proto === 6 || proto === 17 || proto === 132 || proto === 1;
@@ -241,7 +305,10 @@ export function normalizeMatch(m: OfMatch): string | null {
   if (!ipvx) mask[pttf] = (mask[pttf] as number) & 0xff000000;
   if (!arpSha) mask[W.ARP_SHA_HI] = mask[W.ARP_SHA_LO] = 0;
   if (!arpTha) mask[W.ARP_THA_HI] = mask[W.ARP_THA_LO] = 0;
-  if (!ipv6) { mask.fill(0, W.IPV6_SRC, W.IPV6_DST + 4); mask[W.IPV6_LABEL] = 0; }
+  if (!ipv6) {
+    mask.fill(0, W.IPV6_SRC, W.IPV6_DST + 4);
+    mask[W.IPV6_LABEL] = 0;
+  }
   if (!ndTarget) mask.fill(0, W.ND_TARGET, W.ND_TARGET + 4);
   if (!(tpAddr && proto === 6)) mask[W.TCP_FLAGS] = 0;
   for (let i = 0; i < FLOW_WORDS; i++) key[i] = (key[i] as number) & (mask[i] as number);
@@ -253,7 +320,7 @@ export function normalizeMatch(m: OfMatch): string | null {
 
 const u = (k: Uint32Array, w: number) => k[w] as number;
 
-function fmtMasked(parts: string[], name: string, f: string, v: bigint, m: bigint): void {
+function _fmtMasked(parts: string[], name: string, f: string, v: bigint, m: bigint): void {
   if (m === 0n) return;
   parts.push(`${name}=${formatFieldValue(fieldByName(f) as FieldSpec, v, m)}`);
 }
@@ -306,14 +373,17 @@ export function formatMatch(m: OfMatch, priority: number = OFP_DEFAULT_PRIORITY)
   const dlType = u(key, W.DL_TYPE) & 0xffff;
   const dlTypeMasked = (u(mask, W.DL_TYPE) & 0xffff) !== 0;
   const proto = u(key, pttf) >>> 24;
-  const protoMasked = (u(mask, pttf) >>> 24) !== 0;
+  const protoMasked = u(mask, pttf) >>> 24 !== 0;
   let skipType = false;
   let skipProto = false;
   if (dlTypeMasked) {
     skipType = true;
     const pick = (names: Record<number, string>, plain: string) => {
       const n = protoMasked ? names[proto] : undefined;
-      if (n) { skipProto = true; p.push(n); } else p.push(plain);
+      if (n) {
+        skipProto = true;
+        p.push(n);
+      } else p.push(plain);
     };
     if (dlType === 0x0800) pick({ 1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 132: "sctp" }, "ip");
     else if (dlType === 0x86dd) pick({ 58: "icmp6", 6: "tcp6", 17: "udp6", 132: "sctp6" }, "ipv6");
@@ -391,7 +461,8 @@ export function formatMatch(m: OfMatch, priority: number = OFP_DEFAULT_PRIORITY)
   const fragM = u(mask, pttf) & 3;
   const A = NwFrag.ANY;
   const L = NwFrag.LATER;
-  if (fragM === (A | L)) p.push(`nw_frag=${fragK & A ? (fragK & L ? "later" : "first") : fragK & L ? "<error>" : "no"}`);
+  if (fragM === (A | L))
+    p.push(`nw_frag=${fragK & A ? (fragK & L ? "later" : "first") : fragK & L ? "<error>" : "no"}`);
   else if (fragM === A) p.push(`nw_frag=${fragK & A ? "yes" : "no"}`);
   else if (fragM === L) p.push(`nw_frag=${fragK & L ? "later" : "not_later"}`);
   const tpK = u(key, W.TP);

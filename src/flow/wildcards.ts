@@ -4,7 +4,7 @@
 // not come from a tunnel on tunnel metadata. The NIC's exact-match tracker and the datapath's
 // EMC key on exactly these fields, and the datapath flow syntax prints exactly these.
 import { EtherType, IpProto } from "../wire/numbers.ts";
-import { FLOW_WORDS, NwFrag, SUBFIELD, W, getField, type FlowKey, type FlowMask } from "./key.ts";
+import { NwFrag, SUBFIELD, W, getField, type FlowKey, type FlowMask } from "./key.ts";
 
 const ONES = 0xffffffff;
 
@@ -20,7 +20,10 @@ export function exactMaskForPacket(key: FlowKey, mask: FlowMask): FlowMask {
   if (key[W.TUN_DST] !== 0 || key[W.TUN_IPV6_DST] !== 0 || key[W.TUN_IPV6_DST + 3] !== 0) {
     fill(mask, W.TUN_ID_HI, 2);
     if (key[W.TUN_DST] !== 0) fill(mask, W.TUN_SRC, 2);
-    else { fill(mask, W.TUN_IPV6_SRC, 4); fill(mask, W.TUN_IPV6_DST, 4); }
+    else {
+      fill(mask, W.TUN_IPV6_SRC, 4);
+      fill(mask, W.TUN_IPV6_DST, 4);
+    }
     fill(mask, W.TUN_TOS_TTL_FLAGS);
     fill(mask, W.TUN_TP);
   }
@@ -33,17 +36,25 @@ export function exactMaskForPacket(key: FlowKey, mask: FlowMask): FlowMask {
   const dlType = getField(key, SUBFIELD.dl_type);
   if (dlType === EtherType.IPV4 || dlType === EtherType.IPV6) {
     if (dlType === EtherType.IPV4) fill(mask, W.NW_SRC, 2);
-    else { fill(mask, W.IPV6_SRC, 8); fill(mask, W.IPV6_LABEL); }
+    else {
+      fill(mask, W.IPV6_SRC, 8);
+      fill(mask, W.IPV6_LABEL);
+    }
     fill(mask, W.NW_PROTO_TOS_TTL_FRAG);
     const proto = getField(key, SUBFIELD.nw_proto);
     const later = (getField(key, SUBFIELD.nw_frag) & NwFrag.LATER) !== 0;
     if (!later) {
-      if (proto === IpProto.TCP) { fill(mask, W.TP); fill(mask, W.TCP_FLAGS); }
-      else if (proto === IpProto.UDP || proto === 132 /* SCTP */ || proto === IpProto.ICMP) fill(mask, W.TP);
+      if (proto === IpProto.TCP) {
+        fill(mask, W.TP);
+        fill(mask, W.TCP_FLAGS);
+      } else if (proto === IpProto.UDP || proto === 132 /* SCTP */ || proto === IpProto.ICMP) fill(mask, W.TP);
       else if (proto === IpProto.ICMPV6) {
         fill(mask, W.TP);
         const type = getField(key, SUBFIELD.tp_src);
-        if (type === 135 || type === 136) { fill(mask, W.ND_TARGET, 4); fill(mask, W.ARP_SHA_HI, 4); }
+        if (type === 135 || type === 136) {
+          fill(mask, W.ND_TARGET, 4);
+          fill(mask, W.ARP_SHA_HI, 4);
+        }
       }
     }
   } else if (dlType === EtherType.ARP) {

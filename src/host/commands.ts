@@ -15,7 +15,9 @@ import { RouteError } from "../ofproto/route.ts";
 import { NeighError } from "../ofproto/neigh.ts";
 import { vportName } from "../ofproto/tunnel.ts";
 
-const fail = (msg: string): never => { throw new UnixctlError(msg); };
+const fail = (msg: string): never => {
+  throw new UnixctlError(msg);
+};
 
 function hexOrFlow(text: string): Uint8Array {
   if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0) {
@@ -47,12 +49,19 @@ export function flowLine(e: HostEngine, f: DpFlow, verbose: boolean, portNames?:
   const line: OdpFlowLine = {
     ufid: f.ufid,
     key: { key: shown, mask: displayMask(f.mask, shown), packetType: true },
-    stats: { packets: f.totalPackets, bytes: f.totalBytes, usedAgoMs: used < 0 ? null : e.nowMs - used, tcpFlags: f.tcpFlags },
+    stats: {
+      packets: f.totalPackets,
+      bytes: f.totalBytes,
+      usedAgoMs: used < 0 ? null : e.nowMs - used,
+      tcpFlags: f.tcpFlags,
+    },
     actions: f.actions,
   };
   if (verbose) {
-    if (f.offload === "offloaded") { line.offloaded = "yes"; line.dp = "nic"; }
-    else {
+    if (f.offload === "offloaded") {
+      line.offloaded = "yes";
+      line.dp = "nic";
+    } else {
       if (f.offload === "refused") line.offloaded = "no";
       line.dp = "ovs";
     }
@@ -85,7 +94,10 @@ export function registerCommands(e: HostEngine, u: Unixctl): void {
     const packets: Uint8Array[] = [];
     for (let i = 1; i < args.length; i++) {
       const a = args[i] as string;
-      if (a === "--qid" || a === "--len") { i++; continue; }
+      if (a === "--qid" || a === "--len") {
+        i++;
+        continue;
+      }
       packets.push(hexOrFlow(a));
     }
     for (const p of packets) e.receive(dev, p);
@@ -141,7 +153,9 @@ export function registerCommands(e: HostEngine, u: Unixctl): void {
   u.register("ovs/route/del", "ip_addr/prefix_len [pkt_mark=mark]", 1, 2, (args) => {
     const pm = mark(args[1], "Invalid pkt_mark");
     let ok: boolean;
-    try { ok = e.routes.del(args[0] as string, pm); } catch (err) {
+    try {
+      ok = e.routes.del(args[0] as string, pm);
+    } catch (err) {
       if (err instanceof RouteError) return fail(err.message);
       throw err;
     }
@@ -163,17 +177,25 @@ export function registerCommands(e: HostEngine, u: Unixctl): void {
   for (const p of ["tnl/neigh", "tnl/arp"]) {
     u.register(`${p}/show`, "", 0, 0, () => `${e.neigh.show()}\n`);
     u.register(`${p}/set`, "BRIDGE IP MAC", 3, 3, (args) => {
-      try { e.neigh.set(args[0] as string, args[1] as string, args[2] as string); } catch (err) {
+      try {
+        e.neigh.set(args[0] as string, args[1] as string, args[2] as string);
+      } catch (err) {
         if (err instanceof NeighError) return fail(err.message);
         throw err;
       }
       e.settle();
       return "OK";
     });
-    u.register(`${p}/flush`, "", 0, 0, () => { e.neigh.flush(); e.settle(); return "OK"; });
+    u.register(`${p}/flush`, "", 0, 0, () => {
+      e.neigh.flush();
+      e.settle();
+      return "OK";
+    });
     u.register(`${p}/aging`, "[SECS]", 0, 1, (args) => {
       if (args[0] === undefined) return `${e.neigh.agingS}\n`;
-      try { e.neigh.setAging(/^\d+$/.test(args[0]) ? Number(args[0]) : NaN); } catch (err) {
+      try {
+        e.neigh.setAging(/^\d+$/.test(args[0]) ? Number(args[0]) : NaN);
+      } catch (err) {
         if (err instanceof NeighError) return fail(err.message);
         throw err;
       }
@@ -202,12 +224,14 @@ export function registerCommands(e: HostEngine, u: Unixctl): void {
       if (a.v4) addrs.push({ mac: d.mac, ip: a.v4.split("/")[0] as string, v6: false });
       if (a.v6) addrs.push({ mac: d.mac, ip: a.v6.split("/")[0] as string, v6: true });
     }
-    for (const v6 of [false, true]) for (const [name, v] of vports) for (const a of addrs) {
-      if (a.v6 !== v6) continue;
-      const l3 = v6 ? `eth_type(0x86dd),ipv6(dst=${a.ip},` : `eth_type(0x0800),ipv4(dst=${a.ip},`;
-      const l4 = v.kind === "gre" ? "proto=47,frag=no)" : `proto=17,frag=no),udp(dst=${v.port})`;
-      lines.push(`${name} (${v.odp}) : eth(dst=${a.mac}),${l3}${l4}`);
-    }
+    for (const v6 of [false, true])
+      for (const [name, v] of vports)
+        for (const a of addrs) {
+          if (a.v6 !== v6) continue;
+          const l3 = v6 ? `eth_type(0x86dd),ipv6(dst=${a.ip},` : `eth_type(0x0800),ipv4(dst=${a.ip},`;
+          const l4 = v.kind === "gre" ? "proto=47,frag=no)" : `proto=17,frag=no),udp(dst=${v.port})`;
+          lines.push(`${name} (${v.odp}) : eth(dst=${a.mac}),${l3}${l4}`);
+        }
     return `${lines.join("\n")}\n`;
   });
 
@@ -229,8 +253,10 @@ export function registerCommands(e: HostEngine, u: Unixctl): void {
     let names = false;
     let type = "all";
     for (const a of args) {
-      if (a === "-m" || a === "--more") { verbose = true; names = true; }
-      else if (a === "--names") names = true;
+      if (a === "-m" || a === "--more") {
+        verbose = true;
+        names = true;
+      } else if (a === "--names") names = true;
       else if (a === "--no-names") names = false;
       else if (a.startsWith("type=")) {
         type = a.slice(5);
@@ -239,32 +265,53 @@ export function registerCommands(e: HostEngine, u: Unixctl): void {
             fail(`Failed to parse type (${t}) (Invalid argument)`);
           }
         }
-      } else if (a === e.dp.name || a === `${e.dpType}@${e.dp.name}`) { /* the only datapath */ }
-      else fail(`datapath not found (Invalid argument)`);
+      } else if (a === e.dp.name || a === `${e.dpType}@${e.dp.name}`) {
+        /* the only datapath */
+      } else fail(`datapath not found (Invalid argument)`);
     }
     const types = new Set(type.split(","));
     const lines: string[] = [];
     const portNames = names ? new Map([...e.dpPorts].map(([n, d]) => [n, d.name])) : undefined;
     for (const f of e.dp.list()) {
       const off = f.offload === "offloaded";
-      if (!types.has("all") && !((off && (types.has("offloaded") || types.has("nic")))
-        || (!off && (types.has("ovs") || types.has("non-offloaded"))))) continue;
+      if (
+        !types.has("all") &&
+        !(
+          (off && (types.has("offloaded") || types.has("nic"))) ||
+          (!off && (types.has("ovs") || types.has("non-offloaded")))
+        )
+      )
+        continue;
       lines.push(flowLine(e, f, verbose, portNames));
     }
     return lines.length === 0 ? "" : `flow-dump from the main thread:\n${lines.join("\n")}\n`;
   };
   u.register("dpctl/dump-flows", "[-m] [--names | --no-names] [type=...] [dp] [filter]", 0, 5, dumpFlows);
 
-  u.register("dpctl/del-flows", "[dp]", 0, 1, () => { e.purgeFlows(); return ""; });
-  u.register("revalidator/purge", "", 0, 0, () => { e.purgeFlows(); return ""; });
-  u.register("revalidator/wait", "", 0, 0, () => { e.revalidate(); e.captures.flush(); return ""; });
+  u.register("dpctl/del-flows", "[dp]", 0, 1, () => {
+    e.purgeFlows();
+    return "";
+  });
+  u.register("revalidator/purge", "", 0, 0, () => {
+    e.purgeFlows();
+    return "";
+  });
+  u.register("revalidator/wait", "", 0, 0, () => {
+    e.revalidate();
+    e.captures.flush();
+    return "";
+  });
 
   u.register("dpctl/show", "[-s] [dp...]", 0, 3, () => {
-    const out = [`${e.dpType}@${e.dp.name}:`,
+    const out = [
+      `${e.dpType}@${e.dp.name}:`,
       `  lookups: hit:${e.dp.hit} missed:${e.dp.missed} lost:${e.dp.lost}`,
-      `  flows: ${e.dp.count}`];
+      `  flows: ${e.dp.count}`,
+    ];
     for (const [n, d] of [...e.dpPorts].sort((a, b) => a[0] - b[0])) {
-      out.push(`  port ${n}: ${d.name} (${n === 0 ? (e.dpType === "dummy" ? "dummy-internal" : "tap") : portTypeName(e, d)})`);
+      out.push(
+        `  port ${n}: ${d.name} (${n === 0 ? (e.dpType === "dummy" ? "dummy-internal" : "tap") : portTypeName(e, d)})`,
+      );
     }
     return `${out.join("\n")}\n`;
   });
@@ -345,7 +392,9 @@ export function registerCommands(e: HostEngine, u: Unixctl): void {
     for (const nic of e.nics.values()) {
       if (args[0] !== undefined && args[0] !== nic.name) continue;
       out.push(`${nic.name}: switch id ${nic.switchId}, ${nic.nVfs} VFs`);
-      nic.reps.forEach((d, v) => out.push(`  vport ${v} (${v === 0 ? "uplink" : `vf ${v - 1}`}): ${d ? d.name : "(no representor)"}`));
+      nic.reps.forEach((d, v) =>
+        out.push(`  vport ${v} (${v === 0 ? "uplink" : `vf ${v - 1}`}): ${d ? d.name : "(no representor)"}`),
+      );
       out.push(...nicCounterLines(nic));
     }
     if (args[0] !== undefined && out.length === 0) fail(`no NIC named ${args[0]}`);
@@ -369,7 +418,9 @@ export function registerCommands(e: HostEngine, u: Unixctl): void {
     const lines = [" port  VLAN  MAC                Age"];
     for (const m of br.mac.list()) {
       const port = m.ofport === 0xfffe ? "LOCAL" : String(m.ofport);
-      lines.push(`${port.padStart(5)}  ${String(m.vlan).padStart(4)}  ${m.mac}  ${String(Math.floor((e.nowMs - m.usedMs) / 1000)).padStart(3)}`);
+      lines.push(
+        `${port.padStart(5)}  ${String(m.vlan).padStart(4)}  ${m.mac}  ${String(Math.floor((e.nowMs - m.usedMs) / 1000)).padStart(3)}`,
+      );
     }
     return `${lines.join("\n")}\n`;
   });

@@ -41,7 +41,15 @@ import { registerCommands } from "./commands.ts";
 import { PORT_DRIVERS, type PortDriverFactory } from "../ports/port-driver.ts";
 import { RouteTable } from "../ofproto/route.ts";
 import { NeighTable } from "../ofproto/neigh.ts";
-import { isTunnelType, parseTunnelConfig, vportName, isMappedIpv4, type TunnelEnv, type TunnelPort, type TlvMapping } from "../ofproto/tunnel.ts";
+import {
+  isTunnelType,
+  parseTunnelConfig,
+  vportName,
+  isMappedIpv4,
+  type TunnelEnv,
+  type TunnelPort,
+  type TlvMapping,
+} from "../ofproto/tunnel.ts";
 import { compileActions } from "../dp/execute.ts";
 import type { VlanMode } from "../ofproto/types.ts";
 import type { CommandIo, CommandResult } from "../ctl/registry.ts";
@@ -86,7 +94,9 @@ export interface Engine {
 const UPLINK_DEFAULT_VFS = 4;
 
 /** Wall-clock milliseconds with sub-millisecond resolution. */
-function wallMs(): number { return performance.timeOrigin + performance.now(); }
+function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 function macBytes(mac: string): number[] {
   return mac.split(":").map((x) => parseInt(x, 16));
@@ -101,8 +111,32 @@ function ipBytes(a: bigint, n: number): number[] {
 /** tnl_send_arp_request: who-has `dst` tell `src`, broadcast, no padding (as OVS sends it). */
 function arpRequest(smac: string, src: bigint, dst: bigint): Uint8Array {
   return Uint8Array.from([
-    255, 255, 255, 255, 255, 255, ...macBytes(smac), 0x08, 0x06,
-    0, 1, 0x08, 0, 6, 4, 0, 1, ...macBytes(smac), ...ipBytes(src, 4), 0, 0, 0, 0, 0, 0, ...ipBytes(dst, 4),
+    255,
+    255,
+    255,
+    255,
+    255,
+    255,
+    ...macBytes(smac),
+    0x08,
+    0x06,
+    0,
+    1,
+    0x08,
+    0,
+    6,
+    4,
+    0,
+    1,
+    ...macBytes(smac),
+    ...ipBytes(src, 4),
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    ...ipBytes(dst, 4),
   ]);
 }
 
@@ -119,10 +153,26 @@ function neighborSolicitation(smac: string, src: bigint, dst: bigint): Uint8Arra
   for (let i = 0; i < words.length; i += 2) sum += ((words[i] as number) << 8) | (words[i + 1] ?? 0);
   while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
   const cs = ~sum & 0xffff;
-  icmp[2] = cs >>> 8; icmp[3] = cs & 255;
+  icmp[2] = cs >>> 8;
+  icmp[3] = cs & 255;
   return Uint8Array.from([
-    0x33, 0x33, ...snm.slice(12), ...macBytes(smac), 0x86, 0xdd,
-    0x60, 0, 0, 0, 0, icmp.length, 58, 255, ...s, ...snm, ...icmp,
+    0x33,
+    0x33,
+    ...snm.slice(12),
+    ...macBytes(smac),
+    0x86,
+    0xdd,
+    0x60,
+    0,
+    0,
+    0,
+    0,
+    icmp.length,
+    58,
+    255,
+    ...s,
+    ...snm,
+    ...icmp,
   ]);
 }
 
@@ -179,9 +229,17 @@ export class HostEngine implements Engine {
       return null;
     },
     del: (entries) => {
-      if (entries === null) { this.tlvMap.length = 0; this.markStale(); return null; }
+      if (entries === null) {
+        this.tlvMap.length = 0;
+        this.markStale();
+        return null;
+      }
       for (const e of entries) if (!this.tlvMap.some((m) => m.index === e.index)) return "NXTTMFC_INVALID_TLV_DEL";
-      for (const e of entries) this.tlvMap.splice(this.tlvMap.findIndex((m) => m.index === e.index), 1);
+      for (const e of entries)
+        this.tlvMap.splice(
+          this.tlvMap.findIndex((m) => m.index === e.index),
+          1,
+        );
       this.markStale();
       return null;
     },
@@ -217,8 +275,11 @@ export class HostEngine implements Engine {
     const local = new Netdev("ovs-netdev", "internal", "");
     local.odpPort = 0;
     this.dpPorts.set(0, local);
-    this.executor = new ActionExecutor(this.pool, (port, slot) => this.dpOutput(port, slot),
-      (slot, tnlPort, recircId) => this.recirculate(slot, tnlPort, recircId));
+    this.executor = new ActionExecutor(
+      this.pool,
+      (port, slot) => this.dpOutput(port, slot),
+      (slot, tnlPort, recircId) => this.recirculate(slot, tnlPort, recircId),
+    );
     this.tunnelEnv = this.makeTunnelEnv();
     // A route or neighbour change changes what tunnelled flows translate to: OVS bumps
     // tnl_conf_seq and revalidates every flow; here they are marked and settle() revalidates.
@@ -227,8 +288,11 @@ export class HostEngine implements Engine {
     // Offloaded tunnelled flows follow routes and neighbours on the NIC right away (moved,
     // headers rewritten, or back to software), before the revalidator re-translates them.
     this.offload.attachTunnels({
-      routes: this.routes, neigh: this.neigh,
-      dev: (n) => this.devs.get(n) ?? null, port: (p) => this.dpPorts.get(p) ?? null, nics: this.nics,
+      routes: this.routes,
+      neigh: this.neigh,
+      dev: (n) => this.devs.get(n) ?? null,
+      port: (p) => this.dpPorts.get(p) ?? null,
+      nics: this.nics,
     });
     registerCommands(this, opts.unixctl);
   }
@@ -238,7 +302,9 @@ export class HostEngine implements Engine {
     this.needRevalidate = true;
   }
 
-  get db(): ConfigSource { return this.opts.db; }
+  get db(): ConfigSource {
+    return this.opts.db;
+  }
 
   // --- configuration ---------------------------------------------------------------------------
 
@@ -251,7 +317,10 @@ export class HostEngine implements Engine {
     const limit = Number(root.other_config.get("flow-limit") ?? this.dp.flowLimit);
     if (Number.isInteger(limit) && limit > 0) this.dp.flowLimit = limit;
     const inv = Number(root.other_config.get("emc-insert-inv-prob") ?? 100);
-    if (Number.isInteger(inv) && inv >= 0) { this.dp.emc.insertInvProb = inv; this.dp.emcEnabled = inv > 0; }
+    if (Number.isInteger(inv) && inv >= 0) {
+      this.dp.emc.insertInvProb = inv;
+      this.dp.emcEnabled = inv > 0;
+    }
 
     const wanted = new Map(root.bridges.map((b) => [b.name, b]));
     for (const [name, br] of this.bridges) if (!wanted.has(name)) this.deleteBridge(br);
@@ -259,7 +328,8 @@ export class HostEngine implements Engine {
 
     let portsChanged = false;
     // Uplinks first: VFs name their uplink.
-    const ifaces: { br: Bridge<Netdev>; port: typeof root.bridges[number]["ports"][number]; iface: InterfaceRow }[] = [];
+    const ifaces: { br: Bridge<Netdev>; port: (typeof root.bridges)[number]["ports"][number]; iface: InterfaceRow }[] =
+      [];
     for (const brow of root.bridges) {
       let br = this.bridges.get(brow.name);
       if (br === undefined) {
@@ -276,7 +346,10 @@ export class HostEngine implements Engine {
     }
     const wantedDevs = new Set(ifaces.map((x) => x.iface.name));
     for (const [name, dev] of this.devs) {
-      if (!wantedDevs.has(name)) { this.deleteDev(dev); portsChanged = true; }
+      if (!wantedDevs.has(name)) {
+        this.deleteDev(dev);
+        portsChanged = true;
+      }
     }
     ifaces.sort((a, b) => rank(a.iface.type) - rank(b.iface.type));
     for (const { br, port, iface } of ifaces) {
@@ -313,16 +386,31 @@ export class HostEngine implements Engine {
     let changed = false;
     let dev = this.devs.get(row.name);
     const type = row.type === "" ? (row.name === br.name ? "internal" : "system") : row.type;
-    if (dev !== undefined && (dev.type !== type || dev.bridge !== br)) { this.deleteDev(dev); dev = undefined; changed = true; }
+    if (dev !== undefined && (dev.type !== type || dev.bridge !== br)) {
+      this.deleteDev(dev);
+      dev = undefined;
+      changed = true;
+    }
     // A live port's failure (device gone, peer closed) stands until the driver recovers.
-    row.error = dev === undefined ? null : this.driverErrors.get(dev) ?? null;
+    row.error = dev === undefined ? null : (this.driverErrors.get(dev) ?? null);
     const tp = dev === undefined ? undefined : this.tunnelPorts.get(dev);
     if (dev !== undefined && tp !== undefined) {
       // Options may have changed: the port keeps its numbers, its configuration follows the row.
       const cfg = parseTunnelConfig(row.name, tp.cfg.kind, row.options);
-      if (typeof cfg === "string") { row.error = cfg; this.deleteDev(dev); row.ofport = -1; return true; }
-      if (vportName(cfg) !== vportName(tp.cfg)) { this.deleteDev(dev); return this.configureIface(br, row) || true; }
-      if (cfg.text !== tp.cfg.text) { this.tunnelPorts.set(dev, { ...tp, cfg }); changed = true; }
+      if (typeof cfg === "string") {
+        row.error = cfg;
+        this.deleteDev(dev);
+        row.ofport = -1;
+        return true;
+      }
+      if (vportName(cfg) !== vportName(tp.cfg)) {
+        this.deleteDev(dev);
+        return this.configureIface(br, row) || true;
+      }
+      if (cfg.text !== tp.cfg.text) {
+        this.tunnelPorts.set(dev, { ...tp, cfg });
+        changed = true;
+      }
       row.ofport = dev.ofport;
       return changed;
     }
@@ -337,10 +425,18 @@ export class HostEngine implements Engine {
       const hwaddr = (isLocal ? this.bridgeHwaddr(br.name) : null) ?? row.other_config?.get("hwaddr") ?? null;
       dev = new Netdev(row.name, type, row.mac ?? hwaddr ?? this.dummyMac());
       const req = row.ofport_request;
-      dev.ofport = isLocal ? 0xfffe : req !== null && req > 0 && req < 0xff00 && !br.ports.has(req) ? req : br.freeOfport();
+      dev.ofport = isLocal
+        ? 0xfffe
+        : req !== null && req > 0 && req < 0xff00 && !br.ports.has(req)
+          ? req
+          : br.freeOfport();
       if (isTunnelType(type)) {
         const cfg = parseTunnelConfig(row.name, type, row.options);
-        if (typeof cfg === "string") { row.error = cfg; row.ofport = -1; return changed; }
+        if (typeof cfg === "string") {
+          row.error = cfg;
+          row.ofport = -1;
+          return changed;
+        }
         dev.odpPort = this.vportFor(vportName(cfg), type);
         this.tunnelPorts.set(dev, { xport: dev, bridge: br, cfg });
         this.devs.set(row.name, dev);
@@ -354,10 +450,18 @@ export class HostEngine implements Engine {
       dev.odpPort = choosePort(row.name, this.dpType === "dummy", (n) => this.dpPorts.has(n));
       if (type === "uplink") {
         const e = this.createNic(dev, row);
-        if (e !== null) { row.error = e; row.ofport = -1; return changed; }
+        if (e !== null) {
+          row.error = e;
+          row.ofport = -1;
+          return changed;
+        }
       } else if (type === "vf") {
         const e = this.attachVf(dev, row);
-        if (e !== null) { row.error = e; row.ofport = -1; return changed; }
+        if (e !== null) {
+          row.error = e;
+          row.ofport = -1;
+          return changed;
+        }
       }
       // A representor's far side (the VM behind a VF, the wire behind an uplink) may be real too:
       // options:backend names the driver (tap, dgram, stream, …).
@@ -371,7 +475,12 @@ export class HostEngine implements Engine {
       }
       if (factory !== undefined) {
         const e = this.openDriver(dev, row, factory);
-        if (e !== null) { row.error = e; row.ofport = -1; this.deleteNicState(dev); return changed; }
+        if (e !== null) {
+          row.error = e;
+          row.ofport = -1;
+          this.deleteNicState(dev);
+          return changed;
+        }
       }
       this.devs.set(row.name, dev);
       this.dpPorts.set(dev.odpPort, dev);
@@ -391,7 +500,9 @@ export class HostEngine implements Engine {
     return changed;
   }
 
-  private get drivers(): ReadonlyMap<string, PortDriverFactory> { return this.opts.portDrivers ?? PORT_DRIVERS; }
+  private get drivers(): ReadonlyMap<string, PortDriverFactory> {
+    return this.opts.portDrivers ?? PORT_DRIVERS;
+  }
 
   private openDriver(dev: Netdev, row: InterfaceRow, factory: PortDriverFactory): string | null {
     const d = factory(row, {
@@ -405,7 +516,7 @@ export class HostEngine implements Engine {
           this.receive(dev, frame);
         } catch (e) {
           this.countDrop("internal error on a live port");
-          this.opts.log(`${dev.name}: packet dropped: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+          this.opts.log(`${dev.name}: packet dropped: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
         }
       },
       fail: (error) => {
@@ -431,7 +542,8 @@ export class HostEngine implements Engine {
   private readonly driverErrors = new WeakMap<Netdev, string>();
 
   private findIfaceRow(name: string): InterfaceRow | undefined {
-    for (const b of this.db.root.bridges) for (const p of b.ports) for (const i of p.interfaces) if (i.name === name) return i;
+    for (const b of this.db.root.bridges)
+      for (const p of b.ports) for (const i of p.interfaces) if (i.name === name) return i;
     return undefined;
   }
 
@@ -464,7 +576,14 @@ export class HostEngine implements Engine {
 
   private checkType(type: string, row: InterfaceRow): string | null {
     if (this.drivers.has(type)) return null;
-    if (type === "internal" || type === "dummy" || type === "dummy-internal" || type === "system" || type === "uplink" || type === "vf") {
+    if (
+      type === "internal" ||
+      type === "dummy" ||
+      type === "dummy-internal" ||
+      type === "system" ||
+      type === "uplink" ||
+      type === "vf"
+    ) {
       if (type === "system" && this.dpType !== "dummy") {
         return `could not open network device ${row.name} (No such device)`;
       }
@@ -478,7 +597,10 @@ export class HostEngine implements Engine {
   }
 
   /** The NIC an uplink's options describe, or what is wrong with them. */
-  private nicSettings(row: InterfaceRow, defaultSwitchId: number): { nVfs: number; switchId: number; caps: Record<string, unknown>; key: string } | string {
+  private nicSettings(
+    row: InterfaceRow,
+    defaultSwitchId: number,
+  ): { nVfs: number; switchId: number; caps: Record<string, unknown>; key: string } | string {
     const opt = (k: string) => row.options.get(k);
     const int = (k: string, def: number, min = 0): number | string => {
       const v = opt(k);
@@ -549,17 +671,30 @@ export class HostEngine implements Engine {
     nic.esw = esw;
     nic.hwKey = s.key;
     esw.nowMs = this.nowMs;
-    nic.reps.forEach((r, v) => { if (r) esw.setMtu(v, r.mtu); });
+    nic.reps.forEach((r, v) => {
+      if (r) esw.setMtu(v, r.mtu);
+    });
     this.updateHostAddresses();
     if (this.offload.enabled) {
-      for (const f of this.dp.list()) if (f.offload !== "offloaded") this.offload.offer(f, (p) => this.dpPorts.get(p) ?? null);
+      for (const f of this.dp.list())
+        if (f.offload !== "offloaded") this.offload.offer(f, (p) => this.dpPorts.get(p) ?? null);
     }
     return null;
   }
 
-  private newESwitch(dev: Netdev, switchId: number, nVfs: number, caps: Record<string, unknown>, nic: () => HostNic): ESwitch {
+  private newESwitch(
+    dev: Netdev,
+    switchId: number,
+    nVfs: number,
+    caps: Record<string, unknown>,
+    nic: () => HostNic,
+  ): ESwitch {
     return new ESwitch({
-      name: dev.name, switchId, nVfs, pool: this.pool, caps,
+      name: dev.name,
+      switchId,
+      nVfs,
+      pool: this.pool,
+      caps,
       hooks: {
         tx: (vport, slot, tier, flow) => this.nicTx(nic(), vport, slot, tier, flow),
         toHost: (vport, slot, reason) => this.nicToHost(nic(), vport, slot, reason),
@@ -570,11 +705,13 @@ export class HostEngine implements Engine {
   private attachVf(dev: Netdev, row: InterfaceRow): string | null {
     const pf = row.options.get("pf");
     const vfText = row.options.get("vf");
-    if (pf === undefined || vfText === undefined) return `${row.name}: type vf needs options:pf=UPLINK and options:vf=N`;
+    if (pf === undefined || vfText === undefined)
+      return `${row.name}: type vf needs options:pf=UPLINK and options:vf=N`;
     const nic = this.nics.get(pf);
     if (nic === undefined) return `${row.name}: no uplink named ${pf} (add it with type=uplink first)`;
     const vf = Number(vfText);
-    if (!Number.isInteger(vf) || vf < 0 || vf >= nic.nVfs) return `${row.name}: ${pf} has VFs 0..${nic.nVfs - 1}, not ${vfText}`;
+    if (!Number.isInteger(vf) || vf < 0 || vf >= nic.nVfs)
+      return `${row.name}: ${pf} has VFs 0..${nic.nVfs - 1}, not ${vfText}`;
     const taken = nic.reps[vf + 1];
     if (taken) return `${row.name}: VF ${vf} of ${pf} is already represented by ${taken.name}`;
     nic.reps[vf + 1] = dev;
@@ -592,8 +729,11 @@ export class HostEngine implements Engine {
     dev.tapConfig = cfg;
     // Relative paths are the daemon's, as they are ovs-vswitchd's.
     const open = (p: string): CaptureTap => this.captures.open(isAbsolute(p) ? p : resolve(p), dev.name, dev.type);
-    if (both) { const t = open(both); dev.rxTaps.push(t); dev.txTaps.push(t); }
-    else {
+    if (both) {
+      const t = open(both);
+      dev.rxTaps.push(t);
+      dev.txTaps.push(t);
+    } else {
       if (rxq) dev.rxTaps.push(open(rxq));
       if (tx) dev.txTaps.push(open(tx));
     }
@@ -601,7 +741,11 @@ export class HostEngine implements Engine {
 
   private closeTaps(dev: Netdev): void {
     const seen = new Set<CaptureTap>();
-    for (const t of [...dev.rxTaps, ...dev.txTaps]) if (!seen.has(t)) { seen.add(t); this.captures.release(t); }
+    for (const t of [...dev.rxTaps, ...dev.txTaps])
+      if (!seen.has(t)) {
+        seen.add(t);
+        this.captures.release(t);
+      }
     dev.rxTaps = [];
     dev.txTaps = [];
     dev.tapConfig = "";
@@ -619,7 +763,11 @@ export class HostEngine implements Engine {
       return;
     }
     this.closeTaps(dev);
-    if (dev.driver !== null) { const d = dev.driver; dev.driver = null; void d.close(); }
+    if (dev.driver !== null) {
+      const d = dev.driver;
+      dev.driver = null;
+      void d.close();
+    }
     dev.bridge?.detach(dev);
     this.dpPorts.delete(dev.odpPort);
     this.devs.delete(dev.name);
@@ -673,7 +821,7 @@ export class HostEngine implements Engine {
       neigh: this.neigh,
       tunnelOf: (bridge, ofport) => {
         const d = (bridge as Bridge<Netdev>).ports.get(ofport);
-        return d === undefined ? null : this.tunnelPorts.get(d) ?? null;
+        return d === undefined ? null : (this.tunnelPorts.get(d) ?? null);
       },
       bridgeOfDev: (dev) => {
         const br = this.bridges.get(dev);
@@ -728,8 +876,14 @@ export class HostEngine implements Engine {
       if (c.remote === null) score += 0;
       else if (c.remote === src) score += 2;
       else continue;
-      if (c.local !== null) { if (c.local !== dst) continue; score += 1; }
-      if (score > bestScore) { best = tp; bestScore = score; }
+      if (c.local !== null) {
+        if (c.local !== dst) continue;
+        score += 1;
+      }
+      if (score > bestScore) {
+        best = tp;
+        bestScore = score;
+      }
     }
     return best;
   }
@@ -750,7 +904,14 @@ export class HostEngine implements Engine {
       const len = (dv.getUint8(p + 3) & 0x1f) * 4;
       for (let i = 0; i < map.length; i++) {
         const m = map[i] as TlvMapping;
-        if (m.cls === cls && m.type === type && m.len === len && m.index < TUN_METADATA_WORDS && len >= 4 && p + 4 + len <= end) {
+        if (
+          m.cls === cls &&
+          m.type === type &&
+          m.len === len &&
+          m.index < TUN_METADATA_WORDS &&
+          len >= 4 &&
+          p + 4 + len <= end
+        ) {
           key[W.TUN_METADATA + m.index] = dv.getUint32(p + len); // the option's last 4 bytes
         }
       }
@@ -774,7 +935,10 @@ export class HostEngine implements Engine {
       const local = bridge.ports.get(0xfffe);
       if (local === undefined) continue;
       const slot = this.pool.load(frame);
-      if (slot < 0) { this.countDrop("no free buffer"); continue; }
+      if (slot < 0) {
+        this.countDrop("no free buffer");
+        continue;
+      }
       const o = this.recircO;
       this.parser.parse(this.pool.dv, this.pool.start[slot] as number, this.pool.len[slot] as number, o);
       const k = newFlowKey();
@@ -783,7 +947,12 @@ export class HostEngine implements Engine {
       const res = translate(bridge, k, { nowMs: this.nowMs, sideEffects: true, trace: false, tunnels: this.tunnelEnv });
       if (bridge.mac.serial !== macBefore) this.needRevalidate = true;
       let prog;
-      try { prog = compileActions(res.actions); } catch { this.pool.release(slot); continue; }
+      try {
+        prog = compileActions(res.actions);
+      } catch {
+        this.pool.release(slot);
+        continue;
+      }
       const tier = this.tier;
       const flow = this.curFlow;
       this.tier = -1;
@@ -812,7 +981,10 @@ export class HostEngine implements Engine {
     this.offload.enabled = on;
     for (const f of this.dp.list()) {
       if (on) this.offload.offer(f, (p) => this.dpPorts.get(p) ?? null);
-      else { this.offload.withdraw(f, this.nics); f.offloadReason = null; }
+      else {
+        this.offload.withdraw(f, this.nics);
+        f.offloadReason = null;
+      }
     }
   }
 
@@ -854,7 +1026,10 @@ export class HostEngine implements Engine {
         // Handled on the NIC without an output (a drop action), or dropped by it.
         if (esw.l1Hits !== l1) this.tier = Tier.NIC_L1;
         else if (esw.l2Hits !== l2) this.tier = Tier.NIC_L2;
-        else { this.tier = Tier.DROP; this.countDrop("dropped by the NIC"); }
+        else {
+          this.tier = Tier.DROP;
+          this.countDrop("dropped by the NIC");
+        }
       }
     } else {
       this.hostReceive(dev, slot);
@@ -868,7 +1043,11 @@ export class HostEngine implements Engine {
     if (this.tier < 0) this.tier = tier === 1 ? Tier.NIC_L1 : Tier.NIC_L2;
     this.curFlow = this.dp.flows[flow] ?? null;
     const dev = nic.reps[vport];
-    if (!dev) { this.pool.release(slot); this.countDrop("output to a vport with no representor"); return; }
+    if (!dev) {
+      this.pool.release(slot);
+      this.countDrop("output to a vport with no representor");
+      return;
+    }
     this.portTx(dev, slot);
   }
 
@@ -876,7 +1055,7 @@ export class HostEngine implements Engine {
     const name = this.fallbackName(reason);
     this.fallbacks.set(name, (this.fallbacks.get(name) ?? 0) + 1);
     const dev = nic.reps[vport];
-    if (!dev || !dev.bridge) {
+    if (!dev?.bridge) {
       this.pool.release(slot);
       if (this.tier < 0) this.tier = Tier.DROP;
       this.countDrop(`NIC fallback on vport ${vport} with no representor in a bridge`);
@@ -897,7 +1076,10 @@ export class HostEngine implements Engine {
     this.parser.parse(pool.dv, pool.start[slot] as number, pool.len[slot] as number, o);
     this.extractor.extract(pool.dv, o, OUTER, dev.odpPort, key);
     const f = this.dp.lookup(key);
-    if (f === null) { this.upcall(dev, slot, key, o); return; }
+    if (f === null) {
+      this.upcall(dev, slot, key, o);
+      return;
+    }
     if (this.tier < 0) {
       this.tier = f.slowPath !== null ? Tier.UPCALL : this.dp.lastHit === DpHit.EMC ? Tier.DP_EMC : Tier.DP_MEGAFLOW;
     }
@@ -916,14 +1098,22 @@ export class HostEngine implements Engine {
     f.bytes += pool.len[slot] as number;
     f.usedMs = this.nowMs;
     f.tcpFlags |= keyTcpFlags(key);
-    if (f.prog === null) { pool.release(slot); this.countDrop("flow actions not executable"); return false; }
+    if (f.prog === null) {
+      pool.release(slot);
+      this.countDrop("flow actions not executable");
+      return false;
+    }
     return true;
   }
 
-    private upcall(dev: Netdev, slot: number, key: FlowKey, o: Int32Array): void {
+  private upcall(dev: Netdev, slot: number, key: FlowKey, o: Int32Array): void {
     if (this.tier < 0 || this.recircDepth > 0) this.tier = Tier.UPCALL;
     const br = dev.bridge;
-    if (br === null) { this.pool.release(slot); this.countDrop("packet on a port in no bridge"); return; }
+    if (br === null) {
+      this.pool.release(slot);
+      this.countDrop("packet on a port in no bridge");
+      return;
+    }
     const ofKey = Uint32Array.from(key);
     ofKey[W.IN_PORT] = dev.ofport;
     const macBefore = br.mac.serial;
@@ -951,7 +1141,11 @@ export class HostEngine implements Engine {
     this.curFlow = f;
     this.offload.offer(f, (p) => this.dpPorts.get(p) ?? null);
     this.opts.onFlowInstall?.(f);
-    if (f.prog === null) { this.pool.release(slot); this.countDrop("flow actions not executable"); return; }
+    if (f.prog === null) {
+      this.pool.release(slot);
+      this.countDrop("flow actions not executable");
+      return;
+    }
     if (f.prog.headers.length > 0 && this.pool.hash[slot] === 0) this.pool.hash[slot] = ovsRssHash(key);
     this.executor.execute(f.prog, slot, o);
   }
@@ -974,13 +1168,18 @@ export class HostEngine implements Engine {
     this.parser.parse(pool.dv, pool.start[slot] as number, pool.len[slot] as number, o);
     this.extractor.extract(pool.dv, o, OUTER, tnlPort, key);
     this.extractor.extractTunnel(pool.dv, this.executor.popped, key);
-    if (this.executor.popped[OUTER + S.TUN_TYPE] === TunnelType.GENEVE) this.mapGeneveOptions(key, this.executor.popped);
+    if (this.executor.popped[OUTER + S.TUN_TYPE] === TunnelType.GENEVE)
+      this.mapGeneveOptions(key, this.executor.popped);
     this.recircDepth++;
     try {
       const f = this.dp.lookup(key);
       if (f === null) {
         const tp = this.tunnelReceivePort(tnlPort, key);
-        if (tp === null) { pool.release(slot); this.countDrop("tunnel packet for no tunnel port"); return; }
+        if (tp === null) {
+          pool.release(slot);
+          this.countDrop("tunnel packet for no tunnel port");
+          return;
+        }
         const dev = tp.xport as Netdev;
         dev.rxPackets++;
         dev.rxBytes += pool.len[slot] as number;
@@ -990,7 +1189,10 @@ export class HostEngine implements Engine {
       }
       // The tunnel port was found at the upcall; a megaflow hit only looks its flow up.
       const dev = this.tunnelIngress.get(f);
-      if (dev !== undefined) { dev.rxPackets++; dev.rxBytes += pool.len[slot] as number; }
+      if (dev !== undefined) {
+        dev.rxPackets++;
+        dev.rxBytes += pool.len[slot] as number;
+      }
       if (!this.credit(f, slot, key)) return;
       this.executor.execute(f.prog, slot, o);
     } finally {
@@ -1000,14 +1202,23 @@ export class HostEngine implements Engine {
 
   private dpOutput(port: number, slot: number): void {
     const dev = this.dpPorts.get(port);
-    if (dev === undefined || port === 0) { this.pool.release(slot); this.countDrop(`output to datapath port ${port}: no such port`); return; }
+    if (dev === undefined || port === 0) {
+      this.pool.release(slot);
+      this.countDrop(`output to datapath port ${port}: no such port`);
+      return;
+    }
     this.portTx(dev, slot);
   }
 
   /** A packet leaves the switch on `dev` (to its VM, the wire, or the host stack). */
   private portTx(dev: Netdev, slot: number): void {
     const len = this.pool.len[slot] as number;
-    if (!dev.up) { dev.txDropped++; this.pool.release(slot); this.countDrop("port link down"); return; }
+    if (!dev.up) {
+      dev.txDropped++;
+      this.pool.release(slot);
+      this.countDrop("port link down");
+      return;
+    }
     dev.txPackets++;
     dev.txBytes += len;
     if (dev.txTaps.length > 0) {
@@ -1020,14 +1231,17 @@ export class HostEngine implements Engine {
   }
 
   private comment(): string {
-    const t = this.tier < 0 ? "?" : TIER_NAMES[this.tier] as string;
+    const t = this.tier < 0 ? "?" : (TIER_NAMES[this.tier] as string);
     const f = this.curFlow;
     if (f === null) return t;
-    if (f.comment === "") f.comment = `${formatOdpKey({ key: f.key, mask: displayMask(f.mask, f.key), packetType: false })}, actions:${f.actionsText}`;
+    if (f.comment === "")
+      f.comment = `${formatOdpKey({ key: f.key, mask: displayMask(f.mask, f.key), packetType: false })}, actions:${f.actionsText}`;
     return `${t}: ${f.comment}`;
   }
 
-  private tsNs(): bigint { return BigInt(Math.round((this.epochMs + this.nowMs) * 1000)) * 1000n; }
+  private tsNs(): bigint {
+    return BigInt(Math.round((this.epochMs + this.nowMs) * 1000)) * 1000n;
+  }
 
   private writeTx(dev: Netdev, data: Uint8Array, comment: string): void {
     const ts = this.tsNs();
@@ -1086,10 +1300,14 @@ export class HostEngine implements Engine {
   /** Revalidates now if a translation side effect (MAC learning) asked for it. */
   settle(): void {
     let stale = this.needRevalidate;
-    if (!stale) for (const f of this.dp.list()) {
-      const br = this.bridges.get(f.bridge);
-      if (br && br.tables.version !== f.xlateVersion) { stale = true; break; }
-    }
+    if (!stale)
+      for (const f of this.dp.list()) {
+        const br = this.bridges.get(f.bridge);
+        if (br && br.tables.version !== f.xlateVersion) {
+          stale = true;
+          break;
+        }
+      }
     if (stale) this.revalidate();
     if (this.solicits.length > 0) this.drainSolicits();
     this.captures.flush();
@@ -1112,19 +1330,35 @@ export class HostEngine implements Engine {
       this.offload.readStats(f, this.nics);
       this.pushStats(f);
       const used = f.lastUsedMs >= 0 ? f.lastUsedMs : f.createdMs;
-      if (this.nowMs - used >= this.maxIdleMs) { this.deleteFlow(f); continue; }
+      if (this.nowMs - used >= this.maxIdleMs) {
+        this.deleteFlow(f);
+        continue;
+      }
       const br = this.bridges.get(f.bridge);
-      if (br === undefined) { this.deleteFlow(f); continue; }
+      if (br === undefined) {
+        this.deleteFlow(f);
+        continue;
+      }
       if (br.tables.version === f.xlateVersion && br.mac.serial === f.macSerial) continue;
       const k = Uint32Array.from(f.packetKey);
       const inDev = this.ingressOf(k);
-      if (!inDev || inDev.bridge !== br) { this.deleteFlow(f); continue; }
+      if (!inDev || inDev.bridge !== br) {
+        this.deleteFlow(f);
+        continue;
+      }
       k[W.IN_PORT] = inDev.ofport;
       const res = translate(br, k, { nowMs: this.nowMs, sideEffects: false, trace: false, tunnels: this.tunnelEnv });
       const mask = datapathMask(res.wc, f.packetKey);
       let sameMask = true;
-      for (let i = 0; i < FLOW_WORDS; i++) if (mask[i] !== f.mask[i]) { sameMask = false; break; }
-      if (!sameMask || res.error !== null) { this.deleteFlow(f); continue; }
+      for (let i = 0; i < FLOW_WORDS; i++)
+        if (mask[i] !== f.mask[i]) {
+          sameMask = false;
+          break;
+        }
+      if (!sameMask || res.error !== null) {
+        this.deleteFlow(f);
+        continue;
+      }
       f.xlateVersion = br.tables.version;
       f.macSerial = br.mac.serial;
       f.rules = res.rules;
@@ -1169,7 +1403,10 @@ export class HostEngine implements Engine {
   ofctl(argv: string[], io: CommandIo): CommandResult {
     // Rule counters include every packet so far: OVS shows them after its next revalidator
     // pass (tests call revalidator/wait); here the pass's statistics part runs first.
-    for (const f of this.dp.list()) { this.offload.readStats(f, this.nics); this.pushStats(f); }
+    for (const f of this.dp.list()) {
+      this.offload.readStats(f, this.nics);
+      this.pushStats(f);
+    }
     const r = runOfctl(argv, {
       tlv: this.tlvTable,
       bridge: (name) => this.bridges.get(name) ?? null,
@@ -1181,13 +1418,21 @@ export class HostEngine implements Engine {
     return r;
   }
 
-  devByName(name: string): Netdev | null { return this.devs.get(name) ?? null; }
+  devByName(name: string): Netdev | null {
+    return this.devs.get(name) ?? null;
+  }
 
-  flush(): void { this.captures.flush(); }
+  flush(): void {
+    this.captures.flush();
+  }
 
   async close(): Promise<void> {
     for (const dev of this.devs.values()) {
-      if (dev.driver !== null) { const d = dev.driver; dev.driver = null; await d.close(); }
+      if (dev.driver !== null) {
+        const d = dev.driver;
+        dev.driver = null;
+        await d.close();
+      }
     }
     this.captures.closeAll();
   }
@@ -1206,7 +1451,10 @@ export function datapathMask(wc: Uint32Array, key: FlowKey): Uint32Array {
   mask[W.IN_PORT] = 0xffffffff;
   mask[W.RECIRC_ID] = 0xffffffff;
   for (const w of TAG_WORDS) {
-    if (((key[w] as number) & VLAN_CFI) === 0) { mask[w] = 0xffffffff; break; }
+    if (((key[w] as number) & VLAN_CFI) === 0) {
+      mask[w] = 0xffffffff;
+      break;
+    }
     mask[w] = ((mask[w] as number) | 0xffff0000 | VLAN_CFI) >>> 0;
   }
   return mask;
@@ -1215,7 +1463,11 @@ export function datapathMask(wc: Uint32Array, key: FlowKey): Uint32Array {
 /** The mask as dpctl prints it: the implicit "no tag" match is not shown (OVS shows none). */
 export function displayMask(mask: Uint32Array, key: FlowKey): Uint32Array {
   const m = Uint32Array.from(mask);
-  for (const w of TAG_WORDS) if (((key[w] as number) & VLAN_CFI) === 0) { m[w] = 0; break; }
+  for (const w of TAG_WORDS)
+    if (((key[w] as number) & VLAN_CFI) === 0) {
+      m[w] = 0;
+      break;
+    }
   return m;
 }
 
@@ -1228,7 +1480,8 @@ function editList(defaults: readonly string[], text: string): string[] {
   if (!items.every((i) => i.startsWith("+") || i.startsWith("-"))) return items;
   const out = new Set(defaults);
   for (const i of items) {
-    if (i.startsWith("+")) out.add(i.slice(1)); else out.delete(i.slice(1));
+    if (i.startsWith("+")) out.add(i.slice(1));
+    else out.delete(i.slice(1));
   }
   return [...out];
 }

@@ -38,14 +38,24 @@ export class Netdev implements XPort {
   /** Option values the taps were opened for, to reopen only on change. */
   tapConfig = "";
 
-  constructor(readonly name: string, public type: string, mac: string) {
+  constructor(
+    readonly name: string,
+    public type: string,
+    mac: string,
+  ) {
     this.mac = mac;
   }
 
   stats(): PortStats {
     return {
-      rxPackets: this.rxPackets, rxBytes: this.rxBytes, rxDropped: this.rxDropped, rxErrors: this.rxErrors,
-      txPackets: this.txPackets, txBytes: this.txBytes, txDropped: this.txDropped, txErrors: this.txErrors,
+      rxPackets: this.rxPackets,
+      rxBytes: this.rxBytes,
+      rxDropped: this.rxDropped,
+      rxErrors: this.rxErrors,
+      txPackets: this.txPackets,
+      txBytes: this.txBytes,
+      txDropped: this.txDropped,
+      txErrors: this.txErrors,
     };
   }
 }
@@ -56,10 +66,17 @@ export class HostNic {
   readonly reps: (Netdev | null)[];
   /** The hw-* options the eSwitch was built with; a change rebuilds it (HostEngine.reconfigure). */
   hwKey = "";
-  constructor(readonly name: string, public esw: ESwitch, readonly switchId: number, nVfs: number) {
+  constructor(
+    readonly name: string,
+    public esw: ESwitch,
+    readonly switchId: number,
+    nVfs: number,
+  ) {
     this.reps = new Array<Netdev | null>(nVfs + 1).fill(null);
   }
-  get nVfs(): number { return this.reps.length - 1; }
+  get nVfs(): number {
+    return this.reps.length - 1;
+  }
 }
 
 export interface NicPort {

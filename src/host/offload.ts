@@ -111,7 +111,11 @@ export class OffloadManager {
    */
   offer(f: DpFlow, port: PortLookup): boolean {
     this.untrack(f);
-    if (!this.enabled) { f.offload = "none"; f.offloadReason = null; return false; }
+    if (!this.enabled) {
+      f.offload = "none";
+      f.offloadReason = null;
+      return false;
+    }
     const t = this.tunnelOf(f);
     if (typeof t === "string") return this.refuse(f, t);
     if (t !== null) this.track(f, t);
@@ -124,15 +128,24 @@ export class OffloadManager {
    */
   update(f: DpFlow, port: PortLookup, nics: ReadonlyMap<string, HostNic>): boolean {
     const nic = f.nicName === null ? undefined : nics.get(f.nicName);
-    if (!this.enabled || f.offload !== "offloaded" || nic === undefined) { this.withdraw(f, nics); return this.offer(f, port); }
+    if (!this.enabled || f.offload !== "offloaded" || nic === undefined) {
+      this.withdraw(f, nics);
+      return this.offer(f, port);
+    }
     const t = this.tunnelOf(f);
     const p = typeof t === "string" ? t : this.plan(f, port, t);
-    if (typeof p === "string" || p.nic !== nic) { this.withdraw(f, nics); return this.offer(f, port); }
+    if (typeof p === "string" || p.nic !== nic) {
+      this.withdraw(f, nics);
+      return this.offer(f, port);
+    }
     this.untrack(f);
     if (t !== null && typeof t !== "string") this.track(f, t);
     this.readStats(f, nics);
     const r = nic.esw.modify(f.id, p.actions);
-    if (!r.ok) { this.keepBase(f, nics); return this.refuse(f, r.reason); }
+    if (!r.ok) {
+      this.keepBase(f, nics);
+      return this.refuse(f, r.reason);
+    }
     return true;
   }
 
@@ -157,7 +170,9 @@ export class OffloadManager {
   }
 
   /** Whether attachTunnels() was called. */
-  get tunnelsAttached(): boolean { return this.tnl !== null; }
+  get tunnelsAttached(): boolean {
+    return this.tnl !== null;
+  }
 
   /** Tunnelled flows kept for re-resolution, by remote endpoint (for dumps and tests). */
   tunnelFlows(): Map<string, DpFlow[]> {
@@ -197,7 +212,10 @@ export class OffloadManager {
     if (typeof p !== "string" && f.offload === "offloaded" && f.nicName === p.nic.name) {
       // Same eSwitch: new actions in place (header rewrite), or off it if it cannot take them.
       const r = p.nic.esw.modify(f.id, p.actions);
-      if (!r.ok) { this.keepBase(f, ctx.nics); this.refuse(f, r.reason); }
+      if (!r.ok) {
+        this.keepBase(f, ctx.nics);
+        this.refuse(f, r.reason);
+      }
       return;
     }
     this.takeOff(f, ctx.nics);
@@ -232,7 +250,10 @@ export class OffloadManager {
   private track(f: DpFlow, t: Tracked): void {
     this.tracked.set(f, t);
     let s = this.byRemote.get(t.remote);
-    if (!s) { s = new Set(); this.byRemote.set(t.remote, s); }
+    if (!s) {
+      s = new Set();
+      this.byRemote.set(t.remote, s);
+    }
     s.add(f);
   }
 
@@ -241,7 +262,10 @@ export class OffloadManager {
     if (t === undefined) return;
     this.tracked.delete(f);
     const s = this.byRemote.get(t.remote);
-    if (s) { s.delete(f); if (s.size === 0) this.byRemote.delete(t.remote); }
+    if (s) {
+      s.delete(f);
+      if (s.size === 0) this.byRemote.delete(t.remote);
+    }
   }
 
   // --- resolving ----------------------------------------------------------------------------------
@@ -251,11 +275,14 @@ export class OffloadManager {
     let pushes = 0;
     let header: TnlPushHeader | null = null;
     for (const a of f.actions) {
-      if (a.type === "tnl_push") { pushes++; header = a.header; }
-      else if (a.type === "raw") pushes += (a.text.match(/tnl_push\(/g) ?? []).length;
+      if (a.type === "tnl_push") {
+        pushes++;
+        header = a.header;
+      } else if (a.type === "raw") pushes += (a.text.match(/tnl_push\(/g) ?? []).length;
     }
     if (pushes > 1) return "flood to several tunnels";
-    if (pushes === 1 && header === null) return "action clone not offloaded: ports inside it are not translated to vports";
+    if (pushes === 1 && header === null)
+      return "action clone not offloaded: ports inside it are not translated to vports";
     if (header !== null) {
       const remote = header.ipv4?.dst ?? header.ipv6?.dst;
       return remote === undefined ? "tnl_push without an IP header" : { remote, nextHop: null, srcFromRoute: null };
@@ -266,7 +293,7 @@ export class OffloadManager {
 
   /** Where `f` goes and as what, or why it cannot. */
   private plan(f: DpFlow, port: PortLookup, t: Tracked | null): Plan {
-    if (t === null) return this.check(f, port((f.key[W.IN_PORT] as number)), port);
+    if (t === null) return this.check(f, port(f.key[W.IN_PORT] as number), port);
     const ctx = this.tnl;
     if (ctx === null) return "tunnelled flow: no route table attached";
     const route = ctx.routes.lookup(t.remote);
@@ -275,7 +302,8 @@ export class OffloadManager {
     const inPort = f.key[W.IN_PORT] as number;
     const push = f.actions.find((a) => a.type === "tnl_push");
     // Decided against the route the translation saw: the first one the flow is resolved with.
-    if (push !== undefined && t.srcFromRoute === null) t.srcFromRoute = (push.header.ipv4?.src ?? push.header.ipv6?.src) === route.src;
+    if (push !== undefined && t.srcFromRoute === null)
+      t.srcFromRoute = (push.header.ipv4?.src ?? push.header.ipv6?.src) === route.src;
     const nic = uplinkOf(rdev, push ? outputAfterPush(f.actions, port) : null);
     if (typeof nic === "string") return `route to ${t.remote}: ${route.dev} ${nic}`;
     if (push === undefined) {
@@ -309,7 +337,11 @@ export class OffloadManager {
         afterPush = true;
       } else if (a.type === "output") {
         // The output after tnl_push is the route's uplink, whatever port the translation named.
-        if (afterPush) { actions.push({ type: "output", port: 0 }); afterPush = false; continue; }
+        if (afterPush) {
+          actions.push({ type: "output", port: 0 });
+          afterPush = false;
+          continue;
+        }
         const v = vportOn(nic, a.port, port);
         if (typeof v === "string") return v;
         actions.push({ type: "output", port: v });
@@ -390,6 +422,9 @@ function tunSrc(key: FlowKey, mask: FlowKey): string | null {
   if (v4 !== 0) return ipv4NumToString(v4);
   const b = new DataView(new ArrayBuffer(16));
   let v6 = false;
-  for (let w = 0; w < 4; w++) { b.setUint32(4 * w, key[W.TUN_IPV6_SRC + w] as number); if (key[W.TUN_IPV6_SRC + w] !== 0) v6 = true; }
+  for (let w = 0; w < 4; w++) {
+    b.setUint32(4 * w, key[W.TUN_IPV6_SRC + w] as number);
+    if (key[W.TUN_IPV6_SRC + w] !== 0) v6 = true;
+  }
   return v6 ? ipv6ToString(b, 0) : null;
 }

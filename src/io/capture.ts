@@ -9,8 +9,8 @@ import { BlockType, readPcapng, type PcapngReadResult } from "./pcapng.ts";
 export type CaptureReadResult = PcapReadResult | PcapngReadResult;
 
 export function readCapture(bytes: Uint8Array): CaptureReadResult {
-  const isPcapng = bytes.length >= 4
-    && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) === BlockType.SECTION_HEADER;
+  const isPcapng =
+    bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) === BlockType.SECTION_HEADER;
   return isPcapng ? readPcapng(bytes) : readPcap(bytes);
 }
 

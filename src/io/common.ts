@@ -111,7 +111,10 @@ export interface ByteSink {
 export class FdSink implements ByteSink {
   readonly sync = true;
   readonly failure: Error | null = null;
-  constructor(readonly fd: number, private readonly ownsFd = true) {}
+  constructor(
+    readonly fd: number,
+    private readonly ownsFd = true,
+  ) {}
   write(buf: Uint8Array, len: number): void {
     // writeSync may write less than asked (a pipe, a signal): loop until all of it is out.
     for (let done = 0; done < len; ) done += writeSync(this.fd, buf, done, len - done);
@@ -132,12 +135,17 @@ export class MemorySink implements ByteSink {
     this.chunks.push(buf.slice(0, len)); // copies: `buf` is reused by the writer
     this.total += len;
   }
-  end(): Promise<void> { return Promise.resolve(); }
+  end(): Promise<void> {
+    return Promise.resolve();
+  }
   /** A fresh copy of every byte written so far. */
   bytes(): Uint8Array {
     const out = new Uint8Array(this.total);
     let off = 0;
-    for (const c of this.chunks) { out.set(c, off); off += c.length; }
+    for (const c of this.chunks) {
+      out.set(c, off);
+      off += c.length;
+    }
     return out;
   }
 }
@@ -152,7 +160,9 @@ export class WritableSink implements ByteSink {
   readonly sync = false;
   failure: Error | null = null;
   constructor(private readonly stream: Writable) {
-    stream.on("error", (err: Error) => { this.failure ??= err; });
+    stream.on("error", (err: Error) => {
+      this.failure ??= err;
+    });
   }
   write(buf: Uint8Array, len: number): void {
     if (this.failure) throw this.failure;
@@ -160,9 +170,15 @@ export class WritableSink implements ByteSink {
   }
   end(): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.failure) { reject(this.failure); return; }
+      if (this.failure) {
+        reject(this.failure);
+        return;
+      }
       this.stream.once("error", reject);
-      this.stream.end(() => { if (this.failure) reject(this.failure); else resolve(); });
+      this.stream.end(() => {
+        if (this.failure) reject(this.failure);
+        else resolve();
+      });
     });
   }
 }
@@ -185,7 +201,10 @@ export class OutBuffer {
   private error: Error | null = null;
   private closed = false;
 
-  constructor(private readonly sink: ByteSink, capacity = OUT_BUFFER_LEN) {
+  constructor(
+    private readonly sink: ByteSink,
+    capacity = OUT_BUFFER_LEN,
+  ) {
     this.buf = Buffer.alloc(capacity);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
@@ -235,7 +254,10 @@ export class OutBuffer {
   private check(): void {
     if (this.closed) throw new Error("capture writer is closed");
     const err = this.error ?? this.sink.failure;
-    if (err) { this.error = err; throw err; }
+    if (err) {
+      this.error = err;
+      throw err;
+    }
   }
 }
 

@@ -19,8 +19,17 @@ import { openSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { ParseError } from "../wire/errors.ts";
 import {
-  type ByteSink, type CaptureInterface, type CapturePacket, divU64, FdSink, MAX_CAPLEN,
-  MemorySink, OutBuffer, splitNs, u64, WritableSink,
+  type ByteSink,
+  type CaptureInterface,
+  type CapturePacket,
+  divU64,
+  FdSink,
+  MAX_CAPLEN,
+  MemorySink,
+  OutBuffer,
+  splitNs,
+  u64,
+  WritableSink,
 } from "./common.ts";
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -70,9 +79,11 @@ export function readPcap(bytes: Uint8Array): PcapReadResult {
   let le: boolean;
   let resolution: PcapResolution;
   if (magicLe === PCAP_MAGIC_US || magicLe === PCAP_MAGIC_NS) {
-    le = true; resolution = magicLe === PCAP_MAGIC_NS ? "ns" : "us";
+    le = true;
+    resolution = magicLe === PCAP_MAGIC_NS ? "ns" : "us";
   } else if (magicBe === PCAP_MAGIC_US || magicBe === PCAP_MAGIC_NS) {
-    le = false; resolution = magicBe === PCAP_MAGIC_NS ? "ns" : "us";
+    le = false;
+    resolution = magicBe === PCAP_MAGIC_NS ? "ns" : "us";
   } else {
     return fail("bad-magic", H.MAGIC);
   }
@@ -82,13 +93,22 @@ export function readPcap(bytes: Uint8Array): PcapReadResult {
   if (versionMajor !== 2) return fail("bad-version", H.MAJOR);
   const rawLinkType = dv.getUint32(H.LINKTYPE, le);
   const header: PcapHeader = {
-    littleEndian: le, resolution, versionMajor, versionMinor: dv.getUint16(H.MINOR, le),
-    snaplen: dv.getUint32(H.SNAPLEN, le), linkType: rawLinkType & 0xffff, fcsBits: rawLinkType >>> 16,
+    littleEndian: le,
+    resolution,
+    versionMajor,
+    versionMinor: dv.getUint16(H.MINOR, le),
+    snaplen: dv.getUint32(H.SNAPLEN, le),
+    linkType: rawLinkType & 0xffff,
+    fcsBits: rawLinkType >>> 16,
   };
   out.header = header;
   out.interfaces.push({
-    id: 0, section: 0, linkType: header.linkType, snaplen: header.snaplen,
-    ticksPerSecond: resolution === "ns" ? 1_000_000_000n : 1_000_000n, tsOffsetSeconds: 0n,
+    id: 0,
+    section: 0,
+    linkType: header.linkType,
+    snaplen: header.snaplen,
+    ticksPerSecond: resolution === "ns" ? 1_000_000_000n : 1_000_000n,
+    tsOffsetSeconds: 0n,
   });
   const fracToNs = resolution === "ns" ? 1n : 1000n;
   let off = PCAP_FILE_HEADER_LEN;
@@ -104,10 +124,13 @@ export function readPcap(bytes: Uint8Array): PcapReadResult {
     const frac = dv.getUint32(off + R.FRAC, le);
     const start = off + PCAP_RECORD_HEADER_LEN;
     out.packets.push({
-      interfaceId: 0, linkType: header.linkType,
+      interfaceId: 0,
+      linkType: header.linkType,
       ts: BigInt(sec) * 1_000_000_000n + BigInt(frac) * fracToNs,
-      caplen, origLen: dv.getUint32(off + R.ORIG_LEN, le),
-      data: bytes.subarray(start, start + caplen), offset: off,
+      caplen,
+      origLen: dv.getUint32(off + R.ORIG_LEN, le),
+      data: bytes.subarray(start, start + caplen),
+      offset: off,
     });
     off = start + caplen;
   }
@@ -137,7 +160,10 @@ export class PcapWriter {
   readonly linkType: number;
   readonly snaplen: number;
 
-  constructor(readonly sink: ByteSink, opts: PcapWriterOptions = {}) {
+  constructor(
+    readonly sink: ByteSink,
+    opts: PcapWriterOptions = {},
+  ) {
     this.out = new OutBuffer(sink);
     this.resolution = opts.resolution ?? "us";
     this.linkType = opts.linkType ?? LINKTYPE_ETHERNET;
@@ -171,11 +197,17 @@ export class PcapWriter {
   }
 
   /** Hands every whole record written so far to the sink. */
-  flush(): void { this.out.flush(); }
+  flush(): void {
+    this.out.flush();
+  }
   /** Flushes and completes the file; rejects with any write error. */
-  close(): Promise<void> { return this.out.close(); }
+  close(): Promise<void> {
+    return this.out.close();
+  }
   /** close() for file descriptors and memory: the file is complete when this returns. */
-  closeSync(): void { this.out.closeSync(); }
+  closeSync(): void {
+    this.out.closeSync();
+  }
 }
 
 /** A pcap writer onto a new file (created or truncated) at `path`. */

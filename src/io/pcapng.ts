@@ -21,8 +21,19 @@ import { openSync, readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { ParseError, type ParseErrorCode } from "../wire/errors.ts";
 import {
-  type ByteSink, type CaptureInterface, type CapturePacket, divU64, FdSink, MAX_CAPLEN,
-  MemorySink, OutBuffer, pad4, splitNs, ticksToNs, u64, WritableSink,
+  type ByteSink,
+  type CaptureInterface,
+  type CapturePacket,
+  divU64,
+  FdSink,
+  MAX_CAPLEN,
+  MemorySink,
+  OutBuffer,
+  pad4,
+  splitNs,
+  ticksToNs,
+  u64,
+  WritableSink,
 } from "./common.ts";
 import { LINKTYPE_ETHERNET } from "./pcap.ts";
 
@@ -88,8 +99,13 @@ export interface PcapngReadResult {
 const utf8 = new TextDecoder("utf-8");
 
 /** Calls `fn` for each option in [start, end); stops at opt_endofopt or at a malformed one. */
-function eachOption(dv: DataView, start: number, end: number, le: boolean,
-  fn: (code: number, valueOff: number, len: number) => void): void {
+function eachOption(
+  dv: DataView,
+  start: number,
+  end: number,
+  le: boolean,
+  fn: (code: number, valueOff: number, len: number) => void,
+): void {
   for (let p = start; p + 4 <= end; ) {
     const code = dv.getUint16(p, le);
     const len = dv.getUint16(p + 2, le);
@@ -142,12 +158,18 @@ export function readPcapng(bytes: Uint8Array): PcapngReadResult {
     }
     if (n - off < 8) return fail("truncated", off);
     const len = dv.getUint32(off + B.LEN, le);
-    const min = type === BlockType.SECTION_HEADER ? MIN_LEN.SHB
-      : type === BlockType.INTERFACE_DESCRIPTION ? MIN_LEN.IDB
-      : type === BlockType.ENHANCED_PACKET ? MIN_LEN.EPB
-      : type === BlockType.PACKET ? MIN_LEN.PB
-      : type === BlockType.SIMPLE_PACKET ? MIN_LEN.SPB
-      : MIN_LEN.ANY;
+    const min =
+      type === BlockType.SECTION_HEADER
+        ? MIN_LEN.SHB
+        : type === BlockType.INTERFACE_DESCRIPTION
+          ? MIN_LEN.IDB
+          : type === BlockType.ENHANCED_PACKET
+            ? MIN_LEN.EPB
+            : type === BlockType.PACKET
+              ? MIN_LEN.PB
+              : type === BlockType.SIMPLE_PACKET
+                ? MIN_LEN.SPB
+                : MIN_LEN.ANY;
     if (len % 4 !== 0 || len < min) return fail("bad-block-len", off + B.LEN);
     if (len > n - off) return fail("truncated", off);
     const end = off + len - 4; // the trailing length; options end here
@@ -159,7 +181,10 @@ export function readPcapng(bytes: Uint8Array): PcapngReadResult {
         // §4.1: a reader must not read a section whose major version it does not know.
         if (major !== 1) return fail("bad-version", off + SHB.MAJOR);
         const s: PcapngSection = {
-          offset: off, littleEndian: le, versionMajor: major, versionMinor: dv.getUint16(off + SHB.MINOR, le),
+          offset: off,
+          littleEndian: le,
+          versionMajor: major,
+          versionMinor: dv.getUint16(off + SHB.MINOR, le),
         };
         eachOption(dv, off + SHB.OPTIONS, end, le, (code, v, l) => {
           if (code === Opt.COMMENT) s.comment ??= text(bytes, v, l);
@@ -173,9 +198,12 @@ export function readPcapng(bytes: Uint8Array): PcapngReadResult {
       }
       case BlockType.INTERFACE_DESCRIPTION: {
         const iface: CaptureInterface = {
-          id: ifaces.length, section: out.sections.length - 1,
-          linkType: dv.getUint16(off + IDB.LINKTYPE, le), snaplen: dv.getUint32(off + IDB.SNAPLEN, le),
-          ticksPerSecond: 1_000_000n, tsOffsetSeconds: 0n, // §4.2: 10^-6 when if_tsresol is absent
+          id: ifaces.length,
+          section: out.sections.length - 1,
+          linkType: dv.getUint16(off + IDB.LINKTYPE, le),
+          snaplen: dv.getUint32(off + IDB.SNAPLEN, le),
+          ticksPerSecond: 1_000_000n,
+          tsOffsetSeconds: 0n, // §4.2: 10^-6 when if_tsresol is absent
         };
         eachOption(dv, off + IDB.OPTIONS, end, le, (code, v, l) => {
           if (code === Opt.IF_NAME) iface.name = text(bytes, v, l);
@@ -197,17 +225,27 @@ export function readPcapng(bytes: Uint8Array): PcapngReadResult {
         const iface = ifaces[id];
         if (!iface) return fail("bad-interface", off + EPB.IFACE);
         const caplen = dv.getUint32(off + EPB.CAPLEN, le);
-        if (caplen > MAX_CAPLEN || (iface.snaplen !== 0 && caplen > iface.snaplen)
-          || off + EPB.DATA + pad4(caplen) > end) {
+        if (
+          caplen > MAX_CAPLEN ||
+          (iface.snaplen !== 0 && caplen > iface.snaplen) ||
+          off + EPB.DATA + pad4(caplen) > end
+        ) {
           return fail("bad-caplen", off + EPB.CAPLEN);
         }
         const data = off + EPB.DATA;
         const p: CapturePacket = {
-          interfaceId: id, linkType: iface.linkType,
-          ts: ticksToNs(dv.getUint32(off + EPB.TS_HIGH, le), dv.getUint32(off + EPB.TS_LOW, le),
-            iface.ticksPerSecond, iface.tsOffsetSeconds),
-          caplen, origLen: dv.getUint32(off + EPB.ORIG_LEN, le),
-          data: bytes.subarray(data, data + caplen), offset: off,
+          interfaceId: id,
+          linkType: iface.linkType,
+          ts: ticksToNs(
+            dv.getUint32(off + EPB.TS_HIGH, le),
+            dv.getUint32(off + EPB.TS_LOW, le),
+            iface.ticksPerSecond,
+            iface.tsOffsetSeconds,
+          ),
+          caplen,
+          origLen: dv.getUint32(off + EPB.ORIG_LEN, le),
+          data: bytes.subarray(data, data + caplen),
+          offset: off,
         };
         // The obsolete Packet Block's options use code 2 for pack_flags, laid out as epb_flags.
         eachOption(dv, data + pad4(caplen), end, le, (code, v, l) => {
@@ -228,8 +266,13 @@ export function readPcapng(bytes: Uint8Array): PcapngReadResult {
         if (off + SPB.DATA + caplen > end) caplen = end - off - SPB.DATA;
         const data = off + SPB.DATA;
         out.packets.push({
-          interfaceId: 0, linkType: iface.linkType, ts: null, caplen, origLen,
-          data: bytes.subarray(data, data + caplen), offset: off,
+          interfaceId: 0,
+          linkType: iface.linkType,
+          ts: null,
+          caplen,
+          origLen,
+          data: bytes.subarray(data, data + caplen),
+          offset: off,
         });
         break;
       }
@@ -290,7 +333,10 @@ export class PcapngWriter {
    */
   private readonly commentBytes = new Map<string, Uint8Array>();
 
-  constructor(readonly sink: ByteSink, opts: PcapngWriterOptions = {}) {
+  constructor(
+    readonly sink: ByteSink,
+    opts: PcapngWriterOptions = {},
+  ) {
     this.out = new OutBuffer(sink);
     const userAppl = opts.userAppl ?? "offload-emu";
     const len = MIN_LEN.SHB + strOptLen(opts.hardware) + strOptLen(opts.os) + strOptLen(userAppl) + OPT_HEADER_LEN;
@@ -344,8 +390,14 @@ export class PcapngWriter {
    * One Enhanced Packet Block; `data` (cut to the interface's snaplen) and `comment` are copied
    * into the buffer before this returns. `flags` is epb_flags (EpbFlags), written when non-zero.
    */
-  writePacket(interfaceId: number, tsNs: bigint, data: Uint8Array, origLen: number = data.length,
-    comment?: string, flags = 0): void {
+  writePacket(
+    interfaceId: number,
+    tsNs: bigint,
+    data: Uint8Array,
+    origLen: number = data.length,
+    comment?: string,
+    flags = 0,
+  ): void {
     const snaplen = this.snaplens[interfaceId];
     if (snaplen === undefined) throw new RangeError(`no interface ${interfaceId} was added`);
     const caplen = data.length < snaplen ? data.length : snaplen;
@@ -357,8 +409,8 @@ export class PcapngWriter {
         this.commentBytes.set(comment, encoded);
       }
     }
-    const commentLen = comment === undefined ? 0
-      : encoded !== undefined ? encoded.length : Buffer.byteLength(comment, "utf8");
+    const commentLen =
+      comment === undefined ? 0 : encoded !== undefined ? encoded.length : Buffer.byteLength(comment, "utf8");
     if (commentLen > 0xffff) throw new RangeError("comment longer than 65535 bytes");
     let optLen = 0;
     if (comment !== undefined) optLen += OPT_HEADER_LEN + pad4(commentLen);
@@ -396,17 +448,26 @@ export class PcapngWriter {
       dv.setUint32(p + 4, flags, true);
       p += 8;
     }
-    if (optLen !== 0) { dv.setUint32(p, 0, true); p += 4; }
+    if (optLen !== 0) {
+      dv.setUint32(p, 0, true);
+      p += 4;
+    }
     dv.setUint32(p, len, true);
     this.out.pos = o + len;
   }
 
   /** Hands every whole block written so far to the sink. */
-  flush(): void { this.out.flush(); }
+  flush(): void {
+    this.out.flush();
+  }
   /** Flushes and completes the file; rejects with any write error. */
-  close(): Promise<void> { return this.out.close(); }
+  close(): Promise<void> {
+    return this.out.close();
+  }
   /** close() for file descriptors and memory: the file is complete when this returns. */
-  closeSync(): void { this.out.closeSync(); }
+  closeSync(): void {
+    this.out.closeSync();
+  }
 
   /** A string option at `p` (nothing when `value` is undefined); returns where the next goes. */
   private strOpt(p: number, code: number, value: string | undefined): number {

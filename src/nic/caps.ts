@@ -31,7 +31,16 @@
 //
 // Everything here runs at flow install, never per packet, so it allocates freely.
 
-import { FLOW_WORDS, NwFrag, SUBFIELD, TUN_METADATA_WORDS, VLAN_CFI, W, type FlowKey, type FlowMask } from "../flow/key.ts";
+import {
+  FLOW_WORDS,
+  NwFrag,
+  SUBFIELD,
+  TUN_METADATA_WORDS,
+  VLAN_CFI,
+  W,
+  type FlowKey,
+  type FlowMask,
+} from "../flow/key.ts";
 import { FIELDS, fieldByName, prereqsOk, writeLoc, type FieldLoc, type Prereq } from "../flow/fields.ts";
 import { parseOdpActions, type OdpAction } from "../flow/odp.ts";
 import { EtherType } from "../wire/numbers.ts";
@@ -62,21 +71,64 @@ const EXTRA_FIELDS: Readonly<Record<string, FieldLoc>> = {
 };
 
 export const DEFAULT_MATCH_FIELDS: readonly string[] = [
-  "recirc_id", "in_port",
-  "tun_id", "tun_src", "tun_dst", "tun_ipv6_src", "tun_ipv6_dst", "tun_flags", "tun_tos", "tun_ttl",
-  "tun_gbp_id", "tun_gbp_flags", "tun_tp_src", "tun_tp_dst",
+  "recirc_id",
+  "in_port",
+  "tun_id",
+  "tun_src",
+  "tun_dst",
+  "tun_ipv6_src",
+  "tun_ipv6_dst",
+  "tun_flags",
+  "tun_tos",
+  "tun_ttl",
+  "tun_gbp_id",
+  "tun_gbp_flags",
+  "tun_tp_src",
+  "tun_tp_dst",
   ...Array.from({ length: 8 }, (_, i) => `tun_metadata${i}`),
-  "eth_src", "eth_dst", "eth_type", "vlan_tci",
-  "ip_src", "ip_dst", "ipv6_src", "ipv6_dst", "nw_proto", "nw_tos", "nw_ttl", "ip_frag",
-  "arp_op", "arp_spa", "arp_tpa", "arp_sha", "arp_tha",
-  "tcp_src", "tcp_dst", "tcp_flags", "udp_src", "udp_dst", "sctp_src", "sctp_dst",
-  "icmp_type", "icmp_code", "icmpv6_type", "icmpv6_code",
+  "eth_src",
+  "eth_dst",
+  "eth_type",
+  "vlan_tci",
+  "ip_src",
+  "ip_dst",
+  "ipv6_src",
+  "ipv6_dst",
+  "nw_proto",
+  "nw_tos",
+  "nw_ttl",
+  "ip_frag",
+  "arp_op",
+  "arp_spa",
+  "arp_tpa",
+  "arp_sha",
+  "arp_tha",
+  "tcp_src",
+  "tcp_dst",
+  "tcp_flags",
+  "udp_src",
+  "udp_dst",
+  "sctp_src",
+  "sctp_dst",
+  "icmp_type",
+  "icmp_code",
+  "icmpv6_type",
+  "icmpv6_code",
 ];
 
 export const DEFAULT_ACTIONS: readonly string[] = [
-  "output", "drop", "push_vlan", "pop_vlan",
-  "set(eth)", "set(ipv4)", "set(ipv6)", "set(tcp)", "set(udp)",
-  "tnl_push", "tnl_pop", "clone",
+  "output",
+  "drop",
+  "push_vlan",
+  "pop_vlan",
+  "set(eth)",
+  "set(ipv4)",
+  "set(ipv6)",
+  "set(tcp)",
+  "set(udp)",
+  "tnl_push",
+  "tnl_pop",
+  "clone",
 ];
 
 export const DEFAULT_DL_TYPES: readonly number[] = [EtherType.IPV4, EtherType.IPV6, EtherType.ARP, EtherType.VLAN];
@@ -101,7 +153,10 @@ export function makeCaps(over: Partial<NicCaps> = {}): NicCaps {
   if (!Number.isInteger(l1) || l1 < 0 || (l1 !== 0 && (l1 & (l1 - 1)) !== 0)) {
     throw new RangeError(`caps: l1Entries must be 0 or a power of two, got ${l1}`);
   }
-  for (const [n, v] of [["l2Entries", c.l2Entries], ["maxMasks", c.maxMasks]] as const) {
+  for (const [n, v] of [
+    ["l2Entries", c.l2Entries],
+    ["maxMasks", c.maxMasks],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`caps: ${n} must be a non-negative integer, got ${v}`);
   }
   return c;
@@ -146,12 +201,14 @@ export function supportedMask(caps: NicCaps): FlowMask {
 /** The name checkOffload() and the dumps use for an action. */
 export function actionName(a: OdpAction): string {
   switch (a.type) {
-    case "set": return `set(${a.attr})`;
+    case "set":
+      return `set(${a.attr})`;
     case "raw": {
       const p = a.text.indexOf("(");
       return p < 0 ? a.text : a.text.slice(0, p);
     }
-    default: return a.type;
+    default:
+      return a.type;
   }
 }
 
@@ -183,8 +240,13 @@ function vlanMaskOk(key: FlowKey, mask: FlowMask, word: number): boolean {
   if (tci === 0xffff && ((key[word] as number) & 0xffff) === 0) return true; // exact "no tag"
   const vid = tci & 0x0fff;
   const pcp = tci & 0xe000;
-  return (tci & VLAN_CFI) !== 0 && ((key[word] as number) & VLAN_CFI) !== 0
-    && (vid === 0 || vid === 0x0fff) && (pcp === 0 || pcp === 0xe000) && (vid | pcp) !== 0;
+  return (
+    (tci & VLAN_CFI) !== 0 &&
+    ((key[word] as number) & VLAN_CFI) !== 0 &&
+    (vid === 0 || vid === 0x0fff) &&
+    (pcp === 0 || pcp === 0xe000) &&
+    (vid | pcp) !== 0
+  );
 }
 
 /** A field's bits in the key layout, as (word, bits) pairs, and whether the caps match it. */
@@ -200,7 +262,11 @@ function fieldBits(name: string, prereq: Prereq, loc: FieldLoc, supported: boole
   const m = locMask(loc);
   const words: number[] = [];
   const bits: number[] = [];
-  for (let w = 0; w < FLOW_WORDS; w++) if (m[w] !== 0) { words.push(w); bits.push(m[w] as number); }
+  for (let w = 0; w < FLOW_WORDS; w++)
+    if (m[w] !== 0) {
+      words.push(w);
+      bits.push(m[w] as number);
+    }
   // A VLAN field covers its tag's TPID too (key.ts: TPID << 16 | TCI).
   if (name === "vlan_tci") bits[0] = 0xffffffff;
   if (name === "cvlan_tci") bits[0] = 0xffffffff;
@@ -224,7 +290,8 @@ function fieldTable(caps: NicCaps): readonly FieldBits[] {
 }
 
 function overlaps(m: Uint32Array, f: FieldBits): boolean {
-  for (let j = 0; j < f.words.length; j++) if (((m[f.words[j] as number] as number) & (f.bits[j] as number)) !== 0) return true;
+  for (let j = 0; j < f.words.length; j++)
+    if (((m[f.words[j] as number] as number) & (f.bits[j] as number)) !== 0) return true;
   return false;
 }
 
@@ -234,12 +301,17 @@ function overlaps(m: Uint32Array, f: FieldBits): boolean {
  * decides which of the fields sharing key bits is meant (tcp_src or udp_src, arp_sha or nd_sll)
  * and the value-dependent rules (recirc_id, pkt_mark, IPv6 fragments); without it, a zero key.
  */
-export function checkOffload(caps: NicCaps, mask: FlowMask, actions: readonly OdpAction[],
-                             key: FlowKey = new Uint32Array(FLOW_WORDS)): string | null {
+export function checkOffload(
+  caps: NicCaps,
+  mask: FlowMask,
+  actions: readonly OdpAction[],
+  key: FlowKey = new Uint32Array(FLOW_WORDS),
+): string | null {
   const left = Uint32Array.from(mask);
   // Value-dependent rules first, as netdev_tc_flow_put() applies them before test_key_and_mask().
   if (left[W.RECIRC_ID] !== 0) {
-    if (key[W.RECIRC_ID] !== 0 && !caps.actions.includes("recirc")) return `match on recirc_id(${key[W.RECIRC_ID]}) not supported`;
+    if (key[W.RECIRC_ID] !== 0 && !caps.actions.includes("recirc"))
+      return `match on recirc_id(${key[W.RECIRC_ID]}) not supported`;
   }
   if (left[W.PKT_MARK] === 0xffffffff && key[W.PKT_MARK] === 0) left[W.PKT_MARK] = 0; // "ignore exact match on skb_mark of 0"
   let tunnelled = false;
@@ -250,7 +322,7 @@ export function checkOffload(caps: NicCaps, mask: FlowMask, actions: readonly Od
   if (dlType === EtherType.IPV6) {
     const frag = key[W.NW_PROTO_TOS_TTL_FRAG] as number;
     const fm = mask[W.NW_PROTO_TOS_TTL_FRAG] as number;
-    if ((fm >>> 24 && frag >>> 24 === 44) || (frag & fm & NwFrag.ANY)) return "match on IPv6 fragments not supported";
+    if ((fm >>> 24 && frag >>> 24 === 44) || frag & fm & NwFrag.ANY) return "match on IPv6 fragments not supported";
   }
   if (!vlanMaskOk(key, mask, W.VLAN0)) return "match on partial vlan_tci mask not supported";
   if (!vlanMaskOk(key, mask, W.VLAN1)) return "match on partial cvlan_tci mask not supported";
@@ -271,7 +343,8 @@ export function checkOffload(caps: NicCaps, mask: FlowMask, actions: readonly Od
   for (let w = 0; w < FLOW_WORDS; w++) {
     if (left[w] === 0) continue;
     // Name the field: one whose prerequisites hold, else any that covers the bits.
-    const covers = (f: FieldBits) => f.words.some((x, j) => x === w && ((f.bits[j] as number) & (left[w] as number)) !== 0);
+    const covers = (f: FieldBits) =>
+      f.words.some((x, j) => x === w && ((f.bits[j] as number) & (left[w] as number)) !== 0);
     const named = fields.find((f, i) => applies[i] && covers(f)) ?? fields.find(covers);
     return `match on ${named?.name ?? `key word ${w}`} not supported`;
   }

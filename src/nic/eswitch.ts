@@ -50,7 +50,7 @@
 // Nothing on the per-packet path allocates: one parser, extractor, key, offsets array and action
 // executor per eSwitch, typed-array counters, and callbacks bound once in the constructor.
 
-import { PacketPool } from "../dp/pool.ts";
+import type { PacketPool } from "../dp/pool.ts";
 import { Ring } from "./ring.ts";
 import { checkOffload, makeCaps, type NicCaps } from "./caps.ts";
 import { PacketParser } from "../wire/parse.ts";
@@ -59,7 +59,13 @@ import { EtherType } from "../wire/numbers.ts";
 import { ipv4FromString, macFromString } from "../wire/bytes.ts";
 import { FlowExtractor } from "../flow/extract.ts";
 import { FLOW_WORDS, TUN_METADATA_WORDS, W, newFlowKey, type FlowKey, type FlowMask } from "../flow/key.ts";
-import { ActionExecutor, compileActions, ovsRssHash, UnsupportedActionError, type CompiledActions } from "../dp/execute.ts";
+import {
+  ActionExecutor,
+  compileActions,
+  ovsRssHash,
+  UnsupportedActionError,
+  type CompiledActions,
+} from "../dp/execute.ts";
 import { formatOdpActions, parseOdpActions, type OdpAction } from "../flow/odp.ts";
 import { ExactTable, wordMap } from "../tables/exact.ts";
 import { TupleTable } from "../tables/tuple.ts";
@@ -157,16 +163,31 @@ const range = (a: number, n: number): number[] => Array.from({ length: n }, (_, 
 // (ExactTable.lookupHinted), so nothing is compacted per packet.
 const L2_WORDS = [K_IN_PORT, ...range(W.DL_DST_HI, 4), K_DL_TYPE, K_VLAN0, K_VLAN1];
 const HINT_IPV4 = wordMap(FLOW_WORDS, [...L2_WORDS, W.NW_SRC, W.NW_DST, W.NW_PROTO_TOS_TTL_FRAG, W.TP, W.TCP_FLAGS]);
-const HINT_IPV6 = wordMap(FLOW_WORDS, [...L2_WORDS, ...range(W.IPV6_SRC, 9), W.NW_PROTO_TOS_TTL_FRAG,
-  ...range(W.ARP_SHA_HI, 4), ...range(W.ND_TARGET, 4), W.TP, W.TCP_FLAGS]);
-const HINT_ARP = wordMap(FLOW_WORDS, [...L2_WORDS, W.NW_SRC, W.NW_DST, W.NW_PROTO_TOS_TTL_FRAG, ...range(W.ARP_SHA_HI, 4)]);
+const HINT_IPV6 = wordMap(FLOW_WORDS, [
+  ...L2_WORDS,
+  ...range(W.IPV6_SRC, 9),
+  W.NW_PROTO_TOS_TTL_FRAG,
+  ...range(W.ARP_SHA_HI, 4),
+  ...range(W.ND_TARGET, 4),
+  W.TP,
+  W.TCP_FLAGS,
+]);
+const HINT_ARP = wordMap(FLOW_WORDS, [
+  ...L2_WORDS,
+  W.NW_SRC,
+  W.NW_DST,
+  W.NW_PROTO_TOS_TTL_FRAG,
+  ...range(W.ARP_SHA_HI, 4),
+]);
 const HINT_ALL = wordMap(FLOW_WORDS, [K_IN_PORT, ...range(W.DL_DST_HI, FLOW_WORDS - W.DL_DST_HI)]);
 // A decapsulated packet's key also has the tunnel words.
-const HINT_TUNNEL = wordMap(FLOW_WORDS, [K_IN_PORT, ...range(TUN_FIRST, TUN_END - TUN_FIRST),
-  ...range(W.DL_DST_HI, FLOW_WORDS - W.DL_DST_HI)]);
+const HINT_TUNNEL = wordMap(FLOW_WORDS, [
+  K_IN_PORT,
+  ...range(TUN_FIRST, TUN_END - TUN_FIRST),
+  ...range(W.DL_DST_HI, FLOW_WORDS - W.DL_DST_HI),
+]);
 
 const NO_ACTIONS: CompiledActions = compileActions([]);
-
 
 /** Ports named by output actions, clones included. */
 function outputPorts(actions: readonly OdpAction[], out: number[] = []): number[] {
@@ -182,8 +203,12 @@ function outputPorts(actions: readonly OdpAction[], out: number[] = []): number[
 
 /** Actions the NIC accepts (when its caps say so) but cannot finish: the packet needs the host. */
 function needsHost(actions: readonly OdpAction[], inClone = false): boolean {
-  return actions.some((a) => a.type === "recirc" || (inClone && a.type === "tnl_pop")
-    || (a.type === "raw" && /^clone\(/.test(a.text) && needsHost(parseOdpActions(a.text.slice(6, -1)), true)));
+  return actions.some(
+    (a) =>
+      a.type === "recirc" ||
+      (inClone && a.type === "tnl_pop") ||
+      (a.type === "raw" && /^clone\(/.test(a.text) && needsHost(parseOdpActions(a.text.slice(6, -1)), true)),
+  );
 }
 
 /** The port of a decapsulation flow's tnl_pop (its only action), or -1. */
@@ -363,7 +388,11 @@ export class ESwitch {
     let idle = 0;
     while (done < budget && idle < n) {
       const slot = (rings[v] as Ring).pop();
-      if (slot >= 0) { this.process(v, slot); done++; idle = 0; } else idle++;
+      if (slot >= 0) {
+        this.process(v, slot);
+        done++;
+        idle = 0;
+      } else idle++;
       v = v + 1 === n ? 0 : v + 1;
     }
     this.pollNext = v;
@@ -385,7 +414,10 @@ export class ESwitch {
     const len = pool.len[slot] as number;
     pool.inPort[slot] = vport;
     const parsed = this.parser.parse(dv, pool.start[slot] as number, len, o);
-    if ((o[OUTER_L2] as number) < 0) { this.fallback(vport, slot, R_UNCLASSIFIABLE); return; }
+    if ((o[OUTER_L2] as number) < 0) {
+      this.fallback(vport, slot, R_UNCLASSIFIABLE);
+      return;
+    }
     this.extractor.extract(dv, o, OUTER, vport, key);
 
     // Traffic for the host itself is never looked up, except tunnel packets when decapsulation
@@ -394,13 +426,19 @@ export class ESwitch {
     const dLo = key[K_DL_DST_LO] as number;
     // 01:80:c2:00:00:00-0f: IEEE 802.1D/802.1Q reserved link-local addresses (STP, LACP, LLDP …),
     // which a bridge never forwards.
-    if (dHi === 0x0180 && (dLo & 0xfffffff0) === (0xc2000000 | 0)) { this.fallback(vport, slot, R_HOST); return; }
+    if (dHi === 0x0180 && (dLo & 0xfffffff0) === (0xc2000000 | 0)) {
+      this.fallback(vport, slot, R_HOST);
+      return;
+    }
     const mh = this.hostMacHi;
     const ml = this.hostMacLo;
     let forHost = false;
     for (let i = 0; i < mh.length; i++) {
       if (mh[i] === dHi && ml[i] === (dLo | 0)) {
-        if (this.nDecap === 0 || (o[OUTER_TUN_TYPE] as number) <= 0) { this.fallback(vport, slot, R_HOST); return; }
+        if (this.nDecap === 0 || (o[OUTER_TUN_TYPE] as number) <= 0) {
+          this.fallback(vport, slot, R_HOST);
+          return;
+        }
         forHost = true;
         break;
       }
@@ -409,11 +447,18 @@ export class ESwitch {
     if (dlType === ETH_ARP) {
       const ips = this.hostIps;
       const tpa = (key[K_NW_DST] as number) | 0;
-      for (let i = 0; i < ips.length; i++) if (ips[i] === tpa) { this.fallback(vport, slot, R_HOST); return; }
+      for (let i = 0; i < ips.length; i++)
+        if (ips[i] === tpa) {
+          this.fallback(vport, slot, R_HOST);
+          return;
+        }
     }
 
     // What the hardware parser cannot take.
-    if (!parsed) { this.fallback(vport, slot, R_UNCLASSIFIABLE); return; }
+    if (!parsed) {
+      this.fallback(vport, slot, R_UNCLASSIFIABLE);
+      return;
+    }
     const dlOk = this.dlOk;
     const v0 = key[K_VLAN0] as number;
     const v1 = key[K_VLAN1] as number;
@@ -422,12 +467,25 @@ export class ESwitch {
       return;
     }
 
-    const hint = dlType === ETH_IPV4 ? HINT_IPV4 : dlType === ETH_IPV6 ? HINT_IPV6 : dlType === ETH_ARP ? HINT_ARP : HINT_ALL;
+    const hint =
+      dlType === ETH_IPV4 ? HINT_IPV4 : dlType === ETH_IPV6 ? HINT_IPV6 : dlType === ETH_ARP ? HINT_ARP : HINT_ALL;
     const f = this.lookup(key, hint);
-    if (f < 0) { this.fallback(vport, slot, forHost ? R_HOST : R_MISS); return; }
-    if ((this.decapPort[f] as number) >= 0) { this.decap(vport, slot, f, len); return; }
-    if (forHost) { this.fallback(vport, slot, R_HOST); return; }
-    if (this.hostOnly[f] !== 0) { this.fallback(vport, slot, R_ACTION); return; }
+    if (f < 0) {
+      this.fallback(vport, slot, forHost ? R_HOST : R_MISS);
+      return;
+    }
+    if ((this.decapPort[f] as number) >= 0) {
+      this.decap(vport, slot, f, len);
+      return;
+    }
+    if (forHost) {
+      this.fallback(vport, slot, R_HOST);
+      return;
+    }
+    if (this.hostOnly[f] !== 0) {
+      this.fallback(vport, slot, R_ACTION);
+      return;
+    }
     this.run(vport, slot, f, len);
   }
 
@@ -453,7 +511,8 @@ export class ESwitch {
 
   /** A hit on flow `f` (tier in curTier): counters, then its actions. */
   private run(vport: number, slot: number, f: number, len: number): void {
-    if (this.curTier === 1) this.l1Hits++; else this.l2Hits++;
+    if (this.curTier === 1) this.l1Hits++;
+    else this.l2Hits++;
     this.fPackets[f]! += 1;
     this.fBytes[f]! += len;
     this.fUsed[f] = this.nowMs;
@@ -472,7 +531,10 @@ export class ESwitch {
   private decap(vport: number, slot: number, f: number, len: number): void {
     const o = this.o;
     const inner = o[INNER_L2] as number;
-    if (inner < 0) { this.fallback(vport, slot, R_UNCLASSIFIABLE); return; }
+    if (inner < 0) {
+      this.fallback(vport, slot, R_UNCLASSIFIABLE);
+      return;
+    }
     this.decapHits++;
     this.fPackets[f]! += 1;
     this.fBytes[f]! += len;
@@ -502,8 +564,12 @@ export class ESwitch {
     const v0 = key[K_VLAN0] as number;
     const v1 = key[K_VLAN1] as number;
     let f = -1;
-    if ((o[OUTER_L2] as number) >= 0 && dlOk[key[K_DL_TYPE] as number] !== 0
-      && (v0 === 0 || dlOk[v0 >>> 16] !== 0) && (v1 === 0 || dlOk[v1 >>> 16] !== 0)) {
+    if (
+      (o[OUTER_L2] as number) >= 0 &&
+      dlOk[key[K_DL_TYPE] as number] !== 0 &&
+      (v0 === 0 || dlOk[v0 >>> 16] !== 0) &&
+      (v1 === 0 || dlOk[v1 >>> 16] !== 0)
+    ) {
       f = this.lookup(key, HINT_TUNNEL);
     }
     if (f < 0 || this.hostOnly[f] !== 0 || (this.decapPort[f] as number) >= 0) {
@@ -538,7 +604,10 @@ export class ESwitch {
       const t0 = dv.getUint16(s + 12);
       if (t0 === ETH_VLAN || t0 === ETH_QINQ) {
         limit += VLAN_TAG;
-        if (n >= 22) { const t1 = dv.getUint16(s + 16); if (t1 === ETH_VLAN || t1 === ETH_QINQ) limit += VLAN_TAG; }
+        if (n >= 22) {
+          const t1 = dv.getUint16(s + 16);
+          if (t1 === ETH_VLAN || t1 === ETH_QINQ) limit += VLAN_TAG;
+        }
       }
     }
     if (n > limit) {
@@ -557,7 +626,10 @@ export class ESwitch {
    * clone): the NIC has none, so the copy goes to the host.
    */
   private readonly onRecirculate = (slot: number, tnlPort: number): void => {
-    if (tnlPort >= 0 && this.decapVport >= 0) { this.innerLookup(slot, tnlPort); return; }
+    if (tnlPort >= 0 && this.decapVport >= 0) {
+      this.innerLookup(slot, tnlPort);
+      return;
+    }
     this.fallback(this.curVport, slot, R_ACTION);
   };
 
@@ -602,12 +674,14 @@ export class ESwitch {
    * masks. `flow` is the caller's handle (a non-negative int32), reported by hooks.tx.
    */
   offer(flow: number, key: FlowKey, mask: FlowMask, actions: OdpAction[]): OfferResult {
-    if (!Number.isInteger(flow) || flow < 0 || flow > 0x7fffffff) throw new RangeError(`flow handle must be a non-negative int32, got ${flow}`);
+    if (!Number.isInteger(flow) || flow < 0 || flow > 0x7fffffff)
+      throw new RangeError(`flow handle must be a non-negative int32, got ${flow}`);
     if (this.idxOf.has(flow)) return { ok: false, reason: `flow ${flow} is already offloaded` };
     const checked = this.vet(key, mask, actions);
     if (typeof checked === "string") return { ok: false, reason: checked };
     const c = this.caps;
-    if (this.l2.size >= c.l2Entries || this.nFree === 0) return { ok: false, reason: `table full (${c.l2Entries} entries)` };
+    if (this.l2.size >= c.l2Entries || this.nFree === 0)
+      return { ok: false, reason: `table full (${c.l2Entries} entries)` };
     const same = this.l2.find(key, mask);
     if (same >= 0) return { ok: false, reason: `the same match is offloaded as flow ${this.handleOf[same]}` };
     const idx = this.freeIdx[this.nFree - 1] as number;
@@ -657,8 +731,12 @@ export class ESwitch {
     if (idx === undefined) return { ok: false, reason: `flow ${flow} is not offloaded` };
     const acts = this.fActions[idx] as OdpAction[];
     if (!acts.some((a) => a.type === "tnl_push")) return { ok: false, reason: `flow ${flow} does not encapsulate` };
-    const next = acts.map((a): OdpAction => (a.type !== "tnl_push" ? a
-      : { ...a, header: { ...a.header, eth: { ...a.header.eth, dst, src: src ?? a.header.eth.src } } }));
+    const next = acts.map(
+      (a): OdpAction =>
+        a.type !== "tnl_push"
+          ? a
+          : { ...a, header: { ...a.header, eth: { ...a.header.eth, dst, src: src ?? a.header.eth.src } } },
+    );
     return this.modify(flow, next);
   }
 
@@ -686,24 +764,32 @@ export class ESwitch {
   flowStats(flow: number): NicFlowStats | null {
     const idx = this.idxOf.get(flow);
     if (idx === undefined) return null;
-    return { packets: this.fPackets[idx] as number, bytes: this.fBytes[idx] as number, usedMs: this.fUsed[idx] as number };
+    return {
+      packets: this.fPackets[idx] as number,
+      bytes: this.fBytes[idx] as number,
+      usedMs: this.fUsed[idx] as number,
+    };
   }
 
   /** Every offloaded flow (copies), in handle order, for dumps. */
   flows(): NicFlowDump[] {
-    return [...this.idxOf].sort((a, b) => a[0] - b[0]).map(([flow, idx]) => ({
-      flow,
-      key: Uint32Array.from(this.fKeys[idx] as FlowKey),
-      mask: Uint32Array.from(this.fMasks[idx] as FlowMask),
-      actions: [...(this.fActions[idx] as OdpAction[])],
-      packets: this.fPackets[idx] as number,
-      bytes: this.fBytes[idx] as number,
-      usedMs: this.fUsed[idx] as number,
-    }));
+    return [...this.idxOf]
+      .sort((a, b) => a[0] - b[0])
+      .map(([flow, idx]) => ({
+        flow,
+        key: Uint32Array.from(this.fKeys[idx] as FlowKey),
+        mask: Uint32Array.from(this.fMasks[idx] as FlowMask),
+        actions: [...(this.fActions[idx] as OdpAction[])],
+        packets: this.fPackets[idx] as number,
+        bytes: this.fBytes[idx] as number,
+        usedMs: this.fUsed[idx] as number,
+      }));
   }
 
   /** Offloaded flows. */
-  get flowCount(): number { return this.idxOf.size; }
+  get flowCount(): number {
+    return this.idxOf.size;
+  }
 
   /** Capability, port and compile checks shared by offer() and modify(): the compiled actions,
    *  or why the hardware cannot take them. */
@@ -714,7 +800,8 @@ export class ESwitch {
       if (p >>> 0 >= this.nVports) return `output to port ${p}: not a vport of ${this.name}`;
     }
     // One lookup after decapsulation: the decap rule chains to the inner rules and does nothing else.
-    if (actions.some((a) => a.type === "tnl_pop") && decapPortOf(actions) < 0) return "tnl_pop with other actions not supported";
+    if (actions.some((a) => a.type === "tnl_pop") && decapPortOf(actions) < 0)
+      return "tnl_pop with other actions not supported";
     // The encapsulated packet must fit the egress MTU whenever the inner one fits the ingress MTU.
     const inPort = key[K_IN_PORT] as number;
     if (inPort < this.nVports) {
@@ -751,7 +838,9 @@ export class ESwitch {
   /** All counters as a plain object, for printing (allocates). */
   counters(): ESwitchCounters {
     const fb: Record<string, number> = {};
-    FALLBACK_REASON_NAMES.forEach((n, i) => { fb[n] = this.fallbacks[i] as number; });
+    FALLBACK_REASON_NAMES.forEach((n, i) => {
+      fb[n] = this.fallbacks[i] as number;
+    });
     return {
       rx: Array.from(this.rxPackets),
       rxBytes: Array.from(this.rxBytes),

@@ -30,14 +30,21 @@ export class Ring {
   }
 
   /** Slots waiting to be popped. */
-  get size(): number { return (this.tail - this.head) | 0; }
+  get size(): number {
+    return (this.tail - this.head) | 0;
+  }
   /** Room left for pushes. */
-  get free(): number { return this.capacity - ((this.tail - this.head) | 0); }
+  get free(): number {
+    return this.capacity - ((this.tail - this.head) | 0);
+  }
 
   /** Queues `slot`; false (and counted in drops) when full: the caller then releases the slot. */
   push(slot: number): boolean {
     const t = this.tail;
-    if (((t - this.head) | 0) === this.capacity) { this.drops++; return false; }
+    if (((t - this.head) | 0) === this.capacity) {
+      this.drops++;
+      return false;
+    }
     this.slots[t & this.mask] = slot;
     this.tail = (t + 1) | 0;
     return true;
@@ -59,7 +66,10 @@ export class Ring {
     const room = this.capacity - ((this.tail - this.head) | 0);
     const k = n < room ? n : room;
     let t = this.tail;
-    for (let i = 0; i < k; i++) { this.slots[t & this.mask] = src[i] as number; t = (t + 1) | 0; }
+    for (let i = 0; i < k; i++) {
+      this.slots[t & this.mask] = src[i] as number;
+      t = (t + 1) | 0;
+    }
     this.tail = t;
     this.drops += n - k;
     return k;
@@ -71,7 +81,10 @@ export class Ring {
     let k = max < have ? max : have;
     if (k > dst.length) k = dst.length;
     let h = this.head;
-    for (let i = 0; i < k; i++) { dst[i] = this.slots[h & this.mask] as number; h = (h + 1) | 0; }
+    for (let i = 0; i < k; i++) {
+      dst[i] = this.slots[h & this.mask] as number;
+      h = (h + 1) | 0;
+    }
     this.head = h;
     return k;
   }

@@ -21,7 +21,10 @@ export class Bridge<P extends BridgePort = BridgePort> implements BridgeView {
   datapathId = 0n;
   datapathType = "";
 
-  constructor(readonly name: string, public datapathName: string) {}
+  constructor(
+    readonly name: string,
+    public datapathName: string,
+  ) {}
 
   attach(dev: P): void {
     dev.bridge = this;

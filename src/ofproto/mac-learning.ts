@@ -60,7 +60,9 @@ export class MacLearning {
     this.max = max;
   }
 
-  get size(): number { return this.n; }
+  get size(): number {
+    return this.n;
+  }
 
   /** Records that `mac` on `vlan` was seen on `ofport`; true when that changed the table. */
   learn(mac: string, vlan: number, ofport: number, nowMs: number): boolean {
@@ -81,7 +83,10 @@ export class MacLearning {
       return changed;
     }
     if (this.n >= this.max) this.evictOldest();
-    if (t === undefined) { t = new Map(); this.byVlan.set(vlan, t); }
+    if (t === undefined) {
+      t = new Map();
+      this.byVlan.set(vlan, t);
+    }
     t.set(mac48, { mac48, vlan, ofport, usedMs: nowMs });
     this.n++;
     this.serial++;
@@ -104,7 +109,11 @@ export class MacLearning {
   forgetPort(ofport: number): number {
     let k = 0;
     for (const t of this.byVlan.values()) {
-      for (const [m, e] of t) if (e.ofport === ofport) { t.delete(m); k++; }
+      for (const [m, e] of t)
+        if (e.ofport === ofport) {
+          t.delete(m);
+          k++;
+        }
     }
     this.n -= k;
     if (k) this.serial++;
@@ -115,27 +124,41 @@ export class MacLearning {
   expire(nowMs: number): number {
     let k = 0;
     for (const t of this.byVlan.values()) {
-      for (const [m, e] of t) if (nowMs - e.usedMs >= this.idleMs) { t.delete(m); k++; }
+      for (const [m, e] of t)
+        if (nowMs - e.usedMs >= this.idleMs) {
+          t.delete(m);
+          k++;
+        }
     }
     this.n -= k;
     if (k) this.serial++;
     return k;
   }
 
-  flush(): void { this.byVlan.clear(); this.n = 0; this.serial++; }
+  flush(): void {
+    this.byVlan.clear();
+    this.n = 0;
+    this.serial++;
+  }
 
   /** Entries, for fdb/show (allocates). */
   list(): MacEntry[] {
     const out: MacEntry[] = [];
     for (const t of this.byVlan.values()) {
-      for (const e of t.values()) out.push({ mac: numToMac(e.mac48), vlan: e.vlan, ofport: e.ofport, usedMs: e.usedMs });
+      for (const e of t.values())
+        out.push({ mac: numToMac(e.mac48), vlan: e.vlan, ofport: e.ofport, usedMs: e.usedMs });
     }
     return out;
   }
 
   private evictOldest(): void {
     let old: Slot | null = null;
-    for (const t of this.byVlan.values()) for (const e of t.values()) if (old === null || e.usedMs < old.usedMs) old = e;
-    if (old !== null) { this.byVlan.get(old.vlan)?.delete(old.mac48); this.n--; this.serial++; }
+    for (const t of this.byVlan.values())
+      for (const e of t.values()) if (old === null || e.usedMs < old.usedMs) old = e;
+    if (old !== null) {
+      this.byVlan.get(old.vlan)?.delete(old.mac48);
+      this.n--;
+      this.serial++;
+    }
   }
 }

@@ -34,7 +34,9 @@ export class NeighTable {
   /** `now` is the virtual clock in ms (HostEngine.nowMs). */
   constructor(private readonly now: () => number = () => 0) {}
 
-  onChange(cb: (ip: string) => void): void { this.listeners.push(cb); }
+  onChange(cb: (ip: string) => void): void {
+    this.listeners.push(cb);
+  }
 
   /** tnl/neigh/set, and what learning does: bind `ip` on bridge `dev` to `mac`; refreshes the
    *  ageing of an identical entry. Throws NeighError("bad IP address" | "bad MAC address"). */
@@ -52,7 +54,10 @@ export class NeighTable {
     const i = this.entries.findIndex((e) => e.ip === ip && e.dev === dev);
     if (i >= 0) {
       const e = this.entries[i] as Entry;
-      if (e.mac === mac) { e.expiresMs = expiresMs; return; }
+      if (e.mac === mac) {
+        e.expiresMs = expiresMs;
+        return;
+      }
       // tnl_neigh_set__: a different MAC replaces the entry (delete, then insert).
       this.entries.splice(i, 1);
     }
@@ -114,11 +119,16 @@ export class NeighTable {
     const now = this.now();
     for (let i = this.entries.length - 1; i >= 0; i--) {
       const e = this.entries[i] as Entry;
-      if (e.expiresMs <= now) { this.entries.splice(i, 1); this.changed(e.ipText); }
+      if (e.expiresMs <= now) {
+        this.entries.splice(i, 1);
+        this.changed(e.ipText);
+      }
     }
   }
 
-  get size(): number { return this.entries.length; }
+  get size(): number {
+    return this.entries.length;
+  }
 
   /** tnl/neigh/show's text, without a trailing newline. OVS lists its cmap in hash order; this
    *  lists entries in the order they were added. */

@@ -21,7 +21,14 @@
 // always prints numbers, as ovs-ofctl does when its output is not a terminal.
 
 import { FlowSyntaxError, keyValues } from "../flow/syntax.ts";
-import { formatFlowStats, formatMatch, parseFlow, FLOW_MOD_FLAGS, type FlowCommand, type OfFlow } from "../flow/ofctl.ts";
+import {
+  formatFlowStats,
+  formatMatch,
+  parseFlow,
+  FLOW_MOD_FLAGS,
+  type FlowCommand,
+  type OfFlow,
+} from "../flow/ofctl.ts";
 import { formatActions } from "../flow/actions.ts";
 import { fieldByName, parsePort, portToString, prereqsOk, readLoc, OfPort, type FieldSpec } from "../flow/fields.ts";
 import { hashAdd, hashFinish } from "../tables/hash.ts";
@@ -59,7 +66,10 @@ const PROG = "offload-emu ofctl: ";
 
 /** A command that ends with ovs_fatal(): the message after the program name, exit status 1. */
 class Fatal extends Error {
-  constructor(readonly text: string, readonly stdout = "") {
+  constructor(
+    readonly text: string,
+    readonly stdout = "",
+  ) {
     super(text);
   }
 }
@@ -81,7 +91,12 @@ interface Options {
 }
 
 const VERSIONS: Readonly<Record<string, number>> = {
-  OpenFlow10: 10, OpenFlow11: 11, OpenFlow12: 12, OpenFlow13: 13, OpenFlow14: 14, OpenFlow15: 15,
+  OpenFlow10: 10,
+  OpenFlow11: 11,
+  OpenFlow12: 12,
+  OpenFlow13: 13,
+  OpenFlow14: 14,
+  OpenFlow15: 15,
 };
 
 function parseVersions(text: string): number {
@@ -107,27 +122,47 @@ function parseOptions(argv: readonly string[]): { opts: Options; args: string[] 
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    if (a === "--") { args.push(...argv.slice(i + 1)); break; }
+    if (a === "--") {
+      args.push(...argv.slice(i + 1));
+      break;
+    }
     if (a.startsWith("--")) {
       const eq = a.indexOf("=");
       const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
       const value = eq < 0 ? undefined : a.slice(eq + 1);
       switch (name) {
-        case "strict": opts.strict = true; break;
-        case "stats": opts.stats = true; break;
-        case "no-stats": opts.stats = false; break;
-        case "names": opts.names = true; break;
-        case "no-names": opts.names = false; break;
-        case "bundle": opts.bundle = true; break;
-        case "sort": opts.sort.push(sortCriterion(value, false)); break;
-        case "rsort": opts.sort.push(sortCriterion(value, true)); break;
+        case "strict":
+          opts.strict = true;
+          break;
+        case "stats":
+          opts.stats = true;
+          break;
+        case "no-stats":
+          opts.stats = false;
+          break;
+        case "names":
+          opts.names = true;
+          break;
+        case "no-names":
+          opts.names = false;
+          break;
+        case "bundle":
+          opts.bundle = true;
+          break;
+        case "sort":
+          opts.sort.push(sortCriterion(value, false));
+          break;
+        case "rsort":
+          opts.sort.push(sortCriterion(value, true));
+          break;
         case "protocols": {
           const v = value ?? argv[++i];
           if (v === undefined) throw new Fatal("option '--protocols' requires an argument");
           opts.version = parseVersions(v);
           break;
         }
-        default: throw new Fatal(`unrecognized option '--${name}'`);
+        default:
+          throw new Fatal(`unrecognized option '--${name}'`);
       }
       continue;
     }
@@ -150,7 +185,7 @@ function parseOptions(argv: readonly string[]): { opts: Options; args: string[] 
 type Handler = (args: string[], opts: Options, ctx: OfctlContext) => string;
 
 const COMMANDS: Readonly<Record<string, readonly [number, number, Handler]>> = {
-  "show": [1, 1, cmdShow],
+  show: [1, 1, cmdShow],
   "dump-flows": [1, 2, cmdDumpFlows],
   "dump-aggregate": [1, 2, cmdDumpAggregate],
   "dump-ports": [1, 2, cmdDumpPorts],
@@ -228,7 +263,8 @@ export function runOfctl(argv: string[], ctx: OfctlContext): CommandResult {
     if (rest.length > max) throw new Fatal(`'${name}' command takes at most ${max} arguments`);
     return { code: 0, stdout: run(rest, opts, ctx), stderr: "" };
   } catch (e) {
-    if (e instanceof Fatal) return { code: 1, stdout: e.stdout, stderr: e.text.startsWith("OFPT_ERROR") ? e.text : `${PROG}${e.text}\n` };
+    if (e instanceof Fatal)
+      return { code: 1, stdout: e.stdout, stderr: e.text.startsWith("OFPT_ERROR") ? e.text : `${PROG}${e.text}\n` };
     throw e;
   }
 }
@@ -241,7 +277,7 @@ function bridgeOf(ctx: OfctlContext, name: string): BridgeView {
 
 /** " (OF1.3)" after a message name, nothing for OpenFlow 1.0. */
 const verTag = (v: number): string => (v === 10 ? "" : ` (OF1.${v - 10})`);
-const dialectOf = (v: number) => (v === 10 ? "of10" as const : "of13" as const);
+const dialectOf = (v: number) => (v === 10 ? ("of10" as const) : ("of13" as const));
 
 // --- flow text --------------------------------------------------------------------------------
 
@@ -276,14 +312,20 @@ function prepareFlowText(text: string, cmd: ModCommand, br: BridgeView): string 
   const edits: { at: number; len: number; text: string }[] = [];
   for (const kv of keyValues(text, 0, matchEnd)) {
     const { key } = kv;
-    const refuse = (): never => { throw new Fatal(`unknown keyword ${key}`); };
-    if (IGNORED.has(key)) { edits.push({ at: kv.keyPos, len: kv.valuePos + kv.value.length - kv.keyPos, text: "" }); continue; }
+    const refuse = (): never => {
+      throw new Fatal(`unknown keyword ${key}`);
+    };
+    if (IGNORED.has(key)) {
+      edits.push({ at: kv.keyPos, len: kv.valuePos + kv.value.length - kv.keyPos, text: "" });
+      continue;
+    }
     if (key === "priority" && (cmd === "delete" || cmd === "dump")) refuse();
     if ((key === "idle_timeout" || key === "hard_timeout") && !takesActions) refuse();
     if (key === "importance" && cmd !== "add") refuse();
     if (key === "out_port" && takesActions) refuse();
     if ((key === "actions" || key === "action") && !takesActions) refuse();
-    if ((FLOW_MOD_FLAGS as readonly string[]).includes(key) && !takesActions) throw new Fatal(`field ${key} missing value`);
+    if ((FLOW_MOD_FLAGS as readonly string[]).includes(key) && !takesActions)
+      throw new Fatal(`field ${key} missing value`);
     if (key === "cookie" && !takesActions && !kv.value.includes("/")) {
       throw new Fatal("cannot set cookie (to match on a cookie, specify a mask, e.g. cookie=1/-1)");
     }
@@ -356,7 +398,9 @@ function applyFlowMod(tables: OfTables, flow: OfFlow, cmd: ModCommand, version: 
       } catch (e) {
         if (!(e instanceof FlowModError)) throw e;
         const t = verTag(version);
-        throw new Fatal(`OFPT_ERROR${t} (xid=0x6): ${e.code}\nOFPT_FLOW_MOD${t} (xid=0x6): ${formatFlowMod(flow, "ADD", version)}\n`);
+        throw new Fatal(
+          `OFPT_ERROR${t} (xid=0x6): ${e.code}\nOFPT_FLOW_MOD${t} (xid=0x6): ${formatFlowMod(flow, "ADD", version)}\n`,
+        );
       }
       return;
     }
@@ -391,7 +435,11 @@ function cmdAddFlows(args: string[], opts: Options, ctx: OfctlContext): string {
 }
 
 const LINE_COMMANDS: Readonly<Record<string, ModCommand>> = {
-  add: "add", modify: "modify", modify_strict: "modify_strict", delete: "delete", delete_strict: "delete_strict",
+  add: "add",
+  modify: "modify",
+  modify_strict: "modify_strict",
+  delete: "delete",
+  delete_strict: "delete_strict",
 };
 
 function readFlowFile(path: string, ctx: OfctlContext): string {
@@ -399,8 +447,14 @@ function readFlowFile(path: string, ctx: OfctlContext): string {
     return ctx.readFile(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    const why = code === "ENOENT" ? "No such file or directory" : code === "EACCES" ? "Permission denied"
-      : code === "EISDIR" ? "Is a directory" : (e as Error).message;
+    const why =
+      code === "ENOENT"
+        ? "No such file or directory"
+        : code === "EACCES"
+          ? "Permission denied"
+          : code === "EISDIR"
+            ? "Is a directory"
+            : (e as Error).message;
     throw new Fatal(`${path}: open failed (${why})`);
   }
 }
@@ -420,7 +474,10 @@ function flowModFile(br: BridgeView, path: string, opts: Options, ctx: OfctlCont
     let c = cmd ?? "add";
     if (cmd === null) {
       const m = /^(add|modify|modify_strict|delete|delete_strict)(\s+|$)/.exec(line);
-      if (m) { c = LINE_COMMANDS[m[1] as string] as ModCommand; line = line.slice(m[0].length); }
+      if (m) {
+        c = LINE_COMMANDS[m[1] as string] as ModCommand;
+        line = line.slice(m[0].length);
+      }
     }
     try {
       mods.push([parseFor(line, c, br), c]);
@@ -463,8 +520,10 @@ function cmdReplaceFlows(args: string[], opts: Options, ctx: OfctlContext): stri
   }
   for (const [id, f] of want) {
     const r = have.get(id);
-    const same = r !== undefined && r.flow.cookie === f.cookie
-      && formatActions(r.flow.actions, { dialect: "of13" }) === formatActions(f.actions, { dialect: "of13" });
+    const same =
+      r !== undefined &&
+      r.flow.cookie === f.cookie &&
+      formatActions(r.flow.actions, { dialect: "of13" }) === formatActions(f.actions, { dialect: "of13" });
     if (!same) applyFlowMod(br.tables, f, "add", opts.version, now);
   }
   return "";
@@ -517,14 +576,23 @@ function cmdDumpFlows(args: string[], opts: Options, ctx: OfctlContext): string 
   let out = "";
   if (plain) {
     const xid = flowStatsXid(args, opts.version);
-    out += opts.version === 10 ? `NXST_FLOW reply (xid=${xid}):\n` : `OFPST_FLOW reply${verTag(opts.version)} (xid=${xid}):\n`;
+    out +=
+      opts.version === 10
+        ? `NXST_FLOW reply (xid=${xid}):\n`
+        : `OFPST_FLOW reply${verTag(opts.version)} (xid=${xid}):\n`;
   }
   for (const r of rules) {
     const s = r.stats;
-    const stats = opts.stats ? {
-      durationNs: (now - s.createdMs) * 1e6, packets: s.packets, bytes: s.bytes,
-      ...(nicira ? { idleAgeSec: Math.floor((now - s.usedMs) / 1000), hardAgeSec: Math.floor((now - s.modifiedMs) / 1000) } : {}),
-    } : undefined;
+    const stats = opts.stats
+      ? {
+          durationNs: (now - s.createdMs) * 1e6,
+          packets: s.packets,
+          bytes: s.bytes,
+          ...(nicira
+            ? { idleAgeSec: Math.floor((now - s.usedMs) / 1000), hardAgeSec: Math.floor((now - s.modifiedMs) / 1000) }
+            : {}),
+        }
+      : undefined;
     out += `${formatFlowStats(r.flow, stats, { dialect })}\n`;
   }
   return out;
@@ -540,10 +608,17 @@ function flowStatsXid(args: string[], version: number): string {
 function cmdDumpAggregate(args: string[], opts: Options, ctx: OfctlContext): string {
   const br = bridgeOf(ctx, args[0] as string);
   const rules = br.tables.matching(filterOf(args, br));
-  let packets = 0, bytes = 0;
-  for (const r of rules) { packets += r.stats.packets; bytes += r.stats.bytes; }
+  let packets = 0,
+    bytes = 0;
+  for (const r of rules) {
+    packets += r.stats.packets;
+    bytes += r.stats.bytes;
+  }
   const xid = flowStatsXid(args, opts.version);
-  const head = opts.version === 10 ? `NXST_AGGREGATE reply (xid=${xid})` : `OFPST_AGGREGATE reply${verTag(opts.version)} (xid=${xid})`;
+  const head =
+    opts.version === 10
+      ? `NXST_AGGREGATE reply (xid=${xid})`
+      : `OFPST_AGGREGATE reply${verTag(opts.version)} (xid=${xid})`;
   return `${head}: packet_count=${packets} byte_count=${bytes} flow_count=${rules.length}\n`;
 }
 
@@ -560,7 +635,11 @@ export function ofprotoPortOrder(ports: readonly number[]): number[] {
   for (let n = 1; n <= ports.length; n++) {
     if (Math.floor(n / 2) > mask) {
       let m = Math.floor(n / 2);
-      m |= m >>> 1; m |= m >>> 2; m |= m >>> 4; m |= m >>> 8; m |= m >>> 16;
+      m |= m >>> 1;
+      m |= m >>> 2;
+      m |= m >>> 4;
+      m |= m >>> 8;
+      m |= m >>> 16;
       m |= (m & 1) << 1;
       if (m > mask) mask = m;
     }
@@ -622,7 +701,8 @@ function cmdShow(args: string[], opts: Options, ctx: OfctlContext): string {
   out += "n_tables:254, n_buffers:0\n";
   if (v === 10) {
     out += "capabilities: FLOW_STATS TABLE_STATS PORT_STATS QUEUE_STATS ARP_MATCH_IP\n";
-    out += "actions: output enqueue set_vlan_vid set_vlan_pcp strip_vlan mod_dl_src mod_dl_dst mod_nw_src mod_nw_dst mod_nw_tos mod_tp_src mod_tp_dst\n";
+    out +=
+      "actions: output enqueue set_vlan_vid set_vlan_pcp strip_vlan mod_dl_src mod_dl_dst mod_nw_src mod_nw_dst mod_nw_tos mod_tp_src mod_tp_dst\n";
   } else {
     out += "capabilities: FLOW_STATS TABLE_STATS PORT_STATS GROUP_STATS QUEUE_STATS\n";
     out += `OFPST_PORT_DESC reply${t} (xid=0x3):\n`;

@@ -56,7 +56,11 @@ export type RemovedReason = "idle_timeout" | "hard_timeout" | "delete";
 export class OfRule {
   readonly stats: OfRuleStats;
   removedReason: RemovedReason | null = null;
-  constructor(readonly id: number, public flow: OfFlow, nowMs: number) {
+  constructor(
+    readonly id: number,
+    public flow: OfFlow,
+    nowMs: number,
+  ) {
     this.stats = { packets: 0, bytes: 0, createdMs: nowMs, usedMs: nowMs, modifiedMs: nowMs };
   }
 }
@@ -70,7 +74,10 @@ export class OfTable {
 /** A flow-mod OVS refuses: `code` is the OpenFlow error ovs-ofctl prints (OFPFMFC_OVERLAP). */
 export class FlowModError extends Error {
   override readonly name = "FlowModError";
-  constructor(readonly code: "OFPFMFC_OVERLAP", readonly flow: OfFlow) {
+  constructor(
+    readonly code: "OFPFMFC_OVERLAP",
+    readonly flow: OfFlow,
+  ) {
     super(code);
   }
 }
@@ -146,7 +153,10 @@ export class OfTables {
       const cookie = opts.newCookie ?? r.flow.cookie;
       r.flow = { ...r.flow, actions: flow.actions, cookie };
       r.stats.modifiedMs = nowMs;
-      if (reset) { r.stats.packets = 0; r.stats.bytes = 0; }
+      if (reset) {
+        r.stats.packets = 0;
+        r.stats.bytes = 0;
+      }
     }
     this.version++;
     return hit;

@@ -18,14 +18,20 @@ const ALL128 = (1n << 128n) - 1n;
 /** An IP address in OVS's mapped form (IPv4 as ::ffff:a.b.c.d), or null if the text is neither. */
 export function parseIpMapped(text: string): bigint | null {
   if (/^\d+\.\d+\.\d+\.\d+$/.test(text)) {
-    try { return V4_MAPPED | BigInt(ipv4FromString(text)); } catch { return null; }
+    try {
+      return V4_MAPPED | BigInt(ipv4FromString(text));
+    } catch {
+      return null;
+    }
   }
   if (!text.includes(":")) return null;
   try {
     let v = 0n;
     for (const b of ipv6FromString(text)) v = (v << 8n) | BigInt(b);
     return v;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 export function isMappedIpv4(v: bigint): boolean {
@@ -97,7 +103,9 @@ export class RouteTable {
   /** `addrsOf` gives a device's own addresses; a route's SRC is chosen among them. */
   constructor(private readonly addrsOf: AddressSource = () => []) {}
 
-  onChange(cb: () => void): void { this.listeners.push(cb); }
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
+  }
 
   /** ovs/route/add: a "User:" route. `prefix` is "a.b.c.d/n", "a.b.c.d" (a /32) or IPv6 alike;
    *  `src` if given is used as is, otherwise chosen as get_src_addr does. Replaces an identical
@@ -147,7 +155,12 @@ export class RouteTable {
     if (a === null) return null;
     const r = this.lookupMapped(a, mark);
     if (r === null) return null;
-    return { dev: r.dev, gw: r.gw === 0n ? null : formatIpMapped(r.gw), src: formatIpMapped(r.src), prefix: prefixText(r) };
+    return {
+      dev: r.dev,
+      gw: r.gw === 0n ? null : formatIpMapped(r.gw),
+      src: formatIpMapped(r.src),
+      prefix: prefixText(r),
+    };
   }
 
   /** lookup() for an address already in mapped form: the route, or null. */
@@ -173,8 +186,16 @@ export class RouteTable {
     return lines.join("\n");
   }
 
-  private insert(addr: bigint, plen: number, dev: string, gwText: string | undefined, srcText: string | undefined,
-                 mark: number, user: boolean, local: boolean): void {
+  private insert(
+    addr: bigint,
+    plen: number,
+    dev: string,
+    gwText: string | undefined,
+    srcText: string | undefined,
+    mark: number,
+    user: boolean,
+    local: boolean,
+  ): void {
     let gw = 0n;
     if (gwText !== undefined) {
       const g = parseIpMapped(gwText);
@@ -193,7 +214,9 @@ export class RouteTable {
     }
     const masked = addr & mask128(plen);
     const priority = user ? plen + 32 : plen;
-    const old = this.routes.findIndex((r) => r.addr === masked && r.plen === plen && r.mark === mark && r.priority === priority);
+    const old = this.routes.findIndex(
+      (r) => r.addr === masked && r.plen === plen && r.mark === mark && r.priority === priority,
+    );
     const route: Route = { addr: masked, plen, mark, priority, user, local, dev, gw, src, serial: ++this.serial };
     if (old >= 0) this.routes.splice(old, 1);
     // Highest priority first; among equals, the older route first (the classifier keeps the one
@@ -212,7 +235,10 @@ export class RouteTable {
       const p = parseRoutePrefix(text);
       if (p === null || isMappedIpv4(p.addr) !== v4) continue;
       const m = mask128(p.plen);
-      if ((dst & m) === (p.addr & m) && p.plen > bestLen) { best = p.addr; bestLen = p.plen; }
+      if ((dst & m) === (p.addr & m) && p.plen > bestLen) {
+        best = p.addr;
+        bestLen = p.plen;
+      }
     }
     return best;
   }

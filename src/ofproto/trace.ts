@@ -37,11 +37,20 @@ export function formatTraceTree(nodes: readonly TraceNode[], level = 0): string 
     const more = i + 1 < nodes.length || terminal ? 1 : 0;
     const pad = " ".repeat((level + more) * 4);
     switch (n.kind) {
-      case "detail": s += `${pad} -> ${n.text}\n`; break;
-      case "warn": s += `${pad} >> ${n.text}\n`; break;
-      case "error": s += `${pad} >>>> ${n.text} <<<<\n`; break;
-      case "bridge": s += `${pad}${n.text}\n${pad}${"-".repeat(n.text.length)}\n`; break;
-      default: s += `${pad}${n.text}\n`;
+      case "detail":
+        s += `${pad} -> ${n.text}\n`;
+        break;
+      case "warn":
+        s += `${pad} >> ${n.text}\n`;
+        break;
+      case "error":
+        s += `${pad} >>>> ${n.text} <<<<\n`;
+        break;
+      case "bridge":
+        s += `${pad}${n.text}\n${pad}${"-".repeat(n.text.length)}\n`;
+        break;
+      default:
+        s += `${pad}${n.text}\n`;
     }
     s += formatTraceTree(n.subs, level + 2 * more);
   }
@@ -66,7 +75,8 @@ export function formatFlow(flow: FlowKey): string {
 }
 
 function tunnelSet(flow: FlowKey): boolean {
-  for (let w = W.TUN_DST; w < W.TUN_IPV6_DST + 4; w++) if (w === W.TUN_DST || w >= W.TUN_IPV6_DST) if (flow[w]) return true;
+  for (let w = W.TUN_DST; w < W.TUN_IPV6_DST + 4; w++)
+    if (w === W.TUN_DST || w >= W.TUN_IPV6_DST) if (flow[w]) return true;
   return false;
 }
 
@@ -90,7 +100,11 @@ export function formatTrace(flow: FlowKey, result: XlateResult): string {
   let s = `Flow: ${formatFlow(flow)}\n`;
   s += formatTraceTree(result.trace);
   let same = true;
-  for (let i = 0; i < FLOW_WORDS; i++) if (flow[i] !== result.flow[i]) { same = false; break; }
+  for (let i = 0; i < FLOW_WORDS; i++)
+    if (flow[i] !== result.flow[i]) {
+      same = false;
+      break;
+    }
   s += `\nFinal flow: ${same ? "unchanged" : formatFlow(result.flow)}\n`;
   s += `Megaflow: ${formatMegaflow(flow, result.wc)}\n`;
   s += `Datapath actions: ${formatOdpActions(result.actions)}`;
@@ -161,7 +175,11 @@ export function formatTraceCommand(host: TraceHost, argv: readonly string[], opt
     // The datapath flow names its bridge through in_port; a leading dp name is optional.
     const k = parseOdpKey(text, 0, text.length).key;
     const odp = k[W.IN_PORT] as number;
-    for (const b of host.bridges.values()) if (b.byOdp.has(odp)) { bridge = b; break; }
+    for (const b of host.bridges.values())
+      if (b.byOdp.has(odp)) {
+        bridge = b;
+        break;
+      }
     // A tunnel vport belongs to no bridge: the tunnel metadata picks the port (tnl_port_receive).
     if (bridge === undefined) bridge = opts.tunnels?.receivePort(odp, k)?.bridge;
     if (bridge === undefined) throw new TraceError(`no OpenFlow port for datapath port ${odp}`);

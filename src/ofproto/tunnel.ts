@@ -56,13 +56,31 @@ function parseKey(v: string | undefined): bigint | "flow" | null | string {
   try {
     const n = BigInt(v);
     if (n >= 0n && n < 1n << 64n) return n;
-  } catch { /* fall through */ }
+  } catch {
+    /* fall through */
+  }
   return `bad key ${v}`;
 }
 
 /** netdev-vport.c set_tunnel_config: the options of a tunnel Interface, or OVS's error text. */
-export function parseTunnelConfig(name: string, kind: TunnelKind, options: ReadonlyMap<string, string>): TunnelConfig | string {
-  const known = new Set(["remote_ip", "local_ip", "key", "in_key", "out_key", "dst_port", "tos", "ttl", "csum", "df_default", "egress_pkt_mark"]);
+export function parseTunnelConfig(
+  name: string,
+  kind: TunnelKind,
+  options: ReadonlyMap<string, string>,
+): TunnelConfig | string {
+  const known = new Set([
+    "remote_ip",
+    "local_ip",
+    "key",
+    "in_key",
+    "out_key",
+    "dst_port",
+    "tos",
+    "ttl",
+    "csum",
+    "df_default",
+    "egress_pkt_mark",
+  ]);
   for (const k of options.keys()) {
     if (!known.has(k)) return `${name}: ${kind} type does not support option '${k}'`;
   }
@@ -100,10 +118,17 @@ export function parseTunnelConfig(name: string, kind: TunnelKind, options: Reado
   const dv = options.get("df_default");
   const mv = options.get("egress_pkt_mark");
   const cfg = {
-    kind, remote, local, localFlow: lv === "flow",
-    inKey: inKey as bigint | "flow" | null, outKey: outKey as bigint | "flow" | null,
-    dstPort, tos: tos as number | "inherit", ttl: ttl as number | "inherit",
-    csum: cv === undefined ? null : cv === "true", dfDefault: dv !== "false",
+    kind,
+    remote,
+    local,
+    localFlow: lv === "flow",
+    inKey: inKey as bigint | "flow" | null,
+    outKey: outKey as bigint | "flow" | null,
+    dstPort,
+    tos: tos as number | "inherit",
+    ttl: ttl as number | "inherit",
+    csum: cv === undefined ? null : cv === "true",
+    dfDefault: dv !== "false",
     egressPktMark: mv === undefined ? null : Number(mv) >>> 0,
   };
   return { ...cfg, text: configText(cfg, rv === "flow") };
@@ -130,7 +155,10 @@ function configText(c: Omit<TunnelConfig, "text">, remoteFlow: boolean): string 
   if (c.csum === true) kv.set("csum", "true");
   if (!c.dfDefault) kv.set("df_default", "false");
   if (c.egressPktMark !== null) kv.set("egress_pkt_mark", String(c.egressPktMark));
-  return [...kv].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(", ");
+  return [...kv]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
 }
 
 /** The datapath vport all tunnels of this kind and port share (dpif_port names of netdev-vport). */
@@ -196,7 +224,14 @@ export function buildTnlHeader(p: HeaderParams): TnlPushHeader {
   h.eth = { dst: p.dmac, src: p.smac, dlType: v4 ? 0x0800 : 0x86dd };
   const proto = p.kind === "gre" ? 47 : 17;
   if (v4) {
-    h.ipv4 = { src: formatIpMapped(p.src), dst: formatIpMapped(p.dst), proto, tos: p.tos, ttl: p.ttl, frag: p.df ? 0x4000 : 0 };
+    h.ipv4 = {
+      src: formatIpMapped(p.src),
+      dst: formatIpMapped(p.dst),
+      proto,
+      tos: p.tos,
+      ttl: p.ttl,
+      frag: p.df ? 0x4000 : 0,
+    };
   } else {
     h.ipv6 = { src: formatIpMapped(p.src), dst: formatIpMapped(p.dst), label: 0, proto, tclass: p.tos, hlimit: p.ttl };
   }
@@ -205,8 +240,16 @@ export function buildTnlHeader(p: HeaderParams): TnlPushHeader {
     let flags = 0;
     h.size += 4;
     h.gre = { flags: 0, proto: ETH_TYPE_TEB };
-    if (p.csum) { flags |= GRE_CSUM; h.gre.csum = 0; h.size += 4; }
-    if (p.key !== null) { flags |= GRE_KEY; h.gre.key = Number(p.key & 0xffffffffn); h.size += 4; }
+    if (p.csum) {
+      flags |= GRE_CSUM;
+      h.gre.csum = 0;
+      h.size += 4;
+    }
+    if (p.key !== null) {
+      flags |= GRE_KEY;
+      h.gre.key = Number(p.key & 0xffffffffn);
+      h.size += 4;
+    }
     h.gre.flags = flags;
   } else {
     // netdev_tnl_push_udp_header fills the checksum; the template says whether there is one.

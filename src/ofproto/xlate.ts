@@ -29,12 +29,30 @@
 
 import { FLOW_WORDS, NwFrag, VLAN_CFI, W, type FlowKey, type FlowMask } from "../flow/key.ts";
 import { formatActions, formatSubfield, type Dialect, type OfAction, type Subfield } from "../flow/actions.ts";
-import { field, formatFieldValue, locBits, OfPort, readLoc, writeLoc, type FieldLoc, type FieldSpec, type Prereq } from "../flow/fields.ts";
+import {
+  field,
+  formatFieldValue,
+  locBits,
+  OfPort,
+  readLoc,
+  writeLoc,
+  type FieldLoc,
+  type FieldSpec,
+  type Prereq,
+} from "../flow/fields.ts";
 import { formatOdpActions, type GeneveOption, type OdpAction } from "../flow/odp.ts";
 import { formatMatch } from "../flow/ofctl.ts";
 import type { OfRule } from "./oftable.ts";
 import type { BridgeView, VlanMode, XPort } from "./types.ts";
-import { buildTnlHeader, formatIpMapped, isMappedIpv4, parseIpMapped, tunnelCsum, type TunnelEnv, type TunnelPort } from "./tunnel.ts";
+import {
+  buildTnlHeader,
+  formatIpMapped,
+  isMappedIpv4,
+  parseIpMapped,
+  tunnelCsum,
+  type TunnelEnv,
+  type TunnelPort,
+} from "./tunnel.ts";
 
 /** OVS's MAX_DEPTH: nested resubmits to the same or an earlier table. */
 export const MAX_DEPTH = 64;
@@ -91,7 +109,12 @@ const TPID_8021AD = 0x88a8;
 
 /** OpenFlow packet-in reasons as the controller() datapath action numbers them (OFPR_*). */
 const PACKET_IN_REASON: Readonly<Record<string, number>> = {
-  no_match: 0, action: 1, invalid_ttl: 2, action_set: 3, group: 4, packet_out: 5,
+  no_match: 0,
+  action: 1,
+  invalid_ttl: 2,
+  action_set: 3,
+  group: 4,
+  packet_out: 5,
 };
 
 const nextRecirc = new WeakMap<BridgeView, number>();
@@ -104,7 +127,8 @@ function defaultRecircId(bridge: BridgeView): number {
 /** A guess at the OpenFlow version a rule was added with, which decides how a trace prints it. */
 export function guessDialect(rule: OfRule): Dialect {
   for (const a of rule.flow.actions) {
-    if (a.type === "goto_table" || a.type === "write_actions" || a.type === "clear_actions" || a.type === "push_vlan") return "of13";
+    if (a.type === "goto_table" || a.type === "write_actions" || a.type === "clear_actions" || a.type === "push_vlan")
+      return "of13";
   }
   return "of10";
 }
@@ -180,7 +204,11 @@ class Ctx {
   /** Whether the action being run is the rule's last, at the top level (is_last_action). */
   lastAction = false;
 
-  constructor(readonly br: BridgeView, key: FlowKey, readonly opts: XlateOptions) {
+  constructor(
+    readonly br: BridgeView,
+    key: FlowKey,
+    readonly opts: XlateOptions,
+  ) {
     this.flow = Uint32Array.from(key);
     // The outermost translation keeps the two copies nobody keeps in module scratch.
     this.base = active === 0 ? BASE_SCRATCH : new Uint32Array(FLOW_WORDS);
@@ -198,9 +226,16 @@ class Ctx {
     return n;
   }
 
-  dlType(): number { return (this.flow[W.DL_TYPE] as number) & 0xffff; }
-  isIp(): boolean { const t = this.dlType(); return t === ETH_IPV4 || t === ETH_IPV6; }
-  proto(): number { return (this.flow[PTTF] as number) >>> 24; }
+  dlType(): number {
+    return (this.flow[W.DL_TYPE] as number) & 0xffff;
+  }
+  isIp(): boolean {
+    const t = this.dlType();
+    return t === ETH_IPV4 || t === ETH_IPV6;
+  }
+  proto(): number {
+    return (this.flow[PTTF] as number) >>> 24;
+  }
 }
 
 /** Translate `key` (W.IN_PORT an OpenFlow port) through `bridge`'s tables. */
@@ -228,7 +263,13 @@ export function translate(bridge: BridgeView, key: FlowKey, opts: XlateOptions):
   finishWc(c);
   if (c.error !== null) c.actions.length = 0;
   return {
-    actions: c.actions, wc, rules: c.rules, slowPath: c.slow, error: c.error, flow: c.flow, trace: c.top,
+    actions: c.actions,
+    wc,
+    rules: c.rules,
+    slowPath: c.slow,
+    error: c.error,
+    flow: c.flow,
+    trace: c.top,
   };
 }
 
@@ -316,13 +357,17 @@ function actionText(c: Ctx, a: OfAction): string {
 }
 
 function doActions(c: Ctx, actions: readonly OfAction[]): void {
-  if (actions.length === 0) { c.report("action", "drop"); return; }
+  if (actions.length === 0) {
+    c.report("action", "drop");
+    return;
+  }
   for (let i = 0; i < actions.length; i++) {
     if (c.exit) break;
     const a = actions[i] as OfAction;
-    if (c.cur !== null && !(a.type === "write_actions" || a.type === "clear_actions")) c.report("action", actionText(c, a));
-    c.lastAction = i === actions.length - 1 && c.depth === 0 && c.resubmits === 0 && c.actionSet.length === 0
-      && a.type === "output";
+    if (c.cur !== null && !(a.type === "write_actions" || a.type === "clear_actions"))
+      c.report("action", actionText(c, a));
+    c.lastAction =
+      i === actions.length - 1 && c.depth === 0 && c.resubmits === 0 && c.actionSet.length === 0 && a.type === "output";
     const skip = doAction(c, a);
     c.lastAction = false;
     if (skip) return; // dec_ttl at TTL ≤ 1: the rest of this rule's actions are skipped
@@ -334,8 +379,12 @@ function doAction(c: Ctx, a: OfAction): boolean {
   const f = c.flow;
   const wc = c.wc;
   switch (a.type) {
-    case "output": xlateOutput(c, a.port); return false;
-    case "enqueue": xlateOutput(c, a.port); return false;
+    case "output":
+      xlateOutput(c, a.port);
+      return false;
+    case "enqueue":
+      xlateOutput(c, a.port);
+      return false;
     case "output_reg": {
       const v = readSub(c, a.src, true);
       xlateOutput(c, Number(v & 0xffffn));
@@ -410,8 +459,10 @@ function doAction(c: Ctx, a: OfAction): boolean {
       const all = (1n << BigInt(width)) - 1n;
       let value = a.value;
       let m = a.mask ?? all;
-      if (fs.name === "vlan_vid") { value |= BigInt(VLAN_CFI); m |= BigInt(VLAN_CFI); }
-      else if (fs.name === "vlan_pcp") {
+      if (fs.name === "vlan_vid") {
+        value |= BigInt(VLAN_CFI);
+        m |= BigInt(VLAN_CFI);
+      } else if (fs.name === "vlan_pcp") {
         // flow_set_vlan_pcp also marks the tag present.
         f[W.VLAN0] = (f[W.VLAN0] as number) | VLAN_CFI;
         wc[W.VLAN0] = (wc[W.VLAN0] as number) | VLAN_CFI;
@@ -439,7 +490,10 @@ function doAction(c: Ctx, a: OfAction): boolean {
       return false;
     case "pop": {
       const v = c.stack.pop();
-      if (v === undefined) { c.report("warn", "stack underflow"); return false; }
+      if (v === undefined) {
+        c.report("warn", "stack underflow");
+        return false;
+      }
       writeSub(c, a.dst, v);
       reportSubfield(c, a.dst);
       return false;
@@ -489,11 +543,19 @@ function prereqOk(c: Ctx, p: Prereq): boolean {
   const ip4 = t === ETH_IPV4;
   const ip6 = t === ETH_IPV6;
   switch (p) {
-    case "arp": return t === ETH_ARP || t === ETH_RARP;
-    case "ip_or_arp": if (!ip4) return t === ETH_ARP || t === ETH_RARP; break;
-    case "ipv4": if (!ip4) return false; break;
-    case "ipv6": if (!ip6) return false; break;
-    default: if (!ip4 && !ip6) return false;
+    case "arp":
+      return t === ETH_ARP || t === ETH_RARP;
+    case "ip_or_arp":
+      if (!ip4) return t === ETH_ARP || t === ETH_RARP;
+      break;
+    case "ipv4":
+      if (!ip4) return false;
+      break;
+    case "ipv6":
+      if (!ip6) return false;
+      break;
+    default:
+      if (!ip4 && !ip6) return false;
   }
   // OVS 3.1 un-wildcards nw_proto for every L3/L4 rewrite (checked: ofproto/trace of mod_nw_dst
   // and mod_nw_ttl on a TCP flow shows `tcp` in the megaflow even when nothing is output).
@@ -501,15 +563,24 @@ function prereqOk(c: Ctx, p: Prereq): boolean {
   const proto = c.proto();
   const tpSrc = (c.flow[W.TP] as number) >>> 16;
   switch (p) {
-    case "tcp": return proto === 6;
-    case "udp": return proto === 17;
-    case "sctp": return proto === 132;
-    case "icmpv4": return ip4 && proto === 1;
-    case "icmpv6": return ip6 && proto === 58;
-    case "nd": return ip6 && proto === 58 && (tpSrc === 135 || tpSrc === 136);
-    case "nd_solicit": return ip6 && proto === 58 && tpSrc === 135;
-    case "nd_advert": return ip6 && proto === 58 && tpSrc === 136;
-    default: return true;
+    case "tcp":
+      return proto === 6;
+    case "udp":
+      return proto === 17;
+    case "sctp":
+      return proto === 132;
+    case "icmpv4":
+      return ip4 && proto === 1;
+    case "icmpv6":
+      return ip6 && proto === 58;
+    case "nd":
+      return ip6 && proto === 58 && (tpSrc === 135 || tpSrc === 136);
+    case "nd_solicit":
+      return ip6 && proto === 58 && tpSrc === 135;
+    case "nd_advert":
+      return ip6 && proto === 58 && tpSrc === 136;
+    default:
+      return true;
   }
 }
 
@@ -538,9 +609,10 @@ function writeSub(c: Ctx, sf: Subfield, v: bigint): void {
 function reportSubfield(c: Ctx, sf: Subfield): void {
   if (c.cur === null) return;
   const fs: FieldSpec = field(sf.field);
-  const v = sf.ofs === 0 && sf.nBits >= fs.bits
-    ? formatFieldValue(fs, readLoc(c.flow, fs.loc))
-    : hexC((readLoc(c.flow, fs.loc) >> BigInt(sf.ofs)) & ((1n << BigInt(sf.nBits)) - 1n));
+  const v =
+    sf.ofs === 0 && sf.nBits >= fs.bits
+      ? formatFieldValue(fs, readLoc(c.flow, fs.loc))
+      : hexC((readLoc(c.flow, fs.loc) >> BigInt(sf.ofs)) & ((1n << BigInt(sf.nBits)) - 1n));
   c.report("detail", `${formatSubfield(sf)} is now ${v}`);
 }
 
@@ -552,13 +624,25 @@ function xlateOutput(c: Ctx, port: number): void {
   // Only an explicit output to one port can be the packet's last use (NORMAL, FLOOD: several).
   if (port >= OfPort.IN_PORT) c.lastAction = false;
   switch (port) {
-    case OfPort.IN_PORT: outputPort(c, inPort); return;
-    case OfPort.TABLE: return; // only meaningful in a packet-out
-    case OfPort.NORMAL: xlateNormal(c); return;
-    case OfPort.FLOOD: flood(c, false); return;
-    case OfPort.ALL: flood(c, true); return;
-    case OfPort.CONTROLLER: controller(c, "action", 0xffff, 0); return;
-    case OfPort.NONE: return;
+    case OfPort.IN_PORT:
+      outputPort(c, inPort);
+      return;
+    case OfPort.TABLE:
+      return; // only meaningful in a packet-out
+    case OfPort.NORMAL:
+      xlateNormal(c);
+      return;
+    case OfPort.FLOOD:
+      flood(c, false);
+      return;
+    case OfPort.ALL:
+      flood(c, true);
+      return;
+    case OfPort.CONTROLLER:
+      controller(c, "action", 0xffff, 0);
+      return;
+    case OfPort.NONE:
+      return;
     default:
       if (port !== inPort) outputPort(c, port);
       else c.report("warn", "skipping output to input port");
@@ -569,7 +653,10 @@ function xlateOutput(c: Ctx, port: number): void {
  *  (a tunnel port: native tunnel output; the bridge's own addressed port: maybe tnl_pop). */
 function outputPort(c: Ctx, ofport: number): void {
   const xp = c.br.ports.get(ofport);
-  if (xp === undefined) { c.report("warn", "Nonexistent output port"); return; }
+  if (xp === undefined) {
+    c.report("warn", "Nonexistent output port");
+    return;
+  }
   const env = c.opts.tunnels;
   if (env !== undefined) {
     const tp = env.tunnelOf(c.br, ofport);
@@ -581,7 +668,10 @@ function outputPort(c: Ctx, ofport: number): void {
     if (env.addrsOf(xp.name).length > 0) {
       commit(c);
       const vport = terminateNativeTunnel(c, xp, env);
-      if (vport >= 0) { c.actions.push({ type: "tnl_pop", port: vport }); return; }
+      if (vport >= 0) {
+        c.actions.push({ type: "tnl_pop", port: vport });
+        return;
+      }
     }
   }
   commit(c);
@@ -598,8 +688,13 @@ const TOS_SHIFT = 16; // nw_tos in PTTF
 const TUN_TOS_SHIFT = 24; // tun_tos in W.TUN_TOS_TTL_FLAGS
 
 function tunnelPresent(k: FlowKey): boolean {
-  return (k[W.TUN_DST] as number) !== 0 || (k[W.TUN_IPV6_DST] as number) !== 0 || (k[W.TUN_IPV6_DST + 1] as number) !== 0
-    || (k[W.TUN_IPV6_DST + 2] as number) !== 0 || (k[W.TUN_IPV6_DST + 3] as number) !== 0;
+  return (
+    (k[W.TUN_DST] as number) !== 0 ||
+    (k[W.TUN_IPV6_DST] as number) !== 0 ||
+    (k[W.TUN_IPV6_DST + 1] as number) !== 0 ||
+    (k[W.TUN_IPV6_DST + 2] as number) !== 0 ||
+    (k[W.TUN_IPV6_DST + 3] as number) !== 0
+  );
 }
 
 /** tnl_wc_init: a packet from a tunnel matches its tunnel's id, endpoints and flags (df, csum,
@@ -609,8 +704,14 @@ function tunnelWcInit(c: Ctx): void {
   const f = c.flow;
   wc[W.TUN_ID_HI] = ONES;
   wc[W.TUN_ID_LO] = ONES;
-  if ((f[W.TUN_DST] as number) !== 0) { wc[W.TUN_SRC] = ONES; wc[W.TUN_DST] = ONES; }
-  else for (let i = 0; i < 4; i++) { wc[W.TUN_IPV6_SRC + i] = ONES; wc[W.TUN_IPV6_DST + i] = ONES; }
+  if ((f[W.TUN_DST] as number) !== 0) {
+    wc[W.TUN_SRC] = ONES;
+    wc[W.TUN_DST] = ONES;
+  } else
+    for (let i = 0; i < 4; i++) {
+      wc[W.TUN_IPV6_SRC + i] = ONES;
+      wc[W.TUN_IPV6_DST + i] = ONES;
+    }
   let m = (wc[W.TUN_TOS_TTL_FLAGS] as number) | 0x2 | 0x4 | 0x8; // FLOW_TNL_F_DONT_FRAGMENT | CSUM | KEY
   if ((((f[W.TUN_TOS_TTL_FLAGS] as number) >>> TUN_TOS_SHIFT) & ECN_MASK) === ECN_CE) {
     m |= 0xff << TUN_TOS_SHIFT;
@@ -647,7 +748,10 @@ function tunSrc(f: FlowKey): bigint {
 
 function macWords(mac: string): [number, number] {
   const b = mac.split(":").map((x) => parseInt(x, 16));
-  return [((b[0] as number) << 8) | (b[1] as number), ((((b[2] as number) << 24) | ((b[3] as number) << 16) | ((b[4] as number) << 8) | (b[5] as number)) >>> 0)];
+  return [
+    ((b[0] as number) << 8) | (b[1] as number),
+    (((b[2] as number) << 24) | ((b[3] as number) << 16) | ((b[4] as number) << 8) | (b[5] as number)) >>> 0,
+  ];
 }
 
 /** native_tunnel_output: route, neighbour, header, then the outer packet through the bridge the
@@ -662,7 +766,10 @@ function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): void {
   const tosNow = ((f[PTTF] as number) >>> TOS_SHIFT) & 0xff;
   let tos = 0;
   if (cfg.tos === "inherit") {
-    if (ip) { wc[PTTF] = (wc[PTTF] as number) | (0xfc << TOS_SHIFT); tos = tosNow & 0xfc; }
+    if (ip) {
+      wc[PTTF] = (wc[PTTF] as number) | (0xfc << TOS_SHIFT);
+      tos = tosNow & 0xfc;
+    }
   } else tos = cfg.tos;
   if (ip) {
     wc[PTTF] = (wc[PTTF] as number) | (ECN_MASK << TOS_SHIFT);
@@ -670,7 +777,10 @@ function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): void {
   }
   let ttl = 64;
   if (cfg.ttl === "inherit") {
-    if (ip) { wc[PTTF] = (wc[PTTF] as number) | (0xff << 8); ttl = ((f[PTTF] as number) >>> 8) & 0xff; }
+    if (ip) {
+      wc[PTTF] = (wc[PTTF] as number) | (0xff << 8);
+      ttl = ((f[PTTF] as number) >>> 8) & 0xff;
+    }
   } else ttl = cfg.ttl;
   const flowKey = (BigInt(f[W.TUN_ID_HI] as number) << 32n) | BigInt(f[W.TUN_ID_LO] as number);
   const key = cfg.outKey === "flow" ? flowKey : cfg.outKey;
@@ -678,7 +788,10 @@ function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): void {
   const mark = ((f[W.PKT_MARK] as number) | (cfg.egressPktMark ?? 0)) >>> 0;
   const route = dst === 0n ? null : env.routes.lookupMapped(dst, mark);
   const out = route === null ? null : env.bridgeOfDev(route.dev);
-  if (route === null || out === null) { c.report("warn", "native tunnel routing failed"); return; }
+  if (route === null || out === null) {
+    c.report("warn", "native tunnel routing failed");
+    return;
+  }
   const nextHop = route.gw !== 0n ? route.gw : dst;
   const nh = formatIpMapped(nextHop);
   c.report("detail", `tunneling to ${nh} via ${route.dev}`);
@@ -687,15 +800,27 @@ function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): void {
   const n = env.neigh.lookupMapped(nextHop, out.bridge.name);
   if (n === null) {
     const v4 = isMappedIpv4(nextHop);
-    c.report("detail", `neighbor cache miss for ${nh} on bridge ${out.bridge.name}, sending ${v4 ? "ARP" : "ND"} request`);
+    c.report(
+      "detail",
+      `neighbor cache miss for ${nh} on bridge ${out.bridge.name}, sending ${v4 ? "ARP" : "ND"} request`,
+    );
     env.solicit(out.bridge, smac, route.src, nextHop);
     return;
   }
   c.report("detail", `tunneling from ${smac} ${formatIpMapped(src)} to ${n.mac} ${nh}`);
   const v4 = isMappedIpv4(dst);
   const header = buildTnlHeader({
-    kind: cfg.kind, dmac: n.mac, smac, src, dst, tos, ttl, df: cfg.dfDefault, csum: tunnelCsum(cfg, !v4),
-    key: key ?? (cfg.kind === "gre" ? null : 0n), dstPort: cfg.dstPort,
+    kind: cfg.kind,
+    dmac: n.mac,
+    smac,
+    src,
+    dst,
+    tos,
+    ttl,
+    df: cfg.dfDefault,
+    csum: tunnelCsum(cfg, !v4),
+    key: key ?? (cfg.kind === "gre" ? null : 0n),
+    dstPort: cfg.dstPort,
     geneveOptions: cfg.kind === "geneve" ? geneveOptions(f, env) : [],
   });
   const push: OdpAction = { type: "tnl_push", tnlPort: tp.xport.odpPort, header, outPort: out.port.odpPort };
@@ -706,13 +831,19 @@ function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): void {
   k[W.IN_PORT] = out.port.ofport;
   const [dh, dl] = macWords(n.mac);
   const [sh, sl] = macWords(smac);
-  k[W.DL_DST_HI] = dh; k[W.DL_DST_LO] = dl; k[W.DL_SRC_HI] = sh; k[W.DL_SRC_LO] = sl;
+  k[W.DL_DST_HI] = dh;
+  k[W.DL_DST_LO] = dl;
+  k[W.DL_SRC_HI] = sh;
+  k[W.DL_SRC_LO] = sl;
   k[W.DL_TYPE] = v4 ? ETH_IPV4 : ETH_IPV6;
-  if (v4) { k[W.NW_SRC] = Number(src & 0xffffffffn); k[W.NW_DST] = Number(dst & 0xffffffffn); }
-  else for (let i = 0; i < 4; i++) {
-    k[W.IPV6_SRC + i] = Number((src >> BigInt(96 - 32 * i)) & 0xffffffffn);
-    k[W.IPV6_DST + i] = Number((dst >> BigInt(96 - 32 * i)) & 0xffffffffn);
-  }
+  if (v4) {
+    k[W.NW_SRC] = Number(src & 0xffffffffn);
+    k[W.NW_DST] = Number(dst & 0xffffffffn);
+  } else
+    for (let i = 0; i < 4; i++) {
+      k[W.IPV6_SRC + i] = Number((src >> BigInt(96 - 32 * i)) & 0xffffffffn);
+      k[W.IPV6_DST + i] = Number((dst >> BigInt(96 - 32 * i)) & 0xffffffffn);
+    }
   const proto = cfg.kind === "gre" ? 47 : 17;
   k[PTTF] = ((proto << 24) | (tos << 16) | (ttl << 8)) >>> 0;
   if (proto === 17) k[W.TP] = cfg.dstPort;
@@ -751,13 +882,19 @@ function terminateNativeTunnel(c: Ctx, xp: XPort, env: TunnelEnv): number {
   if (t === ETH_IPV4 || t === ETH_IPV6) {
     const v4 = t === ETH_IPV4;
     // The listening ports' classifier: eth dst, eth type, IP dst, protocol, frag, UDP dst.
-    wc[W.DL_DST_HI] = 0xffff; wc[W.DL_DST_LO] = ONES;
+    wc[W.DL_DST_HI] = 0xffff;
+    wc[W.DL_DST_LO] = ONES;
     const [mh, ml] = macWords(xp.mac);
     let dst: bigint;
-    if (v4) { wc[W.NW_DST] = ONES; dst = (0xffffn << 32n) | BigInt(f[W.NW_DST] as number); }
-    else {
+    if (v4) {
+      wc[W.NW_DST] = ONES;
+      dst = (0xffffn << 32n) | BigInt(f[W.NW_DST] as number);
+    } else {
       dst = 0n;
-      for (let i = 0; i < 4; i++) { wc[W.IPV6_DST + i] = ONES; dst = (dst << 32n) | BigInt(f[W.IPV6_DST + i] as number); }
+      for (let i = 0; i < 4; i++) {
+        wc[W.IPV6_DST + i] = ONES;
+        dst = (dst << 32n) | BigInt(f[W.IPV6_DST + i] as number);
+      }
     }
     wc[PTTF] = (wc[PTTF] as number) | 0xff000000 | NwFrag.ANY | NwFrag.LATER;
     const proto = c.proto();
@@ -778,7 +915,8 @@ function terminateNativeTunnel(c: Ctx, xp: XPort, env: TunnelEnv): number {
     wc[W.NW_SRC] = ONES;
     wc[PTTF] = (wc[PTTF] as number) | 0xff000000;
     if (!mine((0xffffn << 32n) | BigInt(f[W.NW_DST] as number))) return -1;
-    wc[W.ARP_SHA_HI] = 0xffff; wc[W.ARP_SHA_LO] = ONES;
+    wc[W.ARP_SHA_HI] = 0xffff;
+    wc[W.ARP_SHA_LO] = ONES;
     if (c.opts.sideEffects) {
       const sha = macBigToText(f[W.ARP_SHA_HI] as number, f[W.ARP_SHA_LO] as number);
       env.neigh.snoopArp(c.br.name, c.proto(), sha, f[W.NW_SRC] as number, f[W.NW_DST] as number);
@@ -790,7 +928,7 @@ function terminateNativeTunnel(c: Ctx, xp: XPort, env: TunnelEnv): number {
 /** tnl_nd_snoop: a neighbour advertisement to our address teaches target -> target link address. */
 function snoopNd(c: Ctx, env: TunnelEnv, mine: (a: bigint) => boolean): number {
   const f = c.flow;
-  if (c.dlType() !== ETH_IPV6 || c.proto() !== 58 || ((f[W.TP] as number) >>> 16) !== 136) return -1;
+  if (c.dlType() !== ETH_IPV6 || c.proto() !== 58 || (f[W.TP] as number) >>> 16 !== 136) return -1;
   let dst = 0n;
   let target = 0n;
   for (let i = 0; i < 4; i++) {
@@ -801,8 +939,10 @@ function snoopNd(c: Ctx, env: TunnelEnv, mine: (a: bigint) => boolean): number {
   const wc = c.wc;
   wc[W.TP] = (wc[W.TP] as number) | 0xffff0000;
   for (let i = 0; i < 4; i++) wc[W.ND_TARGET + i] = ONES;
-  wc[W.ARP_THA_HI] = 0xffff; wc[W.ARP_THA_LO] = ONES;
-  if (c.opts.sideEffects) env.neigh.snoopNa(c.br.name, target, macBigToText(f[W.ARP_THA_HI] as number, f[W.ARP_THA_LO] as number));
+  wc[W.ARP_THA_HI] = 0xffff;
+  wc[W.ARP_THA_LO] = ONES;
+  if (c.opts.sideEffects)
+    env.neigh.snoopNa(c.br.name, target, macBigToText(f[W.ARP_THA_HI] as number, f[W.ARP_THA_LO] as number));
   return -1;
 }
 
@@ -825,15 +965,18 @@ function controller(c: Ctx, reason: string, maxLen: number, controllerId: number
   const cookie = c.rule?.flow.cookie ?? 0n;
   c.actions.push({
     type: "raw",
-    text: `userspace(pid=0,controller(reason=${PACKET_IN_REASON[reason] ?? 1},dont_send=1,continuation=0,`
-      + `recirc_id=${id},rule_cookie=${hexC(cookie)},controller_id=${controllerId},max_len=${maxLen}))`,
+    text:
+      `userspace(pid=0,controller(reason=${PACKET_IN_REASON[reason] ?? 1},dont_send=1,continuation=0,` +
+      `recirc_id=${id},rule_cookie=${hexC(cookie)},controller_id=${controllerId},max_len=${maxLen}))`,
   });
   c.slow = "controller";
 }
 
 // --- commit: flow changes → datapath set actions (odp-util.c commit_odp_actions) ---------------
 
-interface SetField { loc: FieldLoc }
+interface SetField {
+  loc: FieldLoc;
+}
 const loc = (t: FieldLoc): SetField => ({ loc: t });
 const words = (word: number, n: number): FieldLoc => ({ t: "words", word, n });
 const sub = (word: number, shift: number, bits: number): FieldLoc => ({ t: "sub", f: { word, shift, bits } });
@@ -844,12 +987,18 @@ const SET_ATTRS: Readonly<Record<string, readonly SetField[]>> = {
   eth: [loc(macLoc(W.DL_SRC_HI)), loc(macLoc(W.DL_DST_HI))],
   ipv4: [loc(words(W.NW_SRC, 1)), loc(words(W.NW_DST, 1)), loc(sub(PTTF, 16, 8)), loc(sub(PTTF, 8, 8))],
   ipv6: [
-    loc(words(W.IPV6_SRC, 4)), loc(words(W.IPV6_DST, 4)), loc(sub(W.IPV6_LABEL, 0, 20)),
-    loc(sub(PTTF, 16, 8)), loc(sub(PTTF, 8, 8)),
+    loc(words(W.IPV6_SRC, 4)),
+    loc(words(W.IPV6_DST, 4)),
+    loc(sub(W.IPV6_LABEL, 0, 20)),
+    loc(sub(PTTF, 16, 8)),
+    loc(sub(PTTF, 8, 8)),
   ],
   arp: [
-    loc(words(W.NW_SRC, 1)), loc(words(W.NW_DST, 1)), loc(sub(PTTF, 24, 8)),
-    loc(macLoc(W.ARP_SHA_HI)), loc(macLoc(W.ARP_THA_HI)),
+    loc(words(W.NW_SRC, 1)),
+    loc(words(W.NW_DST, 1)),
+    loc(sub(PTTF, 24, 8)),
+    loc(macLoc(W.ARP_SHA_HI)),
+    loc(macLoc(W.ARP_THA_HI)),
   ],
   tp: [loc(sub(W.TP, 16, 16)), loc(sub(W.TP, 0, 16))],
   icmp: [loc(sub(W.TP, 16, 8)), loc(sub(W.TP, 0, 8))],
@@ -862,7 +1011,10 @@ function commitAttr(c: Ctx, attr: string, fields: readonly SetField[]): void {
   for (const sf of fields) {
     const now = readLoc(c.flow, sf.loc);
     if (now === readLoc(c.base, sf.loc)) continue;
-    if (key === null) { key = Uint32Array.from(c.flow); mask = new Uint32Array(FLOW_WORDS); }
+    if (key === null) {
+      key = Uint32Array.from(c.flow);
+      mask = new Uint32Array(FLOW_WORDS);
+    }
     let m = readLoc(c.wc, sf.loc);
     if (m === 0n) m = (1n << BigInt(locBits(sf.loc))) - 1n;
     writeLoc(mask as FlowMask, sf.loc, m);
@@ -885,8 +1037,14 @@ function changed(c: Ctx, from: number, to: number): boolean {
 function commit(c: Ctx): void {
   const f = c.flow;
   const b = c.base;
-  if (!changed(c, W.DL_DST_HI, W.DL_SRC_LO + 1) && !changed(c, W.NW_SRC, W.TP + 1)
-    && f[W.VLAN0] === b[W.VLAN0] && f[W.VLAN1] === b[W.VLAN1] && f[W.PKT_MARK] === b[W.PKT_MARK]) return;
+  if (
+    !changed(c, W.DL_DST_HI, W.DL_SRC_LO + 1) &&
+    !changed(c, W.NW_SRC, W.TP + 1) &&
+    f[W.VLAN0] === b[W.VLAN0] &&
+    f[W.VLAN1] === b[W.VLAN1] &&
+    f[W.PKT_MARK] === b[W.PKT_MARK]
+  )
+    return;
   if (changed(c, W.DL_DST_HI, W.DL_SRC_LO + 1)) commitAttr(c, "eth", SET_ATTRS["eth"] as readonly SetField[]);
   const dlType = (b[W.DL_TYPE] as number) & 0xffff;
   const proto = (f[PTTF] as number) >>> 24;
@@ -903,7 +1061,10 @@ function commit(c: Ctx): void {
   // commit_vlan_action: pop the base's tags that differ (outermost first), push the flow's.
   let bn = countVlans(b) - 1;
   let fn = countVlans(f) - 1;
-  while (bn >= 0 && fn >= 0 && b[W.VLAN0 + bn] === f[W.VLAN0 + fn]) { bn--; fn--; }
+  while (bn >= 0 && fn >= 0 && b[W.VLAN0 + bn] === f[W.VLAN0 + fn]) {
+    bn--;
+    fn--;
+  }
   for (; bn >= 0; bn--) {
     c.actions.push({ type: "pop_vlan" });
     c.wc[W.VLAN0 + bn] = ONES;
@@ -954,13 +1115,18 @@ const xv = new Int32Array(6); // tpid0, vid0, pcp0 (tci bits), tpid1, vid1, pcp1
 function xlateNormal(c: Ctx): void {
   const f = c.flow;
   const wc = c.wc;
-  wc[W.DL_SRC_HI] = 0xffff; wc[W.DL_SRC_LO] = ONES;
-  wc[W.DL_DST_HI] = 0xffff; wc[W.DL_DST_LO] = ONES;
+  wc[W.DL_SRC_HI] = 0xffff;
+  wc[W.DL_SRC_LO] = ONES;
+  wc[W.DL_DST_HI] = 0xffff;
+  wc[W.DL_DST_LO] = ONES;
   wc[W.VLAN0] = (wc[W.VLAN0] as number) | 0x0fff | VLAN_CFI;
 
   const inPort = f[W.IN_PORT] as number;
   const inX = c.br.ports.get(inPort);
-  if (inX === undefined) { c.report("warn", "no input bundle, dropping"); return; }
+  if (inX === undefined) {
+    c.report("warn", "no input bundle, dropping");
+    return;
+  }
   const t = c.dlType();
   if ((t === TPID_8021Q || t === TPID_8021AD) && !((f[W.VLAN0] as number) & VLAN_CFI)) {
     c.report("warn", "partial VLAN tag, dropping");
@@ -972,12 +1138,18 @@ function xlateNormal(c: Ctx): void {
   const mode = portVlanMode(inX);
   if (mode === "access" || mode === "dot1q-tunnel") {
     if (vid) {
-      c.report("error", `dropping VLAN ${vid} tagged packet received on port ${inX.name} configured as VLAN ${portVlan(inX)} access port`);
+      c.report(
+        "error",
+        `dropping VLAN ${vid} tagged packet received on port ${inX.name} configured as VLAN ${portVlan(inX)} access port`,
+      );
       c.report("warn", "disallowed VLAN VID for this input port, dropping");
       return;
     }
   } else if (!(vid === 0 && mode !== "trunk") && !portTrunksVlan(inX, vid)) {
-    c.report("error", `dropping VLAN ${vid} packet received on port ${inX.name} not configured for trunking VLAN ${vid}`);
+    c.report(
+      "error",
+      `dropping VLAN ${vid} packet received on port ${inX.name} not configured for trunking VLAN ${vid}`,
+    );
     c.report("warn", "disallowed VLAN VID for this input port, dropping");
     return;
   }
@@ -991,9 +1163,12 @@ function xlateNormal(c: Ctx): void {
     xv[3 * i + 2] = present ? v & 0xe000 : 0;
   }
   if (mode === "access" || mode === "dot1q-tunnel") {
-    xv[0] = xv[0] || TPID_8021Q; xv[1] = portVlan(inX); xv[3] = xv[4] = xv[5] = 0;
+    xv[0] = xv[0] || TPID_8021Q;
+    xv[1] = portVlan(inX);
+    xv[3] = xv[4] = xv[5] = 0;
   } else if (mode !== "trunk" && xv[1] === 0) {
-    xv[0] = xv[0] || TPID_8021Q; xv[1] = portVlan(inX);
+    xv[0] = xv[0] || TPID_8021Q;
+    xv[1] = portVlan(inX);
   }
   const vlan = xv[1] as number;
 
@@ -1029,12 +1204,19 @@ function xlateNormal(c: Ctx): void {
 function outputNormal(c: Ctx, p: XPort): void {
   const f = c.flow;
   const mode = portVlanMode(p);
-  let t0 = xv[0] as number, vid0 = xv[1] as number, pcp0 = xv[2] as number;
-  let t1 = xv[3] as number, vid1 = xv[4] as number, pcp1 = xv[5] as number;
+  let t0 = xv[0] as number,
+    vid0 = xv[1] as number,
+    pcp0 = xv[2] as number;
+  let t1 = xv[3] as number,
+    vid1 = xv[4] as number,
+    pcp1 = xv[5] as number;
   if (mode === "access" || mode === "dot1q-tunnel") {
     t0 = vid0 = pcp0 = t1 = vid1 = pcp1 = 0;
   } else if (mode === "native-untagged" && vid0 === portVlan(p)) {
-    t0 = t1; vid0 = vid1; pcp0 = pcp1; t1 = vid1 = pcp1 = 0;
+    t0 = t1;
+    vid0 = vid1;
+    pcp0 = pcp1;
+    t1 = vid1 = pcp1 = 0;
   }
   const old0 = f[W.VLAN0] as number;
   const old1 = f[W.VLAN1] as number;

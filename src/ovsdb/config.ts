@@ -53,17 +53,33 @@ export interface ConfigSource {
 }
 
 /** An interface row with every column at its default. */
-export function newInterface(name: string, type = "", options: Record<string, string> = {}, ofportRequest: number | null = null): InterfaceConfig {
+export function newInterface(
+  name: string,
+  type = "",
+  options: Record<string, string> = {},
+  ofportRequest: number | null = null,
+): InterfaceConfig {
   return {
-    name, type, options: new Map(Object.entries(options)), ofport_request: ofportRequest, mtu_request: null, mac: null,
-    ofport: null, error: null, mac_in_use: null, mtu: null,
+    name,
+    type,
+    options: new Map(Object.entries(options)),
+    ofport_request: ofportRequest,
+    mtu_request: null,
+    mac: null,
+    ofport: null,
+    error: null,
+    mac_in_use: null,
+    mtu: null,
   };
 }
 
 /** A bridge row with its internal port, as `ovs-vsctl add-br` makes it. */
 export function newBridge(name: string, datapathType = "", failMode: string | null = null): BridgeConfig {
   return {
-    name, datapath_type: datapathType, fail_mode: failMode, other_config: new Map(),
+    name,
+    datapath_type: datapathType,
+    fail_mode: failMode,
+    other_config: new Map(),
     ports: [{ name, interfaces: [newInterface(name, "internal")], tag: null, trunks: [], vlan_mode: null }],
   };
 }

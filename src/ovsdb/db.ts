@@ -119,12 +119,18 @@ const VLAN_ID: BaseType = { type: "integer", minInteger: 0, maxInteger: 4095 };
 
 type Rec = Record<string, unknown>;
 const field = (row: AnyRow, name: string): unknown => (row as unknown as Rec)[name];
-const put = (row: AnyRow, name: string, v: unknown): void => { (row as unknown as Rec)[name] = v; };
+const put = (row: AnyRow, name: string, v: unknown): void => {
+  (row as unknown as Rec)[name] = v;
+};
 
 /** A required scalar (min 1, max 1): name, type, datapath_type, booleans. */
 function scalar(name: string, key: BaseType, mutable = true): ColumnSchema {
   return {
-    name, key, min: 1, max: 1, mutable,
+    name,
+    key,
+    min: 1,
+    max: 1,
+    mutable,
     get: (r) => ({ keys: [field(r, name) as Atom], values: null }),
     set: (r, d) => put(r, name, d.keys[0]),
   };
@@ -132,21 +138,37 @@ function scalar(name: string, key: BaseType, mutable = true): ColumnSchema {
 /** An optional scalar (min 0, max 1), null when empty. */
 function optional(name: string, key: BaseType): ColumnSchema {
   return {
-    name, key, min: 0, max: 1, mutable: true,
-    get: (r) => { const v = field(r, name) as Atom | null; return { keys: v === null ? [] : [v], values: null }; },
+    name,
+    key,
+    min: 0,
+    max: 1,
+    mutable: true,
+    get: (r) => {
+      const v = field(r, name) as Atom | null;
+      return { keys: v === null ? [] : [v], values: null };
+    },
     set: (r, d) => put(r, name, d.keys[0] ?? null),
   };
 }
 function set(name: string, key: BaseType, max: number): ColumnSchema {
   return {
-    name, key, min: 0, max, mutable: true,
+    name,
+    key,
+    min: 0,
+    max,
+    mutable: true,
     get: (r) => ({ keys: [...(field(r, name) as Atom[])], values: null }),
     set: (r, d) => put(r, name, [...d.keys]),
   };
 }
 function map(name: string, value: BaseType = STR): ColumnSchema {
   return {
-    name, key: STR, value, min: 0, max: Infinity, mutable: true,
+    name,
+    key: STR,
+    value,
+    min: 0,
+    max: Infinity,
+    mutable: true,
     get: (r) => {
       const m = field(r, name) as Map<string, Atom>;
       return { keys: [...m.keys()], values: [...m.values()] };
@@ -156,47 +178,76 @@ function map(name: string, value: BaseType = STR): ColumnSchema {
 }
 function refs(name: string, refTable: TableName, min: number): ColumnSchema {
   return {
-    name, key: { type: "uuid", refTable }, min, max: Infinity, mutable: true,
+    name,
+    key: { type: "uuid", refTable },
+    min,
+    max: Infinity,
+    mutable: true,
     get: (r) => ({ keys: (field(r, name) as { uuid: string }[]).map((x) => x.uuid), values: null }),
   };
 }
 
 export const SCHEMA: Readonly<Record<TableName, TableSchema>> = {
   Open_vSwitch: {
-    name: "Open_vSwitch", named: false,
-    columns: [
-      refs("bridges", "Bridge", 0), map("external_ids"), map("other_config"),
-      optional("ovs_version", STR),
-    ],
+    name: "Open_vSwitch",
+    named: false,
+    columns: [refs("bridges", "Bridge", 0), map("external_ids"), map("other_config"), optional("ovs_version", STR)],
   },
   Bridge: {
-    name: "Bridge", named: true,
+    name: "Bridge",
+    named: true,
     columns: [
-      optional("datapath_id", STR), scalar("datapath_type", STR), map("external_ids"),
+      optional("datapath_id", STR),
+      scalar("datapath_type", STR),
+      map("external_ids"),
       optional("fail_mode", { type: "string", enum: ["secure", "standalone"] }),
-      scalar("mcast_snooping_enable", BOOL), scalar("name", STR, false), map("other_config"),
+      scalar("mcast_snooping_enable", BOOL),
+      scalar("name", STR, false),
+      map("other_config"),
       refs("ports", "Port", 0),
-      set("protocols", { type: "string", enum: ["OpenFlow10", "OpenFlow11", "OpenFlow12", "OpenFlow13", "OpenFlow14", "OpenFlow15"] }, Infinity),
+      set(
+        "protocols",
+        { type: "string", enum: ["OpenFlow10", "OpenFlow11", "OpenFlow12", "OpenFlow13", "OpenFlow14", "OpenFlow15"] },
+        Infinity,
+      ),
       scalar("stp_enable", BOOL),
     ],
   },
   Port: {
-    name: "Port", named: true,
+    name: "Port",
+    named: true,
     columns: [
-      map("external_ids"), refs("interfaces", "Interface", 1), scalar("name", STR, false),
-      map("other_config"), optional("tag", VLAN_ID), set("trunks", VLAN_ID, 4096),
-      optional("vlan_mode", { type: "string", enum: ["access", "dot1q-tunnel", "native-tagged", "native-untagged", "trunk"] }),
+      map("external_ids"),
+      refs("interfaces", "Interface", 1),
+      scalar("name", STR, false),
+      map("other_config"),
+      optional("tag", VLAN_ID),
+      set("trunks", VLAN_ID, 4096),
+      optional("vlan_mode", {
+        type: "string",
+        enum: ["access", "dot1q-tunnel", "native-tagged", "native-untagged", "trunk"],
+      }),
     ],
   },
   Interface: {
-    name: "Interface", named: true,
+    name: "Interface",
+    named: true,
     columns: [
-      optional("admin_state", { type: "string", enum: ["down", "up"] }), optional("error", STR),
-      map("external_ids"), optional("link_state", { type: "string", enum: ["down", "up"] }),
-      optional("mac", STR), optional("mac_in_use", STR), optional("mtu", INT),
-      optional("mtu_request", { type: "integer", minInteger: 1 }), scalar("name", STR, false),
-      optional("ofport", INT), optional("ofport_request", { type: "integer", minInteger: 1, maxInteger: 65279 }),
-      map("options"), map("other_config"), map("statistics", INT), map("status"),
+      optional("admin_state", { type: "string", enum: ["down", "up"] }),
+      optional("error", STR),
+      map("external_ids"),
+      optional("link_state", { type: "string", enum: ["down", "up"] }),
+      optional("mac", STR),
+      optional("mac_in_use", STR),
+      optional("mtu", INT),
+      optional("mtu_request", { type: "integer", minInteger: 1 }),
+      scalar("name", STR, false),
+      optional("ofport", INT),
+      optional("ofport_request", { type: "integer", minInteger: 1, maxInteger: 65279 }),
+      map("options"),
+      map("other_config"),
+      map("statistics", INT),
+      map("status"),
       scalar("type", STR),
     ],
   },
@@ -218,7 +269,8 @@ function toPlain(row: AnyRow): Rec {
   const out: Rec = {};
   for (const [k, v] of Object.entries(row)) {
     if (v instanceof Map) out[k] = Object.fromEntries(v);
-    else if (Array.isArray(v)) out[k] = v.map((x: unknown) => (typeof x === "object" && x !== null ? toPlain(x as AnyRow) : x));
+    else if (Array.isArray(v))
+      out[k] = v.map((x: unknown) => (typeof x === "object" && x !== null ? toPlain(x as AnyRow) : x));
     else out[k] = v;
   }
   return out;
@@ -241,7 +293,11 @@ export class Db {
 
   constructor(readonly seed = 0) {
     this.root = {
-      uuid: this.uuid(), bridges: [], other_config: new Map(), external_ids: new Map(), ovs_version: null,
+      uuid: this.uuid(),
+      bridges: [],
+      other_config: new Map(),
+      external_ids: new Map(),
+      ovs_version: null,
     };
     this.objects.set(this.root.uuid, this.root);
   }
@@ -260,7 +316,8 @@ export class Db {
     return undefined;
   }
   iface(name: string): InterfaceRow | undefined {
-    for (const b of this.root.bridges) for (const p of b.ports) for (const i of p.interfaces) if (i.name === name) return i;
+    for (const b of this.root.bridges)
+      for (const p of b.ports) for (const i of p.interfaces) if (i.name === name) return i;
     return undefined;
   }
   /** The bridge a port belongs to. */
@@ -277,30 +334,63 @@ export class Db {
     const byUuid = (a: AnyRow, b: AnyRow) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
     const bridges = this.root.bridges;
     switch (table) {
-      case "Open_vSwitch": return [this.root];
-      case "Bridge": return [...bridges].sort(byUuid);
-      case "Port": return bridges.flatMap((b) => b.ports).sort(byUuid);
-      case "Interface": return bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces)).sort(byUuid);
+      case "Open_vSwitch":
+        return [this.root];
+      case "Bridge":
+        return [...bridges].sort(byUuid);
+      case "Port":
+        return bridges.flatMap((b) => b.ports).sort(byUuid);
+      case "Interface":
+        return bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces)).sort(byUuid);
     }
   }
 
   newBridge(name: string): BridgeRow {
     return this.track<BridgeRow>({
-      uuid: this.uuid(), name, ports: [], datapath_type: "", fail_mode: null, other_config: new Map(),
-      external_ids: new Map(), protocols: [], datapath_id: null, mcast_snooping_enable: false, stp_enable: false,
+      uuid: this.uuid(),
+      name,
+      ports: [],
+      datapath_type: "",
+      fail_mode: null,
+      other_config: new Map(),
+      external_ids: new Map(),
+      protocols: [],
+      datapath_id: null,
+      mcast_snooping_enable: false,
+      stp_enable: false,
     });
   }
   newPort(name: string, interfaces: InterfaceRow[]): PortRow {
     return this.track<PortRow>({
-      uuid: this.uuid(), name, interfaces, tag: null, trunks: [], vlan_mode: null, other_config: new Map(),
+      uuid: this.uuid(),
+      name,
+      interfaces,
+      tag: null,
+      trunks: [],
+      vlan_mode: null,
+      other_config: new Map(),
       external_ids: new Map(),
     });
   }
   newIface(name: string, type = ""): InterfaceRow {
     return this.track<InterfaceRow>({
-      uuid: this.uuid(), name, type, options: new Map(), ofport_request: null, ofport: null, error: null,
-      mtu_request: null, mtu: null, mac: null, mac_in_use: null, admin_state: null, link_state: null,
-      status: new Map(), statistics: new Map(), other_config: new Map(), external_ids: new Map(),
+      uuid: this.uuid(),
+      name,
+      type,
+      options: new Map(),
+      ofport_request: null,
+      ofport: null,
+      error: null,
+      mtu_request: null,
+      mtu: null,
+      mac: null,
+      mac_in_use: null,
+      admin_state: null,
+      link_state: null,
+      status: new Map(),
+      statistics: new Map(),
+      other_config: new Map(),
+      external_ids: new Map(),
     });
   }
   private track<T extends AnyRow>(row: T): T {
@@ -311,7 +401,10 @@ export class Db {
   /** Called after every committed transaction, in registration order. Returns an unsubscriber. */
   onCommit(listener: CommitListener): () => void {
     this.listeners.push(listener);
-    return () => { const i = this.listeners.indexOf(listener); if (i >= 0) this.listeners.splice(i, 1); };
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
   /** Tells the listeners that a transaction committed (vsctl calls this). */
   commit(): void {
@@ -334,7 +427,8 @@ export class Db {
     const fresh: Rec = {};
     for (const [k, v] of Object.entries(plain)) {
       if (MAP_COLUMNS.has(k)) {
-        if (typeof v !== "object" || v === null || Array.isArray(v)) throw new DbLoadError(`${table} ${uuid}: ${k} is not a map`);
+        if (typeof v !== "object" || v === null || Array.isArray(v))
+          throw new DbLoadError(`${table} ${uuid}: ${k} is not a map`);
         fresh[k] = new Map(Object.entries(v as Rec));
       } else if (k === "bridges" || k === "ports" || k === "interfaces") {
         if (!Array.isArray(v)) throw new DbLoadError(`${table} ${uuid}: ${k} is not a list`);
@@ -361,7 +455,12 @@ export class Db {
 
   static fromJSON(s: unknown): Db {
     const o = s as Partial<SavedDb> | null;
-    if (!o || o.format !== "offload-emu-conf-1" || typeof o.next !== "number" || typeof o.seed !== "number" || typeof o.root !== "object") {
+    if (
+      o?.format !== "offload-emu-conf-1" ||
+      typeof o.next !== "number" ||
+      typeof o.seed !== "number" ||
+      typeof o.root !== "object"
+    ) {
       throw new DbLoadError("not an offload-emu configuration database (format offload-emu-conf-1)");
     }
     const db = new Db(o.seed);

@@ -15,8 +15,18 @@
 
 import type { CommandIo, CommandResult } from "../ctl/registry.ts";
 import {
-  SCHEMA, type AnyRow, type Atom, type BaseType, type BridgeRow, type ColumnSchema, type Datum, type Db,
-  type InterfaceRow, type PortRow, type TableName, type TableSchema,
+  SCHEMA,
+  type AnyRow,
+  type Atom,
+  type BaseType,
+  type BridgeRow,
+  type ColumnSchema,
+  type Datum,
+  type Db,
+  type InterfaceRow,
+  type PortRow,
+  type TableName,
+  type TableSchema,
 } from "./db.ts";
 
 const PROG = "offload-emu vsctl";
@@ -32,9 +42,13 @@ export interface VsctlOptions {
 class VsctlError extends Error {}
 /** br-exists: exit with a status and no message. */
 class VsctlExit extends Error {
-  constructor(readonly code: number) { super(`exit ${code}`); }
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
 }
-const fail = (msg: string): never => { throw new VsctlError(msg); };
+const fail = (msg: string): never => {
+  throw new VsctlError(msg);
+};
 
 // ---------------------------------------------------------------------------------------------
 // OVSDB string syntax (lib/ovsdb-data.c in Open vSwitch)
@@ -66,7 +80,12 @@ function token(s: string, pos: number): [string, number] {
   return [out, p];
 }
 
-const TYPE_PLURAL: Record<BaseType["type"], string> = { string: "strings", integer: "integers", boolean: "booleans", uuid: "uuids" };
+const TYPE_PLURAL: Record<BaseType["type"], string> = {
+  string: "strings",
+  integer: "integers",
+  boolean: "booleans",
+  uuid: "uuids",
+};
 
 /** ovsdb_atom_from_string plus the type's constraints. */
 function atomFromString(base: BaseType, s: string): Atom {
@@ -104,13 +123,18 @@ function atomFromString(base: BaseType, s: string): Atom {
 
 function checkConstraints(base: BaseType, a: Atom): void {
   if (base.enum && !base.enum.includes(a as string)) {
-    const allowed = [...base.enum].sort().map((e) => formatAtom(e)).join(", ");
+    const allowed = [...base.enum]
+      .sort()
+      .map((e) => formatAtom(e))
+      .join(", ");
     fail(`constraint violation: ${formatAtom(a)} is not one of the allowed values ([${allowed}])`);
   }
   if (typeof a === "number") {
-    const min = base.minInteger, max = base.maxInteger;
+    const min = base.minInteger,
+      max = base.maxInteger;
     if ((min !== undefined && a < min) || (max !== undefined && a > max)) {
-      if (min !== undefined && max !== undefined) fail(`constraint violation: ${a} is not in the valid range ${min} to ${max} (inclusive)`);
+      if (min !== undefined && max !== undefined)
+        fail(`constraint violation: ${a} is not in the valid range ${min} to ${max} (inclusive)`);
       if (min !== undefined) fail(`constraint violation: ${a} is less than minimum allowed value ${min}`);
       fail(`constraint violation: ${a} is greater than maximum allowed value ${max}`);
     }
@@ -122,7 +146,10 @@ function datumFromString(col: ColumnSchema, s: string): Datum {
   const isMap = col.value !== undefined;
   const keys: Atom[] = [];
   const values: Atom[] = [];
-  const skip = (p: number) => { while (p < s.length && /\s/.test(s[p] as string)) p++; return p; };
+  const skip = (p: number) => {
+    while (p < s.length && /\s/.test(s[p] as string)) p++;
+    return p;
+  };
   let p = skip(0);
   let end = "";
   if (s[p] === (isMap ? "{" : "[")) {
@@ -147,9 +174,13 @@ function datumFromString(col: ColumnSchema, s: string): Datum {
   if ((s[p] ?? "") !== end) fail(`${s}: missing "${end}" at end of data`);
   if (end && skip(p + 1) < s.length) fail(`${s}: trailing garbage after "${end}"`);
   const order = keys.map((_, i) => i).sort((a, b) => cmpAtom(keys[a] as Atom, keys[b] as Atom));
-  const d: Datum = { keys: order.map((i) => keys[i] as Atom), values: isMap ? order.map((i) => values[i] as Atom) : null };
+  const d: Datum = {
+    keys: order.map((i) => keys[i] as Atom),
+    values: isMap ? order.map((i) => values[i] as Atom) : null,
+  };
   for (let i = 1; i < d.keys.length; i++) {
-    if (d.keys[i] === d.keys[i - 1]) fail(`${s}: ${isMap ? "map contains duplicate key" : "set contains duplicate value"}`);
+    if (d.keys[i] === d.keys[i - 1])
+      fail(`${s}: ${isMap ? "map contains duplicate key" : "set contains duplicate value"}`);
   }
   return d;
 }
@@ -163,7 +194,8 @@ function typeEnglish(col: ColumnSchema): string {
 function cmpAtom(a: Atom, b: Atom): number {
   if (typeof a === "number" && typeof b === "number") return a - b;
   if (typeof a === "boolean" && typeof b === "boolean") return Number(a) - Number(b);
-  const x = String(a), y = String(b);
+  const x = String(a),
+    y = String(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
@@ -215,13 +247,24 @@ function score(name: string, s: string): number {
   return i >= s.length ? i : 0;
 }
 
-function bestMatch<T>(items: readonly T[], nameOf: (t: T) => string, s: string): { best: T | null; score: number; all: T[] } {
+function bestMatch<T>(
+  items: readonly T[],
+  nameOf: (t: T) => string,
+  s: string,
+): { best: T | null; score: number; all: T[] } {
   let best: T | null = null;
   let bestScore = 0;
   let all: T[] = [];
   for (const it of items) {
     const sc = score(nameOf(it), s);
-    if (sc > bestScore) { best = it; bestScore = sc; all = [it]; } else if (sc === bestScore && sc > 0) { best = null; all.push(it); }
+    if (sc > bestScore) {
+      best = it;
+      bestScore = sc;
+      all = [it];
+    } else if (sc === bestScore && sc > 0) {
+      best = null;
+      all.push(it);
+    }
   }
   return { best, score: bestScore, all };
 }
@@ -236,7 +279,10 @@ function getTable(name: string): TableSchema {
 function getColumn(t: TableSchema, name: string): ColumnSchema {
   const m = bestMatch(t.columns, (c) => c.name, name);
   if (m.best) return m.best;
-  if (m.score) fail(`${t.name} contains more than one column whose name matches "${name}": ${m.all.map((c) => c.name).join(", ")}`);
+  if (m.score)
+    fail(
+      `${t.name} contains more than one column whose name matches "${name}": ${m.all.map((c) => c.name).join(", ")}`,
+    );
   return fail(`${t.name} does not contain a column whose name matches "${name}"`);
 }
 
@@ -254,7 +300,12 @@ function getRow(db: Db, t: TableSchema, record: string, mustExist: boolean): Any
   return r;
 }
 
-interface ColumnArg { col: ColumnSchema | null /* null: _uuid */; key: string | null; op: string | null; value: string | null }
+interface ColumnArg {
+  col: ColumnSchema | null /* null: _uuid */;
+  key: string | null;
+  op: string | null;
+  value: string | null;
+}
 
 /** parse_column_key_value: COLUMN[:KEY][OP VALUE]. */
 function parseColumnArg(t: TableSchema, arg: string, ops: readonly string[] | null): ColumnArg {
@@ -269,7 +320,13 @@ function parseColumnArg(t: TableSchema, arg: string, ops: readonly string[] | nu
     let best = "";
     for (const op of ops) if (op.length > best.length && arg.startsWith(op, p) && p + op.length < arg.length) best = op;
     if (!best) {
-      const list = ops.length === 1 ? `"${ops[0]}"` : `${ops.slice(0, -1).map((o) => `"${o}"`).join(", ")} or "${ops[ops.length - 1]}"`;
+      const list =
+        ops.length === 1
+          ? `"${ops[0]}"`
+          : `${ops
+              .slice(0, -1)
+              .map((o) => `"${o}"`)
+              .join(", ")} or "${ops[ops.length - 1]}"`;
       fail(`${arg}: argument does not end in ${list} followed by a value.`);
     }
     return { col, key, op: best, value: arg.slice(p + best.length) };
@@ -282,12 +339,20 @@ function uuidDatum(row: AnyRow): Datum {
   return { keys: [row.uuid], values: null };
 }
 const UUID_COLUMN: ColumnSchema = {
-  name: "_uuid", key: { type: "uuid" }, min: 1, max: 1, mutable: false, get: uuidDatum,
+  name: "_uuid",
+  key: { type: "uuid" },
+  min: 1,
+  max: 1,
+  mutable: false,
+  get: uuidDatum,
 };
 
 function writable(t: TableSchema, col: ColumnSchema, opName: string): (row: AnyRow, d: Datum) => void {
   if (!col.mutable) fail(`cannot modify read-only column ${col.name} in table ${t.name}`);
-  if (!col.set) fail(`"${opName}" cannot change column ${col.name} of table ${t.name} here: use add-br, del-br, add-port and del-port`);
+  if (!col.set)
+    fail(
+      `"${opName}" cannot change column ${col.name} of table ${t.name} here: use add-br, del-br, add-port and del-port`,
+    );
   return col.set!;
 }
 
@@ -353,7 +418,11 @@ function setColumn(t: TableSchema, row: AnyRow, arg: string): void {
     const d = col.get(row);
     const vals = d.values as Atom[];
     const i = d.keys.indexOf(k);
-    if (i >= 0) vals[i] = v; else { d.keys.push(k); vals.push(v); }
+    if (i >= 0) vals[i] = v;
+    else {
+      d.keys.push(k);
+      vals.push(v);
+    }
     write(row, d);
   } else {
     const d = datumFromString(col, a.value as string);
@@ -367,12 +436,17 @@ function listRows(c: Ctx, t: TableSchema, rows: AnyRow[]): void {
   const cols: ColumnSchema[] = colsOpt
     ? colsOpt.split(",").map((n) => (n.toLowerCase() === "_uuid" ? UUID_COLUMN : getColumn(t, n)))
     : [UUID_COLUMN, ...[...t.columns].sort((a, b) => (a.name < b.name ? -1 : 1))];
-  const blocks = rows.map((r) => cols.map((col) => `${col.name.padEnd(20)}: ${formatDatum(col.get(r), col)}\n`).join(""));
+  const blocks = rows.map((r) =>
+    cols.map((col) => `${col.name.padEnd(20)}: ${formatDatum(col.get(r), col)}\n`).join(""),
+  );
   if (blocks.length) c.out.push(blocks.join("\n"));
 }
 
 function datumEquals(a: Datum, b: Datum): boolean {
-  const norm = (d: Datum) => JSON.stringify(d.keys.map((k, i) => [k, d.values?.[i] ?? null]).sort((x, y) => cmpAtom(x[0] as Atom, y[0] as Atom)));
+  const norm = (d: Datum) =>
+    JSON.stringify(
+      d.keys.map((k, i) => [k, d.values?.[i] ?? null]).sort((x, y) => cmpAtom(x[0] as Atom, y[0] as Atom)),
+    );
   return norm(a) === norm(b);
 }
 
@@ -383,7 +457,8 @@ function showTree(db: Db): string {
   const attr = (t: TableName, row: AnyRow, name: string, level: number) => {
     const c = col(t, name);
     const d = c.get(row);
-    const isDefault = d.keys.length === 0 || (c.min === 1 && (d.keys[0] === "" || d.keys[0] === 0 || d.keys[0] === false));
+    const isDefault =
+      d.keys.length === 0 || (c.min === 1 && (d.keys[0] === "" || d.keys[0] === 0 || d.keys[0] === false));
     if (!isDefault) lines.push(`${ind(level)}${name}: ${formatDatum(d, c)}`);
   };
   const byUuid = <T extends AnyRow>(rows: T[]) => [...rows].sort((a, b) => (a.uuid < b.uuid ? -1 : 1));
@@ -409,10 +484,21 @@ function showTree(db: Db): string {
 
 const COMMANDS: Record<string, Spec> = {
   init: { min: 0, max: 0, options: [], mutates: false, run: () => {} },
-  show: { min: 0, max: 0, options: [], mutates: false, run: (c) => { c.out.push(showTree(c.db)); } },
+  show: {
+    min: 0,
+    max: 0,
+    options: [],
+    mutates: false,
+    run: (c) => {
+      c.out.push(showTree(c.db));
+    },
+  },
 
   "add-br": {
-    min: 1, max: 3, options: ["--may-exist"], mutates: true,
+    min: 1,
+    max: 3,
+    options: ["--may-exist"],
+    mutates: true,
     run: (c) => {
       if (c.args.length === 2) fail("'add-br' command takes exactly 1 or 3 arguments");
       if (c.args.length === 3) fail("fake bridges (add-br BRIDGE PARENT VLAN) are not supported");
@@ -427,47 +513,104 @@ const COMMANDS: Record<string, Spec> = {
     },
   },
   "del-br": {
-    min: 1, max: 1, options: ["--if-exists"], mutates: true,
+    min: 1,
+    max: 1,
+    options: ["--if-exists"],
+    mutates: true,
     run: (c) => {
       const name = c.args[0] as string;
       const br = c.db.bridge(name);
-      if (!br) { if (c.opts.has("--if-exists")) return; fail(`no bridge named ${name}`); }
+      if (!br) {
+        if (c.opts.has("--if-exists")) return;
+        fail(`no bridge named ${name}`);
+      }
       c.db.root.bridges.splice(c.db.root.bridges.indexOf(br as BridgeRow), 1);
     },
   },
   "list-br": {
-    min: 0, max: 0, options: [], mutates: false,
-    run: (c) => { c.out.push(c.db.root.bridges.map((b) => b.name).sort().map((n) => `${n}\n`).join("")); },
+    min: 0,
+    max: 0,
+    options: [],
+    mutates: false,
+    run: (c) => {
+      c.out.push(
+        c.db.root.bridges
+          .map((b) => b.name)
+          .sort()
+          .map((n) => `${n}\n`)
+          .join(""),
+      );
+    },
   },
   "br-exists": {
-    min: 1, max: 1, options: [], mutates: false,
-    run: (c) => { if (!c.db.bridge(c.args[0] as string)) throw new VsctlExit(2); },
+    min: 1,
+    max: 1,
+    options: [],
+    mutates: false,
+    run: (c) => {
+      if (!c.db.bridge(c.args[0] as string)) throw new VsctlExit(2);
+    },
   },
   "br-to-vlan": {
-    min: 1, max: 1, options: [], mutates: false,
-    run: (c) => { bridgeNamed(c, c.args[0] as string); c.out.push("0\n"); },
+    min: 1,
+    max: 1,
+    options: [],
+    mutates: false,
+    run: (c) => {
+      bridgeNamed(c, c.args[0] as string);
+      c.out.push("0\n");
+    },
   },
   "br-to-parent": {
-    min: 1, max: 1, options: [], mutates: false,
-    run: (c) => { c.out.push(`${bridgeNamed(c, c.args[0] as string).name}\n`); },
+    min: 1,
+    max: 1,
+    options: [],
+    mutates: false,
+    run: (c) => {
+      c.out.push(`${bridgeNamed(c, c.args[0] as string).name}\n`);
+    },
   },
   "list-ports": {
-    min: 1, max: 1, options: [], mutates: false,
+    min: 1,
+    max: 1,
+    options: [],
+    mutates: false,
     run: (c) => {
       const br = bridgeNamed(c, c.args[0] as string);
-      c.out.push(br.ports.filter((p) => p.name !== br.name).map((p) => p.name).sort().map((n) => `${n}\n`).join(""));
+      c.out.push(
+        br.ports
+          .filter((p) => p.name !== br.name)
+          .map((p) => p.name)
+          .sort()
+          .map((n) => `${n}\n`)
+          .join(""),
+      );
     },
   },
   "list-ifaces": {
-    min: 1, max: 1, options: [], mutates: false,
+    min: 1,
+    max: 1,
+    options: [],
+    mutates: false,
     run: (c) => {
       const br = bridgeNamed(c, c.args[0] as string);
-      const names = br.ports.flatMap((p) => p.interfaces).map((i) => i.name).filter((n) => n !== br.name);
-      c.out.push(names.sort().map((n) => `${n}\n`).join(""));
+      const names = br.ports
+        .flatMap((p) => p.interfaces)
+        .map((i) => i.name)
+        .filter((n) => n !== br.name);
+      c.out.push(
+        names
+          .sort()
+          .map((n) => `${n}\n`)
+          .join(""),
+      );
     },
   },
   "add-port": {
-    min: 2, max: Infinity, options: ["--may-exist"], mutates: true,
+    min: 2,
+    max: Infinity,
+    options: ["--may-exist"],
+    mutates: true,
     run: (c) => {
       const [brName, name, ...settings] = c.args as [string, string, ...string[]];
       const br = bridgeNamed(c, brName);
@@ -475,7 +618,8 @@ const COMMANDS: Record<string, Spec> = {
         const p = c.db.port(name);
         if (p) {
           const owner = c.db.bridgeOf(p) as BridgeRow;
-          if (owner !== br) fail(`"--may-exist add-port ${brName} ${name}" but ${name} is actually attached to bridge ${owner.name}`);
+          if (owner !== br)
+            fail(`"--may-exist add-port ${brName} ${name}" but ${name} is actually attached to bridge ${owner.name}`);
           return;
         }
       }
@@ -488,7 +632,10 @@ const COMMANDS: Record<string, Spec> = {
     },
   },
   "del-port": {
-    min: 1, max: 2, options: ["--if-exists", "--with-iface"], mutates: true,
+    min: 1,
+    max: 2,
+    options: ["--if-exists", "--with-iface"],
+    mutates: true,
     run: (c) => {
       const name = c.args[c.args.length - 1] as string;
       const br = c.args.length === 2 ? bridgeNamed(c, c.args[0] as string) : null;
@@ -497,24 +644,35 @@ const COMMANDS: Record<string, Spec> = {
         const i = c.db.iface(name);
         if (i) port = c.db.portOf(i);
       }
-      if (!port) { if (c.opts.has("--if-exists")) return; fail(`no port named ${name}`); }
+      if (!port) {
+        if (c.opts.has("--if-exists")) return;
+        fail(`no port named ${name}`);
+      }
       const owner = c.db.bridgeOf(port as PortRow) as BridgeRow;
       if (owner.name === (port as PortRow).name) {
-        fail(`cannot delete port ${name} because it is the local port for bridge ${owner.name} (deleting this port requires deleting the entire bridge)`);
+        fail(
+          `cannot delete port ${name} because it is the local port for bridge ${owner.name} (deleting this port requires deleting the entire bridge)`,
+        );
       }
       if (br && owner !== br) fail(`bridge ${br.name} does not have a port ${name}`);
       owner.ports.splice(owner.ports.indexOf(port as PortRow), 1);
     },
   },
   "port-to-br": {
-    min: 1, max: 1, options: [], mutates: false,
+    min: 1,
+    max: 1,
+    options: [],
+    mutates: false,
     run: (c) => {
       const p = c.db.port(c.args[0] as string) ?? fail(`no port named ${c.args[0]}`);
       c.out.push(`${c.db.bridgeOf(p)?.name}\n`);
     },
   },
   "iface-to-br": {
-    min: 1, max: 1, options: [], mutates: false,
+    min: 1,
+    max: 1,
+    options: [],
+    mutates: false,
     run: (c) => {
       const i = c.db.iface(c.args[0] as string) ?? fail(`no interface named ${c.args[0]}`);
       const p = c.db.portOf(i) as PortRow;
@@ -523,7 +681,10 @@ const COMMANDS: Record<string, Spec> = {
   },
 
   get: {
-    min: 2, max: Infinity, options: ["--if-exists", "--id"], mutates: false,
+    min: 2,
+    max: Infinity,
+    options: ["--if-exists", "--id"],
+    mutates: false,
     run: (c) => {
       const [tName, record, ...cols] = c.args as [string, string, ...string[]];
       const t = getTable(tName);
@@ -539,7 +700,10 @@ const COMMANDS: Record<string, Spec> = {
           const k = atomFromString(col.key, a.key);
           const i = d.keys.indexOf(k);
           if (i < 0) {
-            if (c.opts.has("--if-exists")) { out += "\n"; continue; }
+            if (c.opts.has("--if-exists")) {
+              out += "\n";
+              continue;
+            }
             fail(`no key "${a.key}" in ${t.name} record "${record}" column ${col.name}`);
           }
           out += `${formatAtom((d.values as Atom[])[i] as Atom)}\n`;
@@ -551,7 +715,10 @@ const COMMANDS: Record<string, Spec> = {
     },
   },
   list: {
-    min: 1, max: Infinity, options: ["--if-exists", "--columns="], mutates: false,
+    min: 1,
+    max: Infinity,
+    options: ["--if-exists", "--columns="],
+    mutates: false,
     run: (c) => {
       const [tName, ...records] = c.args as [string, ...string[]];
       const t = getTable(tName);
@@ -562,7 +729,10 @@ const COMMANDS: Record<string, Spec> = {
     },
   },
   find: {
-    min: 1, max: Infinity, options: ["--columns="], mutates: false,
+    min: 1,
+    max: Infinity,
+    options: ["--columns="],
+    mutates: false,
     run: (c) => {
       const [tName, ...conds] = c.args as [string, ...string[]];
       const t = getTable(tName);
@@ -583,11 +753,18 @@ const COMMANDS: Record<string, Spec> = {
         const want = datumFromString(col, a.value as string);
         return (r: AnyRow) => datumEquals(col.get(r), want) !== negate;
       });
-      listRows(c, t, c.db.rows(t.name).filter((r) => tests.every((f) => f(r))));
+      listRows(
+        c,
+        t,
+        c.db.rows(t.name).filter((r) => tests.every((f) => f(r))),
+      );
     },
   },
   set: {
-    min: 3, max: Infinity, options: ["--if-exists"], mutates: true,
+    min: 3,
+    max: Infinity,
+    options: ["--if-exists"],
+    mutates: true,
     run: (c) => {
       const [tName, record, ...settings] = c.args as [string, string, ...string[]];
       const t = getTable(tName);
@@ -597,7 +774,10 @@ const COMMANDS: Record<string, Spec> = {
     },
   },
   add: {
-    min: 4, max: Infinity, options: ["--if-exists"], mutates: true,
+    min: 4,
+    max: Infinity,
+    options: ["--if-exists"],
+    mutates: true,
     run: (c) => {
       const e = columnEdit(c, "add");
       if (!e) return;
@@ -615,7 +795,10 @@ const COMMANDS: Record<string, Spec> = {
     },
   },
   remove: {
-    min: 4, max: Infinity, options: ["--if-exists"], mutates: true,
+    min: 4,
+    max: Infinity,
+    options: ["--if-exists"],
+    mutates: true,
     run: (c) => {
       const e = columnEdit(c, "remove");
       if (!e) return;
@@ -639,13 +822,18 @@ const COMMANDS: Record<string, Spec> = {
         });
       }
       if (d.keys.length < col.min) {
-        fail(`"remove" operation would put ${d.keys.length} values in column ${col.name} of table ${t.name} but the minimum number is ${col.min}`);
+        fail(
+          `"remove" operation would put ${d.keys.length} values in column ${col.name} of table ${t.name} but the minimum number is ${col.min}`,
+        );
       }
       write(row, d);
     },
   },
   clear: {
-    min: 3, max: Infinity, options: ["--if-exists"], mutates: true,
+    min: 3,
+    max: Infinity,
+    options: ["--if-exists"],
+    mutates: true,
     run: (c) => {
       const [tName, record, ...cols] = c.args as [string, string, ...string[]];
       const t = getTable(tName);
@@ -654,7 +842,10 @@ const COMMANDS: Record<string, Spec> = {
       for (const name of cols) {
         const col = getColumn(t, name);
         const write = writable(t, col, "clear");
-        if (col.min > 0) fail(`"clear" operation cannot be applied to column ${col.name} of table ${t.name}, which is not allowed to be empty`);
+        if (col.min > 0)
+          fail(
+            `"clear" operation cannot be applied to column ${col.name} of table ${t.name}, which is not allowed to be empty`,
+          );
         write(row, { keys: [], values: col.value ? [] : null });
       }
     },
@@ -745,7 +936,10 @@ export function runVsctl(db: Db, argv: string[], _io: CommandIo, options: VsctlO
       cmd.spec.run(ctx);
       if (cmd.spec.mutates) changed = true;
     }
-    if (g.dryRun) { db.restore(snap); changed = false; }
+    if (g.dryRun) {
+      db.restore(snap);
+      changed = false;
+    }
   } catch (e) {
     db.restore(snap);
     if (e instanceof VsctlExit) return { code: e.code, stdout: "", stderr: "" };

@@ -9,8 +9,15 @@ import { isIP } from "node:net";
 
 export const LOOPBACK = "127.0.0.1";
 
-export interface InetEndpoint { readonly kind: "tcp" | "udp"; readonly host: string; readonly port: number }
-export interface UnixEndpoint { readonly kind: "unix"; readonly path: string }
+export interface InetEndpoint {
+  readonly kind: "tcp" | "udp";
+  readonly host: string;
+  readonly port: number;
+}
+export interface UnixEndpoint {
+  readonly kind: "unix";
+  readonly path: string;
+}
 export type Endpoint = InetEndpoint | UnixEndpoint;
 
 /** Linux's sun_path holds 108 bytes with the terminating NUL (unix(7)). */
@@ -49,7 +56,8 @@ export function parseStreamEndpoint(text: string): Endpoint | string {
   if (text.startsWith("unix:")) {
     const path = text.slice(5);
     if (path === "") return "unix: needs a socket path";
-    if (Buffer.byteLength(path) > MAX_UNIX_PATH_BYTES) return `socket path too long (${Buffer.byteLength(path)} bytes, at most ${MAX_UNIX_PATH_BYTES})`;
+    if (Buffer.byteLength(path) > MAX_UNIX_PATH_BYTES)
+      return `socket path too long (${Buffer.byteLength(path)} bytes, at most ${MAX_UNIX_PATH_BYTES})`;
     return { kind: "unix", path };
   }
   if (text.startsWith("tcp:")) return parseHostPort(text.slice(4), "tcp", false);

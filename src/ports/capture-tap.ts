@@ -35,8 +35,14 @@ export class CaptureTap {
 
   write(tsNs: bigint, data: Uint8Array, origLen: number, dir: CaptureDirection, comment: string): void {
     if (this.file.pcapng !== null) {
-      this.file.pcapng.writePacket(this.ifaceId, tsNs, data, origLen, comment,
-        dir === "rx" ? EpbFlags.INBOUND : EpbFlags.OUTBOUND);
+      this.file.pcapng.writePacket(
+        this.ifaceId,
+        tsNs,
+        data,
+        origLen,
+        comment,
+        dir === "rx" ? EpbFlags.INBOUND : EpbFlags.OUTBOUND,
+      );
     } else {
       (this.file.pcap as PcapWriter).writePacket(tsNs, data, origLen);
     }
@@ -84,7 +90,7 @@ export class CaptureHub {
   }
 
   flush(): void {
-    for (const f of this.files.values()) (f.pcapng ?? f.pcap as PcapWriter).flush();
+    for (const f of this.files.values()) (f.pcapng ?? (f.pcap as PcapWriter)).flush();
   }
 
   closeAll(): void {
@@ -92,9 +98,11 @@ export class CaptureHub {
     this.files.clear();
   }
 
-  get openFiles(): string[] { return [...this.files.keys()]; }
+  get openFiles(): string[] {
+    return [...this.files.keys()];
+  }
 
   private closeFile(f: FileEntry): void {
-    (f.pcapng ?? f.pcap as PcapWriter).closeSync();
+    (f.pcapng ?? (f.pcap as PcapWriter)).closeSync();
   }
 }

@@ -35,7 +35,10 @@ import { LiveStats, type LivePort } from "./stats.ts";
 /** Datagrams waiting in libuv's send queue before a frame is dropped. */
 export const DGRAM_QUEUE_LIMIT = 1024;
 
-export interface DgramOptions { readonly local: InetEndpoint; readonly remote: InetEndpoint }
+export interface DgramOptions {
+  readonly local: InetEndpoint;
+  readonly remote: InetEndpoint;
+}
 
 /** Reads options:local and options:remote; the text is the Interface error when they are wrong. */
 export function parseDgramOptions(options: ReadonlyMap<string, string>): DgramOptions | string {
@@ -48,7 +51,8 @@ export function parseDgramOptions(options: ReadonlyMap<string, string>): DgramOp
   if (typeof local === "string") return `options:local=${localText}: ${local}`;
   if (isIP(remote.host) === 0) return `options:remote=${remoteText}: "${remote.host}" is not an IP address`;
   if (isIP(local.host) === 0) return `options:local=${localText}: "${local.host}" is not an IP address`;
-  if (isIP(local.host) !== isIP(remote.host)) return `options:local=${localText} and options:remote=${remoteText} are not the same IP version`;
+  if (isIP(local.host) !== isIP(remote.host))
+    return `options:local=${localText} and options:remote=${remoteText} are not the same IP version`;
   return { local, remote };
 }
 
@@ -58,13 +62,20 @@ export class DgramPort implements PortDriver, LivePort {
   private readonly sock: Socket;
   private bound = false;
   private closed = false;
-  private readonly onSent = (err: Error | null): void => { if (err) this.stats.txDropped++; };
+  private readonly onSent = (err: Error | null): void => {
+    if (err) this.stats.txDropped++;
+  };
 
-  constructor(readonly opts: DgramOptions, private readonly ctx: PortDriverContext) {
+  constructor(
+    readonly opts: DgramOptions,
+    private readonly ctx: PortDriverContext,
+  ) {
     this.sock = createSocket({ type: isIP(opts.local.host) === 6 ? "udp6" : "udp4" });
     this.sock.on("error", (e) => {
       if (this.closed) return;
-      this.ctx.fail(openError(ctx.name, `UDP ${formatEndpoint(opts.local)}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+      this.ctx.fail(
+        openError(ctx.name, `UDP ${formatEndpoint(opts.local)}: ${(e as NodeJS.ErrnoException).code ?? e.message}`),
+      );
     });
     this.sock.on("message", (msg) => {
       this.stats.rxFrames++;
@@ -78,7 +89,10 @@ export class DgramPort implements PortDriver, LivePort {
   }
 
   send(frame: Uint8Array): void {
-    if (!this.bound || this.closed || this.sock.getSendQueueCount() >= DGRAM_QUEUE_LIMIT) { this.stats.txDropped++; return; }
+    if (!this.bound || this.closed || this.sock.getSendQueueCount() >= DGRAM_QUEUE_LIMIT) {
+      this.stats.txDropped++;
+      return;
+    }
     this.stats.txFrames++;
     this.stats.txBytes += frame.length;
     // The frame is valid only during this call, and dgram may send after it returns: copy.
@@ -100,7 +114,11 @@ export class DgramPort implements PortDriver, LivePort {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     return new Promise((res) => {
-      try { this.sock.close(() => res()); } catch { res(); } // never bound: nothing to close
+      try {
+        this.sock.close(() => res());
+      } catch {
+        res();
+      } // never bound: nothing to close
     });
   }
 }

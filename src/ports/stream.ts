@@ -49,9 +49,13 @@ export class Deframer {
   constructor(private readonly onFrame: (frame: Uint8Array) => void) {}
 
   /** Bytes of an incomplete frame waiting for the rest. */
-  get pending(): number { return this.have; }
+  get pending(): number {
+    return this.have;
+  }
 
-  reset(): void { this.have = 0; }
+  reset(): void {
+    this.have = 0;
+  }
 
   push(chunk: Uint8Array): string | null {
     let pos = 0;
@@ -107,7 +111,10 @@ export class Deframer {
   }
 
   private deliver(frame: Uint8Array): void {
-    if (frame.length === 0) { this.empty++; return; }
+    if (frame.length === 0) {
+      this.empty++;
+      return;
+    }
     this.onFrame(frame);
   }
 }
@@ -131,7 +138,8 @@ export function parseStreamOptions(options: ReadonlyMap<string, string>): Stream
   const connect = options.get("connect");
   const listen = options.get("listen");
   if (connect !== undefined && listen !== undefined) return "options:connect and options:listen together: choose one";
-  if (connect === undefined && listen === undefined) return "options:connect=tcp:HOST:PORT|unix:PATH or options:listen=tcp:[HOST:]PORT|unix:PATH is required";
+  if (connect === undefined && listen === undefined)
+    return "options:connect=tcp:HOST:PORT|unix:PATH or options:listen=tcp:[HOST:]PORT|unix:PATH is required";
   const mode = connect !== undefined ? "connect" : "listen";
   const text = (connect ?? listen) as string;
   let endpoint: Endpoint | string;
@@ -158,7 +166,10 @@ export class StreamPort implements PortDriver, LivePort {
   private retry: NodeJS.Timeout | null = null;
   private readonly deframer: Deframer;
 
-  constructor(readonly opts: StreamOptions, private readonly ctx: PortDriverContext) {
+  constructor(
+    readonly opts: StreamOptions,
+    private readonly ctx: PortDriverContext,
+  ) {
     this.deframer = new Deframer((f) => {
       this.stats.rxFrames++;
       this.stats.rxBytes += f.length;
@@ -168,7 +179,9 @@ export class StreamPort implements PortDriver, LivePort {
     else this.listen();
   }
 
-  private get where(): string { return formatEndpoint(this.opts.endpoint); }
+  private get where(): string {
+    return formatEndpoint(this.opts.endpoint);
+  }
 
   private fail(text: string): void {
     this.failed = true;
@@ -186,14 +199,19 @@ export class StreamPort implements PortDriver, LivePort {
     s.on("error", (err: NodeJS.ErrnoException) => {
       if (this.closed || connected) return; // after connect, "close" reports it
       const why = `connection to ${this.where} failed (${err.code ?? err.message})`;
-      if (this.opts.reconnectS > 0) { this.ctx.log(`${why}; retrying in ${this.opts.reconnectS} s`); this.scheduleRetry(); }
-      else this.fail(openError(this.ctx.name, why));
+      if (this.opts.reconnectS > 0) {
+        this.ctx.log(`${why}; retrying in ${this.opts.reconnectS} s`);
+        this.scheduleRetry();
+      } else this.fail(openError(this.ctx.name, why));
     });
   }
 
   private scheduleRetry(): void {
     if (this.closed || this.retry !== null) return;
-    this.retry = setTimeout(() => { this.retry = null; if (!this.closed) this.connect(); }, this.opts.reconnectS * 1000);
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      if (!this.closed) this.connect();
+    }, this.opts.reconnectS * 1000);
   }
 
   private listen(): void {
@@ -208,7 +226,8 @@ export class StreamPort implements PortDriver, LivePort {
     });
     this.server = srv;
     srv.on("error", (err: NodeJS.ErrnoException) => {
-      if (!this.closed) this.fail(openError(this.ctx.name, `listen on ${this.where} failed (${err.code ?? err.message})`));
+      if (!this.closed)
+        this.fail(openError(this.ctx.name, `listen on ${this.where} failed (${err.code ?? err.message})`));
     });
     if (e.kind === "unix") {
       // A socket file left by an earlier run would make listen fail with EADDRINUSE.
@@ -224,7 +243,10 @@ export class StreamPort implements PortDriver, LivePort {
     s.setNoDelay(true);
     this.deframer.reset();
     this.ctx.log(what);
-    if (this.failed) { this.failed = false; this.ctx.recover(); }
+    if (this.failed) {
+      this.failed = false;
+      this.ctx.recover();
+    }
     s.on("data", (chunk: Buffer) => {
       const bad = this.deframer.push(chunk);
       if (bad !== null) {
@@ -233,27 +255,35 @@ export class StreamPort implements PortDriver, LivePort {
         s.destroy();
       }
     });
-    s.on("error", () => { /* "close" follows */ });
+    s.on("error", () => {
+      /* "close" follows */
+    });
     s.on("close", () => {
       if (this.sock !== s) return;
       this.sock = null;
       if (this.closed) return;
       const retry = this.opts.mode === "connect" && this.opts.reconnectS > 0;
-      this.fail(`${this.where}: connection closed by peer${this.opts.mode === "listen" ? "; waiting for a new one" : retry ? `; reconnecting every ${this.opts.reconnectS} s` : ""}`);
+      this.fail(
+        `${this.where}: connection closed by peer${this.opts.mode === "listen" ? "; waiting for a new one" : retry ? `; reconnecting every ${this.opts.reconnectS} s` : ""}`,
+      );
       if (retry) this.scheduleRetry();
     });
   }
 
   send(frame: Uint8Array): void {
     const s = this.sock;
-    if (s === null || this.closed || s.writableLength > STREAM_QUEUE_LIMIT_BYTES) { this.stats.txDropped++; return; }
+    if (s === null || this.closed || s.writableLength > STREAM_QUEUE_LIMIT_BYTES) {
+      this.stats.txDropped++;
+      return;
+    }
     this.stats.txFrames++;
     this.stats.txBytes += frame.length;
     s.write(encodeFrame(frame));
   }
 
   describe(): string {
-    const state = this.sock !== null ? "connected" : this.opts.mode === "listen" ? "waiting for a peer" : "not connected";
+    const state =
+      this.sock !== null ? "connected" : this.opts.mode === "listen" ? "waiting for a peer" : "not connected";
     return `stream ${this.opts.mode} ${this.where} (${state})`;
   }
 

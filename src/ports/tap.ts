@@ -27,7 +27,12 @@ import { openError } from "./address.ts";
 import { LiveStats, type LivePort } from "./stats.ts";
 
 interface TapAddon {
-  open(name: string, buf: Uint8Array, meta: Int32Array, cb: (count: number, errno: number) => void): { handle: object; name: string };
+  open(
+    name: string,
+    buf: Uint8Array,
+    meta: Int32Array,
+    cb: (count: number, errno: number) => void,
+  ): { handle: object; name: string };
   write(handle: object, frame: Uint8Array): number;
   close(handle: object): void;
   strerror(errno: number): string;
@@ -59,7 +64,9 @@ export function tapAddon(): TapAddon | string {
     try {
       const st = JSON.parse(readFileSync(STATUS_PATH, "utf8")) as { built: boolean; reason: string | null };
       if (!st.built && st.reason) why = `not built at install: ${st.reason}`;
-    } catch { /* no status file: the install script never ran */ }
+    } catch {
+      /* no status file: the install script never ran */
+    }
     return (loaded = `TAP addon unavailable (${why})`);
   }
   try {
@@ -73,8 +80,10 @@ export function tapAddon(): TapAddon | string {
 export function parseTapOptions(name: string, options: ReadonlyMap<string, string>): { ifname: string } | string {
   const ifname = options.get("ifname") ?? name;
   if (ifname === "") return "options:ifname is empty";
-  if (Buffer.byteLength(ifname) >= IFNAMSIZ) return `options:ifname=${ifname}: longer than ${IFNAMSIZ - 1} bytes (IFNAMSIZ)`;
-  if (/[\s/:]/.test(ifname) || ifname === "." || ifname === "..") return `options:ifname=${ifname}: not a valid interface name`;
+  if (Buffer.byteLength(ifname) >= IFNAMSIZ)
+    return `options:ifname=${ifname}: longer than ${IFNAMSIZ - 1} bytes (IFNAMSIZ)`;
+  if (/[\s/:]/.test(ifname) || ifname === "." || ifname === "..")
+    return `options:ifname=${ifname}: not a valid interface name`;
   return { ifname };
 }
 
@@ -82,13 +91,18 @@ export function parseTapOptions(name: string, options: ReadonlyMap<string, strin
 function openFailure(code: string | undefined, message: string, ifname: string): string {
   switch (code) {
     case "EPERM":
-    case "EACCES": return `${message}: creating or attaching TAP device ${ifname} needs root or CAP_NET_ADMIN`;
+    case "EACCES":
+      return `${message}: creating or attaching TAP device ${ifname} needs root or CAP_NET_ADMIN`;
     case "ENOENT":
     case "ENODEV":
-    case "ENXIO": return `${message}: /dev/net/tun is missing (load the tun module: modprobe tun)`;
-    case "EBUSY": return `${message}: TAP device ${ifname} is held by another process`;
-    case "EINVAL": return `${message}: ${ifname} exists and is not a TAP device`;
-    default: return message;
+    case "ENXIO":
+      return `${message}: /dev/net/tun is missing (load the tun module: modprobe tun)`;
+    case "EBUSY":
+      return `${message}: TAP device ${ifname} is held by another process`;
+    case "EINVAL":
+      return `${message}: ${ifname} exists and is not a TAP device`;
+    default:
+      return message;
   }
 }
 
@@ -103,7 +117,11 @@ export class TapPort implements PortDriver, LivePort {
   /** A write failed for good (device gone): later frames are dropped without trying. */
   private broken = false;
 
-  constructor(private readonly addon: TapAddon, ifname: string, private readonly ctx: PortDriverContext) {
+  constructor(
+    private readonly addon: TapAddon,
+    ifname: string,
+    private readonly ctx: PortDriverContext,
+  ) {
     const r = addon.open(ifname, this.buf, this.meta, (n, err) => this.onFrames(n, err));
     this.handle = r.handle;
     this.ifname = r.name;
@@ -125,9 +143,16 @@ export class TapPort implements PortDriver, LivePort {
   }
 
   send(frame: Uint8Array): void {
-    if (this.closed || this.broken) { this.stats.txDropped++; return; }
+    if (this.closed || this.broken) {
+      this.stats.txDropped++;
+      return;
+    }
     const r = this.addon.write(this.handle, frame);
-    if (r >= 0) { this.stats.txFrames++; this.stats.txBytes += frame.length; return; }
+    if (r >= 0) {
+      this.stats.txFrames++;
+      this.stats.txBytes += frame.length;
+      return;
+    }
     this.stats.txDropped++;
     // A full queue or a device that is down loses the frame, as a cable with no link would.
     if (r !== -EAGAIN && r !== -EIO && r !== -ENOBUFS) {

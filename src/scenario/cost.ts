@@ -76,7 +76,14 @@ export type CostKey = keyof typeof COST_KEYS;
 export type CostModel = Record<CostKey, number>;
 
 /** Each key in TIERS order maps to the model key giving its per-packet cost. */
-const TIER_KEY = ["nicL1Ns", "nicL2Ns", "emcNs", "megaflowNs", "upcallNs", "dropNs"] as const satisfies readonly CostKey[];
+const TIER_KEY = [
+  "nicL1Ns",
+  "nicL2Ns",
+  "emcNs",
+  "megaflowNs",
+  "upcallNs",
+  "dropNs",
+] as const satisfies readonly CostKey[];
 
 /**
  * The model with `overrides` applied. Throws on an unknown key or a value that is not a finite

@@ -10,7 +10,16 @@
 
 import { COST_KEYS, compareRuns, costModel, runCost, sampleCores, type CostKey, type RunCost } from "./cost.ts";
 import {
-  byCount, comparisonRows, fmtBytes, fmtInt, fmtMs, fmtShare, formatText, headline, modelSummary, tierRows,
+  byCount,
+  comparisonRows,
+  fmtBytes,
+  fmtInt,
+  fmtMs,
+  fmtShare,
+  formatText,
+  headline,
+  modelSummary,
+  tierRows,
 } from "./report.ts";
 import { TIERS, type Report, type RunResult, type TierName, type TimelineMark } from "./result.ts";
 import { esc, lineChart, type ChartMark, type Series } from "./svg.ts";
@@ -60,7 +69,9 @@ function tableHtml(head: readonly string[], rows: readonly (readonly string[])[]
 function allMarks(runs: readonly RunResult[]): ChartMark[] {
   const seen = new Set<string>();
   const out: ChartMark[] = [];
-  const sorted: TimelineMark[] = runs.flatMap((r) => r.marks).sort((a, b) => a.tMs - b.tMs || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+  const sorted: TimelineMark[] = runs
+    .flatMap((r) => r.marks)
+    .sort((a, b) => a.tMs - b.tMs || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
   for (const m of sorted) {
     const k = `${m.tMs}\u0000${m.label}`;
     if (seen.has(k)) continue;
@@ -81,7 +92,10 @@ function xMaxOf(runs: readonly RunResult[]): number {
 }
 
 function slug(s: string, i: number): string {
-  return `run${i}-${s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}`;
+  return `run${i}-${s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")}`;
 }
 
 function plots(report: Report): string {
@@ -92,77 +106,131 @@ function plots(report: Report): string {
   const out: string[] = [];
 
   out.push(`<h2>Host CPU over time</h2>`);
-  out.push(`<p>Estimated host cores busy in each sample interval, from the per-tier packet rates and the cost model below.</p>`);
-  out.push(lineChart({
-    id: "host-cores",
-    title: "Estimated host CPU",
-    xLabel: "virtual time (s)",
-    yLabel: "host cores",
-    xMax,
-    marks,
-    yTick: (v) => String(Number(v.toPrecision(3))),
-    series: runs.map((r, i) => {
-      const cores = sampleCores(r, model);
-      return { name: r.label, color: runColor(i), points: r.samples.map((s, j) => [s.tMs / 1000, cores[j] as number] as const) };
+  out.push(
+    `<p>Estimated host cores busy in each sample interval, from the per-tier packet rates and the cost model below.</p>`,
+  );
+  out.push(
+    lineChart({
+      id: "host-cores",
+      title: "Estimated host CPU",
+      xLabel: "virtual time (s)",
+      yLabel: "host cores",
+      xMax,
+      marks,
+      yTick: (v) => String(Number(v.toPrecision(3))),
+      series: runs.map((r, i) => {
+        const cores = sampleCores(r, model);
+        return {
+          name: r.label,
+          color: runColor(i),
+          points: r.samples.map((s, j) => [s.tMs / 1000, cores[j] as number] as const),
+        };
+      }),
     }),
-  }));
+  );
 
   out.push(`<h2>Packet rate per tier</h2>`);
   for (const [i, r] of runs.entries()) {
-    out.push(lineChart({
-      id: `${slug(r.label, i)}-tiers`,
-      title: `Packets/s per tier: ${r.label}`,
-      xLabel: "virtual time (s)",
-      yLabel: "packets/s",
-      xMax,
-      marks,
-      series: TIERS.map((t, ti) => ({
-        name: t,
-        color: TIER_COLORS[t],
-        points: r.samples.map((s) => [s.tMs / 1000, s.tierPps[ti] ?? 0] as const),
-      })),
-    }));
+    out.push(
+      lineChart({
+        id: `${slug(r.label, i)}-tiers`,
+        title: `Packets/s per tier: ${r.label}`,
+        xLabel: "virtual time (s)",
+        yLabel: "packets/s",
+        xMax,
+        marks,
+        series: TIERS.map((t, ti) => ({
+          name: t,
+          color: TIER_COLORS[t],
+          points: r.samples.map((s) => [s.tMs / 1000, s.tierPps[ti] ?? 0] as const),
+        })),
+      }),
+    );
   }
 
   out.push(`<h2>Datapath and offloaded flows</h2>`);
   out.push(`<p>Datapath flows installed (solid) and, of those, offloaded to a NIC (dashed), at each sample.</p>`);
   const flowSeries: Series[] = [];
   runs.forEach((r, i) => {
-    flowSeries.push({ name: `${r.label}: datapath`, color: runColor(i), points: r.samples.map((s) => [s.tMs / 1000, s.dpFlows] as const) });
-    flowSeries.push({ name: `${r.label}: offloaded`, color: runColor(i), dashed: true, points: r.samples.map((s) => [s.tMs / 1000, s.offloadedFlows] as const) });
+    flowSeries.push({
+      name: `${r.label}: datapath`,
+      color: runColor(i),
+      points: r.samples.map((s) => [s.tMs / 1000, s.dpFlows] as const),
+    });
+    flowSeries.push({
+      name: `${r.label}: offloaded`,
+      color: runColor(i),
+      dashed: true,
+      points: r.samples.map((s) => [s.tMs / 1000, s.offloadedFlows] as const),
+    });
   });
-  out.push(lineChart({ id: "flows", title: "Flow counts", xLabel: "virtual time (s)", yLabel: "flows", xMax, marks, series: flowSeries }));
+  out.push(
+    lineChart({
+      id: "flows",
+      title: "Flow counts",
+      xLabel: "virtual time (s)",
+      yLabel: "flows",
+      xMax,
+      marks,
+      series: flowSeries,
+    }),
+  );
   return out.join("\n");
 }
 
 function runSection(run: RunResult, cost: RunCost): string {
   const o: string[] = [];
   o.push(`<h3>${esc(run.label)}</h3>`);
-  o.push(`<p>${esc(fmtInt(run.packets))} packets, ${esc(fmtBytes(run.bytes))} in ${esc((run.durationMs / 1000).toFixed(1))} s of virtual time; ` +
-    `host CPU ${esc(cost.cpuSeconds.toFixed(3))} core-seconds` +
-    (cost.insertSeconds > 0 ? ` (of which NIC flow insertions ${esc(cost.insertSeconds.toFixed(3))} s)` : "") + `.</p>`);
+  o.push(
+    `<p>${esc(fmtInt(run.packets))} packets, ${esc(fmtBytes(run.bytes))} in ${esc((run.durationMs / 1000).toFixed(1))} s of virtual time; ` +
+      `host CPU ${esc(cost.cpuSeconds.toFixed(3))} core-seconds` +
+      (cost.insertSeconds > 0 ? ` (of which NIC flow insertions ${esc(cost.insertSeconds.toFixed(3))} s)` : "") +
+      `.</p>`,
+  );
   const rows = tierRows(run).map((t) => [
-    t.tier, fmtInt(t.packets), fmtShare(t.share), t.hits === null ? "-" : fmtInt(t.hits), t.misses === null ? "-" : fmtInt(t.misses),
+    t.tier,
+    fmtInt(t.packets),
+    fmtShare(t.share),
+    t.hits === null ? "-" : fmtInt(t.hits),
+    t.misses === null ? "-" : fmtInt(t.misses),
     `${(cost.tierSeconds[TIERS.indexOf(t.tier)] ?? 0).toFixed(3)} s`,
   ]);
-  o.push(tableHtml(["tier", "packets", "share", "hits", "misses", "host CPU"], rows, [false, true, true, true, true, true]));
-  o.push(`<p>Flow setups: ${esc(fmtInt(run.flowSetups))} (${esc(fmtInt(run.setupRate))}/s); peak datapath flows ${esc(fmtInt(run.peakFlows))}, ` +
-    `of which offloaded ${esc(fmtInt(run.peakOffloaded))}. Flows set up: ${esc(fmtInt(run.flows.offloaded))} offloaded, ` +
-    `${esc(fmtInt(run.flows.software))} in software${run.hwOffload ? "" : " (hw-offload off)"}.</p>`);
+  o.push(
+    tableHtml(["tier", "packets", "share", "hits", "misses", "host CPU"], rows, [false, true, true, true, true, true]),
+  );
+  o.push(
+    `<p>Flow setups: ${esc(fmtInt(run.flowSetups))} (${esc(fmtInt(run.setupRate))}/s); peak datapath flows ${esc(fmtInt(run.peakFlows))}, ` +
+      `of which offloaded ${esc(fmtInt(run.peakOffloaded))}. Flows set up: ${esc(fmtInt(run.flows.offloaded))} offloaded, ` +
+      `${esc(fmtInt(run.flows.software))} in software${run.hwOffload ? "" : " (hw-offload off)"}.</p>`,
+  );
   if (run.flows.refused.length > 0) {
     const refused = [...run.flows.refused].sort((a, b) => b.flows - a.flows || (a.reason < b.reason ? -1 : 1));
-    o.push(`<table>\n<thead><tr><th>refused offload</th><th class="n">flows</th><th>example flow</th></tr></thead>\n<tbody>`);
-    for (const r of refused) o.push(`<tr><td>${esc(r.reason)}</td><td class="n">${esc(fmtInt(r.flows))}</td><td><code>${esc(r.example)}</code></td></tr>`);
+    o.push(
+      `<table>\n<thead><tr><th>refused offload</th><th class="n">flows</th><th>example flow</th></tr></thead>\n<tbody>`,
+    );
+    for (const r of refused)
+      o.push(
+        `<tr><td>${esc(r.reason)}</td><td class="n">${esc(fmtInt(r.flows))}</td><td><code>${esc(r.example)}</code></td></tr>`,
+      );
     o.push(`</tbody>\n</table>`);
   }
   const fb = byCount(run.fallbacks).filter(([, n]) => n > 0);
-  o.push(`<p>NIC fallbacks to the host: ${fb.length === 0 ? "none" : esc(fb.map(([k, n]) => `${k} ${fmtInt(n)}`).join(", "))}.</p>`);
+  o.push(
+    `<p>NIC fallbacks to the host: ${fb.length === 0 ? "none" : esc(fb.map(([k, n]) => `${k} ${fmtInt(n)}`).join(", "))}.</p>`,
+  );
   const dr = byCount(run.drops).filter(([, n]) => n > 0);
   o.push(`<p>Drops: ${dr.length === 0 ? "none" : esc(dr.map(([k, n]) => `${k} ${fmtInt(n)}`).join(", "))}.</p>`);
   if (run.marks.length > 0) {
-    o.push(tableHtml(["time", "event"], run.marks.map((m) => [fmtMs(m.tMs), m.label]), [true, false]));
+    o.push(
+      tableHtml(
+        ["time", "event"],
+        run.marks.map((m) => [fmtMs(m.tMs), m.label]),
+        [true, false],
+      ),
+    );
   }
-  if (run.captures.length > 0) o.push(`<p>Captures: ${run.captures.map((c) => `<code>${esc(c)}</code>`).join(", ")}</p>`);
+  if (run.captures.length > 0)
+    o.push(`<p>Captures: ${run.captures.map((c) => `<code>${esc(c)}</code>`).join(", ")}</p>`);
   return o.join("\n");
 }
 
@@ -191,7 +259,9 @@ export function formatHtml(report: Report): string {
     const cmp = comparisonRows(report, costs);
     o.push(tableHtml(["", ...report.runs.map((r) => r.label)], cmp, [false, ...report.runs.map(() => true)]));
     if (saving !== null) {
-      o.push(`<p>Host CPU, off / on: ${saving.ratio === null ? "unbounded (with hw-offload on this traffic costs the host nothing)" : esc(`${saving.ratio.toFixed(2)}x`)}.</p>`);
+      o.push(
+        `<p>Host CPU, off / on: ${saving.ratio === null ? "unbounded (with hw-offload on this traffic costs the host nothing)" : esc(`${saving.ratio.toFixed(2)}x`)}.</p>`,
+      );
     }
   }
 
@@ -201,13 +271,24 @@ export function formatHtml(report: Report): string {
   report.runs.forEach((r, i) => o.push(runSection(r, costs[i] as RunCost)));
 
   o.push(`<h2>Cost model</h2>`);
-  o.push(`<p>Host CPU time of one core per packet, by the tier that handled it, and per flow inserted into a NIC. ` +
-    `Defaults come from published Open vSwitch figures cited in <code>src/scenario/cost.ts</code>; a scenario overrides them with <code>cost</code> keys.</p>`);
+  o.push(
+    `<p>Host CPU time of one core per packet, by the tier that handled it, and per flow inserted into a NIC. ` +
+      `Defaults come from published Open vSwitch figures cited in <code>src/scenario/cost.ts</code>; a scenario overrides them with <code>cost</code> keys.</p>`,
+  );
   o.push(`<p>${esc(modelSummary(model))}</p>`);
   const keys = Object.keys(COST_KEYS) as CostKey[];
-  o.push(tableHtml(["key", "value", "set by", "meaning"], keys.map((k) => [
-    k, String(Number(model[k].toPrecision(6))), Object.hasOwn(report.costOverrides, k) ? "scenario" : "default", COST_KEYS[k],
-  ]), [false, true, false, false]));
+  o.push(
+    tableHtml(
+      ["key", "value", "set by", "meaning"],
+      keys.map((k) => [
+        k,
+        String(Number(model[k].toPrecision(6))),
+        Object.hasOwn(report.costOverrides, k) ? "scenario" : "default",
+        COST_KEYS[k],
+      ]),
+      [false, true, false, false],
+    ),
+  );
 
   o.push(`<h2>Text report</h2>`);
   o.push(`<details><summary>as printed on the terminal</summary>\n<pre>${esc(formatText(report))}</pre>\n</details>`);

@@ -99,9 +99,7 @@ export interface ReplayTraffic {
 
 export type Traffic = GeneratedTraffic | ReplayTraffic;
 
-export type TimelineAction =
-  | { kind: "command"; host: string; command: Command }
-  | { kind: "warp"; ms: number };
+export type TimelineAction = { kind: "command"; host: string; command: Command } | { kind: "warp"; ms: number };
 
 export interface TimelineEvent {
   atMs: number;
@@ -148,9 +146,45 @@ export interface Scenario {
 export const MAX_DURATION_MS = 3_600_000;
 export const MAX_PACKETS_PER_RUN = 20_000_000;
 
-const TOP_KEYS = ["name", "description", "seed", "duration", "sample", "runs", "cost", "setup", "hosts", "links", "traffic", "timeline", "outputs"];
-const TRAFFIC_KEYS = ["name", "host", "port", "rate", "burst", "start", "stop", "flows", "distribution", "lifetime", "size",
-  "protocol", "vlan", "eth", "ip", "src_ports", "dst_port", "payload", "tunnel", "pcap", "timing", "loop"];
+const TOP_KEYS = [
+  "name",
+  "description",
+  "seed",
+  "duration",
+  "sample",
+  "runs",
+  "cost",
+  "setup",
+  "hosts",
+  "links",
+  "traffic",
+  "timeline",
+  "outputs",
+];
+const TRAFFIC_KEYS = [
+  "name",
+  "host",
+  "port",
+  "rate",
+  "burst",
+  "start",
+  "stop",
+  "flows",
+  "distribution",
+  "lifetime",
+  "size",
+  "protocol",
+  "vlan",
+  "eth",
+  "ip",
+  "src_ports",
+  "dst_port",
+  "payload",
+  "tunnel",
+  "pcap",
+  "timing",
+  "loop",
+];
 const EVENT_KEYS = ["at", "host", "do", "hw_offload", "link", "nic", "warp", "label"];
 
 /** Loads and checks a scenario file. */
@@ -183,7 +217,10 @@ type N = YamlNode | null | undefined;
 class Checker {
   private readonly wheres = new Map<string, Where>();
 
-  constructor(private readonly at: (offset: number) => Where, private readonly source: string) {}
+  constructor(
+    private readonly at: (offset: number) => Where,
+    private readonly source: string,
+  ) {}
 
   private where(n: N): Where {
     const r = n?.range;
@@ -195,7 +232,14 @@ class Checker {
   }
 
   private expected(n: N, path: string, what: string): never {
-    const found = n === null || n === undefined ? "nothing" : isScalar(n) ? JSON.stringify(n.value) : isSeq(n) ? "a list" : "a mapping";
+    const found =
+      n === null || n === undefined
+        ? "nothing"
+        : isScalar(n)
+          ? JSON.stringify(n.value)
+          : isSeq(n)
+            ? "a list"
+            : "a mapping";
     return this.fail(n, path, `expected ${what}, found ${found}`);
   }
 
@@ -207,7 +251,11 @@ class Checker {
       const name = isScalar(k) ? String(k.value) : "";
       if (!keys.includes(name)) {
         const near = keys.find((x) => x.replace(/_/g, "") === name.replace(/[_-]/g, "").toLowerCase());
-        this.fail(k, path, `unknown key "${name}"${near ? ` (did you mean "${near}"?)` : ""}; expected one of: ${keys.join(", ")}`);
+        this.fail(
+          k,
+          path,
+          `unknown key "${name}"${near ? ` (did you mean "${near}"?)` : ""}; expected one of: ${keys.join(", ")}`,
+        );
       }
       out.set(name, (pair.value as YamlNode | null) ?? null);
       this.wheres.set(path === "" ? name : `${path}.${name}`, this.where(k));
@@ -221,14 +269,19 @@ class Checker {
   }
 
   private str(n: N, path: string): string {
-    if (!isScalar(n) || (typeof n.value !== "string" && typeof n.value !== "number")) return this.expected(n, path, "a string");
+    if (!isScalar(n) || (typeof n.value !== "string" && typeof n.value !== "number"))
+      return this.expected(n, path, "a string");
     return String(n.value);
   }
 
   private num(n: N, path: string, min: number, max = Infinity, integer = false): number {
     const v = isScalar(n) ? (typeof n.value === "number" ? n.value : Number(n.value)) : NaN;
     if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-      return this.expected(n, path, `${integer ? "an integer" : "a number"} ${max === Infinity ? `>= ${min}` : `from ${min} to ${max}`}`);
+      return this.expected(
+        n,
+        path,
+        `${integer ? "an integer" : "a number"} ${max === Infinity ? `>= ${min}` : `from ${min} to ${max}`}`,
+      );
     }
     return v;
   }
@@ -244,7 +297,11 @@ class Checker {
     const v = isScalar(n) ? n.value : undefined;
     const ms = typeof v === "number" ? v : typeof v === "string" ? parseDuration(v) : NaN;
     if (!Number.isFinite(ms) || ms < 0 || (!allowZero && ms === 0) || ms > MAX_DURATION_MS) {
-      return this.expected(n, path, `a duration such as "4s" or "250ms" (at most 1h${allowZero ? "" : ", more than 0"})`);
+      return this.expected(
+        n,
+        path,
+        `a duration such as "4s" or "250ms" (at most 1h${allowZero ? "" : ", more than 0"})`,
+      );
     }
     return ms;
   }
@@ -260,11 +317,17 @@ class Checker {
 
   scenario(root: N): Scenario {
     const top = this.map(root, "", TOP_KEYS);
-    const name = top.has("name") ? this.str(top.get("name"), "name") : this.source.replace(/^.*\//, "").replace(/\.[^.]*$/, "");
+    const name = top.has("name")
+      ? this.str(top.get("name"), "name")
+      : this.source.replace(/^.*\//, "").replace(/\.[^.]*$/, "");
     const description = top.has("description") ? this.str(top.get("description"), "description").trim() : "";
     const seed = top.has("seed") ? this.num(top.get("seed"), "seed", 0, 2 ** 32 - 1, true) : 1;
-    const durationMs = top.has("duration") ? this.duration(top.get("duration"), "duration", false) : this.expected(root, "duration", 'a "duration" key (how long the traffic runs, e.g. "4s")');
-    const sampleMs = top.has("sample") ? this.duration(top.get("sample"), "sample", false) : Math.max(1, Math.min(100, durationMs / 20));
+    const durationMs = top.has("duration")
+      ? this.duration(top.get("duration"), "duration", false)
+      : this.expected(root, "duration", 'a "duration" key (how long the traffic runs, e.g. "4s")');
+    const sampleMs = top.has("sample")
+      ? this.duration(top.get("sample"), "sample", false)
+      : Math.max(1, Math.min(100, durationMs / 20));
     let runs = [true, false];
     if (top.has("runs")) {
       const items = this.seq(top.get("runs"), "runs");
@@ -282,7 +345,12 @@ class Checker {
       if (!isMap(cn)) this.expected(cn, "cost", "a mapping of cost model values");
       for (const pair of cn.items) {
         const k = this.str(pair.key as YamlNode, "cost");
-        if (!Object.hasOwn(COST_KEYS, k)) this.fail(pair.key as YamlNode, "cost", `unknown cost model key "${k}"; expected one of: ${Object.keys(COST_KEYS).join(", ")}`);
+        if (!Object.hasOwn(COST_KEYS, k))
+          this.fail(
+            pair.key as YamlNode,
+            "cost",
+            `unknown cost model key "${k}"; expected one of: ${Object.keys(COST_KEYS).join(", ")}`,
+          );
         cost[k] = this.num(pair.value as YamlNode, `cost.${k}`, k === "coreGHz" ? 0.001 : 0);
       }
     }
@@ -292,7 +360,14 @@ class Checker {
       hosts = this.seq(top.get("hosts"), "hosts").map((h, i) => this.host(h, `hosts[${i}]`));
       if (hosts.length === 0) this.expected(top.get("hosts"), "hosts", "at least one host");
     } else if (top.has("setup")) {
-      hosts = [{ name: "host", setup: this.commands(top.get("setup"), "setup"), isSwitch: false, where: this.where(top.get("setup")) }];
+      hosts = [
+        {
+          name: "host",
+          setup: this.commands(top.get("setup"), "setup"),
+          isSwitch: false,
+          where: this.where(top.get("setup")),
+        },
+      ];
     } else {
       return this.expected(root, "setup", 'a "setup" list of commands (or "hosts")');
     }
@@ -311,7 +386,9 @@ class Checker {
       if (!hostNames.has(h)) this.expected(n, path, `one of the hosts (${[...hostNames].join(", ")})`);
       return h;
     };
-    const links = top.has("links") ? this.seq(top.get("links"), "links").map((l, i) => this.link(l, `links[${i}]`, hostNames)) : [];
+    const links = top.has("links")
+      ? this.seq(top.get("links"), "links").map((l, i) => this.link(l, `links[${i}]`, hostNames))
+      : [];
     const traffic = top.has("traffic")
       ? this.seq(top.get("traffic"), "traffic").map((t, i) => this.traffic(t, `traffic[${i}]`, hostOf, durationMs))
       : [];
@@ -333,7 +410,19 @@ class Checker {
     const wheres = this.wheres;
     const source = this.source;
     return {
-      name, description, source, seed, durationMs, sampleMs, runs, cost, hosts, links, traffic, timeline, outputs,
+      name,
+      description,
+      source,
+      seed,
+      durationMs,
+      sampleMs,
+      runs,
+      cost,
+      hosts,
+      links,
+      traffic,
+      timeline,
+      outputs,
       whereOf: (p) => wheres.get(p) ?? `${source}:1:1`,
     };
   }
@@ -341,9 +430,15 @@ class Checker {
   private host(n: N, path: string): HostSpec {
     const m = this.map(n, path, ["name", "setup", "switch"]);
     const name = this.str(m.get("name"), `${path}.name`);
-    if (!/^[A-Za-z0-9_.-]+$/.test(name)) this.expected(m.get("name"), `${path}.name`, "a name of letters, digits, '.', '_' or '-'");
+    if (!/^[A-Za-z0-9_.-]+$/.test(name))
+      this.expected(m.get("name"), `${path}.name`, "a name of letters, digits, '.', '_' or '-'");
     const isSwitch = m.has("switch") ? this.bool(m.get("switch"), `${path}.switch`) : false;
-    return { name, setup: m.has("setup") ? this.commands(m.get("setup"), `${path}.setup`) : [], isSwitch, where: this.where(n) };
+    return {
+      name,
+      setup: m.has("setup") ? this.commands(m.get("setup"), `${path}.setup`) : [],
+      isSwitch,
+      where: this.where(n),
+    };
   }
 
   private commands(n: N, path: string): Command[] {
@@ -375,7 +470,8 @@ class Checker {
       const v = this.str(m.get(k), `${path}.${k}`);
       const i = v.indexOf(":");
       const host = i < 0 ? "" : v.slice(0, i);
-      if (i < 0 || !hosts.has(host) || i === v.length - 1) this.expected(m.get(k), `${path}.${k}`, `HOST:PORT with HOST one of ${[...hosts].join(", ")}`);
+      if (i < 0 || !hosts.has(host) || i === v.length - 1)
+        this.expected(m.get(k), `${path}.${k}`, `HOST:PORT with HOST one of ${[...hosts].join(", ")}`);
       return { host, port: v.slice(i + 1) };
     };
     return { a: end("a"), b: end("b"), where: this.where(n) };
@@ -388,10 +484,36 @@ class Checker {
     const host = hostOf(m.get("host"), `${path}.host`);
     const port = this.str(m.get("port"), `${path}.port`);
     const startMs = m.has("start") ? this.duration(m.get("start"), `${path}.start`) : 0;
-    if (startMs >= durationMs) this.fail(m.get("start"), `${path}.start`, `starts at ${startMs} ms, after the scenario ends (duration ${durationMs} ms)`);
+    if (startMs >= durationMs)
+      this.fail(
+        m.get("start"),
+        `${path}.start`,
+        `starts at ${startMs} ms, after the scenario ends (duration ${durationMs} ms)`,
+      );
     if (m.has("pcap")) {
-      for (const k of ["rate", "flows", "distribution", "lifetime", "size", "protocol", "vlan", "eth", "ip", "src_ports", "dst_port", "payload", "tunnel", "burst", "stop"]) {
-        if (m.has(k)) this.fail(m.get(k), `${path}.${k}`, `"${k}" does not apply to a pcap replay (only port, start, timing, loop)`);
+      for (const k of [
+        "rate",
+        "flows",
+        "distribution",
+        "lifetime",
+        "size",
+        "protocol",
+        "vlan",
+        "eth",
+        "ip",
+        "src_ports",
+        "dst_port",
+        "payload",
+        "tunnel",
+        "burst",
+        "stop",
+      ]) {
+        if (m.has(k))
+          this.fail(
+            m.get(k),
+            `${path}.${k}`,
+            `"${k}" does not apply to a pcap replay (only port, start, timing, loop)`,
+          );
       }
       const file = this.str(m.get("pcap"), `${path}.pcap`);
       let timing: ReplayTraffic["timing"] = "recorded";
@@ -404,14 +526,19 @@ class Checker {
       this.wheres.set(`${path}.port`, this.where(m.get("port")));
       return { kind: "replay", name, host, port, file, timing, startMs, loop, where };
     }
-    if (m.has("timing") || m.has("loop")) this.fail(m.get("timing") ?? m.get("loop"), path, '"timing" and "loop" apply to a pcap replay only');
+    if (m.has("timing") || m.has("loop"))
+      this.fail(m.get("timing") ?? m.get("loop"), path, '"timing" and "loop" apply to a pcap replay only');
     const rate = this.rate(m.get("rate"), `${path}.rate`);
     const stopMs = m.has("stop") ? this.duration(m.get("stop"), `${path}.stop`) : durationMs;
-    if (stopMs <= startMs) this.fail(m.get("stop"), `${path}.stop`, `stops at ${stopMs} ms, not after its start (${startMs} ms)`);
+    if (stopMs <= startMs)
+      this.fail(m.get("stop"), `${path}.stop`, `stops at ${stopMs} ms, not after its start (${startMs} ms)`);
     let burst: GeneratedTraffic["burst"] = null;
     if (m.has("burst")) {
       const b = this.map(m.get("burst"), `${path}.burst`, ["on", "off"]);
-      burst = { onMs: this.duration(b.get("on"), `${path}.burst.on`, false), offMs: this.duration(b.get("off"), `${path}.burst.off`) };
+      burst = {
+        onMs: this.duration(b.get("on"), `${path}.burst.on`, false),
+        offMs: this.duration(b.get("off"), `${path}.burst.off`),
+      };
     }
     const flows = m.has("flows") ? this.num(m.get("flows"), `${path}.flows`, 1, 10_000_000, true) : 1;
     let distribution: Distribution = { kind: "uniform" };
@@ -431,7 +558,8 @@ class Checker {
     let protocol: GeneratedTraffic["protocol"] = "udp";
     if (m.has("protocol")) {
       const p = this.str(m.get("protocol"), `${path}.protocol`).toLowerCase();
-      if (p !== "udp" && p !== "tcp" && p !== "icmp" && p !== "arp") this.expected(m.get("protocol"), `${path}.protocol`, "udp, tcp, icmp or arp");
+      if (p !== "udp" && p !== "tcp" && p !== "icmp" && p !== "arp")
+        this.expected(m.get("protocol"), `${path}.protocol`, "udp, tcp, icmp or arp");
       protocol = p as GeneratedTraffic["protocol"];
     }
     const vlan = m.has("vlan") ? this.num(m.get("vlan"), `${path}.vlan`, 0, 4095, true) : null;
@@ -456,14 +584,16 @@ class Checker {
       const r = /^(\d+)(?:-(\d+))?$/.exec(t);
       const lo = r ? Number(r[1]) : NaN;
       const hi = r ? Number(r[2] ?? r[1]) : NaN;
-      if (!(lo >= 1 && hi <= 65535 && lo <= hi)) this.expected(m.get("src_ports"), `${path}.src_ports`, 'a port or a range such as "1024-65535"');
+      if (!(lo >= 1 && hi <= 65535 && lo <= hi))
+        this.expected(m.get("src_ports"), `${path}.src_ports`, 'a port or a range such as "1024-65535"');
       srcPorts = [lo, hi];
     }
     const dstPort = m.has("dst_port") ? this.num(m.get("dst_port"), `${path}.dst_port`, 1, 65535, true) : 80;
     let payload: Uint8Array | null = null;
     if (m.has("payload")) {
       const h = this.str(m.get("payload"), `${path}.payload`).replace(/[\s:]/g, "");
-      if (!/^([0-9a-fA-F]{2})+$/.test(h)) this.expected(m.get("payload"), `${path}.payload`, "the payload bytes in hex, e.g. \"12340100...\"");
+      if (!/^([0-9a-fA-F]{2})+$/.test(h))
+        this.expected(m.get("payload"), `${path}.payload`, 'the payload bytes in hex, e.g. "12340100..."');
       payload = Uint8Array.from(h.match(/../g) as string[], (b) => parseInt(b, 16));
     }
     let tunnel: TunnelSpec | null = null;
@@ -471,7 +601,8 @@ class Checker {
       const tp = `${path}.tunnel`;
       const t = this.map(m.get("tunnel"), tp, ["type", "key", "eth", "ip"]);
       const type = this.str(t.get("type"), `${tp}.type`);
-      if (type !== "vxlan" && type !== "geneve" && type !== "nvgre") this.expected(t.get("type"), `${tp}.type`, "vxlan, geneve or nvgre");
+      if (type !== "vxlan" && type !== "geneve" && type !== "nvgre")
+        this.expected(t.get("type"), `${tp}.type`, "vxlan, geneve or nvgre");
       const key = this.num(t.get("key"), `${tp}.key`, 0, type === "nvgre" ? 0xffffffff : 0xffffff, true);
       const e = this.map(t.get("eth"), `${tp}.eth`, ["src", "dst"]);
       const ip = this.map(t.get("ip"), `${tp}.ip`, ["src", "dst"]);
@@ -481,9 +612,12 @@ class Checker {
         return pool[0] as string;
       };
       tunnel = {
-        type, key,
-        ethSrc: this.mac(e.get("src"), `${tp}.eth.src`), ethDst: this.mac(e.get("dst"), `${tp}.eth.dst`),
-        ipSrc: one(ip.get("src"), `${tp}.ip.src`), ipDst: one(ip.get("dst"), `${tp}.ip.dst`),
+        type,
+        key,
+        ethSrc: this.mac(e.get("src"), `${tp}.eth.src`),
+        ethDst: this.mac(e.get("dst"), `${tp}.eth.dst`),
+        ipSrc: one(ip.get("src"), `${tp}.ip.src`),
+        ipDst: one(ip.get("dst"), `${tp}.ip.dst`),
       };
     }
     // A rate the sending port could not carry is a mistake in the file, not a load test.
@@ -493,22 +627,52 @@ class Checker {
     const packets = pps * ((stopMs - startMs) / 1000) * onShare;
     const wireBits = pps * (minFrame + WIRE_OVERHEAD) * 8;
     if (wireBits > MAX_LINK_BPS) {
-      this.fail(m.get("rate"), `${path}.rate`, `${rate.text} of ${minFrame}-byte frames needs ${(wireBits / 1e9).toFixed(1)} Gbit/s on the wire, more than the fastest emulated link (${MAX_LINK_BPS / 1e9} Gbit/s)`);
+      this.fail(
+        m.get("rate"),
+        `${path}.rate`,
+        `${rate.text} of ${minFrame}-byte frames needs ${(wireBits / 1e9).toFixed(1)} Gbit/s on the wire, more than the fastest emulated link (${MAX_LINK_BPS / 1e9} Gbit/s)`,
+      );
     }
     if (packets > MAX_PACKETS_PER_RUN) {
-      this.fail(m.get("rate"), `${path}.rate`, `${rate.text} for ${(stopMs - startMs) / 1000} s is ${Math.round(packets).toLocaleString("en-US")} packets, more than the ${MAX_PACKETS_PER_RUN.toLocaleString("en-US")} a run may send`);
+      this.fail(
+        m.get("rate"),
+        `${path}.rate`,
+        `${rate.text} for ${(stopMs - startMs) / 1000} s is ${Math.round(packets).toLocaleString("en-US")} packets, more than the ${MAX_PACKETS_PER_RUN.toLocaleString("en-US")} a run may send`,
+      );
     }
     this.wheres.set(`${path}.port`, this.where(m.get("port")));
     return {
-      kind: "generated", name, host, port, rate, burst, startMs, stopMs, flows, distribution, lifetimeMs, size, protocol, vlan,
-      ethSrc, ethDst, ipSrc, ipDst, srcPorts, dstPort, payload, tunnel, where,
+      kind: "generated",
+      name,
+      host,
+      port,
+      rate,
+      burst,
+      startMs,
+      stopMs,
+      flows,
+      distribution,
+      lifetimeMs,
+      size,
+      protocol,
+      vlan,
+      ethSrc,
+      ethDst,
+      ipSrc,
+      ipDst,
+      srcPorts,
+      dstPort,
+      payload,
+      tunnel,
+      where,
     };
   }
 
   private size(n: N, path: string): SizeMix {
     const check = (v: unknown, node: N, p: string): number => {
       const x = Number(v);
-      if (!Number.isInteger(x) || x < 60 || x > 9000) this.expected(node, p, "a frame size from 60 to 9000 bytes (without FCS)");
+      if (!Number.isInteger(x) || x < 60 || x > 9000)
+        this.expected(node, p, "a frame size from 60 to 9000 bytes (without FCS)");
       return x;
     };
     if (isScalar(n) && String(n.value).toLowerCase() === "imix") {
@@ -551,9 +715,14 @@ class Checker {
       const [addr, plen] = v.split("/") as [string, string | undefined];
       const len = plen === undefined ? 32 : /^\d+$/.test(plen) ? Number(plen) : NaN;
       let base = NaN;
-      try { base = ipv4FromString(addr); } catch { /* reported below */ }
+      try {
+        base = ipv4FromString(addr);
+      } catch {
+        /* reported below */
+      }
       // Pools are expanded to their addresses: a /16 (65,534 hosts) is the largest kept.
-      if (!(len >= 16 && len <= 32) || Number.isNaN(base)) this.expected(it, p, "an IPv4 address or prefix such as 10.0.0.0/24 (at most /16)");
+      if (!(len >= 16 && len <= 32) || Number.isNaN(base))
+        this.expected(it, p, "an IPv4 address or prefix such as 10.0.0.0/24 (at most /16)");
       const size = 2 ** (32 - len);
       const netw = base - (base % size);
       // A prefix stands for its hosts: not the network and broadcast addresses (/31, /32 whole).
@@ -569,7 +738,8 @@ class Checker {
     const where = this.where(n);
     if (!m.has("at")) this.expected(n, `${path}.at`, 'an "at" time such as "2s"');
     const atMs = this.duration(m.get("at"), `${path}.at`);
-    if (atMs > durationMs) this.fail(m.get("at"), `${path}.at`, `at ${atMs} ms is after the scenario ends (duration ${durationMs} ms)`);
+    if (atMs > durationMs)
+      this.fail(m.get("at"), `${path}.at`, `at ${atMs} ms is after the scenario ends (duration ${durationMs} ms)`);
     const host = hostOf(m.get("host"), `${path}.host`);
     const actions: TimelineAction[] = [];
     const labels: string[] = [];
@@ -604,7 +774,11 @@ class Checker {
       const k = this.map(m.get("nic"), `${path}.nic`, ["port", "l1_entries", "l2_entries", "max_masks"]);
       const port = this.str(k.get("port"), `${path}.nic.port`);
       const sets: string[] = [];
-      for (const [key, opt] of [["l1_entries", "hw-l1-entries"], ["l2_entries", "hw-l2-entries"], ["max_masks", "hw-max-masks"]] as const) {
+      for (const [key, opt] of [
+        ["l1_entries", "hw-l1-entries"],
+        ["l2_entries", "hw-l2-entries"],
+        ["max_masks", "hw-max-masks"],
+      ] as const) {
         if (k.has(key)) sets.push(`options:${opt}=${this.num(k.get(key), `${path}.nic.${key}`, 1, 16_777_216, true)}`);
       }
       if (sets.length === 0) this.expected(m.get("nic"), `${path}.nic`, "l1_entries, l2_entries or max_masks");
@@ -630,11 +804,22 @@ export const MAX_LINK_BPS = 400e9;
 export function avgSize(m: SizeMix): number {
   let w = 0;
   let s = 0;
-  m.sizes.forEach((x, i) => { s += x * (m.weights[i] as number); w += m.weights[i] as number; });
+  m.sizes.forEach((x, i) => {
+    s += x * (m.weights[i] as number);
+    w += m.weights[i] as number;
+  });
   return s / w;
 }
 
-const DURATION_UNITS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, sec: 1000, min: 60_000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = {
+  us: 0.001,
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  min: 60_000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 export function parseDuration(text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|sec|min|m|h)?\s*$/.exec(text);
@@ -677,7 +862,11 @@ export function splitWords(text: string): string[] {
       cur += text[++i];
       inWord = true;
     } else if (ch === " " || ch === "\t" || ch === "\n") {
-      if (inWord) { out.push(cur); cur = ""; inWord = false; }
+      if (inWord) {
+        out.push(cur);
+        cur = "";
+        inWord = false;
+      }
     } else {
       cur += ch;
       inWord = true;

@@ -15,7 +15,14 @@
 // again without running anything.
 
 import {
-  COST_KEYS, compareRuns, costModel, runCost, type CostKey, type CostModel, type OffloadSaving, type RunCost,
+  COST_KEYS,
+  compareRuns,
+  costModel,
+  runCost,
+  type CostKey,
+  type CostModel,
+  type OffloadSaving,
+  type RunCost,
 } from "./cost.ts";
 import { TIERS, type Report, type RunResult, type TierName } from "./result.ts";
 
@@ -43,7 +50,7 @@ export function fmtSi(v: number, unit: string): string {
   const [d, p] = a >= 1e9 ? [1e9, "G"] : a >= 1e6 ? [1e6, "M"] : a >= 1e3 ? [1e3, "k"] : [1, ""];
   const x = v / d;
   const ax = Math.abs(x);
-  const s = ax >= 100 || d === 1 && Number.isInteger(x) ? x.toFixed(0) : ax >= 10 ? x.toFixed(1) : x.toFixed(2);
+  const s = ax >= 100 || (d === 1 && Number.isInteger(x)) ? x.toFixed(0) : ax >= 10 ? x.toFixed(1) : x.toFixed(2);
   return `${s} ${p}${unit}`;
 }
 
@@ -134,8 +141,10 @@ export function byCount(m: Readonly<Record<string, number>>): [string, number][]
 /** The side-by-side rows: label, then one cell per run. */
 export function comparisonRows(report: Report, costs: readonly RunCost[]): [string, ...string[]][] {
   const runs = report.runs;
-  const row = (label: string, f: (r: RunResult, c: RunCost) => string): [string, ...string[]] =>
-    [label, ...runs.map((r, i) => f(r, costs[i] as RunCost))];
+  const row = (label: string, f: (r: RunResult, c: RunCost) => string): [string, ...string[]] => [
+    label,
+    ...runs.map((r, i) => f(r, costs[i] as RunCost)),
+  ];
   return [
     row("virtual duration", (r) => `${(r.durationMs / 1000).toFixed(1)} s`),
     row("packets", (r) => fmtInt(r.packets)),
@@ -152,9 +161,11 @@ export function comparisonRows(report: Report, costs: readonly RunCost[]): [stri
 /** Per-tier cost in words, for the model line of the text and the page. */
 export function modelSummary(model: CostModel): string {
   const ns = (k: CostKey): string => `${fmtInt(model[k])} ns`;
-  return `clock ${model.coreGHz} GHz; per packet: nic-l1 ${ns("nicL1Ns")}, nic-l2 ${ns("nicL2Ns")}, ` +
+  return (
+    `clock ${model.coreGHz} GHz; per packet: nic-l1 ${ns("nicL1Ns")}, nic-l2 ${ns("nicL2Ns")}, ` +
     `dp-emc ${ns("emcNs")}, dp-megaflow ${ns("megaflowNs")}, upcall ${ns("upcallNs")}, drop ${ns("dropNs")}; ` +
-    `per flow inserted into the NIC ${ns("offloadInsertNs")}`;
+    `per flow inserted into the NIC ${ns("offloadInsertNs")}`
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,11 +181,20 @@ type Align = "l" | "r";
 /** Columns padded to their widest cell, two spaces apart; `indent` before each line. */
 function table(rows: readonly (readonly string[])[], align: readonly Align[], indent: string): string[] {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
-  return rows.map((r) => indent + r.map((c, i) => {
-    const w = widths[i] as number;
-    return (align[i] ?? "l") === "r" ? c.padStart(w) : i === r.length - 1 ? c : c.padEnd(w);
-  }).join("  "));
+  for (const r of rows)
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  return rows.map(
+    (r) =>
+      indent +
+      r
+        .map((c, i) => {
+          const w = widths[i] as number;
+          return (align[i] ?? "l") === "r" ? c.padStart(w) : i === r.length - 1 ? c : c.padEnd(w);
+        })
+        .join("  "),
+  );
 }
 
 export function formatText(report: Report, opts: TextOptions = {}): string {
@@ -200,29 +220,46 @@ export function formatText(report: Report, opts: TextOptions = {}): string {
     const rows = [["", ...report.runs.map((r) => r.label)], ...comparisonRows(report, costs)];
     out.push(...table(rows, ["l", ...report.runs.map((): Align => "r")], ""));
     if (saving !== null) {
-      out.push(saving.ratio === null
-        ? `host CPU, off / on: unbounded (with hw-offload on this traffic costs the host nothing)`
-        : `host CPU, off / on: ${saving.ratio.toFixed(2)}x`);
+      out.push(
+        saving.ratio === null
+          ? `host CPU, off / on: unbounded (with hw-offload on this traffic costs the host nothing)`
+          : `host CPU, off / on: ${saving.ratio.toFixed(2)}x`,
+      );
     }
     out.push("");
   }
 
   for (const [i, run] of report.runs.entries()) {
     const cost = costs[i] as RunCost;
-    out.push(bold(`Run "${run.label}"`) + `: ${fmtInt(run.packets)} packets, ${fmtBytes(run.bytes)} in ` +
-      `${(run.durationMs / 1000).toFixed(1)} s of virtual time; host CPU ${cost.cpuSeconds.toFixed(3)} core-seconds`);
+    out.push(
+      bold(`Run "${run.label}"`) +
+        `: ${fmtInt(run.packets)} packets, ${fmtBytes(run.bytes)} in ` +
+        `${(run.durationMs / 1000).toFixed(1)} s of virtual time; host CPU ${cost.cpuSeconds.toFixed(3)} core-seconds`,
+    );
     const tr = tierRows(run).map((t) => [
-      t.tier, fmtInt(t.packets), fmtShare(t.share),
-      t.hits === null ? "-" : fmtInt(t.hits), t.misses === null ? "-" : fmtInt(t.misses),
+      t.tier,
+      fmtInt(t.packets),
+      fmtShare(t.share),
+      t.hits === null ? "-" : fmtInt(t.hits),
+      t.misses === null ? "-" : fmtInt(t.misses),
       `${(cost.tierSeconds[TIERS.indexOf(t.tier)] ?? 0).toFixed(3)} s`,
     ]);
-    out.push(...table([["tier", "packets", "share", "hits", "misses", "host CPU"], ...tr],
-      ["l", "r", "r", "r", "r", "r"], "  "));
+    out.push(
+      ...table(
+        [["tier", "packets", "share", "hits", "misses", "host CPU"], ...tr],
+        ["l", "r", "r", "r", "r", "r"],
+        "  ",
+      ),
+    );
     if (cost.insertSeconds > 0) out.push(`  NIC flow insertions: ${cost.insertSeconds.toFixed(3)} s of host CPU`);
-    out.push(`  flow setups: ${fmtInt(run.flowSetups)} (${fmtInt(run.setupRate)}/s); peak datapath flows ` +
-      `${fmtInt(run.peakFlows)}, of which offloaded ${fmtInt(run.peakOffloaded)}`);
-    out.push(`  flows set up: ${fmtInt(run.flows.offloaded)} offloaded, ${fmtInt(run.flows.software)} in software` +
-      (run.hwOffload ? "" : " (hw-offload off)"));
+    out.push(
+      `  flow setups: ${fmtInt(run.flowSetups)} (${fmtInt(run.setupRate)}/s); peak datapath flows ` +
+        `${fmtInt(run.peakFlows)}, of which offloaded ${fmtInt(run.peakOffloaded)}`,
+    );
+    out.push(
+      `  flows set up: ${fmtInt(run.flows.offloaded)} offloaded, ${fmtInt(run.flows.software)} in software` +
+        (run.hwOffload ? "" : " (hw-offload off)"),
+    );
     if (run.flows.refused.length > 0) {
       out.push("  refused offloads:");
       const refused = [...run.flows.refused].sort((a, b) => b.flows - a.flows || (a.reason < b.reason ? -1 : 1));
@@ -233,9 +270,13 @@ export function formatText(report: Report, opts: TextOptions = {}): string {
       }
     }
     const fb = byCount(run.fallbacks).filter(([, n]) => n > 0);
-    out.push(`  NIC fallbacks to the host: ${fb.length === 0 ? "none" : fb.map(([k, n]) => `${k} ${fmtInt(n)}`).join(", ")}`);
+    out.push(
+      `  NIC fallbacks to the host: ${fb.length === 0 ? "none" : fb.map(([k, n]) => `${k} ${fmtInt(n)}`).join(", ")}`,
+    );
     const dr = byCount(run.drops).filter(([, n]) => n > 0);
-    out.push(`  drops: ${dr.length === 0 ? "none" : dr.map(([k, n]) => (c ? paint("33", k) : k) + ` ${fmtInt(n)}`).join(", ")}`);
+    out.push(
+      `  drops: ${dr.length === 0 ? "none" : dr.map(([k, n]) => (c ? paint("33", k) : k) + ` ${fmtInt(n)}`).join(", ")}`,
+    );
     if (run.marks.length > 0) {
       out.push("  timeline:");
       for (const m of run.marks) out.push(`    ${fmtMs(m.tMs).padStart(10)}  ${m.label}`);
@@ -247,7 +288,9 @@ export function formatText(report: Report, opts: TextOptions = {}): string {
   out.push(bold("Cost model") + " (host CPU time of one core; sources in src/scenario/cost.ts)");
   out.push(`  ${modelSummary(model)}`);
   const ov = Object.keys(report.costOverrides).sort();
-  out.push(`  set by the scenario: ${ov.length === 0 ? "none (all defaults)" : ov.map((k) => `${k}=${report.costOverrides[k]}`).join(", ")}`);
+  out.push(
+    `  set by the scenario: ${ov.length === 0 ? "none (all defaults)" : ov.map((k) => `${k}=${report.costOverrides[k]}`).join(", ")}`,
+  );
   return out.join("\n") + "\n";
 }
 
@@ -275,11 +318,23 @@ function runJson(r: RunResult): unknown {
     durationMs: num(r.durationMs, 3),
     packets: num(r.packets, 0),
     bytes: num(r.bytes, 0),
-    tiers: r.tiers.map((t) => ({ tier: t.tier, packets: num(t.packets, 0), bytes: num(t.bytes, 0), share: num(t.share, 6) })),
-    nic: { l1Hits: num(r.nic.l1Hits, 0), l1Misses: num(r.nic.l1Misses, 0), l2Hits: num(r.nic.l2Hits, 0), l2Misses: num(r.nic.l2Misses, 0) },
+    tiers: r.tiers.map((t) => ({
+      tier: t.tier,
+      packets: num(t.packets, 0),
+      bytes: num(t.bytes, 0),
+      share: num(t.share, 6),
+    })),
+    nic: {
+      l1Hits: num(r.nic.l1Hits, 0),
+      l1Misses: num(r.nic.l1Misses, 0),
+      l2Hits: num(r.nic.l2Hits, 0),
+      l2Misses: num(r.nic.l2Misses, 0),
+    },
     datapath: {
-      emcHits: num(r.datapath.emcHits, 0), megaflowHits: num(r.datapath.megaflowHits, 0),
-      upcalls: num(r.datapath.upcalls, 0), lost: num(r.datapath.lost, 0),
+      emcHits: num(r.datapath.emcHits, 0),
+      megaflowHits: num(r.datapath.megaflowHits, 0),
+      upcalls: num(r.datapath.upcalls, 0),
+      lost: num(r.datapath.lost, 0),
     },
     flowSetups: num(r.flowSetups, 0),
     setupRate: num(r.setupRate, 3),
@@ -341,14 +396,17 @@ export function formatJson(report: Report): string {
       model: m,
       tiers: [...TIERS],
       runs: report.runs.map((r) => costJson(runCost(r, model))),
-      saving: saving === null ? null : {
-        on: saving.on.label,
-        off: saving.off.label,
-        coresSaved: num(saving.coresSaved, 6),
-        percentSaved: num(saving.percentSaved, 3),
-        ratio: saving.ratio === null ? null : num(saving.ratio, 6),
-        headline: headline(saving),
-      },
+      saving:
+        saving === null
+          ? null
+          : {
+              on: saving.on.label,
+              off: saving.off.label,
+              coresSaved: num(saving.coresSaved, 6),
+              percentSaved: num(saving.percentSaved, 3),
+              ratio: saving.ratio === null ? null : num(saving.ratio, 6),
+              headline: headline(saving),
+            },
     },
   };
   return JSON.stringify(doc, null, 2) + "\n";

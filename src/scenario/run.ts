@@ -37,7 +37,9 @@ export interface RunOptions {
 
 export class RunAborted extends Error {
   override readonly name = "RunAborted";
-  constructor(readonly partial: Report) { super("interrupted"); }
+  constructor(readonly partial: Report) {
+    super("interrupted");
+  }
 }
 
 const N_TIERS = TIERS.length;
@@ -51,10 +53,18 @@ export class EmuHost {
   readonly engine: HostEngine;
   readonly installed: DpFlow[] = [];
 
-  constructor(readonly name: string, private readonly cwd: string) {
+  constructor(
+    readonly name: string,
+    private readonly cwd: string,
+  ) {
     this.engine = new HostEngine({
-      db: this.db, unixctl: this.cmds, rundir: cwd, log: () => {},
-      onFlowInstall: (f) => { this.installed.push(f); },
+      db: this.db,
+      unixctl: this.cmds,
+      rundir: cwd,
+      log: () => {},
+      onFlowInstall: (f) => {
+        this.installed.push(f);
+      },
     });
     this.db.onCommit(() => this.engine.reconfigure());
     this.engine.reconfigure();
@@ -72,16 +82,19 @@ export class EmuHost {
   /** Interfaces whose configuration failed, with the reason (vsctl shows it as Interface error). */
   errors(): string[] {
     const out: string[] = [];
-    for (const b of this.db.root.bridges) for (const p of b.ports) for (const i of p.interfaces) {
-      if (i.error) out.push(`interface ${i.name}: ${i.error}`);
-    }
+    for (const b of this.db.root.bridges)
+      for (const p of b.ports)
+        for (const i of p.interfaces) {
+          if (i.error) out.push(`interface ${i.name}: ${i.error}`);
+        }
     return out;
   }
 
   /** Interface names; with `capturable`, only ports with packets of their own (a tunnel port's are the uplink's). */
   interfaceNames(capturable = false): string[] {
-    return this.db.root.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces
-      .filter((i) => !capturable || !isTunnelType(i.type)).map((i) => i.name)));
+    return this.db.root.bridges.flatMap((b) =>
+      b.ports.flatMap((p) => p.interfaces.filter((i) => !capturable || !isTunnelType(i.type)).map((i) => i.name)),
+    );
   }
 }
 
@@ -110,7 +123,9 @@ function portOf(sc: Scenario, hosts: Map<string, EmuHost>, host: string, port: s
   const dev = h.engine.devByName(port);
   if (dev === null) {
     const known = h.interfaceNames();
-    throw new ScenarioError(`${sc.whereOf(path)}: ${path}: no port "${port}" on ${sc.hosts.length > 1 ? `host ${host}` : "the host"} (ports: ${known.join(", ") || "none"})`);
+    throw new ScenarioError(
+      `${sc.whereOf(path)}: ${path}: no port "${port}" on ${sc.hosts.length > 1 ? `host ${host}` : "the host"} (ports: ${known.join(", ") || "none"})`,
+    );
   }
   return dev;
 }
@@ -146,7 +161,11 @@ export async function runScenario(sc: Scenario, opts: RunOptions): Promise<Repor
   for (let r = 0; r < sc.runs.length; r++) {
     const hw = sc.runs[r] as boolean;
     const progress = opts.progress
-      ? (x: number) => (opts.progress as NonNullable<RunOptions["progress"]>)((r + x) / sc.runs.length, `hw-offload ${hw ? "on" : "off"}`)
+      ? (x: number) =>
+          (opts.progress as NonNullable<RunOptions["progress"]>)(
+            (r + x) / sc.runs.length,
+            `hw-offload ${hw ? "on" : "off"}`,
+          )
       : undefined;
     const res = await runOnce(sc, hw, opts, progress);
     report.runs.push(res.result);
@@ -155,20 +174,40 @@ export async function runScenario(sc: Scenario, opts: RunOptions): Promise<Repor
   return report;
 }
 
-interface Wire { to: Netdev; host: EmuHost }
+interface Wire {
+  to: Netdev;
+  host: EmuHost;
+}
 
-async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (x: number) => void): Promise<{ result: RunResult; aborted: boolean }> {
+async function runOnce(
+  sc: Scenario,
+  hw: boolean,
+  opts: RunOptions,
+  progress?: (x: number) => void,
+): Promise<{ result: RunResult; aborted: boolean }> {
   const hosts = await buildHosts(sc, opts.baseDir);
   const tag = hw ? "hw-on" : "hw-off";
   const captures: string[] = [];
   for (const h of hosts.values()) {
-    await execOrFail(h, { tool: "vsctl", argv: ["set", "Open_vSwitch", ".", `other_config:hw-offload=${hw}`], text: `hw-offload=${hw}`, where: sc.source }, "run");
+    await execOrFail(
+      h,
+      {
+        tool: "vsctl",
+        argv: ["set", "Open_vSwitch", ".", `other_config:hw-offload=${hw}`],
+        text: `hw-offload=${hw}`,
+        where: sc.source,
+      },
+      "run",
+    );
     if (sc.outputs.captures !== null) {
       const dir = isAbsolute(sc.outputs.captures) ? sc.outputs.captures : resolve(opts.outDir, sc.outputs.captures);
       const file = resolve(dir, `${sc.name}${hosts.size > 1 ? `-${h.name}` : ""}-${tag}.pcapng`);
       mkdirSync(dirname(file), { recursive: true });
-      const sets = h.interfaceNames(true).flatMap((n, i) => [...(i > 0 ? ["--"] : []), "set", "Interface", n, `options:pcap=${file}`]);
-      if (sets.length > 0) await execOrFail(h, { tool: "vsctl", argv: sets, text: "captures", where: sc.source }, "run");
+      const sets = h
+        .interfaceNames(true)
+        .flatMap((n, i) => [...(i > 0 ? ["--"] : []), "set", "Interface", n, `options:pcap=${file}`]);
+      if (sets.length > 0)
+        await execOrFail(h, { tool: "vsctl", argv: sets, text: "captures", where: sc.source }, "run");
       captures.push(file);
     }
   }
@@ -192,7 +231,13 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
   const attachWires = (): void => {
     for (const { dev, wire } of wireEnds) {
       if (dev.driver !== null) continue;
-      dev.driver = { live: false, send: (frame) => { queue.push({ wire, frame: frame.slice() }); }, close: () => {} };
+      dev.driver = {
+        live: false,
+        send: (frame) => {
+          queue.push({ wire, frame: frame.slice() });
+        },
+        close: () => {},
+      };
     }
   };
   attachWires();
@@ -232,11 +277,15 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
     sampleTiers.set(now);
     let dpFlows = 0;
     let offloaded = 0;
-    for (const e of engines) for (const f of e.dp.flows) {
-      if (f === null) continue;
-      dpFlows++;
-      if (f.offload === "offloaded") { offloaded++; everOffloaded.add(f); }
-    }
+    for (const e of engines)
+      for (const f of e.dp.flows) {
+        if (f === null) continue;
+        dpFlows++;
+        if (f.offload === "offloaded") {
+          offloaded++;
+          everOffloaded.add(f);
+        }
+      }
     const n = installs();
     samples.push({ tMs, tierPps, dpFlows, offloadedFlows: offloaded, setupsPerSec: (n - sampleInstalls) / secs });
     sampleInstalls = n;
@@ -266,12 +315,18 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
   /** A frame arrives at `dev` now; its bytes are counted in the tier that handled it. */
   const deliver = (e: HostEngine, dev: Netdev, frame: Uint8Array): void => {
     e.nowMs = t;
-    if (!counted.has(e)) { e.receive(dev, frame); return; }
+    if (!counted.has(e)) {
+      e.receive(dev, frame);
+      return;
+    }
     const tiers = e.tiers;
     for (let i = 0; i < N_TIERS; i++) lastTiers[i] = tiers[i] as number;
     e.receive(dev, frame);
     for (let i = 0; i < N_TIERS; i++) {
-      if (tiers[i] !== lastTiers[i]) { tierBytes[i] = (tierBytes[i] as number) + frame.length; break; }
+      if (tiers[i] !== lastTiers[i]) {
+        tierBytes[i] = (tierBytes[i] as number) + frame.length;
+        break;
+      }
     }
   };
   const advanceTo = (target: number): void => {
@@ -281,7 +336,10 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
       for (const e of allEngines) e.advance(step);
       t += step;
       drain();
-      if (t >= nextSample) { takeSample(nextSample); nextSample += sc.sampleMs; }
+      if (t >= nextSample) {
+        takeSample(nextSample);
+        nextSample += sc.sampleMs;
+      }
     }
   };
 
@@ -291,7 +349,10 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
     let gMs = Infinity;
     for (let i = 0; i < gens.length; i++) {
       const x = (gens[i] as Generator).nextMs;
-      if (x < gMs) { gMs = x; g = i; }
+      if (x < gMs) {
+        gMs = x;
+        g = i;
+      }
     }
     const evMs = ev < sc.timeline.length ? (sc.timeline[ev] as TimelineEvent).atMs : Infinity;
     const next = Math.min(gMs, evMs, end);
@@ -304,7 +365,10 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
         const target = Math.min(end, t + warp);
         for (const e of allEngines) e.advance(target - t, 500);
         t = target;
-        while (nextSample <= t) { takeSample(nextSample); nextSample += sc.sampleMs; }
+        while (nextSample <= t) {
+          takeSample(nextSample);
+          nextSample += sc.sampleMs;
+        }
         for (const gen of gens) while (gen.nextMs < t) gen.advance();
       }
       continue;
@@ -319,14 +383,26 @@ async function runOnce(sc: Scenario, hw: boolean, opts: RunOptions, progress?: (
       // Let Ctrl-C (and the terminal) in now and then.
       await new Promise<void>((r) => setImmediate(r));
       const p = Math.floor((t / end) * 1000);
-      if (progress !== undefined && p !== lastProgress) { lastProgress = p; progress(t / end); }
+      if (progress !== undefined && p !== lastProgress) {
+        lastProgress = p;
+        progress(t / end);
+      }
     }
     if (opts.signal?.aborted) aborted = true;
   }
   if (!aborted) advanceTo(end);
   for (const e of allEngines) e.settle();
 
-  const result = summarize(sc, hw, hostList, { tierBytes, samples, marks, everOffloaded, peakFlows, peakOffloaded, captures, durationMs: aborted ? t : end });
+  const result = summarize(sc, hw, hostList, {
+    tierBytes,
+    samples,
+    marks,
+    everOffloaded,
+    peakFlows,
+    peakOffloaded,
+    captures,
+    durationMs: aborted ? t : end,
+  });
   for (const e of allEngines) await e.close();
   progress?.(1);
   return { result, aborted };
@@ -373,7 +449,10 @@ function summarize(sc: Scenario, hw: boolean, hosts: EmuHost[], c: Collected): R
     lost += e.dp.lost;
     setups += h.installed.length;
     for (const f of h.installed) {
-      if (f.offload === "offloaded" || c.everOffloaded.has(f)) { offloaded++; continue; }
+      if (f.offload === "offloaded" || c.everOffloaded.has(f)) {
+        offloaded++;
+        continue;
+      }
       software++;
       if (f.offloadReason !== null) {
         const r = refused.get(f.offloadReason);
@@ -390,7 +469,12 @@ function summarize(sc: Scenario, hw: boolean, hosts: EmuHost[], c: Collected): R
     durationMs: c.durationMs,
     packets,
     bytes: c.tierBytes.reduce((a, b) => a + b, 0),
-    tiers: TIERS.map((tier, i) => ({ tier, packets: tiers[i] as number, bytes: c.tierBytes[i] as number, share: packets > 0 ? (tiers[i] as number) / packets : 0 })),
+    tiers: TIERS.map((tier, i) => ({
+      tier,
+      packets: tiers[i] as number,
+      bytes: c.tierBytes[i] as number,
+      share: packets > 0 ? (tiers[i] as number) / packets : 0,
+    })),
     nic: { l1Hits, l1Misses: nicRx - l1Hits, l2Hits, l2Misses: Math.max(0, nicRx - l1Hits - l2Hits) },
     datapath: { emcHits, megaflowHits, upcalls: tiers[Tier.UPCALL] as number, lost },
     flowSetups: setups,
@@ -398,8 +482,11 @@ function summarize(sc: Scenario, hw: boolean, hosts: EmuHost[], c: Collected): R
     peakFlows: c.peakFlows,
     peakOffloaded: c.peakOffloaded,
     flows: {
-      offloaded, software,
-      refused: [...refused].map(([reason, r]) => ({ reason, ...r })).sort((a, b) => b.flows - a.flows || (a.reason < b.reason ? -1 : 1)),
+      offloaded,
+      software,
+      refused: [...refused]
+        .map(([reason, r]) => ({ reason, ...r }))
+        .sort((a, b) => b.flows - a.flows || (a.reason < b.reason ? -1 : 1)),
     },
     fallbacks: sortedRecord(fallbacks),
     drops: sortedRecord(drops),

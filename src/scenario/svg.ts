@@ -111,11 +111,15 @@ export function lineChart(spec: ChartSpec): string {
   const fy = spec.yTick ?? siTick;
 
   const o: string[] = [];
-  o.push(`<svg class="plot" data-plot="${esc(spec.id)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${esc(spec.id)}-title">`);
+  o.push(
+    `<svg class="plot" data-plot="${esc(spec.id)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${esc(spec.id)}-title">`,
+  );
   o.push(`<title id="${esc(spec.id)}-title">${esc(spec.title)}</title>`);
   o.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
   o.push(`<text x="${px(x0)}" y="20" class="chart-title">${esc(spec.title)}</text>`);
-  o.push(`<rect class="plot-area" x="${px(x0)}" y="${px(y1)}" width="${px(x1 - x0)}" height="${px(y0 - y1)}" fill="#fbfbfb" stroke="#cccccc"/>`);
+  o.push(
+    `<rect class="plot-area" x="${px(x0)}" y="${px(y1)}" width="${px(x1 - x0)}" height="${px(y0 - y1)}" fill="#fbfbfb" stroke="#cccccc"/>`,
+  );
 
   // Grid, ticks and tick labels.
   o.push(`<g class="axis y-axis">`);
@@ -125,7 +129,9 @@ export function lineChart(spec: ChartSpec): string {
     o.push(`<line x1="${px(x0 - 5)}" y1="${y}" x2="${px(x0)}" y2="${y}" stroke="#333333"/>`);
     o.push(`<text x="${px(x0 - 8)}" y="${px(sy(t) + 4)}" text-anchor="end">${esc(fy(t))}</text>`);
   }
-  o.push(`<text transform="translate(14 ${px((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" class="axis-label">${esc(spec.yLabel)}</text>`);
+  o.push(
+    `<text transform="translate(14 ${px((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" class="axis-label">${esc(spec.yLabel)}</text>`,
+  );
   o.push(`</g>`);
   o.push(`<g class="axis x-axis">`);
   for (const t of xTicks) {
@@ -133,7 +139,9 @@ export function lineChart(spec: ChartSpec): string {
     o.push(`<line x1="${x}" y1="${px(y0)}" x2="${x}" y2="${px(y0 + 5)}" stroke="#333333"/>`);
     o.push(`<text x="${x}" y="${px(y0 + 18)}" text-anchor="middle">${esc(siTick(t))}</text>`);
   }
-  o.push(`<text x="${px((x0 + x1) / 2)}" y="${px(H - 8)}" text-anchor="middle" class="axis-label">${esc(spec.xLabel)}</text>`);
+  o.push(
+    `<text x="${px((x0 + x1) / 2)}" y="${px(H - 8)}" text-anchor="middle" class="axis-label">${esc(spec.xLabel)}</text>`,
+  );
   o.push(`<line x1="${px(x0)}" y1="${px(y0)}" x2="${px(x1)}" y2="${px(y0)}" stroke="#333333"/>`);
   o.push(`<line x1="${px(x0)}" y1="${px(y0)}" x2="${px(x0)}" y2="${px(y1)}" stroke="#333333"/>`);
   o.push(`</g>`);
@@ -147,8 +155,12 @@ export function lineChart(spec: ChartSpec): string {
       const label = m.label.length > MARK_LABEL_MAX ? `${m.label.slice(0, MARK_LABEL_MAX - 1)}…` : m.label;
       const ly = y1 + 14 + (i % 4) * 14;
       o.push(`<g class="mark"><title>${esc(`${siTick(m.x)}: ${m.label}`)}</title>`);
-      o.push(`<line x1="${px(x)}" y1="${px(y1)}" x2="${px(x)}" y2="${px(y0)}" stroke="#555555" stroke-dasharray="4 3"/>`);
-      o.push(`<text x="${px(right ? x - 4 : x + 4)}" y="${px(ly)}" text-anchor="${right ? "end" : "start"}" class="mark-label">${esc(label)}</text></g>`);
+      o.push(
+        `<line x1="${px(x)}" y1="${px(y1)}" x2="${px(x)}" y2="${px(y0)}" stroke="#555555" stroke-dasharray="4 3"/>`,
+      );
+      o.push(
+        `<text x="${px(right ? x - 4 : x + 4)}" y="${px(ly)}" text-anchor="${right ? "end" : "start"}" class="mark-label">${esc(label)}</text></g>`,
+      );
     });
     o.push(`</g>`);
   }
@@ -159,7 +171,9 @@ export function lineChart(spec: ChartSpec): string {
     if (s.points.length === 0) continue;
     const pts = s.points.map(([x, y]) => `${px(sx(x))},${px(sy(y))}`).join(" ");
     const dash = s.dashed === true ? ` stroke-dasharray="7 4"` : "";
-    o.push(`<polyline class="series" data-series="${esc(s.name)}" points="${pts}" fill="none" stroke="${esc(s.color)}" stroke-width="2"${dash}/>`);
+    o.push(
+      `<polyline class="series" data-series="${esc(s.name)}" points="${pts}" fill="none" stroke="${esc(s.color)}" stroke-width="2"${dash}/>`,
+    );
   }
   o.push(`</g>`);
   if (spec.series.every((s) => s.points.length === 0)) {
@@ -171,7 +185,9 @@ export function lineChart(spec: ChartSpec): string {
   spec.series.forEach((s, i) => {
     const y = y1 + 10 + i * LEGEND_ROW;
     const dash = s.dashed === true ? ` stroke-dasharray="7 4"` : "";
-    o.push(`<line x1="${px(x1 + 12)}" y1="${px(y)}" x2="${px(x1 + 36)}" y2="${px(y)}" stroke="${esc(s.color)}" stroke-width="2"${dash}/>`);
+    o.push(
+      `<line x1="${px(x1 + 12)}" y1="${px(y)}" x2="${px(x1 + 36)}" y2="${px(y)}" stroke="${esc(s.color)}" stroke-width="2"${dash}/>`,
+    );
     o.push(`<text x="${px(x1 + 42)}" y="${px(y + 4)}">${esc(s.name)}</text>`);
   });
   o.push(`</g>`);

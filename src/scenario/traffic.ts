@@ -31,7 +31,9 @@ export interface Generator {
 /** mulberry32: a small seeded generator with good enough statistics for traffic draws. */
 export class Rng {
   private s: number;
-  constructor(seed: number) { this.s = seed >>> 0; }
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
   next(): number {
     let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
     t = Math.imul(t ^ (t >>> 15), t | 1);
@@ -49,7 +51,10 @@ function streamSeed(seed: number, index: number): number {
 function zipfCdf(n: number, s: number): Float64Array {
   const cdf = new Float64Array(n);
   let sum = 0;
-  for (let i = 0; i < n; i++) { sum += 1 / Math.pow(i + 1, s); cdf[i] = sum; }
+  for (let i = 0; i < n; i++) {
+    sum += 1 / (i + 1) ** s;
+    cdf[i] = sum;
+  }
   for (let i = 0; i < n; i++) cdf[i] = (cdf[i] as number) / sum;
   return cdf;
 }
@@ -59,7 +64,8 @@ function search(cdf: Float64Array, u: number): number {
   let hi = cdf.length - 1;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((cdf[mid] as number) < u) lo = mid + 1; else hi = mid;
+    if ((cdf[mid] as number) < u) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 }
@@ -87,7 +93,10 @@ class FlowGenerator implements Generator {
   private readonly portSpan: number;
   private cur: Uint8Array = new Uint8Array(0);
 
-  constructor(readonly spec: GeneratedTraffic, seed: number) {
+  constructor(
+    readonly spec: GeneratedTraffic,
+    seed: number,
+  ) {
     this.rng = new Rng(seed);
     const pps = spec.rate.bits ? spec.rate.value / (8 * avgSize(spec.size)) : spec.rate.value;
     this.intervalMs = 1000 / pps;
@@ -96,7 +105,10 @@ class FlowGenerator implements Generator {
     for (const x of spec.size.weights) w += x;
     this.sizeCdf = new Float64Array(spec.size.weights.length);
     let acc = 0;
-    spec.size.weights.forEach((x, i) => { acc += x / w; this.sizeCdf[i] = acc; });
+    spec.size.weights.forEach((x, i) => {
+      acc += x / w;
+      this.sizeCdf[i] = acc;
+    });
     this.portSpan = spec.srcPorts[1] - spec.srcPorts[0] + 1;
     this.src = Uint32Array.from(spec.ipSrc, ipv4FromString);
     this.dst = Uint32Array.from(spec.ipDst, ipv4FromString);
@@ -205,14 +217,24 @@ class FlowGenerator implements Generator {
     }
     layers.push({ ipv4: { src, dst, ttl: 64 } });
     let hdr = this.outer + 14 + (s.vlan !== null ? 4 : 0) + 20;
-    if (s.protocol === "udp") { layers.push({ udp: { src: sport, dst: s.dstPort } }); hdr += 8; }
-    else if (s.protocol === "tcp") { layers.push({ tcp: { src: sport, dst: s.dstPort, flags: "ACK" } }); hdr += 20; }
-    else { layers.push({ icmp: { type: 8, code: 0, id: 0, seq: 1 } }); hdr += 8; }
-    const payload = s.payload !== null ? { hex: Buffer.from(s.payload).toString("hex") } : { len: Math.max(0, size - hdr) };
+    if (s.protocol === "udp") {
+      layers.push({ udp: { src: sport, dst: s.dstPort } });
+      hdr += 8;
+    } else if (s.protocol === "tcp") {
+      layers.push({ tcp: { src: sport, dst: s.dstPort, flags: "ACK" } });
+      hdr += 20;
+    } else {
+      layers.push({ icmp: { type: 8, code: 0, id: 0, seq: 1 } });
+      hdr += 8;
+    }
+    const payload =
+      s.payload !== null ? { hex: Buffer.from(s.payload).toString("hex") } : { len: Math.max(0, size - hdr) };
     return buildPacket({ layers, payload, pad: 60 });
   }
 
-  frame(): Uint8Array { return this.cur; }
+  frame(): Uint8Array {
+    return this.cur;
+  }
 
   advance(): void {
     this.sent++;
@@ -230,24 +252,32 @@ class ReplayGenerator implements Generator {
   private readonly offsets: number[]; // ms from the first packet
   private readonly periodMs: number;
 
-  constructor(readonly spec: ReplayTraffic, baseDir: string) {
+  constructor(
+    readonly spec: ReplayTraffic,
+    baseDir: string,
+  ) {
     const path = spec.file.startsWith("/") ? spec.file : `${baseDir}/${spec.file}`;
     let res;
     try {
       res = readCaptureFile(path);
     } catch (e) {
-      throw new ScenarioError(`${spec.where}: ${spec.name}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      throw new ScenarioError(
+        `${spec.where}: ${spec.name}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      );
     }
     if (res.packets.length === 0) {
-      throw new ScenarioError(`${spec.where}: ${spec.name}: ${path} has no packets${res.error ? ` (${res.error.message})` : ""}`);
+      throw new ScenarioError(
+        `${spec.where}: ${spec.name}: ${path} has no packets${res.error ? ` (${res.error.message})` : ""}`,
+      );
     }
     const eth = res.packets.filter((p) => (res.interfaces[p.interfaceId]?.linkType ?? 1) === 1);
-    if (eth.length === 0) throw new ScenarioError(`${spec.where}: ${spec.name}: ${path} has no Ethernet packets (link type 1)`);
+    if (eth.length === 0)
+      throw new ScenarioError(`${spec.where}: ${spec.name}: ${path} has no Ethernet packets (link type 1)`);
     this.frames = eth.map((p) => p.data.slice(0, p.caplen));
     const t0 = eth[0]?.ts ?? 0n;
     const timing = spec.timing;
     if (timing === "recorded") {
-      this.offsets = eth.map((p) => Number(((p.ts ?? t0) - t0)) / 1e6);
+      this.offsets = eth.map((p) => Number((p.ts ?? t0) - t0) / 1e6);
       const last = this.offsets[this.offsets.length - 1] as number;
       this.periodMs = last + (this.offsets.length > 1 ? last / (this.offsets.length - 1) : 1);
     } else {
@@ -259,12 +289,17 @@ class ReplayGenerator implements Generator {
     this.nextMs = spec.startMs + (this.offsets[0] as number);
   }
 
-  frame(): Uint8Array { return this.frames[this.i] as Uint8Array; }
+  frame(): Uint8Array {
+    return this.frames[this.i] as Uint8Array;
+  }
 
   advance(): void {
     this.sent++;
     if (++this.i === this.frames.length) {
-      if (!this.spec.loop) { this.nextMs = Infinity; return; }
+      if (!this.spec.loop) {
+        this.nextMs = Infinity;
+        return;
+      }
       this.i = 0;
       this.round++;
     }
@@ -274,5 +309,7 @@ class ReplayGenerator implements Generator {
 
 /** The generators of a scenario's traffic, each seeded from the scenario seed and its position. */
 export function makeGenerators(traffic: readonly Traffic[], seed: number, baseDir: string): Generator[] {
-  return traffic.map((t, i) => t.kind === "generated" ? new FlowGenerator(t, streamSeed(seed, i)) : new ReplayGenerator(t, baseDir));
+  return traffic.map((t, i) =>
+    t.kind === "generated" ? new FlowGenerator(t, streamSeed(seed, i)) : new ReplayGenerator(t, baseDir),
+  );
 }

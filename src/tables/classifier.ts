@@ -89,10 +89,22 @@ export interface PrefixField {
   readonly prereqValue: number;
 }
 
-const ipField = (name: string, word: number, words: number, dlType: number): PrefixField =>
-  ({ name, word, words, prereqWord: W.DL_TYPE, prereqMask: 0xffff, prereqValue: dlType });
-const tunField = (name: string, word: number, words: number): PrefixField =>
-  ({ name, word, words, prereqWord: -1, prereqMask: 0, prereqValue: 0 });
+const ipField = (name: string, word: number, words: number, dlType: number): PrefixField => ({
+  name,
+  word,
+  words,
+  prereqWord: W.DL_TYPE,
+  prereqMask: 0xffff,
+  prereqValue: dlType,
+});
+const tunField = (name: string, word: number, words: number): PrefixField => ({
+  name,
+  word,
+  words,
+  prereqWord: -1,
+  prereqMask: 0,
+  prereqValue: 0,
+});
 
 /** The fields OVS accepts in Flow_Table `prefixes` (ovs-vswitchd.conf.db(5)), by key.ts word. */
 export const PREFIX_FIELDS: Readonly<Record<string, PrefixField>> = {
@@ -166,7 +178,11 @@ class Subtable {
   portsTrie: PrefixTrie | null = null;
   portsPos = -1; // position of the ports word in idx
 
-  constructor(readonly mask: Uint32Array, readonly seq: number, stages: readonly Stage[]) {
+  constructor(
+    readonly mask: Uint32Array,
+    readonly seq: number,
+    stages: readonly Stage[],
+  ) {
     const idx: number[] = [];
     const ends: number[] = [];
     for (const st of stages) {
@@ -265,8 +281,12 @@ export class Classifier {
    * argument may instead be a ClassifierOptions (stages, basis, prefixes, portsWord).
    */
   constructor(words = FLOW_WORDS, stagesOrOptions?: readonly Stage[] | ClassifierOptions, basis = 0) {
-    const opts: ClassifierOptions = stagesOrOptions === undefined ? {}
-      : isStageList(stagesOrOptions) ? { stages: stagesOrOptions, basis } : stagesOrOptions;
+    const opts: ClassifierOptions =
+      stagesOrOptions === undefined
+        ? {}
+        : isStageList(stagesOrOptions)
+          ? { stages: stagesOrOptions, basis }
+          : stagesOrOptions;
     this.words = words;
     const s = opts.stages ?? (words === FLOW_WORDS ? STAGES : [{ start: 0, end: words }]);
     let at = 0;
@@ -293,8 +313,12 @@ export class Classifier {
     const fields: PrefixField[] = [];
     for (const p of prefixes) {
       const f = typeof p === "string" ? PREFIX_FIELDS[p] : p;
-      if (f === undefined) throw new RangeError(`classifier: ${String(p)} is not a prefix field (${Object.keys(PREFIX_FIELDS).join(", ")})`);
-      if (f.word < 0 || f.words < 1 || f.word + f.words > this.words) throw new RangeError(`classifier: prefix field ${f.name} outside the key`);
+      if (f === undefined)
+        throw new RangeError(
+          `classifier: ${String(p)} is not a prefix field (${Object.keys(PREFIX_FIELDS).join(", ")})`,
+        );
+      if (f.word < 0 || f.words < 1 || f.word + f.words > this.words)
+        throw new RangeError(`classifier: prefix field ${f.name} outside the key`);
       if (fields.some((x) => x.word === f.word && x.words === f.words)) continue;
       if (fields.length === MAX_PREFIX_FIELDS) break;
       fields.push(f);
@@ -306,10 +330,16 @@ export class Classifier {
     return fields.map((f) => f.name);
   }
 
-  get prefixes(): string[] { return this.fields.map((f) => f.name); }
+  get prefixes(): string[] {
+    return this.fields.map((f) => f.name);
+  }
 
-  get count(): number { return this.byId.size; }
-  get subtableCount(): number { return this.order.length; }
+  get count(): number {
+    return this.byId.size;
+  }
+  get subtableCount(): number {
+    return this.order.length;
+  }
 
   /**
    * The id of the highest-priority rule matching key[keyOff ..], or -1. Every bit examined is
@@ -335,13 +365,23 @@ export class Classifier {
       let pos = 0;
       let missed = false;
       for (let s = 0; s < last; s++) {
-        if (((tries >>> s) & 1) !== 0 && this.checkTries(st, s, key, keyOff, wc as Uint32Array)) { missed = true; skips++; break; }
+        if (((tries >>> s) & 1) !== 0 && this.checkTries(st, s, key, keyOff, wc as Uint32Array)) {
+          missed = true;
+          skips++;
+          break;
+        }
         const end = st.stageEnd[s] as number;
         h = hashWordList(key, keyOff, idx, mv, pos, end, h);
         pos = end;
-        if ((st.indices[s] as WordMap).findWords(key, 0, hashFinish(h, pos << 2)) < 0) { missed = true; break; }
+        if ((st.indices[s] as WordMap).findWords(key, 0, hashFinish(h, pos << 2)) < 0) {
+          missed = true;
+          break;
+        }
       }
-      if (!missed && ((tries >>> last) & 1) !== 0 && this.checkTries(st, last, key, keyOff, wc as Uint32Array)) { missed = true; skips++; }
+      if (!missed && ((tries >>> last) & 1) !== 0 && this.checkTries(st, last, key, keyOff, wc as Uint32Array)) {
+        missed = true;
+        skips++;
+      }
       if (!missed) {
         const n = idx.length;
         h = hashWordList(key, keyOff, idx, mv, pos, n, h);
@@ -360,12 +400,15 @@ export class Classifier {
           const pm = mbits === 0 ? 0 : (0xffffffff << (32 - mbits)) >>> 0;
           wc[pw] = ((wc[pw] as number) | (m & pm)) >>> 0;
           const pp = st.portsPos;
-          for (let i = pos; i < n; i++) if (i !== pp) wc[idx[i] as number] = ((wc[idx[i] as number] as number) | (mv[i] as number)) >>> 0;
+          for (let i = pos; i < n; i++)
+            if (i !== pp) wc[idx[i] as number] = ((wc[idx[i] as number] as number) | (mv[i] as number)) >>> 0;
         } else {
           pos = n;
         }
       }
-      if (wc !== null) for (let i = 0; i < pos; i++) wc[idx[i] as number] = ((wc[idx[i] as number] as number) | (mv[i] as number)) >>> 0;
+      if (wc !== null)
+        for (let i = 0; i < pos; i++)
+          wc[idx[i] as number] = ((wc[idx[i] as number] as number) | (mv[i] as number)) >>> 0;
     }
     this.lastProbes = probes;
     this.lastTrieSkips = skips;
@@ -388,7 +431,7 @@ export class Classifier {
       const plens = this.plenViews[j] as Uint32Array;
       if (this.trieDone[j] === 0) {
         plens.fill(0);
-        if (f.prereqWord < 0 || (((key[keyOff + f.prereqWord] as number) & f.prereqMask) >>> 0) === f.prereqValue) {
+        if (f.prereqWord < 0 || ((key[keyOff + f.prereqWord] as number) & f.prereqMask) >>> 0 === f.prereqValue) {
           this.trieBits[j] = (this.tries[j] as PrefixTrie).lookup(key, keyOff + f.word, plens);
         } else {
           plens.fill(0xffffffff); // every length may match: no skipping for this packet
@@ -420,7 +463,10 @@ export class Classifier {
       const g = st.map.vals[slot] as number;
       let prev: Rule | null = null;
       let cur = this.groups[g] as Rule | null;
-      while (cur !== null && cur.priority > priority) { prev = cur; cur = cur.next; }
+      while (cur !== null && cur.priority > priority) {
+        prev = cur;
+        cur = cur.next;
+      }
       if (cur !== null && cur.priority === priority) {
         const old = cur.id;
         this.byId.delete(old);
@@ -430,11 +476,12 @@ export class Classifier {
       }
       const r = this.newRule(id, priority, key, st, g);
       r.next = cur;
-      if (prev === null) this.groups[g] = r; else prev.next = r;
+      if (prev === null) this.groups[g] = r;
+      else prev.next = r;
       this.countPriority(st, priority, 1);
       return -1;
     }
-    const g = this.freeGroups.length > 0 ? this.freeGroups.pop() as number : this.groups.length;
+    const g = this.freeGroups.length > 0 ? (this.freeGroups.pop() as number) : this.groups.length;
     const r = this.newRule(id, priority, key, st, g);
     this.groups[g] = r;
     const n = st.idx.length;
@@ -445,7 +492,8 @@ export class Classifier {
       const ix = st.indices[s] as WordMap;
       const h = hashes[s] as number;
       const at = ix.findWords(this.scratch, 0, h);
-      if (at >= 0) ix.vals[at] = (ix.vals[at] as number) + 1; else ix.insertWords(this.scratch, 0, h, 1);
+      if (at >= 0) ix.vals[at] = (ix.vals[at] as number) + 1;
+      else ix.insertWords(this.scratch, 0, h, 1);
     }
     this.countPriority(st, priority, 1);
     return -1;
@@ -474,7 +522,8 @@ export class Classifier {
       for (let s = 0; s < st.indices.length; s++) {
         const ix = st.indices[s] as WordMap;
         const at = ix.findWords(r.key, 0, hashes[s] as number);
-        if ((ix.vals[at] as number) > 1) ix.vals[at] = (ix.vals[at] as number) - 1; else ix.removeSlot(at);
+        if ((ix.vals[at] as number) > 1) ix.vals[at] = (ix.vals[at] as number) - 1;
+        else ix.removeSlot(at);
       }
       this.freeGroups.push(g);
     }
@@ -615,7 +664,7 @@ function prefixBitsSet(wc: Uint32Array, word: number, n: number): boolean {
   for (; i < n >>> 5; i++) if (wc[word + i] !== 0xffffffff) return false;
   if ((n & 31) !== 0) {
     const m = (0xffffffff << (32 - (n & 31))) >>> 0;
-    if ((((wc[word + i] as number) & m) >>> 0) !== m) return false;
+    if (((wc[word + i] as number) & m) >>> 0 !== m) return false;
   }
   return true;
 }

@@ -166,11 +166,18 @@ export class CompactKey {
 }
 
 /** Expand a bitmap at map[mapAt ..] and packed words at packed[at ..] into out[off ..]. */
-function expandInto(map: Uint32Array, mapAt: number, packed: Uint32Array, at: number, words: number,
-                    out: Uint32Array, off: number): void {
+function expandInto(
+  map: Uint32Array,
+  mapAt: number,
+  packed: Uint32Array,
+  at: number,
+  words: number,
+  out: Uint32Array,
+  off: number,
+): void {
   let j = at;
   for (let i = 0; i < words; i++) {
-    out[off + i] = ((map[mapAt + (i >>> 5)] as number) >>> (i & 31)) & 1 ? packed[j++] as number : 0;
+    out[off + i] = ((map[mapAt + (i >>> 5)] as number) >>> (i & 31)) & 1 ? (packed[j++] as number) : 0;
   }
 }
 
@@ -247,7 +254,9 @@ export class ExactTable {
     this.insertInvProb = opts.insertInvProb ?? 100;
   }
 
-  get insertInvProb(): number { return this.invProb; }
+  get insertInvProb(): number {
+    return this.invProb;
+  }
   /** OVS's other_config:emc-insert-inv-prob: 1 always inserts, 0 never. */
   set insertInvProb(n: number) {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`insertInvProb must be a non-negative integer, got ${n}`);
@@ -257,12 +266,18 @@ export class ExactTable {
   }
 
   /** Bytes of one slot. */
-  get bytesPerSlot(): number { return this.stride * 4; }
+  get bytesPerSlot(): number {
+    return this.stride * 4;
+  }
   /** Bytes held by the table: slots and side pool. */
-  get memoryBytes(): number { return this.ent.byteLength + this.pool.byteLength + this.poolFree.byteLength; }
+  get memoryBytes(): number {
+    return this.ent.byteLength + this.pool.byteLength + this.poolFree.byteLength;
+  }
 
   /** The first candidate slot of `hash`. */
-  slot1(hash: number): number { return hash & this.mask; }
+  slot1(hash: number): number {
+    return hash & this.mask;
+  }
   /** The second candidate slot of `hash`. */
   slot2(hash: number): number {
     const b = this.bits;
@@ -324,7 +339,7 @@ export class ExactTable {
   /** lookup() without touching the counters (for the revalidator and tests). */
   peek(key: Uint32Array, keyOff: number, hash: number): number {
     const s = this.find(this.scratch.from(key, keyOff), hash | 0);
-    return s < 0 ? -1 : this.ent[s * this.stride + VAL] as number;
+    return s < 0 ? -1 : (this.ent[s * this.stride + VAL] as number);
   }
 
   /** OVS's emc_probabilistic_insert: insert() with probability 1/insertInvProb. */
@@ -407,7 +422,10 @@ export class ExactTable {
     let n = 0;
     const st = this.stride;
     for (let s = 0; s < this.capacity; s++) {
-      if (this.isLive(s) && this.ent[s * st + VAL] === value) { this.kill(s); n++; }
+      if (this.isLive(s) && this.ent[s * st + VAL] === value) {
+        this.kill(s);
+        n++;
+      }
     }
     this.size -= n;
     this.deletes += n;
@@ -432,7 +450,16 @@ export class ExactTable {
       const e = s * st;
       const n = ((this.ent[e + MAP + m - 1] as number) >>> 24) - 1;
       if (n <= this.inlineWords) expandInto(this.ent, e + MAP, this.ent, e + MAP + m, this.words, this.full, 0);
-      else expandInto(this.ent, e + MAP, this.pool, (this.ent[e + MAP + m] as number) * this.words, this.words, this.full, 0);
+      else
+        expandInto(
+          this.ent,
+          e + MAP,
+          this.pool,
+          (this.ent[e + MAP + m] as number) * this.words,
+          this.words,
+          this.full,
+          0,
+        );
       fn(this.ent[e + VAL] as number, this.full, this.ent[e + HASH] as number, s);
     }
   }
@@ -480,7 +507,7 @@ export class ExactTable {
       p = (ent[p] as number) * this.words;
     }
     for (let b = 0; b < m; b++) {
-      const stored = b === m - 1 ? last & 0xffffff : ent[e + MAP + b] as number;
+      const stored = b === m - 1 ? last & 0xffffff : (ent[e + MAP + b] as number);
       let x = hint[b] as number;
       // A stored word outside the hint is non-zero where the key is zero.
       if ((stored & ~x) !== 0) return false;

@@ -71,8 +71,14 @@ export function hashWords(a: Uint32Array, off: number, n: number, basis: number)
 }
 
 /** hashWords() of (key AND mask) over `n` words, without building the masked key. */
-export function hashMaskedWords(key: Uint32Array, keyOff: number, mask: Uint32Array,
-                                maskOff: number, n: number, basis: number): number {
+export function hashMaskedWords(
+  key: Uint32Array,
+  keyOff: number,
+  mask: Uint32Array,
+  maskOff: number,
+  n: number,
+  basis: number,
+): number {
   let h = basis | 0;
   for (let i = 0; i < n; i++) {
     let k = Math.imul((key[keyOff + i] as number) & (mask[maskOff + i] as number), C1);
@@ -89,8 +95,15 @@ export function hashMaskedWords(key: Uint32Array, keyOff: number, mask: Uint32Ar
  * finishing: the caller finishes with hashFinish(h, 4 * words so far). `idx` lists the words a
  * mask has non-zero and `mv` their mask values, as a subtable precomputes them.
  */
-export function hashWordList(key: Uint32Array, keyOff: number, idx: Int32Array, mv: Uint32Array,
-                             from: number, to: number, h: number): number {
+export function hashWordList(
+  key: Uint32Array,
+  keyOff: number,
+  idx: Int32Array,
+  mv: Uint32Array,
+  from: number,
+  to: number,
+  h: number,
+): number {
   for (let i = from; i < to; i++) {
     let k = Math.imul((key[keyOff + (idx[i] as number)] as number) & (mv[i] as number), C1);
     k = (k << 15) | (k >>> 17);
@@ -137,8 +150,13 @@ export function flowHash5(key: Uint32Array, off: number): number {
   h = (h + Math.imul(key[d6 + 1] as number, 0xb7e15163)) | 0;
   h = (h + Math.imul(key[d6 + 2] as number, 0x9e3779b9)) | 0;
   h = (h + Math.imul(key[d6 + 3] as number, 0xcc9e2d51)) | 0;
-  h = (h + Math.imul((((key[off + W.DL_TYPE] as number) & 0xffff) << 8) |
-    ((key[off + W.NW_PROTO_TOS_TTL_FRAG] as number) >>> 24), 0xfd7046c5)) | 0;
+  h =
+    (h +
+      Math.imul(
+        (((key[off + W.DL_TYPE] as number) & 0xffff) << 8) | ((key[off + W.NW_PROTO_TOS_TTL_FRAG] as number) >>> 24),
+        0xfd7046c5,
+      )) |
+    0;
   h = (h + Math.imul(key[off + W.TP] as number, 0xb55a4f09)) | 0;
   // hashFinish(h, 42) (42: OVS's "arbitrary number"), inlined and returned signed: a uint32 of
   // 2^31 or more returned from a function V8 did not inline is boxed as a heap number, an
@@ -157,11 +175,15 @@ export function flowHash5(key: Uint32Array, off: number): number {
  */
 export class XorShift32 {
   private s: number;
-  constructor(seed: number) { this.s = (seed | 0) === 0 ? 0x9e3779b9 | 0 : seed | 0; }
+  constructor(seed: number) {
+    this.s = (seed | 0) === 0 ? 0x9e3779b9 | 0 : seed | 0;
+  }
   /** The next value, unsigned 32-bit. */
   next(): number {
     let x = this.s;
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     this.s = x;
     return x >>> 0;
   }

@@ -81,12 +81,18 @@ export class LpmTable {
     const h = this.hashOf(prefix, off, len);
     if (map !== null) {
       const slot = map.findList(prefix, off, this.idx, this.maskOf[len] as Uint32Array, h);
-      if (slot >= 0) { map.vals[slot] = value; return true; }
+      if (slot >= 0) {
+        map.vals[slot] = value;
+        return true;
+      }
     } else {
       map = new WordMap(this.words);
       this.maps[len] = map;
       let k = this.nLens++;
-      while (k > 0 && (this.lens[k - 1] as number) < len) { this.lens[k] = this.lens[k - 1] as number; k--; }
+      while (k > 0 && (this.lens[k - 1] as number) < len) {
+        this.lens[k] = this.lens[k - 1] as number;
+        k--;
+      }
       this.lens[k] = len;
     }
     const mv = this.maskOf[len] as Uint32Array;
@@ -122,7 +128,7 @@ export class LpmTable {
     const map = this.maps[len] ?? null;
     if (map === null) return -1;
     const slot = map.findList(prefix, off, this.idx, this.maskOf[len] as Uint32Array, this.hashOf(prefix, off, len));
-    return slot < 0 ? -1 : map.vals[slot] as number;
+    return slot < 0 ? -1 : (map.vals[slot] as number);
   }
 
   /** Every route, longest prefix first (for dumps and tests). */
@@ -131,7 +137,9 @@ export class LpmTable {
     for (let k = 0; k < this.nLens; k++) {
       const len = this.lens[k] as number;
       const map = this.maps[len] as WordMap;
-      map.forEachSlot((slot) => out.push({ prefix: Uint32Array.from(map.wordsAt(slot)), len, value: map.vals[slot] as number }));
+      map.forEachSlot((slot) =>
+        out.push({ prefix: Uint32Array.from(map.wordsAt(slot)), len, value: map.vals[slot] as number }),
+      );
     }
     return out;
   }
@@ -143,7 +151,10 @@ export class LpmTable {
   }
 
   private hashOf(prefix: Uint32Array, off: number, len: number): number {
-    return hashFinish(hashWordList(prefix, off, this.idx, this.maskOf[len] as Uint32Array, 0, this.words, this.basis), len);
+    return hashFinish(
+      hashWordList(prefix, off, this.idx, this.maskOf[len] as Uint32Array, 0, this.words, this.basis),
+      len,
+    );
   }
 
   private checkLen(len: number): void {

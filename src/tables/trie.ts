@@ -83,7 +83,9 @@ export class PrefixTrie {
     if (bits <= 0 || bits % 32 !== 0) throw new RangeError(`prefix trie: field width ${bits} is not a multiple of 32`);
   }
 
-  get empty(): boolean { return this.root === NONE; }
+  get empty(): boolean {
+    return this.root === NONE;
+  }
 
   /** Add one rule with this prefix (the field at v[off ..], `plen` leading bits, 1..bits). */
   insert(v: ArrayLike<number>, off: number, plen: number): void {
@@ -113,7 +115,7 @@ export class PrefixTrie {
       }
       const b = bitAt(v, off, ofs);
       at = 2 * node + b;
-      node = b === 0 ? this.edge0[node] as number : this.edge1[node] as number;
+      node = b === 0 ? (this.edge0[node] as number) : (this.edge1[node] as number);
     }
     this.link(at, this.branch(v, off, ofs, plen - ofs, 1));
   }
@@ -159,7 +161,7 @@ export class PrefixTrie {
       }
       const b = bitAt(v, off, ofs);
       at = 2 * node + b;
-      node = b === 0 ? this.edge0[node] as number : this.edge1[node] as number;
+      node = b === 0 ? (this.edge0[node] as number) : (this.edge1[node] as number);
     }
     return false;
   }
@@ -183,7 +185,7 @@ export class PrefixTrie {
       if ((this.nRules[node] as number) > 0) setPlenBit(plens, matchLen - 1);
       if (matchLen >= nBits) return nBits;
       prev = node;
-      node = bitAt(v, off, matchLen) === 0 ? this.edge0[node] as number : this.edge1[node] as number;
+      node = bitAt(v, off, matchLen) === 0 ? (this.edge0[node] as number) : (this.edge1[node] as number);
     }
     // Fell off an edge: the next bit tells this value from the other branch, unless there is none.
     return prev === NONE || this.isLeaf(prev) ? matchLen : matchLen + 1;
@@ -224,11 +226,13 @@ export class PrefixTrie {
   }
 
   private setEdge(n: number, bit: number, to: number): void {
-    if (bit === 0) this.edge0[n] = to; else this.edge1[n] = to;
+    if (bit === 0) this.edge0[n] = to;
+    else this.edge1[n] = to;
   }
 
   private link(at: number, to: number): void {
-    if (at < 0) this.root = to; else this.setEdge(at >> 1, at & 1, to);
+    if (at < 0) this.root = to;
+    else this.setEdge(at >> 1, at & 1, to);
   }
 
   private alloc(): number {
@@ -237,7 +241,9 @@ export class PrefixTrie {
     if (this.used === this.prefix.length) {
       const cap = this.used * 2;
       const grow = <T extends Uint32Array | Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
-        const b = make(cap); b.set(a); return b;
+        const b = make(cap);
+        b.set(a);
+        return b;
       };
       this.prefix = grow(this.prefix, (n) => new Uint32Array(n));
       this.nBits = grow(this.nBits, (n) => new Uint8Array(n));

@@ -87,7 +87,9 @@ export class TupleTable {
     this.scratch = new Uint32Array(words);
   }
 
-  get maskCount(): number { return this.subtables.length; }
+  get maskCount(): number {
+    return this.subtables.length;
+  }
 
   /** The value of the first entry (in rank order) that matches key[keyOff ..], or -1. */
   lookup(key: Uint32Array, keyOff = 0): number {
@@ -119,7 +121,7 @@ export class TupleTable {
     const st = this.subtableOf(mask, maskOff);
     if (st === null) return -1;
     const slot = this.slotOf(st, key, keyOff);
-    return slot < 0 ? -1 : st.map.vals[slot] as number;
+    return slot < 0 ? -1 : (st.map.vals[slot] as number);
   }
 
   /** Add or replace the entry (key AND mask, mask) -> value. */
@@ -177,7 +179,10 @@ export class TupleTable {
     for (let i = 1; i < a.length; i++) {
       const x = a[i] as Subtable;
       let j = i - 1;
-      while (j >= 0 && (a[j] as Subtable).hits < x.hits) { a[j + 1] = a[j] as Subtable; j--; }
+      while (j >= 0 && (a[j] as Subtable).hits < x.hits) {
+        a[j + 1] = a[j] as Subtable;
+        j--;
+      }
       a[j + 1] = x;
     }
     for (let i = 0; i < a.length; i++) (a[i] as Subtable).hits = 0;
@@ -187,7 +192,10 @@ export class TupleTable {
   /** The masks in rank order with their hit counts (copies; for dumps and tests). */
   ranking(): { mask: Uint32Array; hits: number; totalHits: number; entries: number }[] {
     return this.subtables.map((st) => ({
-      mask: Uint32Array.from(st.mask), hits: st.hits, totalHits: st.totalHits, entries: st.map.size,
+      mask: Uint32Array.from(st.mask),
+      hits: st.hits,
+      totalHits: st.totalHits,
+      entries: st.map.size,
     }));
   }
 

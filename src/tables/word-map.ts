@@ -47,7 +47,8 @@ export class WordMap {
       if (this.hashes[s] === hash) {
         const base = s * w;
         let i = 0;
-        while (i < w && keys[base + i] === (((key[keyOff + (idx[i] as number)] as number) & (mv[i] as number)) >>> 0)) i++;
+        while (i < w && keys[base + i] === ((key[keyOff + (idx[i] as number)] as number) & (mv[i] as number)) >>> 0)
+          i++;
         if (i === w) return s;
       }
       s = (s + 1) & this.capMask;

@@ -48,7 +48,10 @@ export class ArpView {
   failAt = -1; // after a failed check(): absolute offset of the offending field
 
   wrap(dv: DataView, off: number, avail: number): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.failAt = -1;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.failAt = -1;
     return this;
   }
 
@@ -80,28 +83,58 @@ export class ArpView {
     return code;
   }
 
-  get htype(): number { return this.dv.getUint16(this.off + F.HTYPE); }
-  get ptype(): number { return this.dv.getUint16(this.off + F.PTYPE); }
-  get hlen(): number { return this.dv.getUint8(this.off + F.HLEN); }
-  get plen(): number { return this.dv.getUint8(this.off + F.PLEN); }
+  get htype(): number {
+    return this.dv.getUint16(this.off + F.HTYPE);
+  }
+  get ptype(): number {
+    return this.dv.getUint16(this.off + F.PTYPE);
+  }
+  get hlen(): number {
+    return this.dv.getUint8(this.off + F.HLEN);
+  }
+  get plen(): number {
+    return this.dv.getUint8(this.off + F.PLEN);
+  }
   /** Hardware type Ethernet and protocol type IPv4: the only ARP Open vSwitch extracts. */
   get isEthernetIpv4(): boolean {
     return this.htype === ARP_HTYPE_ETHERNET && this.ptype === EtherType.IPV4;
   }
-  get op(): number { return this.dv.getUint16(this.off + F.OP); }
-  set op(v: number) { this.dv.setUint16(this.off + F.OP, v); }
+  get op(): number {
+    return this.dv.getUint16(this.off + F.OP);
+  }
+  set op(v: number) {
+    this.dv.setUint16(this.off + F.OP, v);
+  }
   /** Absolute offsets of the hardware addresses, for code that compares or copies them in place. */
-  get shaOff(): number { return this.off + F.SHA; }
-  get thaOff(): number { return this.off + F.THA; }
-  get sha(): string { return macToString(this.dv, this.off + F.SHA); }
-  get tha(): string { return macToString(this.dv, this.off + F.THA); }
+  get shaOff(): number {
+    return this.off + F.SHA;
+  }
+  get thaOff(): number {
+    return this.off + F.THA;
+  }
+  get sha(): string {
+    return macToString(this.dv, this.off + F.SHA);
+  }
+  get tha(): string {
+    return macToString(this.dv, this.off + F.THA);
+  }
   /** Protocol addresses as unsigned 32-bit numbers (Open vSwitch's nw_src / nw_dst for ARP). */
-  get spa(): number { return this.dv.getUint32(this.off + F.SPA); }
-  set spa(v: number) { this.dv.setUint32(this.off + F.SPA, v >>> 0); }
-  get tpa(): number { return this.dv.getUint32(this.off + F.TPA); }
-  set tpa(v: number) { this.dv.setUint32(this.off + F.TPA, v >>> 0); }
+  get spa(): number {
+    return this.dv.getUint32(this.off + F.SPA);
+  }
+  set spa(v: number) {
+    this.dv.setUint32(this.off + F.SPA, v >>> 0);
+  }
+  get tpa(): number {
+    return this.dv.getUint32(this.off + F.TPA);
+  }
+  set tpa(v: number) {
+    this.dv.setUint32(this.off + F.TPA, v >>> 0);
+  }
   /** The header's length; Ethernet padding, if any, starts here. */
-  get headerLen(): number { return ARP_HEADER_LEN; }
+  get headerLen(): number {
+    return ARP_HEADER_LEN;
+  }
 }
 
 export interface ArpRepr {

@@ -61,7 +61,13 @@ import { emitIcmp, ICMP_HEADER_LEN, IcmpType } from "./icmp.ts";
 import { emitIcmpv6, ICMPV6_HEADER_LEN, Icmpv6Type } from "./icmpv6.ts";
 import { emitGre, greHeaderLen, type GreRepr } from "./gre.ts";
 import { emitVxlan, VXLAN_FLAG_I, VXLAN_HEADER_LEN } from "./vxlan.ts";
-import { emitGeneve, GENEVE_MAX_OPTION_DATA_LEN, GENEVE_MAX_OPTIONS_LEN, geneveHeaderLen, type GeneveOption } from "./geneve.ts";
+import {
+  emitGeneve,
+  GENEVE_MAX_OPTION_DATA_LEN,
+  GENEVE_MAX_OPTIONS_LEN,
+  geneveHeaderLen,
+  type GeneveOption,
+} from "./geneve.ts";
 
 // --- the description ---------------------------------------------------------------------------
 
@@ -73,13 +79,38 @@ export type HexSpec = string | { hex: string };
 export type OptionsSpec = HexSpec | Array<{ type: Num; data?: HexSpec }>;
 export type PayloadSpec = string | { hex: string } | { len: Num };
 
-export interface EthSpec { src?: string; dst?: string; type?: Num }
-export interface VlanSpec { vid?: Num; pcp?: Num; dei?: Num; tpid?: Num; type?: Num }
-export interface ArpSpec { op?: Num | "request" | "reply"; sha?: string; spa?: string; tha?: string; tpa?: string }
+export interface EthSpec {
+  src?: string;
+  dst?: string;
+  type?: Num;
+}
+export interface VlanSpec {
+  vid?: Num;
+  pcp?: Num;
+  dei?: Num;
+  tpid?: Num;
+  type?: Num;
+}
+export interface ArpSpec {
+  op?: Num | "request" | "reply";
+  sha?: string;
+  spa?: string;
+  tha?: string;
+  tpa?: string;
+}
 export interface Ipv4Spec {
-  src?: string; dst?: string; ttl?: Num; tos?: Num; id?: Num; df?: boolean; mf?: boolean;
+  src?: string;
+  dst?: string;
+  ttl?: Num;
+  tos?: Num;
+  id?: Num;
+  df?: boolean;
+  mf?: boolean;
   offset?: Num; // fragment offset, bytes (a multiple of 8)
-  proto?: Num; options?: OptionsSpec; totalLen?: Num; checksum?: Num;
+  proto?: Num;
+  options?: OptionsSpec;
+  totalLen?: Num;
+  checksum?: Num;
 }
 export type Ipv6ExtSpec =
   | { hopopts: { options?: OptionsSpec } }
@@ -87,34 +118,92 @@ export type Ipv6ExtSpec =
   | { routing: { type?: Num; segLeft?: Num; addresses?: string[] } }
   | { fragment: { offset?: Num; more?: boolean; id?: Num } };
 export interface Ipv6Spec {
-  src?: string; dst?: string; hlimit?: Num; tclass?: Num; label?: Num;
+  src?: string;
+  dst?: string;
+  hlimit?: Num;
+  tclass?: Num;
+  label?: Num;
   proto?: Num; // the upper-layer protocol, written in the last header of the chain
-  ext?: Ipv6ExtSpec[]; payloadLen?: Num;
+  ext?: Ipv6ExtSpec[];
+  payloadLen?: Num;
 }
-export interface UdpSpec { src?: Num; dst?: Num; len?: Num; checksum?: Num; csum?: boolean }
+export interface UdpSpec {
+  src?: Num;
+  dst?: Num;
+  len?: Num;
+  checksum?: Num;
+  csum?: boolean;
+}
 export interface TcpSpec {
-  src?: Num; dst?: Num; seq?: Num; ack?: Num; flags?: Num | string | string[]; window?: Num;
-  urgent?: Num; options?: OptionsSpec; checksum?: Num;
+  src?: Num;
+  dst?: Num;
+  seq?: Num;
+  ack?: Num;
+  flags?: Num | string | string[];
+  window?: Num;
+  urgent?: Num;
+  options?: OptionsSpec;
+  checksum?: Num;
 }
 export interface IcmpSpec {
-  type?: Num; code?: Num; id?: Num; seq?: Num; mtu?: Num; pointer?: Num; gateway?: string;
-  rest?: Num; checksum?: Num;
+  type?: Num;
+  code?: Num;
+  id?: Num;
+  seq?: Num;
+  mtu?: Num;
+  pointer?: Num;
+  gateway?: string;
+  rest?: Num;
+  checksum?: Num;
 }
 export interface Icmpv6Spec {
-  type?: Num; code?: Num; id?: Num; seq?: Num; mtu?: Num; pointer?: Num; target?: string;
-  sll?: string | false; tll?: string | false; flags?: string | string[] | Num; rest?: Num; checksum?: Num;
+  type?: Num;
+  code?: Num;
+  id?: Num;
+  seq?: Num;
+  mtu?: Num;
+  pointer?: Num;
+  target?: string;
+  sll?: string | false;
+  tll?: string | false;
+  flags?: string | string[] | Num;
+  rest?: Num;
+  checksum?: Num;
 }
-export interface GreSpec { proto?: Num; csum?: boolean; checksum?: Num; key?: Num; seq?: Num; vsid?: Num; flowId?: Num }
-export interface VxlanSpec { vni?: Num; flags?: Num }
+export interface GreSpec {
+  proto?: Num;
+  csum?: boolean;
+  checksum?: Num;
+  key?: Num;
+  seq?: Num;
+  vsid?: Num;
+  flowId?: Num;
+}
+export interface VxlanSpec {
+  vni?: Num;
+  flags?: Num;
+}
 export interface GeneveSpec {
-  vni?: Num; proto?: Num; oam?: boolean; critical?: boolean;
+  vni?: Num;
+  proto?: Num;
+  oam?: boolean;
+  critical?: boolean;
   options?: Array<{ class: Num; type: Num; data?: HexSpec }>;
 }
 
 export type LayerSpec =
-  | { eth: EthSpec } | { vlan: VlanSpec } | { arp: ArpSpec } | { ipv4: Ipv4Spec } | { ipv6: Ipv6Spec }
-  | { udp: UdpSpec } | { tcp: TcpSpec } | { icmp: IcmpSpec } | { icmpv6: Icmpv6Spec } | { gre: GreSpec }
-  | { vxlan: VxlanSpec } | { geneve: GeneveSpec };
+  | { eth: EthSpec }
+  | { vlan: VlanSpec }
+  | { arp: ArpSpec }
+  | { ipv4: Ipv4Spec }
+  | { ipv6: Ipv6Spec }
+  | { udp: UdpSpec }
+  | { tcp: TcpSpec }
+  | { icmp: IcmpSpec }
+  | { icmpv6: Icmpv6Spec }
+  | { gre: GreSpec }
+  | { vxlan: VxlanSpec }
+  | { geneve: GeneveSpec };
 
 export interface PacketSpec {
   layers: LayerSpec[];
@@ -124,7 +213,18 @@ export interface PacketSpec {
 }
 
 export const LAYER_NAMES = [
-  "eth", "vlan", "arp", "ipv4", "ipv6", "udp", "tcp", "icmp", "icmpv6", "gre", "vxlan", "geneve",
+  "eth",
+  "vlan",
+  "arp",
+  "ipv4",
+  "ipv6",
+  "udp",
+  "tcp",
+  "icmp",
+  "icmpv6",
+  "gre",
+  "vxlan",
+  "geneve",
 ] as const;
 export type LayerName = (typeof LAYER_NAMES)[number];
 
@@ -156,7 +256,11 @@ export const BUILD_DEFAULTS = {
  */
 export class SpecError extends Error {
   override readonly name = "SpecError";
-  constructor(message: string, readonly layer: number, readonly path: ReadonlyArray<string | number>) {
+  constructor(
+    message: string,
+    readonly layer: number,
+    readonly path: ReadonlyArray<string | number>,
+  ) {
     super(message);
   }
 }
@@ -165,7 +269,8 @@ export class SpecError extends Error {
 
 type Path = Array<string | number>;
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => (typeof v === "string" ? JSON.stringify(v) : Array.isArray(v) ? "a list" : isObj(v) ? "an object" : String(v));
+const show = (v: unknown): string =>
+  typeof v === "string" ? JSON.stringify(v) : Array.isArray(v) ? "a list" : isObj(v) ? "an object" : String(v);
 
 /** Reads and checks one object of the spec (a layer, or an object inside one), naming what is wrong. */
 class Fields {
@@ -204,7 +309,9 @@ class Fields {
     throw new SpecError(`${this.prefix}${this.sub}${k}[${j}] ${msg}`, this.layer, [...this.path, k, j]);
   }
 
-  has(k: string): boolean { return this.obj[k] !== undefined && this.obj[k] !== null; }
+  has(k: string): boolean {
+    return this.obj[k] !== undefined && this.obj[k] !== null;
+  }
 
   num(k: string, min: number, max: number): number | undefined {
     const v = this.obj[k];
@@ -236,21 +343,33 @@ class Fields {
   mac(k: string): string | undefined {
     const s = this.str(k);
     if (s === undefined) return undefined;
-    try { macFromString(s); } catch { this.fail(k, `must be a MAC address like 02:00:00:00:00:01, got ${show(s)}`); }
+    try {
+      macFromString(s);
+    } catch {
+      this.fail(k, `must be a MAC address like 02:00:00:00:00:01, got ${show(s)}`);
+    }
     return s;
   }
 
   ipv4(k: string): string | undefined {
     const s = this.str(k);
     if (s === undefined) return undefined;
-    try { ipv4FromString(s); } catch { this.fail(k, `must be an IPv4 address like 192.0.2.1, got ${show(s)}`); }
+    try {
+      ipv4FromString(s);
+    } catch {
+      this.fail(k, `must be an IPv4 address like 192.0.2.1, got ${show(s)}`);
+    }
     return s;
   }
 
   ipv6(k: string): string | undefined {
     const s = this.str(k);
     if (s === undefined) return undefined;
-    try { ipv6FromString(s); } catch { this.fail(k, `must be an IPv6 address like 2001:db8::1, got ${show(s)}`); }
+    try {
+      ipv6FromString(s);
+    } catch {
+      this.fail(k, `must be an IPv6 address like 2001:db8::1, got ${show(s)}`);
+    }
     return s;
   }
 
@@ -278,7 +397,12 @@ function toNum(v: unknown): number | null {
 }
 
 function hexBytes(v: unknown): Uint8Array | null {
-  const text = typeof v === "string" ? v : isObj(v) && typeof v["hex"] === "string" && Object.keys(v).length === 1 ? v["hex"] : null;
+  const text =
+    typeof v === "string"
+      ? v
+      : isObj(v) && typeof v["hex"] === "string" && Object.keys(v).length === 1
+        ? v["hex"]
+        : null;
   if (text === null) return null;
   const clean = text.replace(/[\s:]/g, "").replace(/^0x/i, "");
   if (clean.length % 2 !== 0 || /[^0-9a-f]/i.test(clean)) return null;
@@ -375,29 +499,48 @@ const NEXT: Readonly<Record<LayerName, readonly LayerName[]>> = {
 };
 
 const ICMP_TYPES: Readonly<Record<string, number>> = {
-  "echo-reply": IcmpType.ECHO_REPLY, "dest-unreachable": IcmpType.DEST_UNREACHABLE,
-  "source-quench": IcmpType.SOURCE_QUENCH, redirect: IcmpType.REDIRECT, "echo-request": IcmpType.ECHO_REQUEST,
-  "time-exceeded": IcmpType.TIME_EXCEEDED, "parameter-problem": IcmpType.PARAMETER_PROBLEM,
+  "echo-reply": IcmpType.ECHO_REPLY,
+  "dest-unreachable": IcmpType.DEST_UNREACHABLE,
+  "source-quench": IcmpType.SOURCE_QUENCH,
+  redirect: IcmpType.REDIRECT,
+  "echo-request": IcmpType.ECHO_REQUEST,
+  "time-exceeded": IcmpType.TIME_EXCEEDED,
+  "parameter-problem": IcmpType.PARAMETER_PROBLEM,
 };
 const ICMP_ERRORS: readonly number[] = [3, 4, 5, 11, 12];
 const ICMPV6_TYPES: Readonly<Record<string, number>> = {
-  "dest-unreachable": Icmpv6Type.DEST_UNREACHABLE, "packet-too-big": Icmpv6Type.PACKET_TOO_BIG,
-  "time-exceeded": Icmpv6Type.TIME_EXCEEDED, "parameter-problem": Icmpv6Type.PARAMETER_PROBLEM,
-  "echo-request": Icmpv6Type.ECHO_REQUEST, "echo-reply": Icmpv6Type.ECHO_REPLY,
-  ns: Icmpv6Type.NEIGHBOR_SOLICITATION, "neighbor-solicitation": Icmpv6Type.NEIGHBOR_SOLICITATION,
-  na: Icmpv6Type.NEIGHBOR_ADVERTISEMENT, "neighbor-advertisement": Icmpv6Type.NEIGHBOR_ADVERTISEMENT,
+  "dest-unreachable": Icmpv6Type.DEST_UNREACHABLE,
+  "packet-too-big": Icmpv6Type.PACKET_TOO_BIG,
+  "time-exceeded": Icmpv6Type.TIME_EXCEEDED,
+  "parameter-problem": Icmpv6Type.PARAMETER_PROBLEM,
+  "echo-request": Icmpv6Type.ECHO_REQUEST,
+  "echo-reply": Icmpv6Type.ECHO_REPLY,
+  ns: Icmpv6Type.NEIGHBOR_SOLICITATION,
+  "neighbor-solicitation": Icmpv6Type.NEIGHBOR_SOLICITATION,
+  na: Icmpv6Type.NEIGHBOR_ADVERTISEMENT,
+  "neighbor-advertisement": Icmpv6Type.NEIGHBOR_ADVERTISEMENT,
 };
 const TCP_FLAG_NAMES: Readonly<Record<string, number>> = { ...TcpFlag, NS: TcpFlag.AE };
 /** Neighbor Advertisement flags, RFC 4861 §4.4. */
 const NA_FLAGS: Readonly<Record<string, number>> = {
-  router: 0x80000000, r: 0x80000000, solicited: 0x40000000, s: 0x40000000, override: 0x20000000, o: 0x20000000,
+  router: 0x80000000,
+  r: 0x80000000,
+  solicited: 0x40000000,
+  s: 0x40000000,
+  override: 0x20000000,
+  o: 0x20000000,
 };
 
 /** Pseudo-header partial sum (RFC 768, RFC 9293 §3.1, RFC 8200 §8.1) for `len` bytes of `proto`. */
 function pseudoSum(dv: DataView, ip: IpInfo, proto: number, len: number): number {
   const n = ip.version === 4 ? 4 : 16;
-  return csumPartial(dv, ip.off + ip.srcRel, n) + csumPartial(dv, ip.off + ip.dstRel, n)
-    + proto + Math.floor(len / 0x10000) + (len & 0xffff);
+  return (
+    csumPartial(dv, ip.off + ip.srcRel, n) +
+    csumPartial(dv, ip.off + ip.dstRel, n) +
+    proto +
+    Math.floor(len / 0x10000) +
+    (len & 0xffff)
+  );
 }
 
 /** Sum `len` bytes at `off` (plus `acc`) into the u16 at `off + at`, cleared first. */
@@ -408,7 +551,9 @@ function fillAt(dv: DataView, off: number, at: number, len: number, acc: number,
 }
 
 function payloadBytes(v: unknown): Uint8Array {
-  const bad = (msg: string): never => { throw new SpecError(`payload ${msg}`, -1, ["payload"]); };
+  const bad = (msg: string): never => {
+    throw new SpecError(`payload ${msg}`, -1, ["payload"]);
+  };
   if (v === undefined || v === null) return new Uint8Array(0);
   if (typeof v === "string") return new Uint8Array(Buffer.from(v, "utf8"));
   if (isObj(v) && Object.keys(v).length === 1 && "hex" in v) {
@@ -442,10 +587,18 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
     const keys = isObj(l) ? Object.keys(l) : [];
     const name = keys[0];
     if (keys.length !== 1 || name === undefined) {
-      throw new SpecError(`layer ${i}: must be an object with exactly one key naming the protocol (${LAYER_NAMES.join(", ")}), got ${isObj(l) ? `keys ${keys.join(", ") || "none"}` : show(l)}`, i, ["layers", i]);
+      throw new SpecError(
+        `layer ${i}: must be an object with exactly one key naming the protocol (${LAYER_NAMES.join(", ")}), got ${isObj(l) ? `keys ${keys.join(", ") || "none"}` : show(l)}`,
+        i,
+        ["layers", i],
+      );
     }
     if (!(LAYER_NAMES as readonly string[]).includes(name)) {
-      throw new SpecError(`layer ${i}: unknown protocol "${name}"; known: ${LAYER_NAMES.join(", ")}`, i, ["layers", i, name]);
+      throw new SpecError(`layer ${i}: unknown protocol "${name}"; known: ${LAYER_NAMES.join(", ")}`, i, [
+        "layers",
+        i,
+        name,
+      ]);
     }
     return name as LayerName;
   });
@@ -454,14 +607,17 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
     const prev = names[i - 1] as LayerName;
     const cur = names[i] as LayerName;
     if (!NEXT[prev].includes(cur)) {
-      const allowed = NEXT[prev].length ? `after ${prev} come ${NEXT[prev].join(", ")}` : `nothing follows ${prev}; give its data as payload`;
+      const allowed = NEXT[prev].length
+        ? `after ${prev} come ${NEXT[prev].join(", ")}`
+        : `nothing follows ${prev}; give its data as payload`;
       throw new SpecError(`layer ${i} (${cur}): cannot follow ${prev}: ${allowed}`, i, ["layers", i]);
     }
   }
   const payload = payloadBytes(s["payload"]);
   const padV = s["pad"];
   const pad = padV === undefined ? 0 : toNum(padV);
-  if (pad === null || pad < 0 || pad > 65535) throw new SpecError(`pad must be 0..65535, got ${show(padV)}`, -1, ["pad"]);
+  if (pad === null || pad < 0 || pad > 65535)
+    throw new SpecError(`pad must be 0..65535, got ${show(padV)}`, -1, ["pad"]);
 
   const fields = (i: number): Fields => {
     const name = names[i] as LayerName;
@@ -481,25 +637,39 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
     const n = names[i];
     if (n === undefined) return undefined;
     switch (n) {
-      case "vlan": return all[i]?.num("tpid", 0, 0xffff) ?? (names[i + 1] === "vlan" ? EtherType.QINQ : EtherType.VLAN);
-      case "arp": return EtherType.ARP;
-      case "ipv4": return EtherType.IPV4;
-      case "ipv6": return EtherType.IPV6;
-      case "eth": return EtherType.TEB;
-      default: return undefined;
+      case "vlan":
+        return all[i]?.num("tpid", 0, 0xffff) ?? (names[i + 1] === "vlan" ? EtherType.QINQ : EtherType.VLAN);
+      case "arp":
+        return EtherType.ARP;
+      case "ipv4":
+        return EtherType.IPV4;
+      case "ipv6":
+        return EtherType.IPV6;
+      case "eth":
+        return EtherType.TEB;
+      default:
+        return undefined;
     }
   };
   /** The IP protocol number of layer i. */
   const protoOf = (i: number): number | undefined => {
     switch (names[i]) {
-      case "udp": return IpProto.UDP;
-      case "tcp": return IpProto.TCP;
-      case "icmp": return IpProto.ICMP;
-      case "icmpv6": return IpProto.ICMPV6;
-      case "gre": return IpProto.GRE;
-      case "ipv4": return IpProto.IPIP;
-      case "ipv6": return IpProto.IPV6;
-      default: return undefined;
+      case "udp":
+        return IpProto.UDP;
+      case "tcp":
+        return IpProto.TCP;
+      case "icmp":
+        return IpProto.ICMP;
+      case "icmpv6":
+        return IpProto.ICMPV6;
+      case "gre":
+        return IpProto.GRE;
+      case "ipv4":
+        return IpProto.IPIP;
+      case "ipv6":
+        return IpProto.IPV6;
+      default:
+        return undefined;
     }
   };
 
@@ -517,25 +687,51 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
         const etherType = f.num("type", 0, 0xffff) ?? typeOf(i + 1) ?? BUILD_DEFAULTS.ethType;
         eth = { src, dst };
         const repr = { src, dst, etherType };
-        nodes.push({ name, hl: ETHERNET_HEADER_LEN, emit: (dv, off) => { emitEthernet(repr, dv, off); }, fill: null });
+        nodes.push({
+          name,
+          hl: ETHERNET_HEADER_LEN,
+          emit: (dv, off) => {
+            emitEthernet(repr, dv, off);
+          },
+          fill: null,
+        });
         break;
       }
       case "vlan": {
         f.num("tpid", 0, 0xffff); // checked here too when the tag is first
         const repr = {
-          vid: f.num("vid", 0, 4095) ?? BUILD_DEFAULTS.vid, pcp: f.num("pcp", 0, 7) ?? 0, dei: f.num("dei", 0, 1) ?? 0,
+          vid: f.num("vid", 0, 4095) ?? BUILD_DEFAULTS.vid,
+          pcp: f.num("pcp", 0, 7) ?? 0,
+          dei: f.num("dei", 0, 1) ?? 0,
           etherType: f.num("type", 0, 0xffff) ?? typeOf(i + 1) ?? BUILD_DEFAULTS.ethType,
         };
-        nodes.push({ name, hl: VLAN_HEADER_LEN, emit: (dv, off) => { emitVlan(repr, dv, off); }, fill: null });
+        nodes.push({
+          name,
+          hl: VLAN_HEADER_LEN,
+          emit: (dv, off) => {
+            emitVlan(repr, dv, off);
+          },
+          fill: null,
+        });
         break;
       }
       case "arp": {
         const op = arpOp(f);
         const repr = {
-          op, sha: f.mac("sha") ?? eth.src, spa: f.ipv4("spa") ?? BUILD_DEFAULTS.ipv4Src,
-          tha: f.mac("tha") ?? (op === ArpOp.REPLY ? eth.dst : "00:00:00:00:00:00"), tpa: f.ipv4("tpa") ?? BUILD_DEFAULTS.ipv4Dst,
+          op,
+          sha: f.mac("sha") ?? eth.src,
+          spa: f.ipv4("spa") ?? BUILD_DEFAULTS.ipv4Src,
+          tha: f.mac("tha") ?? (op === ArpOp.REPLY ? eth.dst : "00:00:00:00:00:00"),
+          tpa: f.ipv4("tpa") ?? BUILD_DEFAULTS.ipv4Dst,
         };
-        nodes.push({ name, hl: ARP_HEADER_LEN, emit: (dv, off) => { emitArp(repr, dv, off); }, fill: null });
+        nodes.push({
+          name,
+          hl: ARP_HEADER_LEN,
+          emit: (dv, off) => {
+            emitArp(repr, dv, off);
+          },
+          fill: null,
+        });
         break;
       }
       case "ipv4": {
@@ -545,11 +741,18 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
         if (offset % 8) f.fail("offset", `must be a multiple of 8 (bytes), got ${offset}`);
         const tos = f.num("tos", 0, 255) ?? 0;
         const repr = {
-          dscp: tos >>> 2, ecn: tos & 3, id: f.num("id", 0, 0xffff) ?? 0, dontFrag: f.bool("df") ?? false,
-          moreFrags: f.bool("mf") ?? false, fragOffset: offset, ttl: f.num("ttl", 0, 255) ?? BUILD_DEFAULTS.ttl,
+          dscp: tos >>> 2,
+          ecn: tos & 3,
+          id: f.num("id", 0, 0xffff) ?? 0,
+          dontFrag: f.bool("df") ?? false,
+          moreFrags: f.bool("mf") ?? false,
+          fragOffset: offset,
+          ttl: f.num("ttl", 0, 255) ?? BUILD_DEFAULTS.ttl,
           protocol: f.num("proto", 0, 255) ?? protoOf(i + 1) ?? BUILD_DEFAULTS.ipProtoExperimental,
-          src: f.ipv4("src") ?? BUILD_DEFAULTS.ipv4Src, dst: f.ipv4("dst") ?? BUILD_DEFAULTS.ipv4Dst,
-          options, payloadLen: 0,
+          src: f.ipv4("src") ?? BUILD_DEFAULTS.ipv4Src,
+          dst: f.ipv4("dst") ?? BUILD_DEFAULTS.ipv4Dst,
+          options,
+          payloadLen: 0,
         };
         const hl = IPV4_HEADER_LEN + ((options.length + 3) & ~3);
         const info: IpInfo = { version: 4, off: 0, srcRel: 12, dstRel: 16 + sourceRouteDstRel(options) };
@@ -557,7 +760,8 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
         const totalLen = f.num("totalLen", 0, 0xffff);
         const checksum = f.num("checksum", 0, 0xffff);
         nodes.push({
-          name, hl,
+          name,
+          hl,
           emit: (dv, off, rest) => {
             info.off = off;
             repr.payloadLen = rest;
@@ -566,33 +770,49 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
             if (checksum !== undefined) dv.setUint16(off + 10, checksum);
           },
           // Last, after the length override: the header checksum covers the total length field.
-          fill: checksum !== undefined ? null : (dv, off) => { fillAt(dv, off, 10, hl, 0, false); },
+          fill:
+            checksum !== undefined
+              ? null
+              : (dv, off) => {
+                  fillAt(dv, off, 10, hl, 0, false);
+                },
         });
         break;
       }
       case "ipv6": {
         const upperOf = names[i + 1] === "icmpv6" ? (all[i + 1] as Fields) : null;
         const nd = upperOf !== null && isNdType(icmpv6Type(upperOf));
-        const upper = f.num("proto", 0, 255) ?? protoOf(i + 1)
-          ?? (last && payload.length === 0 ? IpProto.NONE : BUILD_DEFAULTS.ipProtoExperimental);
+        const upper =
+          f.num("proto", 0, 255) ??
+          protoOf(i + 1) ??
+          (last && payload.length === 0 ? IpProto.NONE : BUILD_DEFAULTS.ipProtoExperimental);
         const src = f.ipv6("src") ?? BUILD_DEFAULTS.ipv6Src;
         const dst = f.ipv6("dst") ?? BUILD_DEFAULTS.ipv6Dst;
         const { headers, firstNh, dstRel } = ipv6Extensions(f, upper, dst);
         const repr = {
-          dscp: 0, ecn: 0, flowLabel: f.num("label", 0, 0xfffff) ?? 0, payloadLen: 0, nextHeader: firstNh,
+          dscp: 0,
+          ecn: 0,
+          flowLabel: f.num("label", 0, 0xfffff) ?? 0,
+          payloadLen: 0,
+          nextHeader: firstNh,
           hopLimit: f.num("hlimit", 0, 255) ?? (nd ? BUILD_DEFAULTS.ndHopLimit : BUILD_DEFAULTS.ttl),
-          src, dst, extHeaders: headers,
+          src,
+          dst,
+          extHeaders: headers,
         };
         const tclass = f.num("tclass", 0, 255) ?? 0;
-        repr.dscp = tclass >>> 2; repr.ecn = tclass & 3;
+        repr.dscp = tclass >>> 2;
+        repr.ecn = tclass & 3;
         let extLen = 0;
         for (const h of headers) extLen += h.length;
         const info: IpInfo = { version: 6, off: 0, srcRel: 8, dstRel };
         ip = info;
-        ipv6Src = src; ipv6Dst = dst;
+        ipv6Src = src;
+        ipv6Dst = dst;
         const payloadLen = f.num("payloadLen", 0, 0xffff);
         nodes.push({
-          name, hl: IPV6_HEADER_LEN + extLen,
+          name,
+          hl: IPV6_HEADER_LEN + extLen,
           emit: (dv, off, rest) => {
             info.off = off;
             repr.payloadLen = payloadLen ?? extLen + rest;
@@ -605,10 +825,17 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
       case "udp": {
         const ipc = ip as IpInfo;
         const tunnel = names[i + 1] === "vxlan" || names[i + 1] === "geneve";
-        const dstDefault = names[i + 1] === "vxlan" ? UdpPort.VXLAN : names[i + 1] === "geneve" ? UdpPort.GENEVE : BUILD_DEFAULTS.dstPort;
+        const dstDefault =
+          names[i + 1] === "vxlan"
+            ? UdpPort.VXLAN
+            : names[i + 1] === "geneve"
+              ? UdpPort.GENEVE
+              : BUILD_DEFAULTS.dstPort;
         const repr = {
-          srcPort: f.num("src", 0, 0xffff) ?? BUILD_DEFAULTS.srcPort, dstPort: f.num("dst", 0, 0xffff) ?? dstDefault,
-          length: 0, checksum: 0,
+          srcPort: f.num("src", 0, 0xffff) ?? BUILD_DEFAULTS.srcPort,
+          dstPort: f.num("dst", 0, 0xffff) ?? dstDefault,
+          length: 0,
+          checksum: 0,
         };
         const len = f.num("len", 0, 0xffff);
         const checksum = f.num("checksum", 0, 0xffff);
@@ -617,13 +844,19 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
         const compute = checksum === undefined && (csum ?? !(tunnel && ipc.version === 4));
         if (checksum !== undefined) repr.checksum = checksum;
         nodes.push({
-          name, hl: UDP_HEADER_LEN,
-          emit: (dv, off, rest) => { repr.length = len ?? UDP_HEADER_LEN + rest; emitUdp(repr, dv, off); },
+          name,
+          hl: UDP_HEADER_LEN,
+          emit: (dv, off, rest) => {
+            repr.length = len ?? UDP_HEADER_LEN + rest;
+            emitUdp(repr, dv, off);
+          },
           // A computed 0 goes out as 0xffff: 0 means "no checksum" (RFC 768).
-          fill: compute ? (dv, off, rest) => {
-            const n = UDP_HEADER_LEN + rest;
-            fillAt(dv, off, 6, n, pseudoSum(dv, ipc, IpProto.UDP, n), true);
-          } : null,
+          fill: compute
+            ? (dv, off, rest) => {
+                const n = UDP_HEADER_LEN + rest;
+                fillAt(dv, off, 6, n, pseudoSum(dv, ipc, IpProto.UDP, n), true);
+              }
+            : null,
         });
         break;
       }
@@ -635,30 +868,47 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
         if (padded.length > 40) f.fail("options", `take ${options.length} bytes, at most 40 fit (RFC 9293 §3.1)`);
         const ack = f.num("ack", 0, 0xffffffff);
         const repr = {
-          srcPort: f.num("src", 0, 0xffff) ?? BUILD_DEFAULTS.srcPort, dstPort: f.num("dst", 0, 0xffff) ?? BUILD_DEFAULTS.dstPort,
-          seq: f.num("seq", 0, 0xffffffff) ?? BUILD_DEFAULTS.tcpSeq, ack: ack ?? 0,
+          srcPort: f.num("src", 0, 0xffff) ?? BUILD_DEFAULTS.srcPort,
+          dstPort: f.num("dst", 0, 0xffff) ?? BUILD_DEFAULTS.dstPort,
+          seq: f.num("seq", 0, 0xffffffff) ?? BUILD_DEFAULTS.tcpSeq,
+          ack: ack ?? 0,
           flags: tcpFlags(f) ?? (ack !== undefined ? TcpFlag.ACK : TcpFlag.SYN),
-          window: f.num("window", 0, 0xffff) ?? BUILD_DEFAULTS.tcpWindow, checksum: f.num("checksum", 0, 0xffff) ?? 0,
-          urgent: f.num("urgent", 0, 0xffff) ?? 0, options: padded,
+          window: f.num("window", 0, 0xffff) ?? BUILD_DEFAULTS.tcpWindow,
+          checksum: f.num("checksum", 0, 0xffff) ?? 0,
+          urgent: f.num("urgent", 0, 0xffff) ?? 0,
+          options: padded,
         };
         const hl = TCP_HEADER_LEN + padded.length;
         nodes.push({
-          name, hl,
-          emit: (dv, off) => { emitTcp(repr, dv, off); },
-          fill: f.has("checksum") ? null : (dv, off, rest) => {
-            const n = hl + rest;
-            fillAt(dv, off, 16, n, pseudoSum(dv, ipc, IpProto.TCP, n), false);
+          name,
+          hl,
+          emit: (dv, off) => {
+            emitTcp(repr, dv, off);
           },
+          fill: f.has("checksum")
+            ? null
+            : (dv, off, rest) => {
+                const n = hl + rest;
+                fillAt(dv, off, 16, n, pseudoSum(dv, ipc, IpProto.TCP, n), false);
+              },
         });
         break;
       }
       case "icmp": {
         const type = icmpType(f);
         const error = ICMP_ERRORS.includes(type);
-        if (!last && !error) f.fail("type", `${type} is not an error message, so nothing can follow it; give its data as payload`);
+        if (!last && !error)
+          f.fail("type", `${type} is not an error message, so nothing can follow it; give its data as payload`);
         let rest = 0;
-        if (type === IcmpType.ECHO_REQUEST || type === IcmpType.ECHO_REPLY || type === IcmpType.TIMESTAMP || type === IcmpType.TIMESTAMP_REPLY) {
-          rest = (f.num("id", 0, 0xffff) ?? BUILD_DEFAULTS.icmpId) * 0x10000 + (f.num("seq", 0, 0xffff) ?? BUILD_DEFAULTS.icmpSeq);
+        if (
+          type === IcmpType.ECHO_REQUEST ||
+          type === IcmpType.ECHO_REPLY ||
+          type === IcmpType.TIMESTAMP ||
+          type === IcmpType.TIMESTAMP_REPLY
+        ) {
+          rest =
+            (f.num("id", 0, 0xffff) ?? BUILD_DEFAULTS.icmpId) * 0x10000 +
+            (f.num("seq", 0, 0xffff) ?? BUILD_DEFAULTS.icmpSeq);
         } else if (type === IcmpType.DEST_UNREACHABLE) {
           rest = f.num("mtu", 0, 0xffff) ?? 0; // RFC 1191 §4: next-hop MTU with code 4
         } else if (type === IcmpType.PARAMETER_PROBLEM) {
@@ -666,11 +916,23 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
         } else if (type === IcmpType.REDIRECT) {
           rest = ipv4FromString(f.ipv4("gateway") ?? BUILD_DEFAULTS.ipv4Dst);
         }
-        const repr = { type, code: f.num("code", 0, 255) ?? 0, checksum: f.num("checksum", 0, 0xffff) ?? 0, rest: f.num("rest", 0, 0xffffffff) ?? rest };
+        const repr = {
+          type,
+          code: f.num("code", 0, 255) ?? 0,
+          checksum: f.num("checksum", 0, 0xffff) ?? 0,
+          rest: f.num("rest", 0, 0xffffffff) ?? rest,
+        };
         nodes.push({
-          name, hl: ICMP_HEADER_LEN,
-          emit: (dv, off) => { emitIcmp(repr, dv, off); },
-          fill: f.has("checksum") ? null : (dv, off, r) => { fillAt(dv, off, 2, ICMP_HEADER_LEN + r, 0, false); },
+          name,
+          hl: ICMP_HEADER_LEN,
+          emit: (dv, off) => {
+            emitIcmp(repr, dv, off);
+          },
+          fill: f.has("checksum")
+            ? null
+            : (dv, off, r) => {
+                fillAt(dv, off, 2, ICMP_HEADER_LEN + r, 0, false);
+              },
         });
         break;
       }
@@ -678,11 +940,14 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
         const ipc = ip as IpInfo;
         const type = icmpv6Type(f);
         const error = type < 128;
-        if (!last && !error) f.fail("type", `${type} is not an error message, so nothing can follow it; give its data as payload`);
+        if (!last && !error)
+          f.fail("type", `${type} is not an error message, so nothing can follow it; give its data as payload`);
         let rest = 0;
         let body = new Uint8Array(0); // ND target and options, RFC 4861 §4.3/§4.4
         if (type === Icmpv6Type.ECHO_REQUEST || type === Icmpv6Type.ECHO_REPLY) {
-          rest = (f.num("id", 0, 0xffff) ?? BUILD_DEFAULTS.icmpId) * 0x10000 + (f.num("seq", 0, 0xffff) ?? BUILD_DEFAULTS.icmpSeq);
+          rest =
+            (f.num("id", 0, 0xffff) ?? BUILD_DEFAULTS.icmpId) * 0x10000 +
+            (f.num("seq", 0, 0xffff) ?? BUILD_DEFAULTS.icmpSeq);
         } else if (type === Icmpv6Type.PACKET_TOO_BIG) {
           rest = f.num("mtu", 0, 0xffffffff) ?? BUILD_DEFAULTS.icmpv6Mtu;
         } else if (type === Icmpv6Type.PARAMETER_PROBLEM) {
@@ -697,26 +962,38 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
           body = new Uint8Array(16 + (sll ? 8 : 0) + (tll ? 8 : 0));
           body.set(ipv6FromString(target), 0);
           let p = 16;
-          for (const [t, m] of [[1, sll], [2, tll]] as const) {
+          for (const [t, m] of [
+            [1, sll],
+            [2, tll],
+          ] as const) {
             if (!m) continue;
-            body[p] = t; body[p + 1] = 1; // type, length in 8-byte units (RFC 4861 §4.6.1)
+            body[p] = t;
+            body[p + 1] = 1; // type, length in 8-byte units (RFC 4861 §4.6.1)
             body.set(macFromString(m), p + 2);
             p += 8;
           }
         }
         const fixedRest = f.num("rest", 0, 0xffffffff);
-        const repr = { type, code: f.num("code", 0, 255) ?? 0, checksum: f.num("checksum", 0, 0xffff) ?? 0, rest: fixedRest ?? rest };
+        const repr = {
+          type,
+          code: f.num("code", 0, 255) ?? 0,
+          checksum: f.num("checksum", 0, 0xffff) ?? 0,
+          rest: fixedRest ?? rest,
+        };
         const hl = ICMPV6_HEADER_LEN + body.length;
         nodes.push({
-          name, hl,
+          name,
+          hl,
           emit: (dv, off) => {
             emitIcmpv6(repr, dv, off);
             for (let k = 0; k < body.length; k++) dv.setUint8(off + ICMPV6_HEADER_LEN + k, body[k] as number);
           },
-          fill: f.has("checksum") ? null : (dv, off, r) => {
-            const n = hl + r;
-            fillAt(dv, off, 2, n, pseudoSum(dv, ipc, IpProto.ICMPV6, n), false);
-          },
+          fill: f.has("checksum")
+            ? null
+            : (dv, off, r) => {
+                const n = hl + r;
+                fillAt(dv, off, 2, n, pseudoSum(dv, ipc, IpProto.ICMPV6, n), false);
+              },
         });
         break;
       }
@@ -733,45 +1010,80 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
         const csum = f.bool("csum");
         if (checksum !== undefined && csum !== undefined) f.fail("csum", "and checksum cannot both be given");
         const repr: GreRepr = {
-          version: 0, protocolType: f.num("proto", 0, 0xffff) ?? typeOf(i + 1) ?? EtherType.TEB,
-          checksum: checksum ?? (csum ? 0 : null), reserved1: 0, key, seq: f.num("seq", 0, 0xffffffff) ?? null, ack: null,
+          version: 0,
+          protocolType: f.num("proto", 0, 0xffff) ?? typeOf(i + 1) ?? EtherType.TEB,
+          checksum: checksum ?? (csum ? 0 : null),
+          reserved1: 0,
+          key,
+          seq: f.num("seq", 0, 0xffffffff) ?? null,
+          ack: null,
         };
         const hl = greHeaderLen(repr);
         nodes.push({
-          name, hl,
-          emit: (dv, off) => { emitGre(repr, dv, off); },
-          fill: csum ? (dv, off, rest) => { fillAt(dv, off, 4, hl + rest, 0, false); } : null, // RFC 2784 §2.5
+          name,
+          hl,
+          emit: (dv, off) => {
+            emitGre(repr, dv, off);
+          },
+          fill: csum
+            ? (dv, off, rest) => {
+                fillAt(dv, off, 4, hl + rest, 0, false);
+              }
+            : null, // RFC 2784 §2.5
         });
         break;
       }
       case "vxlan": {
         const repr = { vni: f.num("vni", 0, 0xffffff) ?? 0, flags: f.num("flags", 0, 255) ?? VXLAN_FLAG_I };
-        nodes.push({ name, hl: VXLAN_HEADER_LEN, emit: (dv, off) => { emitVxlan(repr, dv, off); }, fill: null });
+        nodes.push({
+          name,
+          hl: VXLAN_HEADER_LEN,
+          emit: (dv, off) => {
+            emitVxlan(repr, dv, off);
+          },
+          fill: null,
+        });
         break;
       }
       case "geneve": {
         const options: GeneveOption[] = [];
         const ov = f.obj["options"];
         if (ov !== undefined && ov !== null) {
-          const arr: unknown[] = Array.isArray(ov) ? ov : f.fail("options", `must be a list of {class, type, data}, got ${show(ov)}`);
+          const arr: unknown[] = Array.isArray(ov)
+            ? ov
+            : f.fail("options", `must be a list of {class, type, data}, got ${show(ov)}`);
           arr.forEach((o: unknown, k) => {
             const of = f.nested(["options", k], o, ["class", "type", "data"], `options[${k}]`);
             const cls = of.need("class", 0, 0xffff);
             const typ = of.need("type", 0, 255);
             const data = of.bytes("data") ?? new Uint8Array(0);
             if (data.length % 4 || data.length > GENEVE_MAX_OPTION_DATA_LEN) {
-              of.fail("data", `must be a multiple of 4 bytes, at most ${GENEVE_MAX_OPTION_DATA_LEN} (RFC 8926 §3.5), got ${data.length}`);
+              of.fail(
+                "data",
+                `must be a multiple of 4 bytes, at most ${GENEVE_MAX_OPTION_DATA_LEN} (RFC 8926 §3.5), got ${data.length}`,
+              );
             }
             options.push({ class: cls, type: typ, data });
           });
         }
         const repr = {
-          oam: f.bool("oam") ?? false, ...(f.has("critical") ? { critical: f.bool("critical") as boolean } : {}),
-          protocolType: f.num("proto", 0, 0xffff) ?? typeOf(i + 1) ?? EtherType.TEB, vni: f.num("vni", 0, 0xffffff) ?? 0, options,
+          oam: f.bool("oam") ?? false,
+          ...(f.has("critical") ? { critical: f.bool("critical") as boolean } : {}),
+          protocolType: f.num("proto", 0, 0xffff) ?? typeOf(i + 1) ?? EtherType.TEB,
+          vni: f.num("vni", 0, 0xffffff) ?? 0,
+          options,
         };
         const hl = geneveHeaderLen(repr);
-        if (hl - 8 > GENEVE_MAX_OPTIONS_LEN) f.fail("options", `take ${hl - 8} bytes, at most ${GENEVE_MAX_OPTIONS_LEN} (RFC 8926 §3.4)`);
-        nodes.push({ name, hl, emit: (dv, off) => { emitGeneve(repr, dv, off); }, fill: null });
+        if (hl - 8 > GENEVE_MAX_OPTIONS_LEN)
+          f.fail("options", `take ${hl - 8} bytes, at most ${GENEVE_MAX_OPTIONS_LEN} (RFC 8926 §3.4)`);
+        nodes.push({
+          name,
+          hl,
+          emit: (dv, off) => {
+            emitGeneve(repr, dv, off);
+          },
+          fill: null,
+        });
         break;
       }
     }
@@ -780,7 +1092,11 @@ export function compilePacket(spec: PacketSpec): CompiledPacket {
   for (const n of nodes) length += n.hl;
   if (length < pad) length = pad;
   if (length > MAX_PACKET_LEN) {
-    throw new SpecError(`the packet would be ${length} bytes, more than the ${MAX_PACKET_LEN} an IP length field allows`, -1, []);
+    throw new SpecError(
+      `the packet would be ${length} bytes, more than the ${MAX_PACKET_LEN} an IP length field allows`,
+      -1,
+      [],
+    );
   }
   return { length, nodes, payload, offs: new Int32Array(nodes.length) };
 }
@@ -803,7 +1119,8 @@ function namedType(f: Fields, table: Readonly<Record<string, number>>): number |
 }
 const icmpType = (f: Fields): number => namedType(f, ICMP_TYPES) ?? IcmpType.ECHO_REQUEST;
 const icmpv6Type = (f: Fields): number => namedType(f, ICMPV6_TYPES) ?? Icmpv6Type.ECHO_REQUEST;
-const isNdType = (t: number): boolean => t === Icmpv6Type.NEIGHBOR_SOLICITATION || t === Icmpv6Type.NEIGHBOR_ADVERTISEMENT;
+const isNdType = (t: number): boolean =>
+  t === Icmpv6Type.NEIGHBOR_SOLICITATION || t === Icmpv6Type.NEIGHBOR_ADVERTISEMENT;
 
 /** A link-layer address option: the given MAC, none for `false`, else the default (or none). */
 function linkOpt(f: Fields, k: string, dflt: string | undefined): string | undefined {
@@ -816,7 +1133,8 @@ function flagList(f: Fields, k: string, table: Readonly<Record<string, number>>,
   if (v === undefined || v === null) return undefined;
   if (typeof v === "number" || (typeof v === "string" && toNum(v) !== null)) return f.num(k, 0, max);
   const list = typeof v === "string" ? v.split(/[\s,|+]+/).filter((x) => x !== "") : v;
-  if (!Array.isArray(list)) f.fail(k, `must be a list of flag names (${Object.keys(table).join(", ")}) or a number, got ${show(v)}`);
+  if (!Array.isArray(list))
+    f.fail(k, `must be a list of flag names (${Object.keys(table).join(", ")}) or a number, got ${show(v)}`);
   let out = 0;
   list.forEach((x: unknown, j) => {
     const bit = typeof x === "string" ? (table[x] ?? table[x.toUpperCase()] ?? table[x.toLowerCase()]) : undefined;
@@ -836,7 +1154,10 @@ function sourceRouteDstRel(options: Uint8Array): number {
   for (let p = 0; p < options.length; ) {
     const type = options[p] as number;
     if (type === 0) break;
-    if (type === 1) { p++; continue; }
+    if (type === 1) {
+      p++;
+      continue;
+    }
     const len = options[p + 1] ?? 0;
     if (len < 2 || p + len > options.length) break;
     if ((type === 131 || type === 137) && len >= 7) return IPV4_HEADER_LEN + p + len - 4 - 16;
@@ -846,7 +1167,10 @@ function sourceRouteDstRel(options: Uint8Array): number {
 }
 
 const EXT_PROTO: Readonly<Record<string, number>> = {
-  hopopts: IpProto.HOPOPTS, routing: IpProto.ROUTING, fragment: IpProto.FRAGMENT, dstopts: IpProto.DSTOPTS,
+  hopopts: IpProto.HOPOPTS,
+  routing: IpProto.ROUTING,
+  fragment: IpProto.FRAGMENT,
+  dstopts: IpProto.DSTOPTS,
 };
 
 /**
@@ -854,7 +1178,11 @@ const EXT_PROTO: Readonly<Record<string, number>> = {
  * fixed header's Next Header, and where the pseudo-header's destination is (relative to the
  * IPv6 header): the final one of a routing header with segments left (RFC 8200 §8.1).
  */
-function ipv6Extensions(f: Fields, upper: number, dst: string): { headers: Uint8Array[]; firstNh: number; dstRel: number } {
+function ipv6Extensions(
+  f: Fields,
+  upper: number,
+  dst: string,
+): { headers: Uint8Array[]; firstNh: number; dstRel: number } {
   const v = f.obj["ext"];
   if (v === undefined || v === null) return { headers: [], firstNh: upper, dstRel: 24 };
   if (!Array.isArray(v)) f.fail("ext", `must be a list like [{hopopts: {}}, {fragment: {id: 1}}], got ${show(v)}`);
@@ -866,7 +1194,11 @@ function ipv6Extensions(f: Fields, upper: number, dst: string): { headers: Uint8
     const keys = isObj(e) ? Object.keys(e) : [];
     const kind = keys[0];
     if (keys.length !== 1 || kind === undefined || EXT_PROTO[kind] === undefined) {
-      f.failItem("ext", k, `must be one of {hopopts: {…}}, {dstopts: {…}}, {routing: {…}}, {fragment: {…}}, got ${isObj(e) ? `keys ${keys.join(", ") || "none"}` : show(e)}`);
+      f.failItem(
+        "ext",
+        k,
+        `must be one of {hopopts: {…}}, {dstopts: {…}}, {routing: {…}}, {fragment: {…}}, got ${isObj(e) ? `keys ${keys.join(", ") || "none"}` : show(e)}`,
+      );
     }
     const body = (e as Record<string, unknown>)[kind] ?? {};
     let bytes: Uint8Array;
@@ -880,7 +1212,10 @@ function ipv6Extensions(f: Fields, upper: number, dst: string): { headers: Uint8
       bytes.set(opts, 2);
       const padLen = total - 2 - opts.length;
       if (padLen === 1) bytes[2 + opts.length] = 0;
-      else if (padLen > 1) { bytes[2 + opts.length] = 1; bytes[3 + opts.length] = padLen - 2; }
+      else if (padLen > 1) {
+        bytes[2 + opts.length] = 1;
+        bytes[3 + opts.length] = padLen - 2;
+      }
     } else if (kind === "routing") {
       const ef = f.nested(["ext", k, kind], body, ["type", "segLeft", "addresses"], `ext[${k}].${kind}`);
       const type = ef.num("type", 0, 255) ?? 4;
@@ -888,11 +1223,17 @@ function ipv6Extensions(f: Fields, upper: number, dst: string): { headers: Uint8
       let addrs: string[];
       if (av === undefined || av === null) addrs = [dst];
       else {
-        const arr: unknown[] = Array.isArray(av) ? av : ef.fail("addresses", `must be a list of IPv6 addresses, got ${show(av)}`);
+        const arr: unknown[] = Array.isArray(av)
+          ? av
+          : ef.fail("addresses", `must be a list of IPv6 addresses, got ${show(av)}`);
         addrs = arr.map((a, j) => {
           const bad = (): never => ef.failItem("addresses", j, `must be an IPv6 address, got ${show(a)}`);
           if (typeof a !== "string") return bad();
-          try { ipv6FromString(a); } catch { bad(); }
+          try {
+            ipv6FromString(a);
+          } catch {
+            bad();
+          }
           return a;
         });
       }
@@ -923,7 +1264,9 @@ function ipv6Extensions(f: Fields, upper: number, dst: string): { headers: Uint8
     bodies.push(bytes);
     at += bytes.length;
   });
-  bodies.forEach((b, k) => { b[0] = kinds[k + 1] ?? upper; });
+  bodies.forEach((b, k) => {
+    b[0] = kinds[k + 1] ?? upper;
+  });
   return { headers: bodies, firstNh: kinds[0] ?? upper, dstRel };
 }
 

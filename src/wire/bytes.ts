@@ -28,7 +28,10 @@ export function macToString(dv: DataView, off: number): string {
   let s = "";
   for (let i = 0; i < 6; i++) {
     if (i) s += ":";
-    s += dv.getUint8(off + i).toString(16).padStart(2, "0");
+    s += dv
+      .getUint8(off + i)
+      .toString(16)
+      .padStart(2, "0");
   }
   return s;
 }
@@ -63,10 +66,16 @@ export function ipv6ToString(dv: DataView, off: number): string {
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const part = (a: number[]) => a.map((x) => x.toString(16)).join(":");
@@ -85,10 +94,13 @@ export function ipv6FromString(text: string): Uint8Array {
   }
   const halves = t.split("::");
   if (halves.length > 2) throw bad();
-  const parse = (s: string) => (s === "" ? [] : s.split(":").map((h) => {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(h)) throw bad();
-    return parseInt(h, 16);
-  }));
+  const parse = (s: string) =>
+    s === ""
+      ? []
+      : s.split(":").map((h) => {
+          if (!/^[0-9a-fA-F]{1,4}$/.test(h)) throw bad();
+          return parseInt(h, 16);
+        });
   const left = parse(halves[0] as string);
   const right = halves.length === 2 ? parse(halves[1] as string) : [];
   const fill = 8 - left.length - right.length;

@@ -112,7 +112,13 @@ class Dissector {
     this.dv = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     this.depth = 0;
     this.out = {
-      caplen: frame.length, len: origLen, linkType, layers: [], fields: new Map(), protocols: [], error: null,
+      caplen: frame.length,
+      len: origLen,
+      linkType,
+      layers: [],
+      fields: new Map(),
+      protocols: [],
+      error: null,
     };
     const end = frame.length;
     if (linkType === LinkType.ETHERNET) {
@@ -137,7 +143,8 @@ class Dissector {
   private field(name: string, value: string | number): void {
     const v = typeof value === "number" ? String(value) : value;
     const list = this.out.fields.get(name);
-    if (list) list.push(v); else this.out.fields.set(name, [v]);
+    if (list) list.push(v);
+    else this.out.fields.set(name, [v]);
   }
 
   private proto(...names: string[]): void {
@@ -156,10 +163,16 @@ class Dissector {
   }
 
   private ethernet(off: number, end: number): void {
-    if (++this.depth > MAX_DEPTH) { this.fail("ethernet", "too-deep", off); return; }
+    if (++this.depth > MAX_DEPTH) {
+      this.fail("ethernet", "too-deep", off);
+      return;
+    }
     const v = this.eth.wrap(this.dv, off, end - off);
     this.proto("eth");
-    if (v.check() !== null) { this.fail("ethernet", "truncated", v.failAt); return; }
+    if (v.check() !== null) {
+      this.fail("ethernet", "truncated", v.failAt);
+      return;
+    }
     const repr = readEthernet(v);
     this.out.layers.push({ name: "eth", off, len: ETHERNET_HEADER_LEN, repr });
     this.field("eth.dst", repr.dst);
@@ -174,13 +187,20 @@ class Dissector {
     switch (type) {
       case EtherType.VLAN:
       case EtherType.QINQ:
-      case EtherType.QINQ_OLD: return this.vlanTag(type, off, end);
-      case EtherType.IPV4: return this.ipv4(off, end, false);
-      case EtherType.IPV6: return this.ipv6(off, end, false);
-      case EtherType.ARP: return this.arpLayer(off, end);
-      case EtherType.TEB: return this.ethernet(off, end);
-      case CISCO_METADATA: return this.cmd(off, end);
-      default: return this.data(off, end);
+      case EtherType.QINQ_OLD:
+        return this.vlanTag(type, off, end);
+      case EtherType.IPV4:
+        return this.ipv4(off, end, false);
+      case EtherType.IPV6:
+        return this.ipv6(off, end, false);
+      case EtherType.ARP:
+        return this.arpLayer(off, end);
+      case EtherType.TEB:
+        return this.ethernet(off, end);
+      case CISCO_METADATA:
+        return this.cmd(off, end);
+      default:
+        return this.data(off, end);
     }
   }
 
@@ -192,7 +212,10 @@ class Dissector {
    */
   private cmd(off: number, end: number): void {
     this.proto("cmd");
-    if (end - off < CMD_HEADER_LEN) { this.fail("ethernet", "truncated", off); return; }
+    if (end - off < CMD_HEADER_LEN) {
+      this.fail("ethernet", "truncated", off);
+      return;
+    }
     this.etherType(this.dv.getUint16(off), off + CMD_HEADER_LEN, end);
   }
 
@@ -201,7 +224,10 @@ class Dissector {
     // Wireshark names the 802.1ad S-tag's fields ieee8021ad.*; 0x8100 and 0x9100 are vlan.*.
     const ad = tpid === EtherType.QINQ;
     this.proto(ad ? "ieee8021ad" : "vlan");
-    if (v.check() !== null) { this.fail("vlan", "truncated", v.failAt); return; }
+    if (v.check() !== null) {
+      this.fail("vlan", "truncated", v.failAt);
+      return;
+    }
     const repr = { ...readVlan(v), tpid };
     this.out.layers.push({ name: "vlan", off, len: v.headerLen, repr });
     this.field(ad ? "ieee8021ad.id" : "vlan.id", repr.vid);
@@ -215,14 +241,20 @@ class Dissector {
     const v = this.arp.wrap(this.dv, off, end - off);
     this.proto("arp");
     const code = v.check();
-    if (code !== null) { this.fail("arp", code, v.failAt); return; }
+    if (code !== null) {
+      this.fail("arp", code, v.failAt);
+      return;
+    }
     const repr = readArp(v);
     this.out.layers.push({ name: "arp", off, len: v.headerLen, repr });
     this.field("arp.opcode", repr.op);
   }
 
   private ipv4(off: number, end: number, quoted: boolean): void {
-    if (++this.depth > MAX_DEPTH) { this.fail("ipv4", "too-deep", off); return; }
+    if (++this.depth > MAX_DEPTH) {
+      this.fail("ipv4", "too-deep", off);
+      return;
+    }
     const v = this.ip4.wrap(this.dv, off, end - off);
     this.proto("ip");
     const code = v.check();
@@ -243,13 +275,25 @@ class Dissector {
     const routeDst = this.ipv4Options(v);
     this.ipv4Fields(v, csum, routeDst);
     const payloadEnd = Math.min(end, off + v.totalLen);
-    if (repr.fragOffset > 0) { this.data(off + hl, payloadEnd); return; }
+    if (repr.fragOffset > 0) {
+      this.data(off + hl, payloadEnd);
+      return;
+    }
     // No payload at all: Wireshark does not start the upper-layer dissector, and neither do we.
     if (v.totalLen <= hl) return;
-    const pseudo = repr.moreFrags ? -1
-      : csumPartial(this.dv, off + 12, 4) + (routeDst >= 0 ? Math.floor(routeDst / 0x10000) + (routeDst & 0xffff) : csumPartial(this.dv, off + 16, 4))
-        + repr.protocol + (v.totalLen - hl);
-    this.l4(repr.protocol, off + hl, payloadEnd, { version: 4, off, pseudo, quoted, partial: repr.moreFrags || cut || quoted });
+    const pseudo = repr.moreFrags
+      ? -1
+      : csumPartial(this.dv, off + 12, 4) +
+        (routeDst >= 0 ? Math.floor(routeDst / 0x10000) + (routeDst & 0xffff) : csumPartial(this.dv, off + 16, 4)) +
+        repr.protocol +
+        (v.totalLen - hl);
+    this.l4(repr.protocol, off + hl, payloadEnd, {
+      version: 4,
+      off,
+      pseudo,
+      quoted,
+      partial: repr.moreFrags || cut || quoted,
+    });
   }
 
   private ipv4Fields(v: Ipv4View, csum: CsumStatus, routeDst = -1): void {
@@ -283,7 +327,10 @@ class Dissector {
       const type = this.dv.getUint8(p);
       this.field("ip.opt.type", type);
       if (type === 0) break; // End of Option List
-      if (type === 1) { p++; continue; } // No Operation
+      if (type === 1) {
+        p++;
+        continue;
+      } // No Operation
       if (p + 1 >= end) break;
       const len = this.dv.getUint8(p + 1);
       if (len < 2) break;
@@ -294,12 +341,18 @@ class Dissector {
   }
 
   private ipv6(off: number, end: number, quoted: boolean): void {
-    if (++this.depth > MAX_DEPTH) { this.fail("ipv6", "too-deep", off); return; }
+    if (++this.depth > MAX_DEPTH) {
+      this.fail("ipv6", "too-deep", off);
+      return;
+    }
     const v = this.ip6.wrap(this.dv, off, end - off);
     this.proto("ipv6");
     const code = v.check();
     const cut = code === "truncated" && v.failAt === off + 4;
-    if (code !== null && !cut) { this.fail("ipv6", code, v.failAt); return; }
+    if (code !== null && !cut) {
+      this.fail("ipv6", code, v.failAt);
+      return;
+    }
     if (cut && !quoted) this.fail("ipv6", "truncated", v.failAt);
     this.field("ipv6.nxt", v.nextHeader);
     this.field("ipv6.src", v.src);
@@ -328,12 +381,21 @@ class Dissector {
       this.fail("ipv6", wcode, w.failAt);
       return;
     }
-    if (w.laterFragment) { this.data(w.upperOff, payloadEnd); return; }
+    if (w.laterFragment) {
+      this.data(w.upperOff, payloadEnd);
+      return;
+    }
     const l4Len = payloadEnd - w.upperOff;
     // An atomic fragment (offset 0, no more fragments: RFC 6946) is a whole datagram.
     const fragmented = w.hasFragment && w.moreFragments;
     const pseudo = fragmented ? -1 : this.pseudoV6(v, w, l4Len);
-    this.l4(w.upperProto, w.upperOff, payloadEnd, { version: 6, off, pseudo, quoted, partial: fragmented || cut || quoted });
+    this.l4(w.upperProto, w.upperOff, payloadEnd, {
+      version: 6,
+      off,
+      pseudo,
+      quoted,
+      partial: fragmented || cut || quoted,
+    });
   }
 
   /**
@@ -352,20 +414,33 @@ class Dissector {
       if (type === 0 && hdrLen >= 2) dstOff = at + 8 + (hdrLen / 2 - 1) * 16;
       else if (type === 4 && hdrLen >= 2) dstOff = at + 8; // SRH: Segment List[0] is the final hop
     }
-    return csumPartial(this.dv, v.srcOff, 16) + csumPartial(this.dv, dstOff, 16)
-      + Math.floor(l4Len / 0x10000) + (l4Len & 0xffff) + w.upperProto;
+    return (
+      csumPartial(this.dv, v.srcOff, 16) +
+      csumPartial(this.dv, dstOff, 16) +
+      Math.floor(l4Len / 0x10000) +
+      (l4Len & 0xffff) +
+      w.upperProto
+    );
   }
 
   private l4(proto: number, off: number, end: number, ip: IpCtx): void {
     switch (proto) {
-      case IpProto.UDP: return this.udpLayer(off, end, ip);
-      case IpProto.TCP: return this.tcpLayer(off, end, ip);
-      case IpProto.GRE: return this.greLayer(off, end);
-      case IpProto.ICMP: return this.icmpLayer(off, end, ip);
-      case IpProto.ICMPV6: return this.icmpv6Layer(off, end, ip);
-      case IpProto.IPIP: return this.ipv4(off, end, false);
-      case IpProto.IPV6: return this.ipv6(off, end, false);
-      default: return this.data(off, end);
+      case IpProto.UDP:
+        return this.udpLayer(off, end, ip);
+      case IpProto.TCP:
+        return this.tcpLayer(off, end, ip);
+      case IpProto.GRE:
+        return this.greLayer(off, end);
+      case IpProto.ICMP:
+        return this.icmpLayer(off, end, ip);
+      case IpProto.ICMPV6:
+        return this.icmpv6Layer(off, end, ip);
+      case IpProto.IPIP:
+        return this.ipv4(off, end, false);
+      case IpProto.IPV6:
+        return this.ipv6(off, end, false);
+      default:
+        return this.data(off, end);
     }
   }
 
@@ -376,7 +451,10 @@ class Dissector {
     // Part of a datagram (a first fragment, a quoted one, a short capture) is read as far as it
     // goes; only a header that is itself incomplete or inconsistent is an error.
     if (code !== null && !(code === "truncated" && v.avail >= 8)) {
-      if (v.avail >= 4) { this.field("udp.srcport", v.srcPort); this.field("udp.dstport", v.dstPort); }
+      if (v.avail >= 4) {
+        this.field("udp.srcport", v.srcPort);
+        this.field("udp.dstport", v.dstPort);
+      }
       this.fail("udp", code, v.failAt);
       return;
     }
@@ -402,7 +480,10 @@ class Dissector {
     this.proto("tcp");
     const code = v.check();
     if (code !== null) {
-      if (v.avail >= 4) { this.field("tcp.srcport", v.srcPort); this.field("tcp.dstport", v.dstPort); }
+      if (v.avail >= 4) {
+        this.field("tcp.srcport", v.srcPort);
+        this.field("tcp.dstport", v.dstPort);
+      }
       this.fail("tcp", code, v.failAt);
       return;
     }
@@ -439,7 +520,10 @@ class Dissector {
     const v = this.vxlan.wrap(this.dv, off, end - off, end - off);
     this.proto("vxlan");
     const code = v.check();
-    if (code !== null) { this.fail("vxlan", code, v.failAt); return; }
+    if (code !== null) {
+      this.fail("vxlan", code, v.failAt);
+      return;
+    }
     const repr = readVxlan(v);
     this.out.layers.push({ name: "vxlan", off, len: v.headerLen, repr });
     this.field("vxlan.flags", hex(v.flags, 4));
@@ -470,7 +554,10 @@ class Dissector {
     const v = this.icmp.wrap(this.dv, off, end - off);
     this.proto("icmp");
     const code = v.check();
-    if (code !== null) { this.fail("icmp", code, v.failAt); return; }
+    if (code !== null) {
+      this.fail("icmp", code, v.failAt);
+      return;
+    }
     const repr = readIcmp(v);
     this.out.layers.push({ name: "icmp", off, len: v.headerLen, repr });
     this.field("icmp.type", repr.type);
@@ -482,7 +569,10 @@ class Dissector {
 
   private icmpv6Layer(off: number, end: number, ip: IpCtx): void {
     this.proto("icmpv6");
-    if (end - off < 4) { this.fail("icmpv6", "truncated", off); return; }
+    if (end - off < 4) {
+      this.fail("icmpv6", "truncated", off);
+      return;
+    }
     const type = this.dv.getUint8(off);
     const codeV = this.dv.getUint8(off + 1);
     const checksum = this.dv.getUint16(off + 2);

@@ -6,8 +6,20 @@
 // ParseError carrying the same three facts: layer, code and absolute byte offset.
 
 export const LAYERS = [
-  "ethernet", "vlan", "arp", "ipv4", "ipv6", "icmp", "icmpv6", "udp", "tcp", "gre", "vxlan",
-  "geneve", "pcap", "pcapng",
+  "ethernet",
+  "vlan",
+  "arp",
+  "ipv4",
+  "ipv6",
+  "icmp",
+  "icmpv6",
+  "udp",
+  "tcp",
+  "gre",
+  "vxlan",
+  "geneve",
+  "pcap",
+  "pcapng",
 ] as const;
 export type Layer = (typeof LAYERS)[number];
 

@@ -37,7 +37,10 @@ export class EthernetView {
   checkedEtherType = 0;
 
   wrap(dv: DataView, off: number, avail: number): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.failAt = -1;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.failAt = -1;
     return this;
   }
 
@@ -60,15 +63,29 @@ export class EthernetView {
     return code;
   }
 
-  get etherType(): number { return this.dv.getUint16(this.off + F.ETHER_TYPE); }
-  set etherType(v: number) { this.dv.setUint16(this.off + F.ETHER_TYPE, v); }
+  get etherType(): number {
+    return this.dv.getUint16(this.off + F.ETHER_TYPE);
+  }
+  set etherType(v: number) {
+    this.dv.setUint16(this.off + F.ETHER_TYPE, v);
+  }
   /** Absolute offsets of the addresses, for code that compares or copies them in place. */
-  get dstOff(): number { return this.off + F.DST; }
-  get srcOff(): number { return this.off + F.SRC; }
-  get dst(): string { return macToString(this.dv, this.off + F.DST); }
-  get src(): string { return macToString(this.dv, this.off + F.SRC); }
+  get dstOff(): number {
+    return this.off + F.DST;
+  }
+  get srcOff(): number {
+    return this.off + F.SRC;
+  }
+  get dst(): string {
+    return macToString(this.dv, this.off + F.DST);
+  }
+  get src(): string {
+    return macToString(this.dv, this.off + F.SRC);
+  }
   /** The header's length; the payload starts here. */
-  get headerLen(): number { return ETHERNET_HEADER_LEN; }
+  get headerLen(): number {
+    return ETHERNET_HEADER_LEN;
+  }
 }
 
 export interface EthernetRepr {

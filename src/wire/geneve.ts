@@ -67,7 +67,11 @@ export class GeneveView {
   checkedProtocolType = 0;
 
   wrap(dv: DataView, off: number, avail: number, len = -1): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.len = len; this.failAt = -1;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.len = len;
+    this.failAt = -1;
     this.optOff = -1;
     return this;
   }
@@ -105,24 +109,42 @@ export class GeneveView {
     return code;
   }
 
-  get version(): number { return this.dv.getUint8(this.off + F.VER_OPTLEN) >>> 6; }
+  get version(): number {
+    return this.dv.getUint8(this.off + F.VER_OPTLEN) >>> 6;
+  }
   /** Length of the options, bytes (the wire counts 4-byte words). */
-  get optionsLen(): number { return (this.dv.getUint8(this.off + F.VER_OPTLEN) & 0x3f) * 4; }
+  get optionsLen(): number {
+    return (this.dv.getUint8(this.off + F.VER_OPTLEN) & 0x3f) * 4;
+  }
   /** O: an OAM frame, not data. */
-  get oam(): boolean { return (this.dv.getUint8(this.off + F.FLAGS) & GeneveFlag.OAM) !== 0; }
+  get oam(): boolean {
+    return (this.dv.getUint8(this.off + F.FLAGS) & GeneveFlag.OAM) !== 0;
+  }
   /** C: at least one option is critical; a receiver that does not know it must drop (§3.4). */
-  get critical(): boolean { return (this.dv.getUint8(this.off + F.FLAGS) & GeneveFlag.CRITICAL) !== 0; }
-  get protocolType(): number { return this.dv.getUint16(this.off + F.PROTOCOL); }
-  get vni(): number { return this.dv.getUint32(this.off + F.VNI) >>> 8; }
+  get critical(): boolean {
+    return (this.dv.getUint8(this.off + F.FLAGS) & GeneveFlag.CRITICAL) !== 0;
+  }
+  get protocolType(): number {
+    return this.dv.getUint16(this.off + F.PROTOCOL);
+  }
+  get vni(): number {
+    return this.dv.getUint32(this.off + F.VNI) >>> 8;
+  }
   /** Rewrites the VNI in place (a template patched per flow); the reserved byte is kept. */
   set vni(v: number) {
     this.dv.setUint16(this.off + F.VNI, (v >>> 8) & 0xffff);
     this.dv.setUint8(this.off + F.VNI + 2, v & 0xff);
   }
   /** Header length in bytes, options included; the payload starts here. */
-  get headerLen(): number { return GENEVE_HEADER_LEN + this.optionsLen; }
-  get payloadOff(): number { return this.off + this.headerLen; }
-  get optionsOff(): number { return this.off + F.OPTIONS; }
+  get headerLen(): number {
+    return GENEVE_HEADER_LEN + this.optionsLen;
+  }
+  get payloadOff(): number {
+    return this.off + this.headerLen;
+  }
+  get optionsOff(): number {
+    return this.off + F.OPTIONS;
+  }
 
   /** Put the cursor on the first option; false (optOff -1) when there is none. */
   optFirst(): boolean {
@@ -134,8 +156,12 @@ export class GeneveView {
     return this.optOff < 0 ? false : this.optAt(this.optOff + OPT.DATA + this.optLen);
   }
 
-  get optDataOff(): number { return this.optOff + OPT.DATA; }
-  get optCritical(): boolean { return (this.optType & GENEVE_OPT_CRITICAL) !== 0; }
+  get optDataOff(): number {
+    return this.optOff + OPT.DATA;
+  }
+  get optCritical(): boolean {
+    return (this.optType & GENEVE_OPT_CRITICAL) !== 0;
+  }
 
   /**
    * Put the cursor on the first option with this class and type (critical bit included) and
@@ -159,9 +185,15 @@ export class GeneveView {
   private optAt(p: number): boolean {
     const hl = this.headerLen;
     const end = this.off + (hl < this.avail ? hl : this.avail);
-    if (p + OPT.DATA > end) { this.optOff = -1; return false; }
+    if (p + OPT.DATA > end) {
+      this.optOff = -1;
+      return false;
+    }
     const dataLen = (this.dv.getUint8(p + OPT.LEN) & 0x1f) * 4;
-    if (p + OPT.DATA + dataLen > end) { this.optOff = -1; return false; }
+    if (p + OPT.DATA + dataLen > end) {
+      this.optOff = -1;
+      return false;
+    }
     this.optOff = p;
     this.optClass = this.dv.getUint16(p + OPT.CLASS);
     this.optType = this.dv.getUint8(p + OPT.TYPE);

@@ -82,7 +82,11 @@ export class GreView {
   checkedProtocolType = 0;
 
   wrap(dv: DataView, off: number, avail: number, len = -1): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.len = len; this.failAt = -1;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.len = len;
+    this.failAt = -1;
     return this;
   }
 
@@ -117,20 +121,40 @@ export class GreView {
   }
 
   /** The first 16 bits as tshark's gre.flags_and_version prints them (0x2000 = key present). */
-  get flagsAndVersion(): number { return this.dv.getUint16(this.off + F.FLAGS_VER); }
-  get version(): number { return this.dv.getUint8(this.off + 1) & GreFlag.VERSION; }
-  get checksumPresent(): boolean { return (this.flagsAndVersion & GreFlag.C) !== 0; }
-  get keyPresent(): boolean { return (this.flagsAndVersion & GreFlag.K) !== 0; }
-  get seqPresent(): boolean { return (this.flagsAndVersion & GreFlag.S) !== 0; }
+  get flagsAndVersion(): number {
+    return this.dv.getUint16(this.off + F.FLAGS_VER);
+  }
+  get version(): number {
+    return this.dv.getUint8(this.off + 1) & GreFlag.VERSION;
+  }
+  get checksumPresent(): boolean {
+    return (this.flagsAndVersion & GreFlag.C) !== 0;
+  }
+  get keyPresent(): boolean {
+    return (this.flagsAndVersion & GreFlag.K) !== 0;
+  }
+  get seqPresent(): boolean {
+    return (this.flagsAndVersion & GreFlag.S) !== 0;
+  }
   /** Only version 1 has an acknowledgment; in version 0 the bit is reserved and ignored. */
-  get ackPresent(): boolean { return (this.flagsAndVersion & (GreFlag.A | GreFlag.VERSION)) === (GreFlag.A | 1); }
+  get ackPresent(): boolean {
+    return (this.flagsAndVersion & (GreFlag.A | GreFlag.VERSION)) === (GreFlag.A | 1);
+  }
   /** EtherType of the payload; 0x6558 means an Ethernet frame follows. */
-  get protocolType(): number { return this.dv.getUint16(this.off + F.PROTOCOL); }
-  set protocolType(v: number) { this.dv.setUint16(this.off + F.PROTOCOL, v); }
+  get protocolType(): number {
+    return this.dv.getUint16(this.off + F.PROTOCOL);
+  }
+  set protocolType(v: number) {
+    this.dv.setUint16(this.off + F.PROTOCOL, v);
+  }
 
   /** Header length in bytes, optional fields included; the payload starts here. */
-  get headerLen(): number { return headerLenOf(this.flagsAndVersion); }
-  get payloadOff(): number { return this.off + this.headerLen; }
+  get headerLen(): number {
+    return headerLenOf(this.flagsAndVersion);
+  }
+  get payloadOff(): number {
+    return this.off + this.headerLen;
+  }
 
   private get keyOff(): number {
     return this.off + F.OPTIONAL + (this.flagsAndVersion & GreFlag.C ? 4 : 0);
@@ -140,14 +164,26 @@ export class GreView {
   }
 
   /** -1 when the C bit is clear. */
-  get checksum(): number { return this.checksumPresent ? this.dv.getUint16(this.off + F.OPTIONAL) : -1; }
-  set checksum(v: number) { if (this.checksumPresent) this.dv.setUint16(this.off + F.OPTIONAL, v); }
-  get reserved1(): number { return this.checksumPresent ? this.dv.getUint16(this.off + F.OPTIONAL + 2) : 0; }
+  get checksum(): number {
+    return this.checksumPresent ? this.dv.getUint16(this.off + F.OPTIONAL) : -1;
+  }
+  set checksum(v: number) {
+    if (this.checksumPresent) this.dv.setUint16(this.off + F.OPTIONAL, v);
+  }
+  get reserved1(): number {
+    return this.checksumPresent ? this.dv.getUint16(this.off + F.OPTIONAL + 2) : 0;
+  }
   /** -1 when the K bit is clear. */
-  get key(): number { return this.keyPresent ? this.dv.getUint32(this.keyOff) : -1; }
-  set key(v: number) { if (this.keyPresent) this.dv.setUint32(this.keyOff, v); }
+  get key(): number {
+    return this.keyPresent ? this.dv.getUint32(this.keyOff) : -1;
+  }
+  set key(v: number) {
+    if (this.keyPresent) this.dv.setUint32(this.keyOff, v);
+  }
   /** -1 when the S bit is clear. */
-  get seq(): number { return this.seqPresent ? this.dv.getUint32(this.seqOff) : -1; }
+  get seq(): number {
+    return this.seqPresent ? this.dv.getUint32(this.seqOff) : -1;
+  }
   /** -1 unless version 1 with the A bit. */
   get ack(): number {
     return this.ackPresent ? this.dv.getUint32(this.seqOff + (this.seqPresent ? 4 : 0)) : -1;
@@ -158,16 +194,26 @@ export class GreView {
     return (this.flagsAndVersion & (GreFlag.K | GreFlag.VERSION)) === GreFlag.K && this.protocolType === EtherType.TEB;
   }
   /** Virtual Subnet ID: the top 24 bits of the key (meaningful when isNvgre). */
-  get vsid(): number { return this.dv.getUint32(this.keyOff) >>> 8; }
+  get vsid(): number {
+    return this.dv.getUint32(this.keyOff) >>> 8;
+  }
   /** FlowID: the low 8 bits of the key (meaningful when isNvgre). */
-  get flowId(): number { return this.dv.getUint8(this.keyOff + 3); }
+  get flowId(): number {
+    return this.dv.getUint8(this.keyOff + 3);
+  }
   /** PPTP (version 1): the key's top half is the payload length, bytes, without the GRE header. */
-  get pptpPayloadLen(): number { return this.dv.getUint16(this.keyOff); }
+  get pptpPayloadLen(): number {
+    return this.dv.getUint16(this.keyOff);
+  }
   /** PPTP (version 1): the key's low half is the peer's call id. */
-  get callId(): number { return this.dv.getUint16(this.keyOff + 2); }
+  get callId(): number {
+    return this.dv.getUint16(this.keyOff + 2);
+  }
 
   /** GRE header + payload, bytes: `len` when the IP header gave it, else what was captured. */
-  get segLen(): number { return this.len >= 0 ? this.len : this.avail; }
+  get segLen(): number {
+    return this.len >= 0 ? this.len : this.avail;
+  }
 
   /**
    * Over the GRE header and payload with the checksum field as received (RFC 2784 §2.5); no
@@ -199,21 +245,43 @@ export interface GreRepr {
 }
 
 export function greHeaderLen(r: GreRepr): number {
-  return GRE_HEADER_LEN + (r.checksum !== null ? 4 : 0) + (r.key !== null ? 4 : 0)
-    + (r.seq !== null ? 4 : 0) + (r.ack !== null ? 4 : 0);
+  return (
+    GRE_HEADER_LEN +
+    (r.checksum !== null ? 4 : 0) +
+    (r.key !== null ? 4 : 0) +
+    (r.seq !== null ? 4 : 0) +
+    (r.ack !== null ? 4 : 0)
+  );
 }
 
 export function emitGre(r: GreRepr, dv: DataView, off: number): number {
   if (r.ack !== null && r.version !== 1) throw new Error("gre: an acknowledgment needs version 1");
-  const fv = (r.checksum !== null ? GreFlag.C : 0) | (r.key !== null ? GreFlag.K : 0)
-    | (r.seq !== null ? GreFlag.S : 0) | (r.ack !== null ? GreFlag.A : 0) | (r.version & GreFlag.VERSION);
+  const fv =
+    (r.checksum !== null ? GreFlag.C : 0) |
+    (r.key !== null ? GreFlag.K : 0) |
+    (r.seq !== null ? GreFlag.S : 0) |
+    (r.ack !== null ? GreFlag.A : 0) |
+    (r.version & GreFlag.VERSION);
   dv.setUint16(off + F.FLAGS_VER, fv);
   dv.setUint16(off + F.PROTOCOL, r.protocolType);
   let p = off + F.OPTIONAL;
-  if (r.checksum !== null) { dv.setUint16(p, r.checksum); dv.setUint16(p + 2, r.reserved1); p += 4; }
-  if (r.key !== null) { dv.setUint32(p, r.key); p += 4; }
-  if (r.seq !== null) { dv.setUint32(p, r.seq); p += 4; }
-  if (r.ack !== null) { dv.setUint32(p, r.ack); p += 4; }
+  if (r.checksum !== null) {
+    dv.setUint16(p, r.checksum);
+    dv.setUint16(p + 2, r.reserved1);
+    p += 4;
+  }
+  if (r.key !== null) {
+    dv.setUint32(p, r.key);
+    p += 4;
+  }
+  if (r.seq !== null) {
+    dv.setUint32(p, r.seq);
+    p += 4;
+  }
+  if (r.ack !== null) {
+    dv.setUint32(p, r.ack);
+    p += 4;
+  }
   return p;
 }
 

@@ -50,7 +50,10 @@ export class IcmpView {
   failAt = -1; // after a failed check(): absolute offset of the offending field
 
   wrap(dv: DataView, off: number, avail: number): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.failAt = -1;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.failAt = -1;
     return this;
   }
 
@@ -72,29 +75,62 @@ export class IcmpView {
     return code;
   }
 
-  get type(): number { return this.dv.getUint8(this.off + F.TYPE); }
-  set type(v: number) { this.dv.setUint8(this.off + F.TYPE, v); }
-  get code(): number { return this.dv.getUint8(this.off + F.CODE); }
-  set code(v: number) { this.dv.setUint8(this.off + F.CODE, v); }
-  get checksum(): number { return this.dv.getUint16(this.off + F.CHECKSUM); }
-  set checksum(v: number) { this.dv.setUint16(this.off + F.CHECKSUM, v); }
+  get type(): number {
+    return this.dv.getUint8(this.off + F.TYPE);
+  }
+  set type(v: number) {
+    this.dv.setUint8(this.off + F.TYPE, v);
+  }
+  get code(): number {
+    return this.dv.getUint8(this.off + F.CODE);
+  }
+  set code(v: number) {
+    this.dv.setUint8(this.off + F.CODE, v);
+  }
+  get checksum(): number {
+    return this.dv.getUint16(this.off + F.CHECKSUM);
+  }
+  set checksum(v: number) {
+    this.dv.setUint16(this.off + F.CHECKSUM, v);
+  }
   /** The 4 type-specific bytes as one unsigned number. */
-  get rest(): number { return this.dv.getUint32(this.off + F.REST); }
-  set rest(v: number) { this.dv.setUint32(this.off + F.REST, v >>> 0); }
+  get rest(): number {
+    return this.dv.getUint32(this.off + F.REST);
+  }
+  set rest(v: number) {
+    this.dv.setUint32(this.off + F.REST, v >>> 0);
+  }
   /** Echo (and timestamp) identifier and sequence number: the halves of `rest`. */
-  get id(): number { return this.dv.getUint16(this.off + F.ID); }
-  set id(v: number) { this.dv.setUint16(this.off + F.ID, v); }
-  get seq(): number { return this.dv.getUint16(this.off + F.SEQ); }
-  set seq(v: number) { this.dv.setUint16(this.off + F.SEQ, v); }
+  get id(): number {
+    return this.dv.getUint16(this.off + F.ID);
+  }
+  set id(v: number) {
+    this.dv.setUint16(this.off + F.ID, v);
+  }
+  get seq(): number {
+    return this.dv.getUint16(this.off + F.SEQ);
+  }
+  set seq(v: number) {
+    this.dv.setUint16(this.off + F.SEQ, v);
+  }
   /** Error messages quote the offending IPv4 datagram (RFC 792, RFC 1812 §4.3.2.3). */
   get isError(): boolean {
     const t = this.type;
-    return t === IcmpType.DEST_UNREACHABLE || t === IcmpType.SOURCE_QUENCH || t === IcmpType.REDIRECT
-      || t === IcmpType.TIME_EXCEEDED || t === IcmpType.PARAMETER_PROBLEM;
+    return (
+      t === IcmpType.DEST_UNREACHABLE ||
+      t === IcmpType.SOURCE_QUENCH ||
+      t === IcmpType.REDIRECT ||
+      t === IcmpType.TIME_EXCEEDED ||
+      t === IcmpType.PARAMETER_PROBLEM
+    );
   }
-  get headerLen(): number { return ICMP_HEADER_LEN; }
+  get headerLen(): number {
+    return ICMP_HEADER_LEN;
+  }
   /** Absolute offset of the data: echo payload, or the quoted IPv4 header of an error. */
-  get payloadOff(): number { return this.off + ICMP_HEADER_LEN; }
+  get payloadOff(): number {
+    return this.off + ICMP_HEADER_LEN;
+  }
 
   /**
    * Whether the checksum over the `len`-byte message verifies (len: the IPv4 payload length).

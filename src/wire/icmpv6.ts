@@ -69,8 +69,14 @@ export class Icmpv6View {
   ndOptType = 0;
 
   wrap(dv: DataView, off: number, avail: number): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.failAt = -1;
-    this.ndTargetOff = -1; this.ndSllOff = -1; this.ndTllOff = -1; this.ndOptType = 0;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.failAt = -1;
+    this.ndTargetOff = -1;
+    this.ndSllOff = -1;
+    this.ndTllOff = -1;
+    this.ndOptType = 0;
     return this;
   }
 
@@ -92,26 +98,52 @@ export class Icmpv6View {
     return code;
   }
 
-  get type(): number { return this.dv.getUint8(this.off + F.TYPE); }
-  set type(v: number) { this.dv.setUint8(this.off + F.TYPE, v); }
-  get code(): number { return this.dv.getUint8(this.off + F.CODE); }
-  set code(v: number) { this.dv.setUint8(this.off + F.CODE, v); }
-  get checksum(): number { return this.dv.getUint16(this.off + F.CHECKSUM); }
-  set checksum(v: number) { this.dv.setUint16(this.off + F.CHECKSUM, v); }
+  get type(): number {
+    return this.dv.getUint8(this.off + F.TYPE);
+  }
+  set type(v: number) {
+    this.dv.setUint8(this.off + F.TYPE, v);
+  }
+  get code(): number {
+    return this.dv.getUint8(this.off + F.CODE);
+  }
+  set code(v: number) {
+    this.dv.setUint8(this.off + F.CODE, v);
+  }
+  get checksum(): number {
+    return this.dv.getUint16(this.off + F.CHECKSUM);
+  }
+  set checksum(v: number) {
+    this.dv.setUint16(this.off + F.CHECKSUM, v);
+  }
   /** The 4 type-specific bytes (Open vSwitch's nd_reserved for NS/NA). */
-  get rest(): number { return this.dv.getUint32(this.off + F.REST); }
-  set rest(v: number) { this.dv.setUint32(this.off + F.REST, v >>> 0); }
-  get id(): number { return this.dv.getUint16(this.off + F.ID); }
-  get seq(): number { return this.dv.getUint16(this.off + F.SEQ); }
+  get rest(): number {
+    return this.dv.getUint32(this.off + F.REST);
+  }
+  set rest(v: number) {
+    this.dv.setUint32(this.off + F.REST, v >>> 0);
+  }
+  get id(): number {
+    return this.dv.getUint16(this.off + F.ID);
+  }
+  get seq(): number {
+    return this.dv.getUint16(this.off + F.SEQ);
+  }
   /** A Neighbor Solicitation or Advertisement with code 0: what Open vSwitch parses as ND. */
   get isNd(): boolean {
     const t = this.type;
     return (t === Icmpv6Type.NEIGHBOR_SOLICITATION || t === Icmpv6Type.NEIGHBOR_ADVERTISEMENT) && this.code === 0;
   }
   /** Error messages (types below 128, RFC 4443 §2.1) quote the offending packet at payloadOff. */
-  get isError(): boolean { return this.type < 128; }
-  get headerLen(): number { return ICMPV6_HEADER_LEN; }
-  get payloadOff(): number { return this.off + ICMPV6_HEADER_LEN; }
+  get isError(): boolean {
+    return this.type < 128;
+  }
+  get headerLen(): number {
+    return ICMPV6_HEADER_LEN;
+  }
+  get payloadOff(): number {
+    return this.off + ICMPV6_HEADER_LEN;
+  }
 
   /**
    * For an NS/NA (isNd) of `len` bytes (the upper-layer length from IPv6), finds the target
@@ -127,12 +159,16 @@ export class Icmpv6View {
    *   repeated option; the offsets are reset to -1).
    */
   scanNd(len: number): ParseErrorCode | null {
-    this.ndTargetOff = -1; this.ndSllOff = -1; this.ndTllOff = -1; this.ndOptType = 0; this.failAt = -1;
+    this.ndTargetOff = -1;
+    this.ndSllOff = -1;
+    this.ndTllOff = -1;
+    this.ndOptType = 0;
+    this.failAt = -1;
     if (!this.isNd) return null;
     const end = this.off + Math.min(len, this.avail);
     if (this.off + F.ND_OPTIONS > end) return this.fail("truncated", F.ND_TARGET);
     this.ndTargetOff = this.off + F.ND_TARGET;
-    for (let p = this.off + F.ND_OPTIONS; p < end;) {
+    for (let p = this.off + F.ND_OPTIONS; p < end; ) {
       if (p + 2 > end) return this.fail("truncated", p - this.off);
       const units = this.dv.getUint8(p + 1);
       if (units === 0) return this.fail("bad-option", p + 1 - this.off);
@@ -140,7 +176,10 @@ export class Icmpv6View {
       const t = this.dv.getUint8(p);
       if (units === 1 && (t === ND_OPT_SOURCE_LL || t === ND_OPT_TARGET_LL)) {
         if ((t === ND_OPT_SOURCE_LL ? this.ndSllOff : this.ndTllOff) >= 0) {
-          this.ndTargetOff = -1; this.ndSllOff = -1; this.ndTllOff = -1; this.ndOptType = 0;
+          this.ndTargetOff = -1;
+          this.ndSllOff = -1;
+          this.ndTllOff = -1;
+          this.ndOptType = 0;
           return this.fail("bad-option", p - this.off);
         }
         if (t === ND_OPT_SOURCE_LL) this.ndSllOff = p + 2;

@@ -62,7 +62,10 @@ export class Ipv4View {
   checkedLaterFragment = false; // isLaterFragment
 
   wrap(dv: DataView, off: number, avail: number): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.failAt = -1;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.failAt = -1;
     return this;
   }
 
@@ -105,54 +108,122 @@ export class Ipv4View {
     return code;
   }
 
-  get version(): number { return this.dv.getUint8(this.off + F.VER_IHL) >>> 4; }
+  get version(): number {
+    return this.dv.getUint8(this.off + F.VER_IHL) >>> 4;
+  }
   /** IHL in bytes: the options end and the payload starts here. */
-  get headerLen(): number { return (this.dv.getUint8(this.off + F.VER_IHL) & 0x0f) * 4; }
-  get tos(): number { return this.dv.getUint8(this.off + F.TOS); }
-  set tos(v: number) { this.dv.setUint8(this.off + F.TOS, v); }
+  get headerLen(): number {
+    return (this.dv.getUint8(this.off + F.VER_IHL) & 0x0f) * 4;
+  }
+  get tos(): number {
+    return this.dv.getUint8(this.off + F.TOS);
+  }
+  set tos(v: number) {
+    this.dv.setUint8(this.off + F.TOS, v);
+  }
   /** Differentiated Services codepoint, the top 6 bits of TOS (RFC 2474). */
-  get dscp(): number { return this.tos >>> 2; }
+  get dscp(): number {
+    return this.tos >>> 2;
+  }
   /** Explicit Congestion Notification, the low 2 bits of TOS (RFC 3168). */
-  get ecn(): number { return this.tos & 3; }
-  get totalLen(): number { return this.dv.getUint16(this.off + F.TOTAL_LEN); }
-  set totalLen(v: number) { this.dv.setUint16(this.off + F.TOTAL_LEN, v); }
-  get id(): number { return this.dv.getUint16(this.off + F.ID); }
-  set id(v: number) { this.dv.setUint16(this.off + F.ID, v); }
+  get ecn(): number {
+    return this.tos & 3;
+  }
+  get totalLen(): number {
+    return this.dv.getUint16(this.off + F.TOTAL_LEN);
+  }
+  set totalLen(v: number) {
+    this.dv.setUint16(this.off + F.TOTAL_LEN, v);
+  }
+  get id(): number {
+    return this.dv.getUint16(this.off + F.ID);
+  }
+  set id(v: number) {
+    this.dv.setUint16(this.off + F.ID, v);
+  }
   /** RFC 791's "must be zero" flag bit; passed through, never interpreted. */
-  get reservedBit(): boolean { return (this.dv.getUint16(this.off + F.FLAGS_FRAG) & FLAG_RESERVED) !== 0; }
-  get dontFrag(): boolean { return (this.dv.getUint16(this.off + F.FLAGS_FRAG) & FLAG_DF) !== 0; }
-  get moreFrags(): boolean { return (this.dv.getUint16(this.off + F.FLAGS_FRAG) & FLAG_MF) !== 0; }
+  get reservedBit(): boolean {
+    return (this.dv.getUint16(this.off + F.FLAGS_FRAG) & FLAG_RESERVED) !== 0;
+  }
+  get dontFrag(): boolean {
+    return (this.dv.getUint16(this.off + F.FLAGS_FRAG) & FLAG_DF) !== 0;
+  }
+  get moreFrags(): boolean {
+    return (this.dv.getUint16(this.off + F.FLAGS_FRAG) & FLAG_MF) !== 0;
+  }
   /** In bytes, not the 8-byte units on the wire. */
-  get fragOffset(): number { return (this.dv.getUint16(this.off + F.FLAGS_FRAG) & FRAG_MASK) * 8; }
+  get fragOffset(): number {
+    return (this.dv.getUint16(this.off + F.FLAGS_FRAG) & FRAG_MASK) * 8;
+  }
   /** Any fragment, first included (Open vSwitch's FLOW_NW_FRAG_ANY). */
-  get isFragment(): boolean { return (this.dv.getUint16(this.off + F.FLAGS_FRAG) & (FLAG_MF | FRAG_MASK)) !== 0; }
+  get isFragment(): boolean {
+    return (this.dv.getUint16(this.off + F.FLAGS_FRAG) & (FLAG_MF | FRAG_MASK)) !== 0;
+  }
   /** A fragment other than the first: no upper-layer header (FLOW_NW_FRAG_LATER). */
-  get isLaterFragment(): boolean { return (this.dv.getUint16(this.off + F.FLAGS_FRAG) & FRAG_MASK) !== 0; }
-  get ttl(): number { return this.dv.getUint8(this.off + F.TTL); }
+  get isLaterFragment(): boolean {
+    return (this.dv.getUint16(this.off + F.FLAGS_FRAG) & FRAG_MASK) !== 0;
+  }
+  get ttl(): number {
+    return this.dv.getUint8(this.off + F.TTL);
+  }
   /** Raw write; the checksum is left as it was (for ports that fill it on transmit). */
-  set ttl(v: number) { this.dv.setUint8(this.off + F.TTL, v); }
+  set ttl(v: number) {
+    this.dv.setUint8(this.off + F.TTL, v);
+  }
   /** IpProto of the payload: the next header to parse. */
-  get protocol(): number { return this.dv.getUint8(this.off + F.PROTOCOL); }
-  set protocol(v: number) { this.dv.setUint8(this.off + F.PROTOCOL, v); }
-  get checksum(): number { return this.dv.getUint16(this.off + F.CHECKSUM); }
-  set checksum(v: number) { this.dv.setUint16(this.off + F.CHECKSUM, v); }
+  get protocol(): number {
+    return this.dv.getUint8(this.off + F.PROTOCOL);
+  }
+  set protocol(v: number) {
+    this.dv.setUint8(this.off + F.PROTOCOL, v);
+  }
+  get checksum(): number {
+    return this.dv.getUint16(this.off + F.CHECKSUM);
+  }
+  set checksum(v: number) {
+    this.dv.setUint16(this.off + F.CHECKSUM, v);
+  }
   /** Addresses as unsigned 32-bit numbers (the flow key's nw_src / nw_dst). */
-  get srcNum(): number { return this.dv.getUint32(this.off + F.SRC); }
-  set srcNum(v: number) { this.dv.setUint32(this.off + F.SRC, v >>> 0); }
-  get dstNum(): number { return this.dv.getUint32(this.off + F.DST); }
-  set dstNum(v: number) { this.dv.setUint32(this.off + F.DST, v >>> 0); }
+  get srcNum(): number {
+    return this.dv.getUint32(this.off + F.SRC);
+  }
+  set srcNum(v: number) {
+    this.dv.setUint32(this.off + F.SRC, v >>> 0);
+  }
+  get dstNum(): number {
+    return this.dv.getUint32(this.off + F.DST);
+  }
+  set dstNum(v: number) {
+    this.dv.setUint32(this.off + F.DST, v >>> 0);
+  }
   /** Absolute offsets of the addresses, for pseudo-header sums and in-place copies. */
-  get srcOff(): number { return this.off + F.SRC; }
-  get dstOff(): number { return this.off + F.DST; }
+  get srcOff(): number {
+    return this.off + F.SRC;
+  }
+  get dstOff(): number {
+    return this.off + F.DST;
+  }
   /** Dotted quads, for tools (they build a string). */
-  get src(): string { return ipv4ToString(this.dv, this.off + F.SRC); }
-  get dst(): string { return ipv4ToString(this.dv, this.off + F.DST); }
-  get optionsOff(): number { return this.off + F.OPTIONS; }
-  get optionsLen(): number { return this.headerLen - IPV4_HEADER_LEN; }
+  get src(): string {
+    return ipv4ToString(this.dv, this.off + F.SRC);
+  }
+  get dst(): string {
+    return ipv4ToString(this.dv, this.off + F.DST);
+  }
+  get optionsOff(): number {
+    return this.off + F.OPTIONS;
+  }
+  get optionsLen(): number {
+    return this.headerLen - IPV4_HEADER_LEN;
+  }
   /** Absolute offset of the payload (the upper-layer header). */
-  get payloadOff(): number { return this.off + this.headerLen; }
+  get payloadOff(): number {
+    return this.off + this.headerLen;
+  }
   /** Payload length as the header states it. */
-  get payloadLen(): number { return this.totalLen - this.headerLen; }
+  get payloadLen(): number {
+    return this.totalLen - this.headerLen;
+  }
   /** Payload bytes actually present: the stated length, cut to what was captured. */
   get payloadAvail(): number {
     const end = Math.min(this.totalLen, this.avail) - this.headerLen;
@@ -234,8 +305,13 @@ export function emitIpv4(r: Ipv4Repr, dv: DataView, off: number, fillChecksum: b
   dv.setUint8(off + F.TOS, ((r.dscp & 0x3f) << 2) | (r.ecn & 3));
   dv.setUint16(off + F.TOTAL_LEN, hl + r.payloadLen);
   dv.setUint16(off + F.ID, r.id);
-  dv.setUint16(off + F.FLAGS_FRAG, (r.reservedBit ? FLAG_RESERVED : 0) | (r.dontFrag ? FLAG_DF : 0)
-    | (r.moreFrags ? FLAG_MF : 0) | ((r.fragOffset / 8) & FRAG_MASK));
+  dv.setUint16(
+    off + F.FLAGS_FRAG,
+    (r.reservedBit ? FLAG_RESERVED : 0) |
+      (r.dontFrag ? FLAG_DF : 0) |
+      (r.moreFrags ? FLAG_MF : 0) |
+      ((r.fragOffset / 8) & FRAG_MASK),
+  );
   dv.setUint8(off + F.TTL, r.ttl);
   dv.setUint8(off + F.PROTOCOL, r.protocol);
   dv.setUint16(off + F.CHECKSUM, 0);
@@ -252,10 +328,18 @@ export function emitIpv4(r: Ipv4Repr, dv: DataView, off: number, fillChecksum: b
 /** A Repr of the header; `options` is a copy, so it outlives the slot. */
 export function readIpv4(v: Ipv4View): Ipv4Repr {
   return {
-    dscp: v.dscp, ecn: v.ecn, id: v.id, dontFrag: v.dontFrag, moreFrags: v.moreFrags,
-    fragOffset: v.fragOffset, ttl: v.ttl, protocol: v.protocol,
-    src: ipv4NumToString(v.srcNum), dst: ipv4NumToString(v.dstNum),
-    options: v.copyOptions(), payloadLen: v.payloadLen,
+    dscp: v.dscp,
+    ecn: v.ecn,
+    id: v.id,
+    dontFrag: v.dontFrag,
+    moreFrags: v.moreFrags,
+    fragOffset: v.fragOffset,
+    ttl: v.ttl,
+    protocol: v.protocol,
+    src: ipv4NumToString(v.srcNum),
+    dst: ipv4NumToString(v.dstNum),
+    options: v.copyOptions(),
+    payloadLen: v.payloadLen,
     ...(v.reservedBit ? { reservedBit: true } : {}),
   };
 }

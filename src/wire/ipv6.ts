@@ -62,7 +62,10 @@ export class Ipv6View {
   checkedNextHeader = 0;
 
   wrap(dv: DataView, off: number, avail: number): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.failAt = -1;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.failAt = -1;
     return this;
   }
 
@@ -95,39 +98,73 @@ export class Ipv6View {
     return code;
   }
 
-  get version(): number { return this.dv.getUint8(this.off + F.VER_TC_FLOW) >>> 4; }
-  get trafficClass(): number { return (this.dv.getUint16(this.off + F.VER_TC_FLOW) >>> 4) & 0xff; }
+  get version(): number {
+    return this.dv.getUint8(this.off + F.VER_TC_FLOW) >>> 4;
+  }
+  get trafficClass(): number {
+    return (this.dv.getUint16(this.off + F.VER_TC_FLOW) >>> 4) & 0xff;
+  }
   set trafficClass(v: number) {
     const w = this.dv.getUint16(this.off + F.VER_TC_FLOW);
     this.dv.setUint16(this.off + F.VER_TC_FLOW, (w & 0xf00f) | ((v & 0xff) << 4));
   }
   /** Differentiated Services codepoint, the top 6 bits of the traffic class. */
-  get dscp(): number { return this.trafficClass >>> 2; }
+  get dscp(): number {
+    return this.trafficClass >>> 2;
+  }
   /** Explicit Congestion Notification, the low 2 bits of the traffic class. */
-  get ecn(): number { return this.trafficClass & 3; }
+  get ecn(): number {
+    return this.trafficClass & 3;
+  }
   /** 20 bits (Open vSwitch's ipv6_label). */
-  get flowLabel(): number { return this.dv.getUint32(this.off + F.VER_TC_FLOW) & 0xfffff; }
+  get flowLabel(): number {
+    return this.dv.getUint32(this.off + F.VER_TC_FLOW) & 0xfffff;
+  }
   set flowLabel(v: number) {
     const w = this.dv.getUint32(this.off + F.VER_TC_FLOW);
     this.dv.setUint32(this.off + F.VER_TC_FLOW, ((w & 0xfff00000) | (v & 0xfffff)) >>> 0);
   }
   /** Bytes after the fixed header, extension headers included (RFC 8200 §3). */
-  get payloadLen(): number { return this.dv.getUint16(this.off + F.PAYLOAD_LEN); }
-  set payloadLen(v: number) { this.dv.setUint16(this.off + F.PAYLOAD_LEN, v); }
+  get payloadLen(): number {
+    return this.dv.getUint16(this.off + F.PAYLOAD_LEN);
+  }
+  set payloadLen(v: number) {
+    this.dv.setUint16(this.off + F.PAYLOAD_LEN, v);
+  }
   /** The first extension header or the upper layer; give it to Ipv6ExtWalker.walk(). */
-  get nextHeader(): number { return this.dv.getUint8(this.off + F.NEXT_HEADER); }
-  set nextHeader(v: number) { this.dv.setUint8(this.off + F.NEXT_HEADER, v); }
-  get hopLimit(): number { return this.dv.getUint8(this.off + F.HOP_LIMIT); }
-  set hopLimit(v: number) { this.dv.setUint8(this.off + F.HOP_LIMIT, v); }
+  get nextHeader(): number {
+    return this.dv.getUint8(this.off + F.NEXT_HEADER);
+  }
+  set nextHeader(v: number) {
+    this.dv.setUint8(this.off + F.NEXT_HEADER, v);
+  }
+  get hopLimit(): number {
+    return this.dv.getUint8(this.off + F.HOP_LIMIT);
+  }
+  set hopLimit(v: number) {
+    this.dv.setUint8(this.off + F.HOP_LIMIT, v);
+  }
   /** Absolute offsets of the addresses, for pseudo-header sums, keys and in-place copies. */
-  get srcOff(): number { return this.off + F.SRC; }
-  get dstOff(): number { return this.off + F.DST; }
+  get srcOff(): number {
+    return this.off + F.SRC;
+  }
+  get dstOff(): number {
+    return this.off + F.DST;
+  }
   /** RFC 5952 text, for tools (they build a string). */
-  get src(): string { return ipv6ToString(this.dv, this.off + F.SRC); }
-  get dst(): string { return ipv6ToString(this.dv, this.off + F.DST); }
+  get src(): string {
+    return ipv6ToString(this.dv, this.off + F.SRC);
+  }
+  get dst(): string {
+    return ipv6ToString(this.dv, this.off + F.DST);
+  }
   /** The fixed header's length: the first extension header (or the upper layer) starts here. */
-  get headerLen(): number { return IPV6_HEADER_LEN; }
-  get payloadOff(): number { return this.off + IPV6_HEADER_LEN; }
+  get headerLen(): number {
+    return IPV6_HEADER_LEN;
+  }
+  get payloadOff(): number {
+    return this.off + IPV6_HEADER_LEN;
+  }
   /** Payload bytes actually present: the stated length, cut to what was captured. */
   get payloadAvail(): number {
     const n = Math.min(this.payloadLen, this.avail - IPV6_HEADER_LEN);
@@ -183,15 +220,28 @@ export class Ipv6ExtWalker {
    * byte) or `too-deep` (more than maxHeaders, at the first header beyond the limit).
    */
   walk(dv: DataView, off: number, end: number, firstNextHeader: number): ParseErrorCode | null {
-    this.upperProto = -1; this.upperOff = -1; this.extCount = 0; this.failAt = -1;
-    this.hasFragment = false; this.fragHeaderOff = -1; this.fragOffset = 0;
-    this.moreFragments = false; this.fragId = 0; this.laterFragment = false;
+    this.upperProto = -1;
+    this.upperOff = -1;
+    this.extCount = 0;
+    this.failAt = -1;
+    this.hasFragment = false;
+    this.fragHeaderOff = -1;
+    this.fragOffset = 0;
+    this.moreFragments = false;
+    this.fragId = 0;
+    this.laterFragment = false;
     let nh = firstNextHeader;
     let p = off;
     for (;;) {
-      if (nh !== IpProto.HOPOPTS && nh !== IpProto.ROUTING && nh !== IpProto.DSTOPTS
-        && nh !== IpProto.AH && nh !== IpProto.FRAGMENT) {
-        this.upperProto = nh; this.upperOff = p;
+      if (
+        nh !== IpProto.HOPOPTS &&
+        nh !== IpProto.ROUTING &&
+        nh !== IpProto.DSTOPTS &&
+        nh !== IpProto.AH &&
+        nh !== IpProto.FRAGMENT
+      ) {
+        this.upperProto = nh;
+        this.upperOff = p;
         return null;
       }
       if (this.extCount >= this.maxHeaders) return this.fail("too-deep", p);
@@ -212,7 +262,8 @@ export class Ipv6ExtWalker {
         nh = next;
         if (this.fragOffset !== 0) {
           this.laterFragment = true;
-          this.upperProto = nh; this.upperOff = p;
+          this.upperProto = nh;
+          this.upperOff = p;
           return null;
         }
         continue;
@@ -290,7 +341,14 @@ export function readIpv6(v: Ipv6View, maxHeaders = IPV6_MAX_EXT_HEADERS): Ipv6Re
   const extHeaders: Uint8Array[] = [];
   for (let i = 0; i < w.extCount; i++) extHeaders.push(v.copyBytes(w.extOff[i] as number, w.extLen(i)));
   return {
-    dscp: v.dscp, ecn: v.ecn, flowLabel: v.flowLabel, payloadLen: v.payloadLen, nextHeader: v.nextHeader,
-    hopLimit: v.hopLimit, src: v.src, dst: v.dst, extHeaders,
+    dscp: v.dscp,
+    ecn: v.ecn,
+    flowLabel: v.flowLabel,
+    payloadLen: v.payloadLen,
+    nextHeader: v.nextHeader,
+    hopLimit: v.hopLimit,
+    src: v.src,
+    dst: v.dst,
+    extHeaders,
   };
 }

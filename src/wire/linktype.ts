@@ -26,14 +26,22 @@ export const LinkType = {
 /** Wireshark's WTAP encapsulation numbers, which tshark prints as frame.encap_type. */
 export function wiresharkEncap(linkType: number): number | undefined {
   switch (linkType) {
-    case LinkType.ETHERNET: return 1;
-    case LinkType.RAW: return 7;
-    case LinkType.NULL: return 15;
-    case LinkType.LINUX_SLL: return 25;
-    case LinkType.IPV4: return 129;
-    case LinkType.IPV6: return 130;
-    case LinkType.LINUX_SLL2: return 210;
-    default: return undefined;
+    case LinkType.ETHERNET:
+      return 1;
+    case LinkType.RAW:
+      return 7;
+    case LinkType.NULL:
+      return 15;
+    case LinkType.LINUX_SLL:
+      return 25;
+    case LinkType.IPV4:
+      return 129;
+    case LinkType.IPV6:
+      return 130;
+    case LinkType.LINUX_SLL2:
+      return 210;
+    default:
+      return undefined;
   }
 }
 
@@ -61,21 +69,32 @@ export class CookedView {
   linkType: number = LinkType.LINUX_SLL;
 
   wrap(dv: DataView, off: number, avail: number, linkType: number): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.failAt = -1; this.linkType = linkType;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.failAt = -1;
+    this.linkType = linkType;
     return this;
   }
 
   get headerLen(): number {
     switch (this.linkType) {
-      case LinkType.LINUX_SLL: return SLL_HEADER_LEN;
-      case LinkType.LINUX_SLL2: return SLL2_HEADER_LEN;
-      case LinkType.NULL: return NULL_HEADER_LEN;
-      default: return 0;
+      case LinkType.LINUX_SLL:
+        return SLL_HEADER_LEN;
+      case LinkType.LINUX_SLL2:
+        return SLL2_HEADER_LEN;
+      case LinkType.NULL:
+        return NULL_HEADER_LEN;
+      default:
+        return 0;
     }
   }
 
   check(): ParseErrorCode | null {
-    if (this.avail < this.headerLen) { this.failAt = this.off; return "truncated"; }
+    if (this.avail < this.headerLen) {
+      this.failAt = this.off;
+      return "truncated";
+    }
     return null;
   }
 
@@ -88,8 +107,10 @@ export class CookedView {
   /** EtherType of the payload (0 when not known, e.g. an unknown NULL address family). */
   get etherType(): number {
     switch (this.linkType) {
-      case LinkType.LINUX_SLL: return this.dv.getUint16(this.off + SLL.PROTOCOL);
-      case LinkType.LINUX_SLL2: return this.dv.getUint16(this.off + SLL2.PROTOCOL);
+      case LinkType.LINUX_SLL:
+        return this.dv.getUint16(this.off + SLL.PROTOCOL);
+      case LinkType.LINUX_SLL2:
+        return this.dv.getUint16(this.off + SLL2.PROTOCOL);
       case LinkType.NULL: {
         // Written in the capturing host's byte order: whichever reading is small is right.
         const be = this.dv.getUint32(this.off);

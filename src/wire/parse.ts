@@ -68,12 +68,18 @@ const VXLAN_HEADER_LEN = vxlan.VXLAN_HEADER_LEN;
 
 /** The whole stack: its Ethernet header failed, or it was not reached (no tunnel). */
 function clearStack(o: Int32Array, b: number): void {
-  o[b + S.L2] = -1; o[b + S.VLAN_N] = -1; o[b + S.VLAN0] = -1; o[b + S.VLAN1] = -1;
-  o[b + S.DL_TYPE] = -1; o[b + S.NW_FRAG] = -1;
+  o[b + S.L2] = -1;
+  o[b + S.VLAN_N] = -1;
+  o[b + S.VLAN0] = -1;
+  o[b + S.VLAN1] = -1;
+  o[b + S.DL_TYPE] = -1;
+  o[b + S.NW_FRAG] = -1;
   noL3(o, b);
 }
 function noL3(o: Int32Array, b: number): void {
-  o[b + S.L3] = -1; o[b + S.L3_END] = -1; o[b + S.NW_PROTO] = -1;
+  o[b + S.L3] = -1;
+  o[b + S.L3_END] = -1;
+  o[b + S.NW_PROTO] = -1;
   noL4(o, b);
 }
 function noL4(o: Int32Array, b: number): void {
@@ -85,7 +91,8 @@ function noL7(o: Int32Array, b: number): void {
   noTunnel(o, b);
 }
 function noTunnel(o: Int32Array, b: number): void {
-  o[b + S.TUN_TYPE] = TunnelType.NONE; o[b + S.TUN] = -1;
+  o[b + S.TUN_TYPE] = TunnelType.NONE;
+  o[b + S.TUN] = -1;
 }
 // These, parse() and vlans() name every field and handle exactly two tags; a field added to
 // offsets.ts, or a third tag, must be added there too.
@@ -133,8 +140,14 @@ export class PacketParser {
     o[P.ERR_CODE] = -1;
     o[P.ERR_OFF] = -1;
     // Each stack() writes every field of its stack; the inner one is cleared when not reached.
-    if (!this.stack(dv, start, start + len, o, OUTER)) { clearStack(o, INNER); return false; }
-    if (o[OUTER + S.TUN_TYPE] === TunnelType.NONE) { clearStack(o, INNER); return true; }
+    if (!this.stack(dv, start, start + len, o, OUTER)) {
+      clearStack(o, INNER);
+      return false;
+    }
+    if (o[OUTER + S.TUN_TYPE] === TunnelType.NONE) {
+      clearStack(o, INNER);
+      return true;
+    }
     return this.stack(dv, this.innerOff, o[OUTER + S.L3_END] as number, o, INNER);
   }
 
@@ -158,11 +171,16 @@ export class PacketParser {
     o[b + S.L4] = l4Off;
     noL7(o, b);
     switch (proto) {
-      case IpProto.TCP: return avail >= TCP_HEADER_LEN || this.fail(o, "tcp", "truncated", l4Off);
-      case IpProto.UDP: return avail >= UDP_HEADER_LEN || this.fail(o, "udp", "truncated", l4Off);
-      case IpProto.ICMP: return avail >= ICMP_HEADER_LEN || this.fail(o, "icmp", "truncated", l4Off);
-      case IpProto.ICMPV6: return avail >= ICMPV6_HEADER_LEN || this.fail(o, "icmpv6", "truncated", l4Off);
-      default: return true;
+      case IpProto.TCP:
+        return avail >= TCP_HEADER_LEN || this.fail(o, "tcp", "truncated", l4Off);
+      case IpProto.UDP:
+        return avail >= UDP_HEADER_LEN || this.fail(o, "udp", "truncated", l4Off);
+      case IpProto.ICMP:
+        return avail >= ICMP_HEADER_LEN || this.fail(o, "icmp", "truncated", l4Off);
+      case IpProto.ICMPV6:
+        return avail >= ICMPV6_HEADER_LEN || this.fail(o, "icmpv6", "truncated", l4Off);
+      default:
+        return true;
     }
   }
 
@@ -183,7 +201,10 @@ export class PacketParser {
   private stack(dv: DataView, off: number, end: number, o: Int32Array, b: number): boolean {
     const eth = this.eth.wrap(dv, off, end - off);
     const code = eth.check();
-    if (code !== null) { clearStack(o, b); return this.fail(o, "ethernet", code, eth.failAt); }
+    if (code !== null) {
+      clearStack(o, b);
+      return this.fail(o, "ethernet", code, eth.failAt);
+    }
     o[b + S.L2] = off;
     let type = eth.checkedEtherType;
     let p = off + ETHERNET_HEADER_LEN;
@@ -192,7 +213,9 @@ export class PacketParser {
       if (type < 0) return false;
       p += (o[b + S.VLAN_N] as number) * VLAN_HEADER_LEN;
     } else {
-      o[b + S.VLAN_N] = 0; o[b + S.VLAN0] = -1; o[b + S.VLAN1] = -1;
+      o[b + S.VLAN_N] = 0;
+      o[b + S.VLAN0] = -1;
+      o[b + S.VLAN1] = -1;
     }
     o[b + S.DL_TYPE] = type;
     o[b + S.NW_FRAG] = 0;
@@ -200,20 +223,31 @@ export class PacketParser {
     if (type === EtherType.IPV4) r = this.ipv4(dv, p, end, o, b);
     else if (type === EtherType.IPV6) r = this.ipv6(dv, p, end, o, b);
     else if (type === EtherType.ARP) return this.arpHeader(dv, p, end, o, b);
-    else { noL3(o, b); return true; } // an EtherType we do not parse is payload, not an error
+    else {
+      noL3(o, b);
+      return true;
+    } // an EtherType we do not parse is payload, not an error
     if (r !== CONTINUE) return r === DONE;
     const avail = this.l4End - this.l4Off;
     // An IP datagram with no payload has no upper layer to parse (and OVS extracts none).
-    if (avail <= 0) { noL4(o, b); return true; }
+    if (avail <= 0) {
+      noL4(o, b);
+      return true;
+    }
     // A first fragment holds the upper-layer header but not the datagram its lengths describe:
     // like OVS, read the header and leave the lengths alone.
     if (o[b + S.NW_FRAG] !== 0) return this.firstFragment(o, b, this.proto, this.l4Off, avail);
     switch (this.proto) {
-      case IpProto.TCP: return this.tcpHeader(dv, this.l4Off, avail, o, b);
-      case IpProto.UDP: return this.udpHeader(dv, this.l4Off, avail, o, b);
-      case IpProto.GRE: return this.greHeader(dv, this.l4Off, avail, o, b);
-      case IpProto.ICMP: return this.icmpHeader(dv, this.l4Off, avail, o, b, type === EtherType.IPV4);
-      case IpProto.ICMPV6: return this.icmp6Header(dv, this.l4Off, avail, o, b, type === EtherType.IPV6);
+      case IpProto.TCP:
+        return this.tcpHeader(dv, this.l4Off, avail, o, b);
+      case IpProto.UDP:
+        return this.udpHeader(dv, this.l4Off, avail, o, b);
+      case IpProto.GRE:
+        return this.greHeader(dv, this.l4Off, avail, o, b);
+      case IpProto.ICMP:
+        return this.icmpHeader(dv, this.l4Off, avail, o, b, type === EtherType.IPV4);
+      case IpProto.ICMPV6:
+        return this.icmp6Header(dv, this.l4Off, avail, o, b, type === EtherType.IPV6);
       default:
         o[b + S.L4] = this.l4Off; // an upper layer we do not parse: its start is still known
         noL7(o, b);
@@ -239,7 +273,8 @@ export class PacketParser {
     o[b + S.VLAN0] = p - 2; // the TPID is the EtherType field that announced the tag
     const type = vlan.checkedEtherType;
     if (type !== EtherType.VLAN && type !== EtherType.QINQ && type !== EtherType.QINQ_OLD) {
-      o[b + S.VLAN_N] = 1; o[b + S.VLAN1] = -1;
+      o[b + S.VLAN_N] = 1;
+      o[b + S.VLAN1] = -1;
       return type;
     }
     const q = p + VLAN_HEADER_LEN;
@@ -261,7 +296,11 @@ export class PacketParser {
   private ipv4(dv: DataView, p: number, end: number, o: Int32Array, b: number): number {
     const ip = this.ip4.wrap(dv, p, end - p);
     const code = ip.check();
-    if (code !== null) { noL3(o, b); this.fail(o, "ipv4", code, ip.failAt); return FAILED; }
+    if (code !== null) {
+      noL3(o, b);
+      this.fail(o, "ipv4", code, ip.failAt);
+      return FAILED;
+    }
     o[b + S.L3] = p;
     const l4End = p + ip.checkedTotalLen;
     o[b + S.L3_END] = l4End;
@@ -270,7 +309,10 @@ export class PacketParser {
     if (ip.checkedFragment) {
       const later = ip.checkedLaterFragment;
       o[b + S.NW_FRAG] = later ? NwFrag.ANY | NwFrag.LATER : NwFrag.ANY;
-      if (later) { noL4(o, b); return DONE; }
+      if (later) {
+        noL4(o, b);
+        return DONE;
+      }
     }
     this.l4Off = p + ip.checkedHeaderLen;
     this.l4End = l4End;
@@ -281,7 +323,11 @@ export class PacketParser {
   private ipv6(dv: DataView, p: number, end: number, o: Int32Array, b: number): number {
     const ip = this.ip6.wrap(dv, p, end - p);
     const code = ip.check();
-    if (code !== null) { noL3(o, b); this.fail(o, "ipv6", code, ip.failAt); return FAILED; }
+    if (code !== null) {
+      noL3(o, b);
+      this.fail(o, "ipv6", code, ip.failAt);
+      return FAILED;
+    }
     o[b + S.L3] = p;
     // A payload length of 0 is taken literally, as Open vSwitch's ipv6_sanity_check() does.
     const l4End = p + IPV6_HEADER_LEN + ip.checkedPayloadLen;
@@ -289,14 +335,18 @@ export class PacketParser {
     const ext = this.ext;
     const wcode = ext.walk(dv, p + IPV6_HEADER_LEN, l4End, ip.checkedNextHeader);
     if (wcode !== null) {
-      o[b + S.NW_PROTO] = -1; noL4(o, b);
+      o[b + S.NW_PROTO] = -1;
+      noL4(o, b);
       this.fail(o, "ipv6", wcode, ext.failAt);
       return FAILED;
     }
     o[b + S.NW_PROTO] = ext.upperProto;
     if (ext.hasFragment) {
       o[b + S.NW_FRAG] = ext.laterFragment ? NwFrag.ANY | NwFrag.LATER : NwFrag.ANY;
-      if (ext.laterFragment) { noL4(o, b); return DONE; }
+      if (ext.laterFragment) {
+        noL4(o, b);
+        return DONE;
+      }
     }
     this.l4Off = ext.upperOff;
     this.l4End = l4End;
@@ -307,7 +357,10 @@ export class PacketParser {
   private arpHeader(dv: DataView, p: number, end: number, o: Int32Array, b: number): boolean {
     const arp = this.arp.wrap(dv, p, end - p);
     const code = arp.check();
-    if (code !== null) { noL3(o, b); return this.fail(o, "arp", code, arp.failAt); }
+    if (code !== null) {
+      noL3(o, b);
+      return this.fail(o, "arp", code, arp.failAt);
+    }
     o[b + S.L3] = p;
     o[b + S.L3_END] = p + ARP_HEADER_LEN;
     o[b + S.NW_PROTO] = -1;
@@ -318,7 +371,10 @@ export class PacketParser {
   private tcpHeader(dv: DataView, l4: number, avail: number, o: Int32Array, b: number): boolean {
     const tcp = this.tcp.wrap(dv, l4, avail, avail);
     const code = tcp.check();
-    if (code !== null) { noL4(o, b); return this.fail(o, "tcp", code, tcp.failAt); }
+    if (code !== null) {
+      noL4(o, b);
+      return this.fail(o, "tcp", code, tcp.failAt);
+    }
     o[b + S.L4] = l4;
     o[b + S.L7] = l4 + tcp.checkedHeaderLen;
     noTunnel(o, b);
@@ -328,13 +384,18 @@ export class PacketParser {
   private udpHeader(dv: DataView, l4: number, avail: number, o: Int32Array, b: number): boolean {
     const udp = this.udp.wrap(dv, l4, avail, avail);
     const code = udp.check();
-    if (code !== null) { noL4(o, b); return this.fail(o, "udp", code, udp.failAt); }
+    if (code !== null) {
+      noL4(o, b);
+      return this.fail(o, "udp", code, udp.failAt);
+    }
     o[b + S.L4] = l4;
     const l7 = l4 + UDP_HEADER_LEN;
     o[b + S.L7] = l7;
     const dport = udp.checkedDstPort;
-    if (dport === UdpPort.VXLAN) return this.vxlanHeader(dv, l7, avail - UDP_HEADER_LEN, udp.checkedLength - UDP_HEADER_LEN, o, b);
-    if (dport === UdpPort.GENEVE) return this.geneveHeader(dv, l7, avail - UDP_HEADER_LEN, udp.checkedLength - UDP_HEADER_LEN, o, b);
+    if (dport === UdpPort.VXLAN)
+      return this.vxlanHeader(dv, l7, avail - UDP_HEADER_LEN, udp.checkedLength - UDP_HEADER_LEN, o, b);
+    if (dport === UdpPort.GENEVE)
+      return this.geneveHeader(dv, l7, avail - UDP_HEADER_LEN, udp.checkedLength - UDP_HEADER_LEN, o, b);
     noTunnel(o, b);
     return true;
   }
@@ -342,7 +403,10 @@ export class PacketParser {
   private vxlanHeader(dv: DataView, p: number, avail: number, len: number, o: Int32Array, b: number): boolean {
     const vx = this.vxlan.wrap(dv, p, avail, len);
     const code = vx.check();
-    if (code !== null) { noTunnel(o, b); return this.fail(o, "vxlan", code, vx.failAt); }
+    if (code !== null) {
+      noTunnel(o, b);
+      return this.fail(o, "vxlan", code, vx.failAt);
+    }
     o[b + S.TUN_TYPE] = TunnelType.VXLAN;
     o[b + S.TUN] = p;
     this.innerOff = p + VXLAN_HEADER_LEN;
@@ -352,7 +416,10 @@ export class PacketParser {
   private geneveHeader(dv: DataView, p: number, avail: number, len: number, o: Int32Array, b: number): boolean {
     const gn = this.geneve.wrap(dv, p, avail, len);
     const code = gn.check();
-    if (code !== null) { noTunnel(o, b); return this.fail(o, "geneve", code, gn.failAt); }
+    if (code !== null) {
+      noTunnel(o, b);
+      return this.fail(o, "geneve", code, gn.failAt);
+    }
     // Only an Ethernet payload is a frame to parse; GENEVE may also carry bare IP.
     if (gn.checkedProtocolType === EtherType.TEB) {
       o[b + S.TUN_TYPE] = TunnelType.GENEVE;
@@ -367,7 +434,10 @@ export class PacketParser {
   private greHeader(dv: DataView, l4: number, avail: number, o: Int32Array, b: number): boolean {
     const gre = this.gre.wrap(dv, l4, avail, avail);
     const code = gre.check();
-    if (code !== null) { noL4(o, b); return this.fail(o, "gre", code, gre.failAt); }
+    if (code !== null) {
+      noL4(o, b);
+      return this.fail(o, "gre", code, gre.failAt);
+    }
     o[b + S.L4] = l4;
     const payloadOff = l4 + gre.checkedHeaderLen;
     o[b + S.L7] = payloadOff;
@@ -382,10 +452,17 @@ export class PacketParser {
   }
 
   private icmpHeader(dv: DataView, l4: number, avail: number, o: Int32Array, b: number, overIpv4: boolean): boolean {
-    if (!overIpv4) { o[b + S.L4] = l4; noL7(o, b); return true; }
+    if (!overIpv4) {
+      o[b + S.L4] = l4;
+      noL7(o, b);
+      return true;
+    }
     const icmp = this.icmp.wrap(dv, l4, avail);
     const code = icmp.check();
-    if (code !== null) { noL4(o, b); return this.fail(o, "icmp", code, icmp.failAt); }
+    if (code !== null) {
+      noL4(o, b);
+      return this.fail(o, "icmp", code, icmp.failAt);
+    }
     o[b + S.L4] = l4;
     o[b + S.L7] = l4 + ICMP_HEADER_LEN;
     noTunnel(o, b);
@@ -393,10 +470,17 @@ export class PacketParser {
   }
 
   private icmp6Header(dv: DataView, l4: number, avail: number, o: Int32Array, b: number, overIpv6: boolean): boolean {
-    if (!overIpv6) { o[b + S.L4] = l4; noL7(o, b); return true; }
+    if (!overIpv6) {
+      o[b + S.L4] = l4;
+      noL7(o, b);
+      return true;
+    }
     const icmp = this.icmp6.wrap(dv, l4, avail);
     const code = icmp.check();
-    if (code !== null) { noL4(o, b); return this.fail(o, "icmpv6", code, icmp.failAt); }
+    if (code !== null) {
+      noL4(o, b);
+      return this.fail(o, "icmpv6", code, icmp.failAt);
+    }
     o[b + S.L4] = l4;
     o[b + S.L7] = l4 + ICMPV6_HEADER_LEN;
     noTunnel(o, b);

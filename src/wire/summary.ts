@@ -6,8 +6,13 @@ import type { Decoded, DecodedLayer } from "./decode.ts";
 import { TcpFlag } from "./tcp.ts";
 
 const ETHER_NAMES: Record<number, string> = {
-  0x0800: "IPv4", 0x0806: "ARP", 0x86dd: "IPv6", 0x8100: "802.1Q", 0x88a8: "802.1Q-QinQ",
-  0x9100: "802.1Q-9100", 0x6558: "TEB",
+  0x0800: "IPv4",
+  0x0806: "ARP",
+  0x86dd: "IPv6",
+  0x8100: "802.1Q",
+  0x88a8: "802.1Q-QinQ",
+  0x9100: "802.1Q-9100",
+  0x6558: "TEB",
 };
 
 const etherText = (t: number) => `ethertype ${ETHER_NAMES[t] ?? "Unknown"} (0x${t.toString(16).padStart(4, "0")})`;
@@ -27,11 +32,23 @@ function tcpFlags(f: number): string {
 }
 
 const ICMP_NAMES: Record<number, string> = {
-  0: "echo reply", 3: "unreachable", 5: "redirect", 8: "echo request", 11: "time exceeded", 12: "parameter problem",
+  0: "echo reply",
+  3: "unreachable",
+  5: "redirect",
+  8: "echo request",
+  11: "time exceeded",
+  12: "parameter problem",
 };
 const ICMP6_NAMES: Record<number, string> = {
-  1: "destination unreachable", 2: "packet too big", 3: "time exceeded", 128: "echo request", 129: "echo reply",
-  133: "router solicitation", 134: "router advertisement", 135: "neighbor solicitation", 136: "neighbor advertisement",
+  1: "destination unreachable",
+  2: "packet too big",
+  3: "time exceeded",
+  128: "echo request",
+  129: "echo reply",
+  133: "router solicitation",
+  134: "router advertisement",
+  135: "neighbor solicitation",
+  136: "neighbor advertisement",
 };
 
 export function summarize(d: Decoded): string {
@@ -48,15 +65,27 @@ export function summarize(d: Decoded): string {
         parts.push(`${l.repr.src} > ${l.repr.dst}, ${etherText(l.repr.etherType)}, length ${lenOf}:`);
         break;
       }
-      case "cooked": parts.push(`${etherText(l.repr.etherType)}, length ${d.len}:`); break;
-      case "vlan": parts.push(`vlan ${l.repr.vid}, p ${l.repr.pcp}${l.repr.dei ? ", DEI" : ""}, ${etherText(l.repr.etherType)},`); break;
+      case "cooked":
+        parts.push(`${etherText(l.repr.etherType)}, length ${d.len}:`);
+        break;
+      case "vlan":
+        parts.push(`vlan ${l.repr.vid}, p ${l.repr.pcp}${l.repr.dei ? ", DEI" : ""}, ${etherText(l.repr.etherType)},`);
+        break;
       case "arp":
-        parts.push(l.repr.op === 1 ? `ARP, Request who-has ${l.repr.tpa} tell ${l.repr.spa}, length 28`
-          : l.repr.op === 2 ? `ARP, Reply ${l.repr.spa} is-at ${l.repr.sha}, length 28` : `ARP, op ${l.repr.op}, length 28`);
+        parts.push(
+          l.repr.op === 1
+            ? `ARP, Request who-has ${l.repr.tpa} tell ${l.repr.spa}, length 28`
+            : l.repr.op === 2
+              ? `ARP, Reply ${l.repr.spa} is-at ${l.repr.sha}, length 28`
+              : `ARP, op ${l.repr.op}, length 28`,
+        );
         break;
       case "ipv4": {
         ip = { src: l.repr.src, dst: l.repr.dst, v6: false };
-        const frag = l.repr.fragOffset > 0 || l.repr.moreFrags ? ` (frag ${l.repr.id}:${l.repr.payloadLen}@${l.repr.fragOffset}${l.repr.moreFrags ? "+" : ""})` : "";
+        const frag =
+          l.repr.fragOffset > 0 || l.repr.moreFrags
+            ? ` (frag ${l.repr.id}:${l.repr.payloadLen}@${l.repr.fragOffset}${l.repr.moreFrags ? "+" : ""})`
+            : "";
         pendingIp = frag;
         const next = L[i + 1];
         if (!next || !["udp", "tcp"].includes(next.name)) parts.push(`IP ${ip.src} > ${ip.dst}:${frag}`);
@@ -70,36 +99,59 @@ export function summarize(d: Decoded): string {
         break;
       }
       case "udp": {
-        const p = ip ? `${ip.v6 ? "IP6" : "IP"} ${ip.src}.${l.repr.srcPort} > ${ip.dst}.${l.repr.dstPort}:${pendingIp}` : "";
+        const p = ip
+          ? `${ip.v6 ? "IP6" : "IP"} ${ip.src}.${l.repr.srcPort} > ${ip.dst}.${l.repr.dstPort}:${pendingIp}`
+          : "";
         const next = L[i + 1];
-        parts.push(next && (next.name === "vxlan" || next.name === "geneve") ? p : `${p} UDP, length ${l.repr.length - 8}`);
+        parts.push(
+          next && (next.name === "vxlan" || next.name === "geneve") ? p : `${p} UDP, length ${l.repr.length - 8}`,
+        );
         break;
       }
       case "tcp": {
-        const p = ip ? `${ip.v6 ? "IP6" : "IP"} ${ip.src}.${l.repr.srcPort} > ${ip.dst}.${l.repr.dstPort}:${pendingIp}` : "";
+        const p = ip
+          ? `${ip.v6 ? "IP6" : "IP"} ${ip.src}.${l.repr.srcPort} > ${ip.dst}.${l.repr.dstPort}:${pendingIp}`
+          : "";
         const data = L[i + 1]?.name === "data" ? (L[i + 1] as DecodedLayer).len : 0;
         const ack = l.repr.flags & TcpFlag.ACK ? `, ack ${l.repr.ack}` : "";
-        parts.push(`${p} Flags [${tcpFlags(l.repr.flags)}], seq ${l.repr.seq}${ack}, win ${l.repr.window}, length ${data}`);
+        parts.push(
+          `${p} Flags [${tcpFlags(l.repr.flags)}], seq ${l.repr.seq}${ack}, win ${l.repr.window}, length ${data}`,
+        );
         break;
       }
       case "icmp": {
-        const echo = l.repr.type === 0 || l.repr.type === 8 ? `, id ${l.repr.rest >>> 16}, seq ${l.repr.rest & 0xffff}` : "";
+        const echo =
+          l.repr.type === 0 || l.repr.type === 8 ? `, id ${l.repr.rest >>> 16}, seq ${l.repr.rest & 0xffff}` : "";
         const data = L[i + 1]?.name === "data" ? (L[i + 1] as DecodedLayer).len : 0;
         parts.push(`ICMP ${ICMP_NAMES[l.repr.type] ?? `type-#${l.repr.type}`}${echo}, length ${l.len + data}`);
         break;
       }
-      case "icmpv6": parts.push(`ICMP6, ${ICMP6_NAMES[l.repr.type] ?? `type ${l.repr.type}`}, length ${l.len}`); break;
+      case "icmpv6":
+        parts.push(`ICMP6, ${ICMP6_NAMES[l.repr.type] ?? `type ${l.repr.type}`}, length ${l.len}`);
+        break;
       case "gre": {
         const key = l.repr.key !== null ? `, key=0x${(l.repr.key >>> 0).toString(16)}` : "";
-        const nv = l.repr.key !== null && l.repr.protocolType === 0x6558 ? ` (NVGRE vsid ${l.repr.key >>> 8}, flowid ${l.repr.key & 0xff})` : "";
-        parts.push(`GREv${l.repr.version}${key}${nv}, proto ${ETHER_NAMES[l.repr.protocolType] ?? `0x${l.repr.protocolType.toString(16)}`},`);
+        const nv =
+          l.repr.key !== null && l.repr.protocolType === 0x6558
+            ? ` (NVGRE vsid ${l.repr.key >>> 8}, flowid ${l.repr.key & 0xff})`
+            : "";
+        parts.push(
+          `GREv${l.repr.version}${key}${nv}, proto ${ETHER_NAMES[l.repr.protocolType] ?? `0x${l.repr.protocolType.toString(16)}`},`,
+        );
         break;
       }
-      case "vxlan": parts.push(`VXLAN, flags [${l.repr.flags & 0x08 ? "I" : "."}] (0x${l.repr.flags.toString(16).padStart(2, "0")}), vni ${l.repr.vni}`); break;
-      case "geneve":
-        parts.push(`Geneve, Flags [${l.repr.oam ? "O" : ""}${l.repr.critical ? "C" : ""}${!l.repr.oam && !l.repr.critical ? "none" : ""}], vni 0x${l.repr.vni.toString(16)}, proto ${ETHER_NAMES[l.repr.protocolType] ?? "0x" + l.repr.protocolType.toString(16)}, options ${l.repr.options.length}`);
+      case "vxlan":
+        parts.push(
+          `VXLAN, flags [${l.repr.flags & 0x08 ? "I" : "."}] (0x${l.repr.flags.toString(16).padStart(2, "0")}), vni ${l.repr.vni}`,
+        );
         break;
-      case "data": break;
+      case "geneve":
+        parts.push(
+          `Geneve, Flags [${l.repr.oam ? "O" : ""}${l.repr.critical ? "C" : ""}${!l.repr.oam && !l.repr.critical ? "none" : ""}], vni 0x${l.repr.vni.toString(16)}, proto ${ETHER_NAMES[l.repr.protocolType] ?? "0x" + l.repr.protocolType.toString(16)}, options ${l.repr.options.length}`,
+        );
+        break;
+      case "data":
+        break;
     }
   }
   let line = parts.join(" ");

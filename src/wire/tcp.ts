@@ -28,7 +28,15 @@
 // segment and reports UNKNOWN without it.
 
 import { ParseError, type ParseErrorCode } from "./errors.ts";
-import { CsumStatus, csumFinish, csumPartial, csumUpdate16, csumUpdate32, pseudoHeaderV4, pseudoHeaderV6 } from "./checksum.ts";
+import {
+  CsumStatus,
+  csumFinish,
+  csumPartial,
+  csumUpdate16,
+  csumUpdate32,
+  pseudoHeaderV4,
+  pseudoHeaderV6,
+} from "./checksum.ts";
 import { IpProto } from "./numbers.ts";
 
 const F = {
@@ -72,7 +80,11 @@ export class TcpView {
   checkedHeaderLen = 0; // bytes
 
   wrap(dv: DataView, off: number, avail: number, len = -1): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.len = len; this.failAt = -1;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.len = len;
+    this.failAt = -1;
     return this;
   }
 
@@ -100,30 +112,70 @@ export class TcpView {
     return code;
   }
 
-  get srcPort(): number { return this.dv.getUint16(this.off + F.SRC_PORT); }
-  set srcPort(v: number) { this.dv.setUint16(this.off + F.SRC_PORT, v); }
-  get dstPort(): number { return this.dv.getUint16(this.off + F.DST_PORT); }
-  set dstPort(v: number) { this.dv.setUint16(this.off + F.DST_PORT, v); }
-  get seq(): number { return this.dv.getUint32(this.off + F.SEQ); }
-  get ack(): number { return this.dv.getUint32(this.off + F.ACK); }
+  get srcPort(): number {
+    return this.dv.getUint16(this.off + F.SRC_PORT);
+  }
+  set srcPort(v: number) {
+    this.dv.setUint16(this.off + F.SRC_PORT, v);
+  }
+  get dstPort(): number {
+    return this.dv.getUint16(this.off + F.DST_PORT);
+  }
+  set dstPort(v: number) {
+    this.dv.setUint16(this.off + F.DST_PORT, v);
+  }
+  get seq(): number {
+    return this.dv.getUint32(this.off + F.SEQ);
+  }
+  get ack(): number {
+    return this.dv.getUint32(this.off + F.ACK);
+  }
   /** Data offset in bytes, not the 32-bit words on the wire. */
-  get headerLen(): number { return (this.dv.getUint8(this.off + F.OFF_FLAGS) >>> 4) * 4; }
+  get headerLen(): number {
+    return (this.dv.getUint8(this.off + F.OFF_FLAGS) >>> 4) * 4;
+  }
   /** The 12 bits after the data offset, as tshark's tcp.flags prints them (0x0012 = SYN+ACK). */
-  get flags(): number { return this.dv.getUint16(this.off + F.OFF_FLAGS) & 0x0fff; }
-  get fin(): boolean { return (this.flags & TcpFlag.FIN) !== 0; }
-  get syn(): boolean { return (this.flags & TcpFlag.SYN) !== 0; }
-  get rst(): boolean { return (this.flags & TcpFlag.RST) !== 0; }
-  get ackFlag(): boolean { return (this.flags & TcpFlag.ACK) !== 0; }
+  get flags(): number {
+    return this.dv.getUint16(this.off + F.OFF_FLAGS) & 0x0fff;
+  }
+  get fin(): boolean {
+    return (this.flags & TcpFlag.FIN) !== 0;
+  }
+  get syn(): boolean {
+    return (this.flags & TcpFlag.SYN) !== 0;
+  }
+  get rst(): boolean {
+    return (this.flags & TcpFlag.RST) !== 0;
+  }
+  get ackFlag(): boolean {
+    return (this.flags & TcpFlag.ACK) !== 0;
+  }
   /** Window, bytes, before the scaling a SYN's option may have agreed. */
-  get window(): number { return this.dv.getUint16(this.off + F.WINDOW); }
-  get checksum(): number { return this.dv.getUint16(this.off + F.CHECKSUM); }
-  set checksum(v: number) { this.dv.setUint16(this.off + F.CHECKSUM, v); }
-  get urgent(): number { return this.dv.getUint16(this.off + F.URGENT); }
-  get optionsOff(): number { return this.off + F.OPTIONS; }
-  get optionsLen(): number { return this.headerLen - TCP_HEADER_LEN; }
-  get payloadOff(): number { return this.off + this.headerLen; }
+  get window(): number {
+    return this.dv.getUint16(this.off + F.WINDOW);
+  }
+  get checksum(): number {
+    return this.dv.getUint16(this.off + F.CHECKSUM);
+  }
+  set checksum(v: number) {
+    this.dv.setUint16(this.off + F.CHECKSUM, v);
+  }
+  get urgent(): number {
+    return this.dv.getUint16(this.off + F.URGENT);
+  }
+  get optionsOff(): number {
+    return this.off + F.OPTIONS;
+  }
+  get optionsLen(): number {
+    return this.headerLen - TCP_HEADER_LEN;
+  }
+  get payloadOff(): number {
+    return this.off + this.headerLen;
+  }
   /** Header + payload, bytes: `len` when the IP header gave it, else what was captured. */
-  get segLen(): number { return this.len >= 0 ? this.len : this.avail; }
+  get segLen(): number {
+    return this.len >= 0 ? this.len : this.avail;
+  }
 
   /** Partial sum of the pseudo-header (RFC 9293 §3.1), `ipOff` the IP header's absolute offset. */
   pseudoSum(ipOff: number, ipVersion: number): number {
@@ -218,7 +270,14 @@ export function emitTcp(r: TcpRepr, dv: DataView, off: number): number {
 
 export function readTcp(v: TcpView): TcpRepr {
   return {
-    srcPort: v.srcPort, dstPort: v.dstPort, seq: v.seq, ack: v.ack, flags: v.flags,
-    window: v.window, checksum: v.checksum, urgent: v.urgent, options: v.copyOptions(),
+    srcPort: v.srcPort,
+    dstPort: v.dstPort,
+    seq: v.seq,
+    ack: v.ack,
+    flags: v.flags,
+    window: v.window,
+    checksum: v.checksum,
+    urgent: v.urgent,
+    options: v.copyOptions(),
   };
 }

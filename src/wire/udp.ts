@@ -17,7 +17,15 @@
 // second kind.
 
 import { ParseError, type ParseErrorCode } from "./errors.ts";
-import { CsumStatus, csumFinish, csumPartial, csumUpdate16, csumUpdate32, pseudoHeaderV4, pseudoHeaderV6 } from "./checksum.ts";
+import {
+  CsumStatus,
+  csumFinish,
+  csumPartial,
+  csumUpdate16,
+  csumUpdate32,
+  pseudoHeaderV4,
+  pseudoHeaderV6,
+} from "./checksum.ts";
 import { IpProto } from "./numbers.ts";
 
 const F = {
@@ -42,7 +50,11 @@ export class UdpView {
   checkedDstPort = 0;
 
   wrap(dv: DataView, off: number, avail: number, len = -1): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.len = len; this.failAt = -1;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.len = len;
+    this.failAt = -1;
     return this;
   }
 
@@ -74,19 +86,41 @@ export class UdpView {
     return code;
   }
 
-  get srcPort(): number { return this.dv.getUint16(this.off + F.SRC_PORT); }
-  set srcPort(v: number) { this.dv.setUint16(this.off + F.SRC_PORT, v); }
-  get dstPort(): number { return this.dv.getUint16(this.off + F.DST_PORT); }
-  set dstPort(v: number) { this.dv.setUint16(this.off + F.DST_PORT, v); }
+  get srcPort(): number {
+    return this.dv.getUint16(this.off + F.SRC_PORT);
+  }
+  set srcPort(v: number) {
+    this.dv.setUint16(this.off + F.SRC_PORT, v);
+  }
+  get dstPort(): number {
+    return this.dv.getUint16(this.off + F.DST_PORT);
+  }
+  set dstPort(v: number) {
+    this.dv.setUint16(this.off + F.DST_PORT, v);
+  }
   /** Header + payload, bytes, as on the wire. */
-  get length(): number { return this.dv.getUint16(this.off + F.LENGTH); }
-  set length(v: number) { this.dv.setUint16(this.off + F.LENGTH, v); }
-  get checksum(): number { return this.dv.getUint16(this.off + F.CHECKSUM); }
-  set checksum(v: number) { this.dv.setUint16(this.off + F.CHECKSUM, v); }
-  get headerLen(): number { return UDP_HEADER_LEN; }
+  get length(): number {
+    return this.dv.getUint16(this.off + F.LENGTH);
+  }
+  set length(v: number) {
+    this.dv.setUint16(this.off + F.LENGTH, v);
+  }
+  get checksum(): number {
+    return this.dv.getUint16(this.off + F.CHECKSUM);
+  }
+  set checksum(v: number) {
+    this.dv.setUint16(this.off + F.CHECKSUM, v);
+  }
+  get headerLen(): number {
+    return UDP_HEADER_LEN;
+  }
   /** Absolute offset of the payload (a VXLAN or GENEVE header, for tunnel ports). */
-  get payloadOff(): number { return this.off + UDP_HEADER_LEN; }
-  get payloadLen(): number { return this.length - UDP_HEADER_LEN; }
+  get payloadOff(): number {
+    return this.off + UDP_HEADER_LEN;
+  }
+  get payloadLen(): number {
+    return this.length - UDP_HEADER_LEN;
+  }
 
   /**
    * Partial sum of the pseudo-header for this datagram: the UDP length field is the length used

@@ -35,7 +35,10 @@ export class VlanView {
   checkedEtherType = 0;
 
   wrap(dv: DataView, off: number, avail: number): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.failAt = -1;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.failAt = -1;
     return this;
   }
 
@@ -58,21 +61,41 @@ export class VlanView {
     return code;
   }
 
-  get tci(): number { return this.dv.getUint16(this.off + F.TCI); }
-  set tci(v: number) { this.dv.setUint16(this.off + F.TCI, v); }
+  get tci(): number {
+    return this.dv.getUint16(this.off + F.TCI);
+  }
+  set tci(v: number) {
+    this.dv.setUint16(this.off + F.TCI, v);
+  }
   /** Priority code point, 0..7. */
-  get pcp(): number { return this.dv.getUint8(this.off + F.TCI) >>> 5; }
-  set pcp(v: number) { this.tci = (this.tci & 0x1fff) | ((v & 7) << 13); }
+  get pcp(): number {
+    return this.dv.getUint8(this.off + F.TCI) >>> 5;
+  }
+  set pcp(v: number) {
+    this.tci = (this.tci & 0x1fff) | ((v & 7) << 13);
+  }
   /** Drop eligible indicator (the former CFI bit), 0 or 1. */
-  get dei(): number { return (this.dv.getUint8(this.off + F.TCI) >>> 4) & 1; }
+  get dei(): number {
+    return (this.dv.getUint8(this.off + F.TCI) >>> 4) & 1;
+  }
   /** VLAN id, 0..4095 (0: priority tag only; 4095 reserved, passed through). */
-  get vid(): number { return this.tci & 0x0fff; }
-  set vid(v: number) { this.tci = (this.tci & 0xf000) | (v & 0x0fff); }
+  get vid(): number {
+    return this.tci & 0x0fff;
+  }
+  set vid(v: number) {
+    this.tci = (this.tci & 0xf000) | (v & 0x0fff);
+  }
   /** The EtherType of what the tag encapsulates (another tag's TPID for QinQ). */
-  get etherType(): number { return this.dv.getUint16(this.off + F.ETHER_TYPE); }
-  set etherType(v: number) { this.dv.setUint16(this.off + F.ETHER_TYPE, v); }
+  get etherType(): number {
+    return this.dv.getUint16(this.off + F.ETHER_TYPE);
+  }
+  set etherType(v: number) {
+    this.dv.setUint16(this.off + F.ETHER_TYPE, v);
+  }
   /** The tag's length; the encapsulated header starts here. */
-  get headerLen(): number { return VLAN_HEADER_LEN; }
+  get headerLen(): number {
+    return VLAN_HEADER_LEN;
+  }
 }
 
 export interface VlanRepr {

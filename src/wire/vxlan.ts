@@ -39,7 +39,11 @@ export class VxlanView {
   failAt = -1; // after a failed check(): absolute offset of the offending field
 
   wrap(dv: DataView, off: number, avail: number, len = -1): this {
-    this.dv = dv; this.off = off; this.avail = avail; this.len = len; this.failAt = -1;
+    this.dv = dv;
+    this.off = off;
+    this.avail = avail;
+    this.len = len;
+    this.failAt = -1;
     return this;
   }
 
@@ -63,23 +67,37 @@ export class VxlanView {
   }
 
   /** The first 16 bits, as tshark's vxlan.flags prints them (0x0800 = I set, nothing else). */
-  get flags(): number { return this.dv.getUint16(this.off + F.FLAGS); }
-  get iFlag(): boolean { return (this.dv.getUint8(this.off + F.FLAGS) & VXLAN_FLAG_I) !== 0; }
-  get vni(): number { return this.dv.getUint32(this.off + F.VNI) >>> 8; }
+  get flags(): number {
+    return this.dv.getUint16(this.off + F.FLAGS);
+  }
+  get iFlag(): boolean {
+    return (this.dv.getUint8(this.off + F.FLAGS) & VXLAN_FLAG_I) !== 0;
+  }
+  get vni(): number {
+    return this.dv.getUint32(this.off + F.VNI) >>> 8;
+  }
   /** Rewrites the VNI in place (a template patched per flow); the reserved byte is kept. */
   set vni(v: number) {
     this.dv.setUint16(this.off + F.VNI, (v >>> 8) & 0xffff);
     this.dv.setUint8(this.off + F.VNI + 2, v & 0xff);
   }
-  get reserved1(): number { return this.dv.getUint32(this.off + F.FLAGS) & 0xffffff; }
-  get reserved2(): number { return this.dv.getUint8(this.off + F.RESERVED2); }
+  get reserved1(): number {
+    return this.dv.getUint32(this.off + F.FLAGS) & 0xffffff;
+  }
+  get reserved2(): number {
+    return this.dv.getUint8(this.off + F.RESERVED2);
+  }
   /** What Open vSwitch's userspace datapath accepts: flags exactly I, every reserved bit 0. */
   get strict(): boolean {
     return this.dv.getUint32(this.off + F.FLAGS) === 0x08000000 && this.reserved2 === 0;
   }
-  get headerLen(): number { return VXLAN_HEADER_LEN; }
+  get headerLen(): number {
+    return VXLAN_HEADER_LEN;
+  }
   /** The inner Ethernet header starts here. */
-  get payloadOff(): number { return this.off + VXLAN_HEADER_LEN; }
+  get payloadOff(): number {
+    return this.off + VXLAN_HEADER_LEN;
+  }
 }
 
 export interface VxlanRepr {

@@ -16,11 +16,18 @@ import { requireTool } from "../helpers.ts";
 const ROOT = join(import.meta.dirname, "..", "..");
 const SPECS = join(ROOT, "captures", "specs");
 let dir = "";
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), "build-cli-")); });
-afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "build-cli-"));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function runBuild(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, "bin", "offload-emu.js"), "build", ...args], { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [join(ROOT, "bin", "offload-emu.js"), "build", ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -33,17 +40,56 @@ function writeSpec(name: string, text: string): string {
 // --- what tshark should print for a spec ---------------------------------------------------------
 
 type Layer = Record<string, Record<string, unknown>>;
-interface Packet { layers: Layer[]; payload?: unknown; count?: number }
+interface Packet {
+  layers: Layer[];
+  payload?: unknown;
+  count?: number;
+}
 
-const ICMP_TYPE: Record<string, number> = { "echo-request": 8, "echo-reply": 0, "dest-unreachable": 3, "time-exceeded": 11 };
-const ICMPV6_TYPE: Record<string, number> = { "echo-request": 128, "echo-reply": 129, ns: 135, na: 136, "packet-too-big": 2 };
-const EXT_PROTO: Record<string, string> = { hopopts: "ipv6.hopopts", dstopts: "ipv6.dstopts", routing: "ipv6.routing", fragment: "ipv6.fraghdr" };
+const ICMP_TYPE: Record<string, number> = {
+  "echo-request": 8,
+  "echo-reply": 0,
+  "dest-unreachable": 3,
+  "time-exceeded": 11,
+};
+const ICMPV6_TYPE: Record<string, number> = {
+  "echo-request": 128,
+  "echo-reply": 129,
+  ns: 135,
+  na: 136,
+  "packet-too-big": 2,
+};
+const EXT_PROTO: Record<string, string> = {
+  hopopts: "ipv6.hopopts",
+  dstopts: "ipv6.dstopts",
+  routing: "ipv6.routing",
+  fragment: "ipv6.fraghdr",
+};
 
 /** Fields compared with tshark; each maps to every occurrence, outermost first. */
 const COMPARED = [
-  "eth.src", "eth.dst", "vlan.id", "ieee8021ad.id", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "udp.srcport",
-  "udp.dstport", "tcp.srcport", "tcp.dstport", "vxlan.vni", "geneve.vni", "gre.key", "arp.opcode", "icmp.type",
-  "icmpv6.type", "ip.checksum.status", "udp.checksum.status", "tcp.checksum.status", "icmp.checksum.status",
+  "eth.src",
+  "eth.dst",
+  "vlan.id",
+  "ieee8021ad.id",
+  "ip.src",
+  "ip.dst",
+  "ipv6.src",
+  "ipv6.dst",
+  "udp.srcport",
+  "udp.dstport",
+  "tcp.srcport",
+  "tcp.dstport",
+  "vxlan.vni",
+  "geneve.vni",
+  "gre.key",
+  "arp.opcode",
+  "icmp.type",
+  "icmpv6.type",
+  "ip.checksum.status",
+  "udp.checksum.status",
+  "tcp.checksum.status",
+  "icmp.checksum.status",
   "icmpv6.checksum.status",
 ] as const;
 
@@ -69,7 +115,9 @@ function expected(p: Packet): { fields: Record<string, string[]>; protocols: str
         while (layers[j]?.[0] === "vlan") j++;
         const arpRequest = layers[j]?.[0] === "arp" && (layers[j]?.[1]["op"] ?? "request") === "request";
         f["eth.src"]!.push((b["src"] as string | undefined) ?? "02:00:00:00:00:01");
-        f["eth.dst"]!.push((b["dst"] as string | undefined) ?? (arpRequest ? "ff:ff:ff:ff:ff:ff" : "02:00:00:00:00:02"));
+        f["eth.dst"]!.push(
+          (b["dst"] as string | undefined) ?? (arpRequest ? "ff:ff:ff:ff:ff:ff" : "02:00:00:00:00:02"),
+        );
         protos.push("eth", "ethertype");
         break;
       }
@@ -113,12 +161,12 @@ function expected(p: Packet): { fields: Record<string, string[]>; protocols: str
         protos.push("tcp");
         break;
       case "icmp":
-        f["icmp.type"]!.push(String(typeof b["type"] === "string" ? ICMP_TYPE[b["type"]] : b["type"] ?? 8));
+        f["icmp.type"]!.push(String(typeof b["type"] === "string" ? ICMP_TYPE[b["type"]] : (b["type"] ?? 8)));
         f["icmp.checksum.status"]!.push("1");
         protos.push("icmp");
         break;
       case "icmpv6":
-        f["icmpv6.type"]!.push(String(typeof b["type"] === "string" ? ICMPV6_TYPE[b["type"]] : b["type"] ?? 128));
+        f["icmpv6.type"]!.push(String(typeof b["type"] === "string" ? ICMPV6_TYPE[b["type"]] : (b["type"] ?? 128)));
         f["icmpv6.checksum.status"]!.push("1");
         protos.push("icmpv6");
         break;
@@ -127,11 +175,20 @@ function expected(p: Packet): { fields: Record<string, string[]>; protocols: str
         protos.push("vxlan");
         break;
       case "geneve":
-        f["geneve.vni"]!.push(`0x${num(b["vni"] ?? 0).toString(16).padStart(6, "0")}`);
+        f["geneve.vni"]!.push(
+          `0x${num(b["vni"] ?? 0)
+            .toString(16)
+            .padStart(6, "0")}`,
+        );
         protos.push("geneve");
         break;
       case "gre": {
-        const key = b["vsid"] !== undefined ? num(b["vsid"]) * 256 + num(b["flowId"] ?? 0) : b["key"] !== undefined ? num(b["key"]) : null;
+        const key =
+          b["vsid"] !== undefined
+            ? num(b["vsid"]) * 256 + num(b["flowId"] ?? 0)
+            : b["key"] !== undefined
+              ? num(b["key"])
+              : null;
         if (key !== null) f["gre.key"]!.push(`0x${key.toString(16).padStart(8, "0")}`);
         protos.push("gre");
         break;
@@ -144,9 +201,24 @@ function expected(p: Packet): { fields: Record<string, string[]>; protocols: str
 // --- tshark --------------------------------------------------------------------------------------
 
 const TSHARK_ARGS = [
-  "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
-  "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
-  "-e", "frame.protocols", "-e", "_ws.malformed", "-e", "_ws.expert.severity",
+  "-o",
+  "ip.check_checksum:TRUE",
+  "-o",
+  "udp.check_checksum:TRUE",
+  "-o",
+  "tcp.check_checksum:TRUE",
+  "-T",
+  "fields",
+  "-E",
+  "occurrence=a",
+  "-E",
+  "aggregator=,",
+  "-e",
+  "frame.protocols",
+  "-e",
+  "_ws.malformed",
+  "-e",
+  "_ws.expert.severity",
 ];
 const PI_ERROR = 0x00800000; // epan/proto.h: expert severity "error"
 
@@ -156,10 +228,13 @@ function tshark(file: string, fields: readonly string[]): Array<Record<string, s
   for (const x of fields) args.push("-e", x);
   const out = execFileSync("tshark", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   const names = ["frame.protocols", "_ws.malformed", "_ws.expert.severity", ...fields];
-  return out.split("\n").filter((l) => l !== "").map((line) => {
-    const cols = line.split("\t");
-    return Object.fromEntries(names.map((n, i) => [n, cols[i] ? (cols[i] as string).split(",") : []]));
-  });
+  return out
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((line) => {
+      const cols = line.split("\t");
+      return Object.fromEntries(names.map((n, i) => [n, cols[i] ? (cols[i] as string).split(",") : []]));
+    });
 }
 
 /** Every packet of the spec checked against tshark's dissection of the capture built from it. */
@@ -197,9 +272,16 @@ function matrix(): Packet[] {
         for (const l4 of ["tcp", "udp", "icmp", "icmpv6"]) {
           n++;
           const h = n.toString(16).padStart(2, "0");
-          const ip = (v: number, net: number): Layer => (v === 4
-            ? { ipv4: { src: `10.${net}.0.${n}`, dst: `10.${net}.1.${n}`, ttl: 64 - n } }
-            : { ipv6: { src: `2001:db8:${net}::${n.toString(16)}`, dst: `2001:db8:${net}:1::${n.toString(16)}`, hlimit: 64 - n } });
+          const ip = (v: number, net: number): Layer =>
+            v === 4
+              ? { ipv4: { src: `10.${net}.0.${n}`, dst: `10.${net}.1.${n}`, ttl: 64 - n } }
+              : {
+                  ipv6: {
+                    src: `2001:db8:${net}::${n.toString(16)}`,
+                    dst: `2001:db8:${net}:1::${n.toString(16)}`,
+                    hlimit: 64 - n,
+                  },
+                };
           const layers: Layer[] = [{ eth: { src: `02:00:00:00:00:${h}`, dst: `02:00:00:00:01:${h}` } }];
           // The innermost IP version the upper layer needs; TCP/UDP alternate.
           const innerV = l4 === "icmp" ? 4 : l4 === "icmpv6" ? 6 : n % 2 ? 4 : 6;
@@ -210,7 +292,11 @@ function matrix(): Packet[] {
           } else {
             layers.push(ip(outer, 1));
             if (tunnel === "vxlan") layers.push({ udp: { src: 33000 + n } }, { vxlan: { vni: 1000 + n } });
-            if (tunnel === "geneve") layers.push({ udp: { src: 33000 + n } }, { geneve: { vni: 0x10000 + n, options: [{ class: 0x0102, type: n, data: "0000" + h + h } ] } });
+            if (tunnel === "geneve")
+              layers.push(
+                { udp: { src: 33000 + n } },
+                { geneve: { vni: 0x10000 + n, options: [{ class: 0x0102, type: n, data: "0000" + h + h }] } },
+              );
             if (tunnel === "nvgre") layers.push({ gre: { vsid: 3000 + n, flowId: n } });
             layers.push({ eth: { src: `02:00:00:01:00:${h}`, dst: `02:00:00:01:01:${h}` } });
             if (vlan) layers.push({ vlan: { vid: 100 + n, pcp: n % 8 } });
@@ -231,12 +317,20 @@ function matrix(): Packet[] {
 // --- tests ---------------------------------------------------------------------------------------
 
 describe.runIf(requireTool("tshark"))("build captures read by tshark", () => {
-  const specs = readdirSync(SPECS).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+  const specs = readdirSync(SPECS)
+    .filter((f) => /\.(ya?ml|json)$/.test(f))
+    .sort();
 
   it("has the example specs the issue asks for", () => {
-    expect(specs).toEqual(expect.arrayContaining([
-      "vxlan-ipv6-inner-vlan-tcp.yaml", "geneve-options.yaml", "nvgre.yaml", "qinq-arp.yaml", "ipv6-ext-headers.yaml",
-    ]));
+    expect(specs).toEqual(
+      expect.arrayContaining([
+        "vxlan-ipv6-inner-vlan-tcp.yaml",
+        "geneve-options.yaml",
+        "nvgre.yaml",
+        "qinq-arp.yaml",
+        "ipv6-ext-headers.yaml",
+      ]),
+    );
   });
 
   it.each(specs)("%s: no malformed packets or errors, good checksums, the fields asked for", (name) => {
@@ -258,17 +352,34 @@ describe.runIf(requireTool("tshark"))("build captures read by tshark", () => {
   });
 
   it("reports a deliberately bad checksum as bad (0)", () => {
-    const spec = writeSpec("bad-csum.yaml", `
+    const spec = writeSpec(
+      "bad-csum.yaml",
+      `
 packets:
   - layers: [{eth: {}}, {ipv4: {checksum: 0xbeef}}, {tcp: {checksum: 0x1234}}]
   - layers: [{eth: {}}, {ipv6: {}}, {udp: {checksum: 1}}]
   - layers: [{eth: {}}, {ipv4: {}}, {icmp: {checksum: 2}}]
   - layers: [{eth: {}}, {ipv6: {}}, {icmpv6: {checksum: 3}}]
-`);
+`,
+    );
     const out = join(dir, "bad-csum.pcapng");
     expect(runBuild([spec, "--out", out]).code).toBe(0);
-    const rows = tshark(out, ["ip.checksum.status", "tcp.checksum.status", "udp.checksum.status", "icmp.checksum.status", "icmpv6.checksum.status"]);
-    expect(rows.map((r) => [r["ip.checksum.status"], r["tcp.checksum.status"], r["udp.checksum.status"], r["icmp.checksum.status"], r["icmpv6.checksum.status"]])).toEqual([
+    const rows = tshark(out, [
+      "ip.checksum.status",
+      "tcp.checksum.status",
+      "udp.checksum.status",
+      "icmp.checksum.status",
+      "icmpv6.checksum.status",
+    ]);
+    expect(
+      rows.map((r) => [
+        r["ip.checksum.status"],
+        r["tcp.checksum.status"],
+        r["udp.checksum.status"],
+        r["icmp.checksum.status"],
+        r["icmpv6.checksum.status"],
+      ]),
+    ).toEqual([
       [["0"], ["0"], [], [], []],
       [[], [], ["0"], [], []],
       [["1"], [], [], ["0"], []],
@@ -277,31 +388,55 @@ packets:
   });
 
   it("writes interfaces, comments and deterministic timestamps into pcapng", () => {
-    const spec = writeSpec("ifaces.yaml", `
+    const spec = writeSpec(
+      "ifaces.yaml",
+      `
 interfaces: [{name: p1, description: "first port"}, p2]
 packets:
   - {comment: "to p2", interface: p2, count: 2, layers: [{eth: {}}, {ipv4: {}}, {udp: {}}]}
   - {comment: "to p1", interface: p1, layers: [{eth: {}}, {arp: {}}]}
-`);
+`,
+    );
     const out = join(dir, "ifaces.pcapng");
     const r = runBuild([spec, "--out", out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`wrote 3 packets (126 bytes of frames) to ${out}\n`);
-    const rows = execFileSync("tshark", ["-r", out, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.interface_description",
-      "-e", "frame.comment", "-e", "frame.time_epoch"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const rows = execFileSync(
+      "tshark",
+      [
+        "-r",
+        out,
+        "-T",
+        "fields",
+        "-e",
+        "frame.interface_name",
+        "-e",
+        "frame.interface_description",
+        "-e",
+        "frame.comment",
+        "-e",
+        "frame.time_epoch",
+      ],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+    );
     // 2024-01-01T00:00:00Z is 1704067200 s; one packet per millisecond by default.
-    expect(rows).toBe([
-      "p2\t\tto p2\t1704067200.000000000",
-      "p2\t\tto p2\t1704067200.001000000",
-      "p1\tfirst port\tto p1\t1704067200.002000000",
-      "",
-    ].join("\n"));
+    expect(rows).toBe(
+      [
+        "p2\t\tto p2\t1704067200.000000000",
+        "p2\t\tto p2\t1704067200.001000000",
+        "p1\tfirst port\tto p1\t1704067200.002000000",
+        "",
+      ].join("\n"),
+    );
   });
 });
 
 describe("offload-emu build", () => {
   it("writes pcap with --start and --step, and the same bytes every time", () => {
-    const spec = writeSpec("two.json", JSON.stringify([{ count: 2, layers: [{ eth: {} }, { ipv6: {} }, { icmpv6: {} }] }]));
+    const spec = writeSpec(
+      "two.json",
+      JSON.stringify([{ count: 2, layers: [{ eth: {} }, { ipv6: {} }, { icmpv6: {} }] }]),
+    );
     const a = join(dir, "a.pcap");
     const b = join(dir, "b.pcap");
     expect(runBuild([spec, "--out", a, "--start", "1000.5", "--step", "250ns"]).code).toBe(0);
@@ -316,24 +451,49 @@ describe("offload-emu build", () => {
   it("documents the spec format with an example", () => {
     const r = runBuild(["--help"]);
     expect(r.code).toBe(0);
-    for (const s of ["--out FILE", "--start TIME", "--step DURATION", "layers:", "payload:", "count:", "comment:", "interface:", "example", "vxlan: {vni: 5001}"]) {
+    for (const s of [
+      "--out FILE",
+      "--start TIME",
+      "--step DURATION",
+      "layers:",
+      "payload:",
+      "count:",
+      "comment:",
+      "interface:",
+      "example",
+      "vxlan: {vni: 5001}",
+    ]) {
       expect(r.stdout).toContain(s);
     }
   });
 
   it.each([
-    ["bad-port.yaml", "packets:\n  - layers:\n      - eth: {}\n      - ipv4: {}\n      - udp: {dst: 70000}\n",
-      ":5:20: packet 0: layer 2 (udp): dst must be 0..65535, got 70000"],
-    ["syntax.yaml", "packets:\n  - layers:\n      - eth: {}\n      - udp: {dst: 7\n",
-      ":5:1: syntax error: Flow map in block collection must be sufficiently indented and end with a }"],
-    ["unknown.yaml", "packets:\n  - layers:\n    - eth: {}\n    - ipv4: {tll: 3}\n",
-      ":4:19: packet 0: layer 1 (ipv4): tll is not a field here; known: src, dst, ttl, tos, id, df, mf, offset, proto, options, totalLen, checksum"],
-    ["order.json", '[{"layers": [{"eth": {}},\n  {"tcp": {}}]}]',
-      ":2:3: packet 0: layer 1 (tcp): cannot follow eth: after eth come vlan, arp, ipv4, ipv6"],
-    ["iface.yaml", "interfaces: [p1]\npackets:\n  - {interface: p9, layers: [{eth: {}}]}\n",
-      ':3:17: packet 0: no interface "p9"; interfaces: p1'],
-    ["missing.yaml", "packets:\n  - payload: hi\n",
-      ":2:5: packet 0: layers must be a non-empty list, got undefined"],
+    [
+      "bad-port.yaml",
+      "packets:\n  - layers:\n      - eth: {}\n      - ipv4: {}\n      - udp: {dst: 70000}\n",
+      ":5:20: packet 0: layer 2 (udp): dst must be 0..65535, got 70000",
+    ],
+    [
+      "syntax.yaml",
+      "packets:\n  - layers:\n      - eth: {}\n      - udp: {dst: 7\n",
+      ":5:1: syntax error: Flow map in block collection must be sufficiently indented and end with a }",
+    ],
+    [
+      "unknown.yaml",
+      "packets:\n  - layers:\n    - eth: {}\n    - ipv4: {tll: 3}\n",
+      ":4:19: packet 0: layer 1 (ipv4): tll is not a field here; known: src, dst, ttl, tos, id, df, mf, offset, proto, options, totalLen, checksum",
+    ],
+    [
+      "order.json",
+      '[{"layers": [{"eth": {}},\n  {"tcp": {}}]}]',
+      ":2:3: packet 0: layer 1 (tcp): cannot follow eth: after eth come vlan, arp, ipv4, ipv6",
+    ],
+    [
+      "iface.yaml",
+      "interfaces: [p1]\npackets:\n  - {interface: p9, layers: [{eth: {}}]}\n",
+      ':3:17: packet 0: no interface "p9"; interfaces: p1',
+    ],
+    ["missing.yaml", "packets:\n  - payload: hi\n", ":2:5: packet 0: layers must be a non-empty list, got undefined"],
   ])("%s: reports the line and column", (name, text, message) => {
     const spec = writeSpec(name, text);
     const out = join(dir, "never.pcap");
@@ -348,7 +508,8 @@ describe("offload-emu build", () => {
     const r = runBuild([join(SPECS, "nvgre.yaml"), "--out", join(dir, "x.txt")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("cannot tell the format of");
-    expect(runBuild([join(SPECS, "nvgre.yaml"), "--out", join(dir, "x.pcap"), "--step", "1 ms"]).stderr)
-      .toContain("--step must be a whole number with a unit (ns, us, ms, s), got 1 ms");
+    expect(runBuild([join(SPECS, "nvgre.yaml"), "--out", join(dir, "x.pcap"), "--step", "1 ms"]).stderr).toContain(
+      "--step must be a whole number with a unit (ns, us, ms, s), got 1 ms",
+    );
   });
 });

@@ -32,7 +32,10 @@ describe("offload-emu decode", () => {
   it("--json gives Wireshark's field names with tshark's values, repeated fields as lists", () => {
     const r = run(file, "--json");
     expect(r.status).toBe(0);
-    const objs = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const objs = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objs).toHaveLength(rows.length);
     objs.forEach((o, i) => {
       const row = rows[i] as Record<string, string>;
@@ -62,7 +65,10 @@ describe("offload-emu decode", () => {
   it("reports a malformed packet in its line and carries on", () => {
     const r = run(capturePath("suricata__decode-too-small.pcap"), "--json");
     expect(r.status).toBe(0);
-    const objs = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const objs = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objs).toHaveLength(8);
     // tshark marks frames 3-8 malformed (its .fields.tsv); every one of them carries an error here.
     for (const o of objs.slice(2)) expect(o["error"]).toMatch(/^(udp|tcp|gre|ipv6): \w[\w-]* at byte \d+$/);

@@ -32,17 +32,60 @@ describe("offload-emu demo", () => {
   });
 
   describe.runIf(requireTool("tshark"))("as tshark reads the capture", () => {
-    const out = () => execFileSync("tshark", [
-      "-n", "-r", join(dir, "a/demo.pcapng"), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-      "-o", "tcp.check_checksum:TRUE", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
-      "-e", "frame.interface_name", "-e", "_ws.malformed", "-e", "ip.checksum.status", "-e", "udp.checksum.status",
-      "-e", "tcp.checksum.status", "-e", "frame.comment",
-    ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n").map((l) => l.split("\t"));
+    const out = () =>
+      execFileSync(
+        "tshark",
+        [
+          "-n",
+          "-r",
+          join(dir, "a/demo.pcapng"),
+          "-o",
+          "ip.check_checksum:TRUE",
+          "-o",
+          "udp.check_checksum:TRUE",
+          "-o",
+          "tcp.check_checksum:TRUE",
+          "-T",
+          "fields",
+          "-E",
+          "occurrence=a",
+          "-E",
+          "aggregator=,",
+          "-e",
+          "frame.interface_name",
+          "-e",
+          "_ws.malformed",
+          "-e",
+          "ip.checksum.status",
+          "-e",
+          "udp.checksum.status",
+          "-e",
+          "tcp.checksum.status",
+          "-e",
+          "frame.comment",
+        ],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+      )
+        .trim()
+        .split("\n")
+        .map((l) => l.split("\t"));
 
     it("names each packet's port and carries its comment", () => {
       const rows = out();
       expect(rows).toHaveLength(11);
-      expect(rows.map((r) => r[0])).toEqual(["vf0", "vf1", "vf2", "vf0", "vf1", "uplink", "uplink", "uplink", "uplink", "vf3", "vf3"]);
+      expect(rows.map((r) => r[0])).toEqual([
+        "vf0",
+        "vf1",
+        "vf2",
+        "vf0",
+        "vf1",
+        "uplink",
+        "uplink",
+        "uplink",
+        "uplink",
+        "vf3",
+        "vf3",
+      ]);
       for (const r of rows) expect(r[5]).toMatch(/flow: /);
     });
 
@@ -50,7 +93,8 @@ describe("offload-emu demo", () => {
       const rows = out();
       rows.slice(0, 10).forEach((r) => {
         expect(r[1]).toBe("");
-        for (const c of [r[2], r[3], r[4]]) for (const s of (c ?? "").split(",").filter(Boolean)) expect(["1", "2", "3"]).toContain(s);
+        for (const c of [r[2], r[3], r[4]])
+          for (const s of (c ?? "").split(",").filter(Boolean)) expect(["1", "2", "3"]).toContain(s);
       });
     });
   });

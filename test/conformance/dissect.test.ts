@@ -9,13 +9,44 @@ import { claimedBytes, reemit } from "./reemit.ts";
 
 /** The tshark columns that describe header fields we dissect, compared value for value. */
 const COMPARED = [
-  "eth.src", "eth.dst", "vlan.id", "ip.src", "ip.dst", "ip.proto", "ip.checksum.status",
-  "ipv6.src", "ipv6.dst", "udp.srcport", "udp.dstport", "tcp.srcport", "tcp.dstport", "vxlan.vni",
-  "geneve.vni", "gre.key", "ieee8021ad.id", "vlan.etype", "arp.opcode", "ip.hdr_len", "ip.opt.type",
-  "ip.flags.mf", "ip.frag_offset", "ipv6.nxt", "ipv6.fraghdr.offset", "ipv6.fraghdr.more",
-  "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code", "udp.checksum.status",
-  "tcp.checksum.status", "tcp.flags", "gre.flags_and_version", "gre.proto", "vxlan.flags",
-  "geneve.option.class", "geneve.option.type",
+  "eth.src",
+  "eth.dst",
+  "vlan.id",
+  "ip.src",
+  "ip.dst",
+  "ip.proto",
+  "ip.checksum.status",
+  "ipv6.src",
+  "ipv6.dst",
+  "udp.srcport",
+  "udp.dstport",
+  "tcp.srcport",
+  "tcp.dstport",
+  "vxlan.vni",
+  "geneve.vni",
+  "gre.key",
+  "ieee8021ad.id",
+  "vlan.etype",
+  "arp.opcode",
+  "ip.hdr_len",
+  "ip.opt.type",
+  "ip.flags.mf",
+  "ip.frag_offset",
+  "ipv6.nxt",
+  "ipv6.fraghdr.offset",
+  "ipv6.fraghdr.more",
+  "icmp.type",
+  "icmp.code",
+  "icmpv6.type",
+  "icmpv6.code",
+  "udp.checksum.status",
+  "tcp.checksum.status",
+  "tcp.flags",
+  "gre.flags_and_version",
+  "gre.proto",
+  "vxlan.flags",
+  "geneve.option.class",
+  "geneve.option.type",
 ] as const;
 // Not compared: frame.* (the capture reader's test, test/io/conformance.test.ts, does those),
 // ipv6.nxt of extension headers and _ws.expert.severity beyond "Error" (Wireshark's notes and
@@ -27,9 +58,27 @@ const COMPARED = [
  * switch does not parse. "data" (undissected bytes) is left out on both sides.
  */
 const OURS = new Set([
-  "eth", "ethertype", "vlan", "ieee8021ad", "sll", "null", "ip", "ipv6", "ipv6.hopopts",
-  "ipv6.routing", "ipv6.fraghdr", "ipv6.dstopts", "udp", "tcp", "icmp", "icmpv6", "gre", "vxlan",
-  "geneve", "arp", "cmd",
+  "eth",
+  "ethertype",
+  "vlan",
+  "ieee8021ad",
+  "sll",
+  "null",
+  "ip",
+  "ipv6",
+  "ipv6.hopopts",
+  "ipv6.routing",
+  "ipv6.fraghdr",
+  "ipv6.dstopts",
+  "udp",
+  "tcp",
+  "icmp",
+  "icmpv6",
+  "gre",
+  "vxlan",
+  "geneve",
+  "arp",
+  "cmd",
 ]);
 
 /**
@@ -39,8 +88,9 @@ const OURS = new Set([
 const KNOWN: Record<string, { field: string; why: string }> = {
   "tcpdump__ipv6-next-header-oobr-1.pcap#1": {
     field: "frame.protocols",
-    why: "tshark stops inside the hop-by-hop header on a PMTU option of invalid length (RFC 9268), "
-      + "an option we do not validate; we stop one header later, at the routing header the capture cuts off",
+    why:
+      "tshark stops inside the hop-by-hop header on a PMTU option of invalid length (RFC 9268), " +
+      "an option we do not validate; we stop one header later, at the routing header the capture cuts off",
   },
 };
 
@@ -72,7 +122,10 @@ describe.each(captureFiles())("%s", (file) => {
     const d = decodeFrame(pkt.data, pkt.linkType, pkt.origLen);
     const got: Record<string, string> = {};
     const want: Record<string, string> = {};
-    for (const f of COMPARED) { got[f] = (d.fields.get(f) ?? []).join(","); want[f] = row[f] ?? ""; }
+    for (const f of COMPARED) {
+      got[f] = (d.fields.get(f) ?? []).join(",");
+      want[f] = row[f] ?? "";
+    }
     got["frame.protocols"] = d.protocols.filter((p) => p !== "data").join(":");
     want["frame.protocols"] = tsharkChain(row);
     const known = KNOWN[`${file}#${n}`];
@@ -118,7 +171,10 @@ describe("the round trip exercises the emitters", () => {
     for (const file of captureFiles()) {
       for (const pkt of readCaptureFile(capturePath(file)).packets) {
         const d = decodeFrame(pkt.data, pkt.linkType, pkt.origLen);
-        if (d.error === null) { claimed += claimedBytes(d); frames++; }
+        if (d.error === null) {
+          claimed += claimedBytes(d);
+          frames++;
+        }
       }
     }
     expect(frames).toBeGreaterThan(400);

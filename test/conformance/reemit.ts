@@ -22,23 +22,45 @@ export function reemit(d: Decoded, original: Uint8Array): Uint8Array {
   for (const l of d.layers) {
     let end: number;
     switch (l.name) {
-      case "eth": end = emitEthernet(l.repr, dv, l.off); break;
-      case "vlan": end = emitVlan(l.repr, dv, l.off); break;
-      case "arp": end = emitArp(l.repr, dv, l.off); break;
+      case "eth":
+        end = emitEthernet(l.repr, dv, l.off);
+        break;
+      case "vlan":
+        end = emitVlan(l.repr, dv, l.off);
+        break;
+      case "arp":
+        end = emitArp(l.repr, dv, l.off);
+        break;
       case "ipv4":
         end = emitIpv4(l.repr, dv, l.off, false);
         dv.setUint16(l.off + 10, l.repr.checksum); // kept as captured: some are wrong on purpose
         break;
-      case "ipv6": end = emitIpv6(l.repr, dv, l.off); break;
-      case "icmp": end = emitIcmp(l.repr, dv, l.off); break;
-      case "udp": end = emitUdp(l.repr, dv, l.off); break;
-      case "tcp": end = emitTcp(l.repr, dv, l.off); break;
-      case "gre": end = emitGre(l.repr, dv, l.off); break;
-      case "vxlan": end = emitVxlan(l.repr, dv, l.off); break;
-      case "geneve": end = emitGeneve(l.repr, dv, l.off); break;
-      default: continue; // cooked link headers, ICMPv6 and payloads: copied below
+      case "ipv6":
+        end = emitIpv6(l.repr, dv, l.off);
+        break;
+      case "icmp":
+        end = emitIcmp(l.repr, dv, l.off);
+        break;
+      case "udp":
+        end = emitUdp(l.repr, dv, l.off);
+        break;
+      case "tcp":
+        end = emitTcp(l.repr, dv, l.off);
+        break;
+      case "gre":
+        end = emitGre(l.repr, dv, l.off);
+        break;
+      case "vxlan":
+        end = emitVxlan(l.repr, dv, l.off);
+        break;
+      case "geneve":
+        end = emitGeneve(l.repr, dv, l.off);
+        break;
+      default:
+        continue; // cooked link headers, ICMPv6 and payloads: copied below
     }
-    if (end - l.off !== l.len) throw new Error(`${l.name} at ${l.off}: emitted ${end - l.off} bytes, header is ${l.len}`);
+    if (end - l.off !== l.len)
+      throw new Error(`${l.name} at ${l.off}: emitted ${end - l.off} bytes, header is ${l.len}`);
     claimed.fill(1, l.off, end);
   }
   for (let i = 0; i < out.length; i++) if (!claimed[i]) out[i] = original[i] as number;
@@ -47,5 +69,8 @@ export function reemit(d: Decoded, original: Uint8Array): Uint8Array {
 
 /** How many bytes of `original` some emitter wrote (so a test can show the round trip did work). */
 export function claimedBytes(d: Decoded): number {
-  return d.layers.reduce((n, l) => n + (l.name === "data" || l.name === "cooked" || l.name === "icmpv6" ? 0 : l.len), 0);
+  return d.layers.reduce(
+    (n, l) => n + (l.name === "data" || l.name === "cooked" || l.name === "icmpv6" ? 0 : l.len),
+    0,
+  );
 }

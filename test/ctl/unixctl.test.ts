@@ -13,10 +13,18 @@ function table(): Unixctl {
   const u = new Unixctl(TARGET);
   u.register("time/warp", "[large_msecs] msecs", 1, 2, (args) => `warped ${args.join(" ")}`);
   u.register("exit", "[--cleanup]", 0, 1, () => "");
-  u.register("ofproto/trace", "{[dp_name] odp_flow | bridge br_flow} [OPTIONS...] [-generate|packet]", 1, Infinity, (args) => {
-    throw new UnixctlError(`${args[0]}: unknown bridge`);
+  u.register(
+    "ofproto/trace",
+    "{[dp_name] odp_flow | bridge br_flow} [OPTIONS...] [-generate|packet]",
+    1,
+    Infinity,
+    (args) => {
+      throw new UnixctlError(`${args[0]}: unknown bridge`);
+    },
+  );
+  u.register("engine/fail", "", 0, 0, () => {
+    throw new CommandError("from the engine's own error class");
   });
-  u.register("engine/fail", "", 0, 0, () => { throw new CommandError("from the engine's own error class"); });
   u.register("echo/stdin", "-", 1, 1, (_a, io) => io.stdin ?? "");
   return u;
 }
@@ -28,7 +36,9 @@ describe("Unixctl", () => {
     const u = table();
     u.register("dpctl/ct-disable-tcp-seq-chk", "[dp]", 0, 1, () => "");
     return expect(u.run(["list-commands"], IO)).resolves.toEqual({
-      code: 0, stderr: "", stdout: [
+      code: 0,
+      stderr: "",
+      stdout: [
         "The available commands are:",
         "  dpctl/ct-disable-tcp-seq-chk [dp]",
         "  echo/stdin              -",
@@ -61,7 +71,11 @@ describe("Unixctl", () => {
   });
 
   it("treats the engine's CommandError like UnixctlError", async () => {
-    expect(await table().run(["engine/fail"], IO)).toEqual({ code: 2, stdout: "", stderr: `from the engine's own error class\n${RETURNED}` });
+    expect(await table().run(["engine/fail"], IO)).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `from the engine's own error class\n${RETURNED}`,
+    });
   });
 
   it.each([
@@ -74,16 +88,27 @@ describe("Unixctl", () => {
 
   it("accepts -t/--target and --timeout as ovs-appctl does, naming -t's target in errors", async () => {
     const u = table();
-    for (const argv of [["-t", "ovs-vswitchd", "version"], ["--target=ovs-vswitchd", "version"], ["--timeout=5", "version"], ["-T", "5", "version"]]) {
+    for (const argv of [
+      ["-t", "ovs-vswitchd", "version"],
+      ["--target=ovs-vswitchd", "version"],
+      ["--timeout=5", "version"],
+      ["-T", "5", "version"],
+    ]) {
       expect((await u.run(argv, IO)).stdout).toBe(`${VERSION_TEXT}\n`);
     }
-    expect((await u.run(["-t", "ovs-vswitchd", "frob"], IO)).stderr).toContain("offload-emu appctl: ovs-vswitchd: server returned an error\n");
+    expect((await u.run(["-t", "ovs-vswitchd", "frob"], IO)).stderr).toContain(
+      "offload-emu appctl: ovs-vswitchd: server returned an error\n",
+    );
   });
 
   it("passes arguments after the command through, dashes included, and the caller's stdin", async () => {
     const u = table();
     expect(await u.run(["time/warp", "--", "5"], IO)).toEqual({ code: 0, stdout: "warped -- 5\n", stderr: "" });
-    expect(await u.run(["echo/stdin", "-"], { cwd: "/", stdin: "abc" })).toEqual({ code: 0, stdout: "abc\n", stderr: "" });
+    expect(await u.run(["echo/stdin", "-"], { cwd: "/", stdin: "abc" })).toEqual({
+      code: 0,
+      stdout: "abc\n",
+      stderr: "",
+    });
     expect(await u.run(["exit"], IO)).toEqual({ code: 0, stdout: "", stderr: "" });
   });
 });

@@ -30,8 +30,14 @@ describe("Server in-process", () => {
     await expect(Server.start({ rundir: dir })).rejects.toThrowError(DaemonError);
     await expect(Server.start({ rundir: dir })).rejects.toThrowError(/already running in .*\(pid \d+\)/);
 
-    expect(await ask("vsctl", "add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy")).toEqual({ code: 0, stdout: "", stderr: "" });
-    expect(await ask("vsctl", "add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=dummy", "ofport_request=5")).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await ask("vsctl", "add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy")).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
+    expect(
+      await ask("vsctl", "add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=dummy", "ofport_request=5"),
+    ).toEqual({ code: 0, stdout: "", stderr: "" });
     // ovs-vsctl get Interface p1 ofport printed 5 right after that add-port (OVS 3.1).
     expect((await ask("vsctl", "get", "Interface", "p1", "ofport")).stdout).toBe("5\n");
     const show = await ask("vsctl", "show");
@@ -50,7 +56,8 @@ describe("Server in-process", () => {
     expect((await ask("ofctl", "add-flow", "br0", "actions=drop")).code).toBe(0);
     expect((await ask("appctl", "list-commands")).stdout).toMatch(/\n {2}exit {20}\[--cleanup\]\n/);
     expect(await ask("appctl", "frob")).toEqual({
-      code: 2, stdout: "",
+      code: 2,
+      stdout: "",
       stderr: `"frob" is not a valid command (use "list-commands" to see a list of valid commands)\noffload-emu appctl: ${sock}: server returned an error\n`,
     });
 
@@ -79,7 +86,9 @@ describe("Server in-process", () => {
   });
 
   it("says why a run directory's socket path cannot work", async () => {
-    await expect(Server.start({ rundir: join(root, "x".repeat(120)) })).rejects.toThrowError(/too long for a UNIX socket/);
+    await expect(Server.start({ rundir: join(root, "x".repeat(120)) })).rejects.toThrowError(
+      /too long for a UNIX socket/,
+    );
   });
 });
 
@@ -102,15 +111,35 @@ describe("start --detach and the clients, as programs", () => {
 
   it("runs a whole session: start, configure, refuse a second start, exit, restart over a stale socket", async () => {
     expect(await run(CTL, "vsctl", "show")).toEqual({
-      code: 1, stdout: "", stderr: `offload-emu vsctl: cannot connect to ${paths.socket} (start it with offload-emu start --detach)\n`,
+      code: 1,
+      stdout: "",
+      stderr: `offload-emu vsctl: cannot connect to ${paths.socket} (start it with offload-emu start --detach)\n`,
     });
     expect(await run(START, "--detach")).toMatchObject({ code: 0, stderr: "" });
     expect(existsSync(paths.pid)).toBe(true);
     const again = await run(START, "--detach", "--rundir", dir);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/^offload-emu start: a daemon is already running in .*\(pid \d+\); stop it with: offload-emu appctl --rundir .* exit\n$/);
+    expect(again.stderr).toMatch(
+      /^offload-emu start: a daemon is already running in .*\(pid \d+\); stop it with: offload-emu appctl --rundir .* exit\n$/,
+    );
 
-    expect(await run(CTL, "vsctl", "add-br", "br0", "--", "add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=dummy")).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(
+      await run(
+        CTL,
+        "vsctl",
+        "add-br",
+        "br0",
+        "--",
+        "add-port",
+        "br0",
+        "p1",
+        "--",
+        "set",
+        "Interface",
+        "p1",
+        "type=dummy",
+      ),
+    ).toEqual({ code: 0, stdout: "", stderr: "" });
     expect((await run(CTL, "vsctl", "--rundir", dir, "list-ports", "br0")).stdout).toBe("p1\n");
     expect((await run(CTL, "appctl", "list-commands")).stdout).toContain("\n  version                 \n");
 

@@ -18,7 +18,13 @@ import { PacketParser } from "../../src/wire/parse.ts";
 import { INNER, OUTER, newOffsets } from "../../src/wire/offsets.ts";
 import { parseOdpActions } from "../../src/flow/odp.ts";
 import {
-  ActionExecutor, OFFSETS_STALE, UnsupportedActionError, compileActions, offsetsValid, ovsRssHash, tunnelSrcPort,
+  ActionExecutor,
+  OFFSETS_STALE,
+  UnsupportedActionError,
+  compileActions,
+  offsetsValid,
+  ovsRssHash,
+  tunnelSrcPort,
 } from "../../src/dp/execute.ts";
 import { FlowExtractor } from "../../src/flow/extract.ts";
 import { newFlowKey } from "../../src/flow/key.ts";
@@ -26,23 +32,23 @@ import { requireTool } from "../helpers.ts";
 import { tsharkFields } from "../wire/tshark-run.ts";
 
 const INPUTS: Record<string, string> = {
-  "udp4":
+  udp4:
     "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61" +
     "642d656d752074657374207061796c6f6164",
   "udp4-nocsum":
     "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c400035002000006f66666c6f61" +
     "642d656d752074657374207061796c6f6164",
-  "tcp4":
+  tcp4:
     "5254000000025254000000010800450300401234400040063c4ac0000201c63364029c400050000003e8000007d05018" +
     "20003fae00006f66666c6f61642d656d752074657374207061796c6f6164",
-  "udp6":
+  udp6:
     "52540000000252540000000186dd62eabcde0020114020010db800000000000000000000000120010db8000000000000" +
     "0000000000029c40003500204c3d6f66666c6f61642d656d752074657374207061796c6f6164",
-  "tcp6":
+  tcp6:
     "52540000000252540000000186dd60000000002c064020010db800000000000000000000000120010db8000000000000" +
     "0000000000029c400050000003e8000007d050182000d07000006f66666c6f61642d656d752074657374207061796c6f" +
     "6164",
-  "icmp6":
+  icmp6:
     "52540000000252540000000186dd6000000000203a4020010db800000000000000000000000120010db8000000000000" +
     "000000000002800068a1000700016f66666c6f61642d656d752074657374207061796c6f6164",
   "vlan-udp4":
@@ -50,7 +56,13 @@ const INPUTS: Record<string, string> = {
     "666c6f61642d656d752074657374207061796c6f6164",
 };
 
-interface ActionCase { name: string; input: string; openflow: string; datapath: string; out: [number, string][] }
+interface ActionCase {
+  name: string;
+  input: string;
+  openflow: string;
+  datapath: string;
+  out: [number, string][];
+}
 const CASES: ActionCase[] = [
   {
     name: "push_vlan",
@@ -58,9 +70,11 @@ const CASES: ActionCase[] = [
     openflow: "mod_vlan_vid:100,mod_vlan_pcp:5,output:2",
     datapath: "push_vlan(vid=100,pcp=5),2",
     out: [
-      [2,
+      [
+        2,
         "5254000000025254000000018100a0640800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66" +
-        "666c6f61642d656d752074657374207061796c6f6164"],
+          "666c6f61642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -69,9 +83,11 @@ const CASES: ActionCase[] = [
     openflow: "push_vlan:0x88a8,set_field:4396->vlan_vid,output:2",
     datapath: "push_vlan(tpid=0x88a8,vid=300,pcp=0),2",
     out: [
-      [2,
+      [
+        2,
         "52540000000252540000000188a8012c8100a00a0800450000341234400040113c4ec0000201c63364029c4000350020" +
-        "bb7a6f66666c6f61642d656d752074657374207061796c6f6164"],
+          "bb7a6f66666c6f61642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -80,9 +96,11 @@ const CASES: ActionCase[] = [
     openflow: "mod_dl_src:02:00:00:00:00:aa,mod_dl_dst:02:00:00:00:00:bb,output:2",
     datapath: "set(eth(src=02:00:00:00:00:aa,dst=02:00:00:00:00:bb)),2",
     out: [
-      [2,
+      [
+        2,
         "0200000000bb0200000000aa0800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61" +
-        "642d656d752074657374207061796c6f6164"],
+          "642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -91,9 +109,11 @@ const CASES: ActionCase[] = [
     openflow: "mod_nw_src:10.1.1.1,mod_nw_dst:10.2.2.2,output:2",
     datapath: "set(ipv4(src=10.1.1.1,dst=10.2.2.2)),2",
     out: [
-      [2,
+      [
+        2,
         "525400000002525400000001080045030040123440004006117c0a0101010a0202029c400050000003e8000007d05018" +
-        "200014e000006f66666c6f61642d656d752074657374207061796c6f6164"],
+          "200014e000006f66666c6f61642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -102,9 +122,11 @@ const CASES: ActionCase[] = [
     openflow: "mod_nw_src:10.1.1.1,mod_nw_dst:10.2.2.2,output:2",
     datapath: "set(ipv4(src=10.1.1.1,dst=10.2.2.2)),2",
     out: [
-      [2,
+      [
+        2,
         "52540000000252540000000108004500003412344000401111800a0101010a0202029c400035002090ac6f66666c6f61" +
-        "642d656d752074657374207061796c6f6164"],
+          "642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -113,9 +135,11 @@ const CASES: ActionCase[] = [
     openflow: "mod_nw_dst:10.2.2.2,output:2",
     datapath: "set(ipv4(dst=10.2.2.2)),2",
     out: [
-      [2,
+      [
+        2,
         "5254000000025254000000010800450000341234400040115a80c00002010a0202029c400035002000006f66666c6f61" +
-        "642d656d752074657374207061796c6f6164"],
+          "642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -124,9 +148,11 @@ const CASES: ActionCase[] = [
     openflow: "mod_nw_ttl:9,mod_nw_tos:0x20,output:2",
     datapath: "set(ipv4(tos=0x20/0xfc,ttl=9)),2",
     out: [
-      [2,
+      [
+        2,
         "525400000002525400000001080045230040123440000906732ac0000201c63364029c400050000003e8000007d05018" +
-        "20003fae00006f66666c6f61642d656d752074657374207061796c6f6164"],
+          "20003fae00006f66666c6f61642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -135,9 +161,11 @@ const CASES: ActionCase[] = [
     openflow: "dec_ttl,output:2",
     datapath: "set(ipv4(ttl=63)),2",
     out: [
-      [2,
+      [
+        2,
         "525400000002525400000001080045000034123440003f113d4ec0000201c63364029c4000350020bb7a6f66666c6f61" +
-        "642d656d752074657374207061796c6f6164"],
+          "642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -146,9 +174,11 @@ const CASES: ActionCase[] = [
     openflow: "set_field:10.0.0.0/255.0.0.0->ip_dst,output:2",
     datapath: "set(ipv4(dst=10.0.0.0/255.0.0.0)),2",
     out: [
-      [2,
+      [
+        2,
         "525400000002525400000001080045000034123440004011f84ec00002010a3364029c4000350020777b6f66666c6f61" +
-        "642d656d752074657374207061796c6f6164"],
+          "642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -157,9 +187,11 @@ const CASES: ActionCase[] = [
     openflow: "set_field:2001:db8::99->ipv6_src,set_field:2001:db8::98->ipv6_dst,output:2",
     datapath: "set(ipv6(src=2001:db8::99,dst=2001:db8::98)),2",
     out: [
-      [2,
+      [
+        2,
         "52540000000252540000000186dd62eabcde0020114020010db800000000000000000000009920010db8000000000000" +
-        "0000000000989c40003500204b0f6f66666c6f61642d656d752074657374207061796c6f6164"],
+          "0000000000989c40003500204b0f6f66666c6f61642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -168,10 +200,12 @@ const CASES: ActionCase[] = [
     openflow: "set_field:2001:db8::99->ipv6_src,output:2",
     datapath: "set(ipv6(src=2001:db8::99)),2",
     out: [
-      [2,
+      [
+        2,
         "52540000000252540000000186dd60000000002c064020010db800000000000000000000009920010db8000000000000" +
-        "0000000000029c400050000003e8000007d050182000cfd800006f66666c6f61642d656d752074657374207061796c6f" +
-        "6164"],
+          "0000000000029c400050000003e8000007d050182000cfd800006f66666c6f61642d656d752074657374207061796c6f" +
+          "6164",
+      ],
     ],
   },
   {
@@ -180,9 +214,11 @@ const CASES: ActionCase[] = [
     openflow: "set_field:2001:db8::98->ipv6_dst,output:2",
     datapath: "set(ipv6(dst=2001:db8::98)),2",
     out: [
-      [2,
+      [
+        2,
         "52540000000252540000000186dd6000000000203a4020010db800000000000000000000000120010db8000000000000" +
-        "0000000000988000680b000700016f66666c6f61642d656d752074657374207061796c6f6164"],
+          "0000000000988000680b000700016f66666c6f61642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -191,9 +227,11 @@ const CASES: ActionCase[] = [
     openflow: "set_field:0x12345->ipv6_label,mod_nw_tos:0x40,mod_nw_ttl:7,output:2",
     datapath: "set(ipv6(label=0x12345,tclass=0x40/0xfc,hlimit=7)),2",
     out: [
-      [2,
+      [
+        2,
         "52540000000252540000000186dd642123450020110720010db800000000000000000000000120010db8000000000000" +
-        "0000000000029c40003500204c3d6f66666c6f61642d656d752074657374207061796c6f6164"],
+          "0000000000029c40003500204c3d6f66666c6f61642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -202,9 +240,11 @@ const CASES: ActionCase[] = [
     openflow: "mod_tp_src:1111,mod_tp_dst:2222,output:2",
     datapath: "set(tcp(src=1111,dst=2222)),2",
     out: [
-      [2,
+      [
+        2,
         "5254000000025254000000010800450300401234400040063c4ac0000201c6336402045708ae000003e8000007d05018" +
-        "2000cf3900006f66666c6f61642d656d752074657374207061796c6f6164"],
+          "2000cf3900006f66666c6f61642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -213,9 +253,11 @@ const CASES: ActionCase[] = [
     openflow: "mod_tp_src:1111,mod_tp_dst:2222,output:2",
     datapath: "set(udp(src=1111,dst=2222)),2",
     out: [
-      [2,
+      [
+        2,
         "5254000000025254000000010800450000341234400040113c4ec0000201c6336402045708ae00204aeb6f66666c6f61" +
-        "642d656d752074657374207061796c6f6164"],
+          "642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -224,9 +266,11 @@ const CASES: ActionCase[] = [
     openflow: "mod_tp_dst:2222,output:2",
     datapath: "set(udp(dst=2222)),2",
     out: [
-      [2,
+      [
+        2,
         "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c4008ae002000006f66666c6f61" +
-        "642d656d752074657374207061796c6f6164"],
+          "642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -235,12 +279,16 @@ const CASES: ActionCase[] = [
     openflow: "output:2,output:3",
     datapath: "2,6",
     out: [
-      [2,
+      [
+        2,
         "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61" +
-        "642d656d752074657374207061796c6f6164"],
-      [6,
+          "642d656d752074657374207061796c6f6164",
+      ],
+      [
+        6,
         "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61" +
-        "642d656d752074657374207061796c6f6164"],
+          "642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -249,49 +297,62 @@ const CASES: ActionCase[] = [
     openflow: "output:2,mod_nw_ttl:1,output:3",
     datapath: "2,set(ipv4(ttl=1)),6",
     out: [
-      [2,
+      [
+        2,
         "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61" +
-        "642d656d752074657374207061796c6f6164"],
-      [6,
+          "642d656d752074657374207061796c6f6164",
+      ],
+      [
+        6,
         "5254000000025254000000010800450000341234400001117b4ec0000201c63364029c4000350020bb7a6f66666c6f61" +
-        "642d656d752074657374207061796c6f6164"],
+          "642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
     name: "tnl_push vxlan",
     input: "udp4",
     openflow: "set_field:5001->tun_id,output:7",
-    datapath: "tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x1389)),out_port(4)),3",
+    datapath:
+      "tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x1389)),out_port(4)),3",
     out: [
-      [3,
+      [
+        3,
         "aabbcc000002aa55aa550001080045000066000040004011b683c0000201c00002029bfb12b500520000080000000013" +
-        "89005254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c" +
-        "6f61642d656d752074657374207061796c6f6164"],
+          "89005254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c" +
+          "6f61642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
     name: "tnl_push geneve csum",
     input: "tcp4",
     openflow: "set_field:77->tun_id,output:8",
-    datapath: "tnl_push(tnl_port(6081),header(size=50,type=5,eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=17,tos=0x2,ttl=64,frag=0x4000),udp(src=0,dst=6081,csum=0xffff),geneve(vni=0x4d)),out_port(4)),3",
+    datapath:
+      "tnl_push(tnl_port(6081),header(size=50,type=5,eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=17,tos=0x2,ttl=64,frag=0x4000),udp(src=0,dst=6081,csum=0xffff),geneve(vni=0x4d)),out_port(4)),3",
     out: [
-      [3,
+      [
+        3,
         "aabbcc000002aa55aa550001080045020072000040004011b675c0000201c000020291a017c1005e5f32000065580000" +
-        "4d005254000000025254000000010800450300401234400040063c4ac0000201c63364029c400050000003e8000007d0" +
-        "501820003fae00006f66666c6f61642d656d752074657374207061796c6f6164"],
+          "4d005254000000025254000000010800450300401234400040063c4ac0000201c63364029c400050000003e8000007d0" +
+          "501820003fae00006f66666c6f61642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
   {
     name: "tnl_push vxlan ipv6",
     input: "udp6",
     openflow: "set_field:9->tun_id,output:9",
-    datapath: "tnl_push(tnl_port(4790),header(size=70,type=4,eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x86dd),ipv6(src=2001:db8::1,dst=2001:db8::2,label=0,proto=17,tclass=0x2,hlimit=64),udp(src=0,dst=4790,csum=0xffff),vxlan(flags=0x8000000,vni=0x9)),out_port(4)),3",
+    datapath:
+      "tnl_push(tnl_port(4790),header(size=70,type=4,eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x86dd),ipv6(src=2001:db8::1,dst=2001:db8::2,label=0,proto=17,tclass=0x2,hlimit=64),udp(src=0,dst=4790,csum=0xffff),vxlan(flags=0x8000000,vni=0x9)),out_port(4)),3",
     out: [
-      [3,
+      [
+        3,
         "aabbcc000002aa55aa55000186dd602000000066114020010db800000000000000000000000120010db8000000000000" +
-        "000000000002a11312b600668262080000000000090052540000000252540000000186dd62eabcde0020114020010db8" +
-        "00000000000000000000000120010db80000000000000000000000029c40003500204c3d6f66666c6f61642d656d7520" +
-        "74657374207061796c6f6164"],
+          "000000000002a11312b600668262080000000000090052540000000252540000000186dd62eabcde0020114020010db8" +
+          "00000000000000000000000120010db80000000000000000000000029c40003500204c3d6f66666c6f61642d656d7520" +
+          "74657374207061796c6f6164",
+      ],
     ],
   },
   {
@@ -300,9 +361,11 @@ const CASES: ActionCase[] = [
     openflow: "pop_vlan,output:2",
     datapath: "pop_vlan,2",
     out: [
-      [2,
+      [
+        2,
         "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61" +
-        "642d656d752074657374207061796c6f6164"],
+          "642d656d752074657374207061796c6f6164",
+      ],
     ],
   },
 ];
@@ -361,8 +424,16 @@ describe("datapath actions give the bytes Open vSwitch sends", () => {
     const { slot, o } = load(pool, hex(VXLAN_IN));
     const innerBefore = o.slice(INNER, INNER + 13);
     let popped = -1;
-    const ex = new ActionExecutor(pool, () => { throw new Error("no output expected"); },
-      (s, tnlPort, recirc) => { popped = s; expect([tnlPort, recirc]).toEqual([4789, 0]); });
+    const ex = new ActionExecutor(
+      pool,
+      () => {
+        throw new Error("no output expected");
+      },
+      (s, tnlPort, recirc) => {
+        popped = s;
+        expect([tnlPort, recirc]).toEqual([4789, 0]);
+      },
+    );
     ex.execute(compileActions(parseOdpActions("tnl_pop(4789)")), slot, o);
     expect(popped).toBe(slot);
     expect(toHex(pool.frame(slot))).toBe(VXLAN_POPPED.replace(/\s/g, ""));
@@ -390,7 +461,10 @@ describe("datapath actions give the bytes Open vSwitch sends", () => {
     const c = CASES.find((x) => x.name === "tnl_push vxlan")!;
     const push = c.datapath.replace(/,3$/, "");
     let out = "";
-    const ex = new ActionExecutor(pool, (_p, s) => { out = toHex(pool.frame(s)); pool.release(s); });
+    const ex = new ActionExecutor(pool, (_p, s) => {
+      out = toHex(pool.frame(s));
+      pool.release(s);
+    });
     // After the push, set(ipv4(ttl)) applies to the outer header: it must find it by re-parsing.
     ex.execute(compileActions(parseOdpActions(`${push},set(ipv4(ttl=9)),3`)), slot, o);
     const ttlAt = 14 + 8;
@@ -401,7 +475,9 @@ describe("datapath actions give the bytes Open vSwitch sends", () => {
   it("drops a packet whose actions end without an output, and refuses actions it does not model", () => {
     const pool = new PacketPool(2);
     const { slot, o } = load(pool, hex(INPUTS["udp4"]!));
-    const ex = new ActionExecutor(pool, () => { throw new Error("no output expected"); });
+    const ex = new ActionExecutor(pool, () => {
+      throw new Error("no output expected");
+    });
     ex.execute(compileActions(parseOdpActions("drop")), slot, o);
     expect(ex.dropped).toBe(1);
     expect(pool.available).toBe(2);
@@ -411,7 +487,10 @@ describe("datapath actions give the bytes Open vSwitch sends", () => {
   it("a clone() around a tnl_push leaves the original unchanged for the next output", () => {
     const c = CASES.find((x) => x.name === "tnl_push vxlan")!;
     const got = run(`clone(${c.datapath}),2`, hex(INPUTS["udp4"]!));
-    expect(got).toEqual([[3, c.out[0]![1].replace(/\s/g, "")], [2, INPUTS["udp4"]!.replace(/\s/g, "")]]);
+    expect(got).toEqual([
+      [3, c.out[0]![1].replace(/\s/g, "")],
+      [2, INPUTS["udp4"]!.replace(/\s/g, "")],
+    ]);
   });
 });
 
@@ -419,9 +498,11 @@ describe.runIf(requireTool("tshark"))("checksums of the executor's output verify
   it("every IPv4, UDP, TCP and ICMPv6 checksum is good (or absent, for UDP over IPv4)", () => {
     const frames: Uint8Array[] = [];
     for (const c of CASES) for (const [, h] of run(c.datapath, hex(INPUTS[c.input]!))) frames.push(hex(h));
-    const rows = tsharkFields(frames,
+    const rows = tsharkFields(
+      frames,
       ["ip.checksum.status", "udp.checksum.status", "tcp.checksum.status", "icmpv6.checksum.status"],
-      ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE", "tcp.check_checksum:TRUE", "vxlan.udp.port:4790"]);
+      ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE", "tcp.check_checksum:TRUE", "vxlan.udp.port:4790"],
+    );
     expect(rows.length).toBe(frames.length);
     for (const [i, r] of rows.entries()) {
       const [ip = "", udp = "", tcp = "", icmp6 = ""] = r.split("\t");
@@ -450,21 +531,30 @@ describe("executing allocates nothing per packet", () => {
       compileActions(parseOdpActions(`${push},3`)),
     ];
     let outs = 0;
-    const ex = new ActionExecutor(pool, (_port, s) => { outs++; if (s !== slot) pool.release(s); });
+    const ex = new ActionExecutor(pool, (_port, s) => {
+      outs++;
+      if (s !== slot) pool.release(s);
+    });
     const loop = (n: number) => {
       for (let i = 0; i < n; i++) {
         ex.execute(progs[i & 3]!, slot, o);
-        if ((i & 3) === 3) { pool.start[slot] = start; pool.len[slot] = len; parser.parse(pool.dv, start, len, o); }
+        if ((i & 3) === 3) {
+          pool.start[slot] = start;
+          pool.len[slot] = len;
+          parser.parse(pool.dv, start, len, o);
+        }
       }
     };
     loop(100_000);
     let gcs = 0;
-    const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+    const obs = new PerformanceObserver((list) => {
+      gcs += list.getEntries().length;
+    });
     obs.observe({ entryTypes: ["gc"] });
     loop(1_000_000);
     await new Promise((resolve) => setTimeout(resolve, 20));
     obs.disconnect();
-    expect(outs).toBe(1_100_000 * 5 / 4);
+    expect(outs).toBe((1_100_000 * 5) / 4);
     expect(pool.available).toBe(7);
     expect(gcs).toBeLessThanOrEqual(1);
   });

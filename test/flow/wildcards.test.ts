@@ -26,26 +26,48 @@ const E = { eth: { src: "50:54:00:00:00:01", dst: "50:54:00:00:00:02" } };
 
 describe("exactMaskForPacket", () => {
   it("an untagged TCP packet: L2, IPv4 and TCP with its flags, no VLAN or IPv6 words", () => {
-    const f = flowOf({ layers: [E, { ipv4: { src: "10.0.0.1", dst: "10.0.0.2" } }, { tcp: { src: 1234, dst: 80, flags: ["SYN"] } }] });
-    expect(f.text).toBe("recirc_id(0),in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0800),"
-      + "ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,tos=0,ttl=64,frag=no),tcp(src=1234,dst=80),tcp_flags(syn)");
+    const f = flowOf({
+      layers: [E, { ipv4: { src: "10.0.0.1", dst: "10.0.0.2" } }, { tcp: { src: 1234, dst: 80, flags: ["SYN"] } }],
+    });
+    expect(f.text).toBe(
+      "recirc_id(0),in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0800)," +
+        "ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,tos=0,ttl=64,frag=no),tcp(src=1234,dst=80),tcp_flags(syn)",
+    );
     expect([f.mask[W.VLAN0], f.mask[W.IPV6_SRC], f.mask[W.TUN_ID_LO]]).toEqual([0, 0, 0]);
   });
   it("a tagged UDP packet keeps its tag, and UDP has no tcp_flags", () => {
-    const f = flowOf({ layers: [E, { vlan: { vid: 10, pcp: 5 } }, { ipv4: { src: "10.0.0.1", dst: "10.0.0.2" } }, { udp: { src: 1, dst: 2 } }] });
-    expect(f.text).toBe("recirc_id(0),in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x8100),"
-      + "vlan(vid=10,pcp=5),encap(eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no),udp(src=1,dst=2))");
+    const f = flowOf({
+      layers: [
+        E,
+        { vlan: { vid: 10, pcp: 5 } },
+        { ipv4: { src: "10.0.0.1", dst: "10.0.0.2" } },
+        { udp: { src: 1, dst: 2 } },
+      ],
+    });
+    expect(f.text).toBe(
+      "recirc_id(0),in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x8100)," +
+        "vlan(vid=10,pcp=5),encap(eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no),udp(src=1,dst=2))",
+    );
     expect(f.mask[W.TCP_FLAGS]).toBe(0);
   });
   it("an ARP request matches the ARP fields only", () => {
-    const f = flowOf({ layers: [E, { arp: { op: "request", sha: "50:54:00:00:00:01", spa: "10.0.0.1", tpa: "10.0.0.2" } }] });
-    expect(f.text).toBe("recirc_id(0),in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0806),"
-      + "arp(sip=10.0.0.1,tip=10.0.0.2,op=1,sha=50:54:00:00:00:01,tha=00:00:00:00:00:00)");
+    const f = flowOf({
+      layers: [E, { arp: { op: "request", sha: "50:54:00:00:00:01", spa: "10.0.0.1", tpa: "10.0.0.2" } }],
+    });
+    expect(f.text).toBe(
+      "recirc_id(0),in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0806)," +
+        "arp(sip=10.0.0.1,tip=10.0.0.2,op=1,sha=50:54:00:00:00:01,tha=00:00:00:00:00:00)",
+    );
   });
   it("a later IPv4 fragment has no L4 fields", () => {
-    const f = flowOf({ layers: [E, { ipv4: { src: "10.0.0.1", dst: "10.0.0.2", offset: 64, proto: 17 } }], payload: { len: 16 } });
-    expect(f.text).toBe("recirc_id(0),in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0800),"
-      + "ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=later)");
+    const f = flowOf({
+      layers: [E, { ipv4: { src: "10.0.0.1", dst: "10.0.0.2", offset: 64, proto: 17 } }],
+      payload: { len: 16 },
+    });
+    expect(f.text).toBe(
+      "recirc_id(0),in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0800)," +
+        "ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=later)",
+    );
     expect(f.mask[W.TP]).toBe(0);
   });
 });

@@ -51,13 +51,19 @@ function host(opts: { hw?: boolean; uplink?: Record<string, string>; extra?: (br
     return r.stdout;
   };
   return {
-    e, cmds, root, br, app,
+    e,
+    cmds,
+    root,
+    br,
+    app,
     ofctl: (...argv) => {
       const r = e.ofctl(argv, { cwd: process.cwd() });
       if (r.code !== 0) throw new Error(r.stderr);
       return r.stdout;
     },
-    send: async (port, flow, n = 1) => { await app("netdev-dummy/receive", port, ...Array<string>(n).fill(flow)); },
+    send: async (port, flow, n = 1) => {
+      await app("netdev-dummy/receive", port, ...Array<string>(n).fill(flow));
+    },
     tiers: () => Object.fromEntries(TIER_NAMES.map((t, i) => [t, e.tiers[i] as number])),
   };
 }
@@ -99,7 +105,9 @@ describe("offload hierarchy", () => {
     expect((t["dp-megaflow"] as number) + (t["dp-emc"] as number)).toBe(4);
     expect(t["nic-l1"]! + t["nic-l2"]!).toBe(0);
     // OVS without hw-offload prints no offloaded field, and dp:ovs.
-    expect(await h.app("dpctl/dump-flows", "-m")).toMatch(/packets:4, bytes:472, used:0\.000s, dp:ovs, actions:pf0vf1\n$/);
+    expect(await h.app("dpctl/dump-flows", "-m")).toMatch(
+      /packets:4, bytes:472, used:0\.000s, dp:ovs, actions:pf0vf1\n$/,
+    );
     expectTiersAddUp(h);
   });
 
@@ -136,7 +144,8 @@ describe("fallback to the host", () => {
     // A catch-all flow from the uplink that the NIC would otherwise match.
     h.ofctl("add-flow", "br0", "in_port=10,actions=output:1");
     expect(await h.app("netdev-dummy/ip4addr", "br0", "192.0.2.1/24")).toBe("OK\n");
-    const arp = "in_port(1),eth(src=50:54:00:00:00:05,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806)," +
+    const arp =
+      "in_port(1),eth(src=50:54:00:00:00:05,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806)," +
       "arp(sip=192.0.2.5,tip=192.0.2.1,op=1,sha=50:54:00:00:00:05,tha=00:00:00:00:00:00)";
     await h.send("pf0", arp, 3);
     expect(h.e.fallbacks.get("host")).toBe(3);
@@ -196,7 +205,10 @@ describe("refused offloads", () => {
     await h.send("pf0vf0", TCP(1, "10.0.0.2", 1234));
     await h.send("pf0vf0", TCP(1, "10.0.0.2", 1235));
     expect((await h.app("dpctl/dump-flows", "-m")).match(/offloaded:yes/g)).toHaveLength(1);
-    const pf0 = h.br.ports.find((p) => p.name === "pf0")?.interfaces[0] as { options: Map<string, string>; error: string | null };
+    const pf0 = h.br.ports.find((p) => p.name === "pf0")?.interfaces[0] as {
+      options: Map<string, string>;
+      error: string | null;
+    };
     pf0.options.set("hw-l2-entries", "4");
     pf0.options.set("hw-l1-entries", "0");
     h.e.reconfigure();
@@ -213,7 +225,9 @@ describe("refused offloads", () => {
     // n_vfs cannot change under existing VFs.
     pf0.options.set("n_vfs", "8");
     h.e.reconfigure();
-    expect(pf0.error).toBe("pf0: n_vfs and switch_id are fixed once the uplink exists (delete and add the port again to change them)");
+    expect(pf0.error).toBe(
+      "pf0: n_vfs and switch_id are fixed once the uplink exists (delete and add the port again to change them)",
+    );
     expectTiersAddUp(h);
   });
 
@@ -236,14 +250,18 @@ describe("refused offloads", () => {
     const h = host({ uplink: { "hw-match": "-nw_tos" } });
     h.ofctl("add-flow", "br0", "in_port=1,ip,nw_tos=0,actions=output:2");
     await h.send("pf0vf0", TCP(1));
-    expect(await h.app("dpctl/dump-flows", "-m")).toMatch(/offload-refused\(match on nw_(tos|dscp)[^)]* not supported\)/);
+    expect(await h.app("dpctl/dump-flows", "-m")).toMatch(
+      /offload-refused\(match on nw_(tos|dscp)[^)]* not supported\)/,
+    );
   });
 
   it("an output to a host-only port cannot be offloaded", async () => {
     const h = host();
     h.ofctl("add-flow", "br0", "in_port=1,ip,actions=output:3");
     await h.send("pf0vf0", TCP(1));
-    expect(await h.app("dpctl/dump-flows", "-m")).toContain("offload-refused(output to p3: not a representor (type dummy))");
+    expect(await h.app("dpctl/dump-flows", "-m")).toContain(
+      "offload-refused(output to p3: not a representor (type dummy))",
+    );
   });
 });
 
@@ -279,17 +297,25 @@ describe("revalidation and ageing", () => {
     const h = host();
     h.ofctl("add-flow", "br0", "actions=NORMAL");
     const a2b = TCP(1).replace("in_port(1)", "in_port(2)");
-    const b2a = "in_port(4),eth(src=50:54:00:00:00:02,dst=50:54:00:00:00:01),eth_type(0x0800)," +
+    const b2a =
+      "in_port(4),eth(src=50:54:00:00:00:02,dst=50:54:00:00:00:01),eth_type(0x0800)," +
       "ipv4(src=10.0.0.2,dst=10.0.0.1,proto=6,tos=0,ttl=64,frag=no),tcp(src=80,dst=1234)";
     await h.send("pf0vf0", a2b);
     await h.send("pf0vf1", b2a);
     // After learning, a→b goes to pf0vf1 only, on the NIC.
     await h.send("pf0vf0", a2b, 2);
     const dump = await h.app("dpctl/dump-flows");
-    expect(dump).toContain(`in_port(${odp(h, "pf0vf0")}),packet_type(ns=0,id=0),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0800),ipv4(frag=no)`);
-    expect(dump).toMatch(new RegExp(`eth\\(src=50:54:00:00:00:01,dst=50:54:00:00:00:02\\),eth_type\\(0x0800\\),ipv4\\(frag=no\\), packets:2, bytes:236, used:0\\.000s, actions:${odp(h, "pf0vf1")}\n`));
+    expect(dump).toContain(
+      `in_port(${odp(h, "pf0vf0")}),packet_type(ns=0,id=0),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0800),ipv4(frag=no)`,
+    );
+    expect(dump).toMatch(
+      new RegExp(
+        `eth\\(src=50:54:00:00:00:01,dst=50:54:00:00:00:02\\),eth_type\\(0x0800\\),ipv4\\(frag=no\\), packets:2, bytes:236, used:0\\.000s, actions:${odp(h, "pf0vf1")}\n`,
+      ),
+    );
     expect(await h.app("fdb/show", "br0")).toBe(
-      " port  VLAN  MAC                Age\n    1     0  50:54:00:00:00:01    0\n    2     0  50:54:00:00:00:02    0\n");
+      " port  VLAN  MAC                Age\n    1     0  50:54:00:00:00:01    0\n    2     0  50:54:00:00:00:02    0\n",
+    );
     expectTiersAddUp(h);
   });
 });
@@ -304,7 +330,12 @@ describe("OVS output formats on dummy ports", () => {
     addPort(br, newInterface("p2", "dummy", {}, 2));
     addPort(br, newInterface("p7", "dummy", {}, 3));
     const cmds = new LocalCommands();
-    const e = new HostEngine({ db: { root: { bridges: [br], other_config: new Map() } }, unixctl: cmds, rundir: tmpdir(), log: () => {} });
+    const e = new HostEngine({
+      db: { root: { bridges: [br], other_config: new Map() } },
+      unixctl: cmds,
+      rundir: tmpdir(),
+      log: () => {},
+    });
     e.reconfigure();
     const run = async (...a: string[]) => (await cmds.run(a)).stdout;
     expect(await run("dpif/show")).toBe(`dummy@ovs-dummy: hit:0 missed:0
@@ -364,7 +395,9 @@ describe("captures", () => {
     const comments = cap.packets.map((p) => p.comment ?? "");
     // rx on pf0vf0 then tx on pf0vf1, per packet; the output to p3 keeps every packet on the host.
     expect(comments).toHaveLength(6);
-    expect(comments[0]).toMatch(/^upcall: recirc_id\(0\),in_port\(\d+\),eth_type\(0x0800\),ipv4\(frag=no\), actions:\d+,3$/);
+    expect(comments[0]).toMatch(
+      /^upcall: recirc_id\(0\),in_port\(\d+\),eth_type\(0x0800\),ipv4\(frag=no\), actions:\d+,3$/,
+    );
     expect(comments[2]).toMatch(/^dp-(megaflow|emc): /);
     expect(cap.packets[4]?.ts).toBe((cap.packets[0]!.ts as bigint) + 1_000_000_000n);
     const tx = readCaptureFile(join(dir, "p3-tx.pcap"));
@@ -382,9 +415,28 @@ describe("captures", () => {
     it("tshark reads the capture with the port names and comments and finds nothing malformed", async () => {
       const dir = mkdtempSync(join(tmpdir(), "emu-cap-"));
       await run(dir);
-      const out = execFileSync("tshark", ["-r", join(dir, "all.pcapng"), "-T", "fields",
-        "-e", "frame.interface_name", "-e", "frame.comment", "-e", "_ws.malformed", "-e", "tcp.srcport"], { encoding: "utf8" });
-      const rows = out.trim().split("\n").map((l) => l.split("\t"));
+      const out = execFileSync(
+        "tshark",
+        [
+          "-r",
+          join(dir, "all.pcapng"),
+          "-T",
+          "fields",
+          "-e",
+          "frame.interface_name",
+          "-e",
+          "frame.comment",
+          "-e",
+          "_ws.malformed",
+          "-e",
+          "tcp.srcport",
+        ],
+        { encoding: "utf8" },
+      );
+      const rows = out
+        .trim()
+        .split("\n")
+        .map((l) => l.split("\t"));
       expect(rows).toHaveLength(6);
       expect(rows.map((r) => r[0])).toEqual(["pf0vf0", "pf0vf1", "pf0vf0", "pf0vf1", "pf0vf0", "pf0vf1"]);
       for (const r of rows) {

@@ -21,7 +21,10 @@ export interface TunnelHost {
 export const HWADDR = "aa:55:aa:55:00:00";
 
 /** `tunnels`: [name, type, options, ofport_request] on int-br. */
-export async function tunnelHost(tunnels: [string, string, Record<string, string>, number][], opts: { routes?: boolean; neigh?: boolean } = {}): Promise<TunnelHost> {
+export async function tunnelHost(
+  tunnels: [string, string, Record<string, string>, number][],
+  opts: { routes?: boolean; neigh?: boolean } = {},
+): Promise<TunnelHost> {
   const br0 = newBridge("br0", "dummy", "secure");
   br0.other_config.set("hwaddr", HWADDR);
   const p0 = newInterface("p0", "dummy", {}, 1);

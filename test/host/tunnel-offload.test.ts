@@ -40,24 +40,38 @@ import { HostEngine, TIER_NAMES } from "../../src/host/engine.ts";
 import { LocalCommands } from "../../src/ctl/registry.ts";
 import { addPort, newBridge, newInterface, type OvsConfig } from "../../src/ovsdb/config.ts";
 
-const UDP4 = "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61"
-  + "642d656d752074657374207061796c6f6164";
-const ENCAP = "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(tos=0/0x3,frag=no), packets:0, bytes:0, used:never, actions:tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x1389)),out_port(3)),2";
-const INNER_BYTES = "005254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61"
-  + "642d656d752074657374207061796c6f6164";
-const OUT_1 = "aabbcc000002aa55aa550001080045000066000040004011b683c0000201c00002029bfb12b50052000008000000001389" + INNER_BYTES;
-const OUT_2 = "aabbcc0000feaa55aa550001080045000066000040004011b683c0000201c00002029bfb12b50052000008000000001389" + INNER_BYTES;
-const OUT_3 = "aabbcc0001feaa55aa5500020800450000660000400040114e50c6336401c00002029bfb12b50052000008000000001389" + INNER_BYTES;
+const UDP4 =
+  "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61" +
+  "642d656d752074657374207061796c6f6164";
+const ENCAP =
+  "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(tos=0/0x3,frag=no), packets:0, bytes:0, used:never, actions:tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x1389)),out_port(3)),2";
+const INNER_BYTES =
+  "005254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61" +
+  "642d656d752074657374207061796c6f6164";
+const OUT_1 =
+  "aabbcc000002aa55aa550001080045000066000040004011b683c0000201c00002029bfb12b50052000008000000001389" + INNER_BYTES;
+const OUT_2 =
+  "aabbcc0000feaa55aa550001080045000066000040004011b683c0000201c00002029bfb12b50052000008000000001389" + INNER_BYTES;
+const OUT_3 =
+  "aabbcc0001feaa55aa5500020800450000660000400040114e50c6336401c00002029bfb12b50052000008000000001389" + INNER_BYTES;
 const OUT_NEIGH = OUT_1.replace(/^aabbcc000002/, "aabbcc000003");
 
-const VXLAN_IN = "aa55aa550001aabbcc00000208004500005e000140004011b68ac0000202c0000201823512b5004aaca708000000001389"
-  + "0050540000000150540000000708004500002c00010000400165c90a0001070a00000100003c3c000000007878787878"
-  + "7878787878787878787878";
-const DECAP = "recirc_id(0),in_port(2),packet_type(ns=0,id=0),eth(src=aa:bb:cc:00:00:02,dst=aa:55:aa:55:00:01),eth_type(0x0800),ipv4(dst=192.0.2.1,proto=17,frag=no),udp(dst=4789), packets:0, bytes:0, used:never, actions:tnl_pop(4789)";
-const INNER = "tunnel(tun_id=0x1389,src=192.0.2.2,dst=192.0.2.1,flags(-df+csum+key)),recirc_id(0),in_port(4789),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:1";
-const INNER_OUT = "50540000000150540000000708004500002c00010000400165c90a0001070a00000100003c3c0000000078787878787878787878787878787878";
+const VXLAN_IN =
+  "aa55aa550001aabbcc00000208004500005e000140004011b68ac0000202c0000201823512b5004aaca708000000001389" +
+  "0050540000000150540000000708004500002c00010000400165c90a0001070a00000100003c3c000000007878787878" +
+  "7878787878787878787878";
+const DECAP =
+  "recirc_id(0),in_port(2),packet_type(ns=0,id=0),eth(src=aa:bb:cc:00:00:02,dst=aa:55:aa:55:00:01),eth_type(0x0800),ipv4(dst=192.0.2.1,proto=17,frag=no),udp(dst=4789), packets:0, bytes:0, used:never, actions:tnl_pop(4789)";
+const INNER =
+  "tunnel(tun_id=0x1389,src=192.0.2.2,dst=192.0.2.1,flags(-df+csum+key)),recirc_id(0),in_port(4789),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:1";
+const INNER_OUT =
+  "50540000000150540000000708004500002c00010000400165c90a0001070a00000100003c3c0000000078787878787878787878787878787878";
 
-interface Out { nic: string; vport: number; frame: string }
+interface Out {
+  nic: string;
+  vport: number;
+  frame: string;
+}
 
 function host() {
   const pool = new PacketPool(256, 2048);
@@ -66,10 +80,19 @@ function host() {
   const nics = new Map<string, HostNic>();
   const mkNic = (name: string, switchId: number) => {
     const esw = new ESwitch({
-      name, switchId, nVfs: 4, pool,
+      name,
+      switchId,
+      nVfs: 4,
+      pool,
       hooks: {
-        tx(vport, slot) { tx.push({ nic: name, vport, frame: toHex(pool.frame(slot)) }); pool.release(slot); },
-        toHost(vport, slot, reason) { toHost.push({ nic: name, vport, reason, frame: toHex(pool.frame(slot)) }); pool.release(slot); },
+        tx(vport, slot) {
+          tx.push({ nic: name, vport, frame: toHex(pool.frame(slot)) });
+          pool.release(slot);
+        },
+        toHost(vport, slot, reason) {
+          toHost.push({ nic: name, vport, reason, frame: toHex(pool.frame(slot)) });
+          pool.release(slot);
+        },
       },
     });
     esw.setMtu(0, 1600); // room for the 50 bytes of VXLAN over a 1500-byte VF MTU
@@ -81,11 +104,22 @@ function host() {
   const nic1 = mkNic("p9", 2);
   const devs = new Map<string, Netdev>();
   const dpPorts = new Map<number, Netdev>();
-  const dev = (name: string, type: string, mac: string, odp: number, br: Bridge<Netdev>, nic: HostNic | null, vport = 0) => {
+  const dev = (
+    name: string,
+    type: string,
+    mac: string,
+    odp: number,
+    br: Bridge<Netdev>,
+    nic: HostNic | null,
+    vport = 0,
+  ) => {
     const d = new Netdev(name, type, mac);
     d.odpPort = odp;
     d.ofport = br.freeOfport();
-    if (nic) { d.nic = { nic, vport }; nic.reps[vport] = d; }
+    if (nic) {
+      d.nic = { nic, vport };
+      nic.reps[vport] = d;
+    }
     br.attach(d);
     devs.set(name, d);
     dpPorts.set(odp, d);
@@ -100,7 +134,8 @@ function host() {
   dev("p9", "uplink", "aa:55:aa:55:10:09", 9, brPhy2, nic1);
   dev("p1", "vf", "aa:55:aa:55:20:01", 1, br0, nic0, 1);
   dev("p5", "vf", "aa:55:aa:55:20:05", 5, br0, nic1, 1);
-  for (const n of nics.values()) n.esw.setHostAddresses(["aa:55:aa:55:00:01", "aa:55:aa:55:00:02"], ["192.0.2.1", "198.51.100.1"]);
+  for (const n of nics.values())
+    n.esw.setHostAddresses(["aa:55:aa:55:00:01", "aa:55:aa:55:00:02"], ["192.0.2.1", "198.51.100.1"]);
   const addrs: Record<string, string[]> = { "br-phy": ["192.0.2.1/24"], "br-phy2": ["198.51.100.1/24"] };
   const routes = new RouteTable((d) => addrs[d] ?? []);
   const neigh = new NeighTable();
@@ -123,7 +158,13 @@ function host() {
     return new DpFlow(id, `ufid-${id}`, k.key, k.mask, actions, null, null, "br0", 0);
   };
   const send = (nic: HostNic, vport: number, frame: string) => nic.esw.rx(vport, pool.load(hex(frame)));
-  const drain = () => { const a = [...tx]; tx.length = 0; const b = [...toHost]; toHost.length = 0; return { tx: a, host: b }; };
+  const drain = () => {
+    const a = [...tx];
+    tx.length = 0;
+    const b = [...toHost];
+    toHost.length = 0;
+    return { tx: a, host: b };
+  };
   return { pool, nics, nic0, nic1, routes, neigh, mgr, port, flow, send, drain };
 }
 
@@ -135,10 +176,14 @@ describe("encapsulating flows follow the route to the remote endpoint", () => {
     expect(h.mgr.offer(f1, h.port)).toBe(true);
     expect([f1.offload, f1.nicName]).toEqual(["offloaded", "p0"]);
     expect(h.mgr.offer(f5, h.port)).toBe(false);
-    expect(f5.offloadReason).toBe("tunnel to 192.0.2.2 leaves through p0 (switch id 1), ingress p5 is on p9 (switch id 2)");
+    expect(f5.offloadReason).toBe(
+      "tunnel to 192.0.2.2 leaves through p0 (switch id 1), ingress p5 is on p9 (switch id 2)",
+    );
     h.send(h.nic0, 1, UDP4);
     expect(h.drain()).toEqual({ tx: [{ nic: "p0", vport: 0, frame: OUT_1 }], host: [] });
-    expect([...h.mgr.tunnelFlows()].map(([ip, fs]) => [ip, fs.map((f) => f.id)])).toEqual([["192.0.2.2", [f1.id, f5.id]]]);
+    expect([...h.mgr.tunnelFlows()].map(([ip, fs]) => [ip, fs.map((f) => f.id)])).toEqual([
+      ["192.0.2.2", [f1.id, f5.id]],
+    ]);
   });
 
   it("changes route and neighbour in the middle of traffic: no packet with a stale header or through the old device", () => {
@@ -147,7 +192,13 @@ describe("encapsulating flows follow the route to the remote endpoint", () => {
     const f5 = h.flow(ENCAP, 5);
     h.mgr.offer(f1, h.port);
     h.mgr.offer(f5, h.port);
-    const burst = () => { for (let i = 0; i < 3; i++) { h.send(h.nic0, 1, UDP4); h.send(h.nic1, 1, UDP4); } return h.drain(); };
+    const burst = () => {
+      for (let i = 0; i < 3; i++) {
+        h.send(h.nic0, 1, UDP4);
+        h.send(h.nic1, 1, UDP4);
+      }
+      return h.drain();
+    };
 
     let r = burst();
     expect(r.tx.map((t) => [t.nic, t.frame])).toEqual(Array(3).fill(["p0", OUT_1]));
@@ -169,7 +220,9 @@ describe("encapsulating flows follow the route to the remote endpoint", () => {
     // host, none leaves through p0), and p5's flow, refused so far, is now nic1's, with OVS's
     // header for the new route (new source MAC and IP, the new gateway's MAC).
     h.routes.add("192.0.2.2/32", "br-phy2", "198.51.100.254");
-    expect(f1.offloadReason).toBe("tunnel to 192.0.2.2 leaves through p9 (switch id 2), ingress p1 is on p0 (switch id 1)");
+    expect(f1.offloadReason).toBe(
+      "tunnel to 192.0.2.2 leaves through p9 (switch id 2), ingress p1 is on p0 (switch id 1)",
+    );
     expect([f5.offload, f5.nicName]).toEqual(["offloaded", "p9"]);
     r = burst();
     expect(r.tx.map((t) => [t.nic, t.vport, t.frame])).toEqual(Array(3).fill(["p9", 0, OUT_3]));
@@ -187,7 +240,10 @@ describe("encapsulating flows follow the route to the remote endpoint", () => {
 
     // The route comes back: p1's flow is offloaded again with the first header.
     h.routes.add("192.0.2.0/24", "br-phy");
-    expect([f1.offload, f5.offloadReason]).toEqual(["offloaded", "tunnel to 192.0.2.2 leaves through p0 (switch id 1), ingress p5 is on p9 (switch id 2)"]);
+    expect([f1.offload, f5.offloadReason]).toEqual([
+      "offloaded",
+      "tunnel to 192.0.2.2 leaves through p0 (switch id 1), ingress p5 is on p9 (switch id 2)",
+    ]);
     h.send(h.nic0, 1, UDP4);
     expect(h.drain().tx.map((t) => t.frame)).toEqual([OUT_1]);
   });
@@ -218,7 +274,9 @@ describe("encapsulating flows follow the route to the remote endpoint", () => {
   it("refuses a flood to several tunnels, and a flow that would not fit the uplink MTU", () => {
     const h = host();
     const push = ENCAP.slice(ENCAP.indexOf("actions:") + 8).replace(/,2$/, "");
-    const flood = h.flow(ENCAP.replace(/actions:.*$/, `actions:clone(${push},2),${push.replace("192.0.2.2", "192.0.2.3")},2`));
+    const flood = h.flow(
+      ENCAP.replace(/actions:.*$/, `actions:clone(${push},2),${push.replace("192.0.2.2", "192.0.2.3")},2`),
+    );
     expect(h.mgr.offer(flood, h.port)).toBe(false);
     expect(flood.offloadReason).toBe("flood to several tunnels");
     h.nic0.esw.setMtu(0, 1500);
@@ -233,7 +291,9 @@ describe("encapsulating flows follow the route to the remote endpoint", () => {
     h.mgr.offer(f1, h.port);
     h.send(h.nic0, 1, UDP4);
     // The translation now says output 2 after a header to the gateway (as OVS's flow after (2)).
-    f1.actions = parseOdpActions(ENCAP.slice(ENCAP.indexOf(", actions:") + 10).replace("aa:bb:cc:00:00:02", "aa:bb:cc:00:00:fe"));
+    f1.actions = parseOdpActions(
+      ENCAP.slice(ENCAP.indexOf(", actions:") + 10).replace("aa:bb:cc:00:00:02", "aa:bb:cc:00:00:fe"),
+    );
     expect(h.mgr.update(f1, h.port, h.nics)).toBe(true);
     h.send(h.nic0, 1, UDP4);
     expect(h.drain().tx.map((t) => t.frame)).toEqual([OUT_1, OUT_1]); // the route still says the endpoint itself
@@ -270,7 +330,10 @@ describe("decapsulated flows follow the route to their tunnel source", () => {
     h.routes.add("192.0.2.2/32", "br-phy2", "198.51.100.254");
     expect(inner.offloadReason).toBe("output to p1: on switch id 1 (p0), ingress on switch id 2 (p9)");
     h.send(h.nic0, 0, VXLAN_IN);
-    expect(h.drain()).toEqual({ tx: [], host: [{ nic: "p0", vport: 0, reason: FallbackReason.MISS, frame: VXLAN_IN }] });
+    expect(h.drain()).toEqual({
+      tx: [],
+      host: [{ nic: "p0", vport: 0, reason: FallbackReason.MISS, frame: VXLAN_IN }],
+    });
     expect(decap.offload).toBe("offloaded"); // not tunnelled itself: placed by its ingress port
 
     h.routes.del("192.0.2.2/32");
@@ -288,7 +351,10 @@ describe("decapsulated flows follow the route to their tunnel source", () => {
 // neighbours and OpenFlow rules, driven by the same appctl commands. The uplinks' MTU is 1600 so
 // that 1500 + 50 bytes of VXLAN fit. What leaves each port is taken from its driver.
 
-interface Wire { dev: string; frame: string }
+interface Wire {
+  dev: string;
+  frame: string;
+}
 
 async function engineHost(opts: { uplinkMtu?: number } = {}) {
   const brPhy = newBridge("br-phy", "dummy", "secure");
@@ -312,7 +378,13 @@ async function engineHost(opts: { uplinkMtu?: number } = {}) {
   expect(e.offload.tunnelsAttached).toBe(true);
   const wire: Wire[] = [];
   for (const name of ["pf0", "pf1", "pf0vf0"]) {
-    (e.devByName(name) as Netdev).driver = { send: (f) => { wire.push({ dev: name, frame: toHex(f) }); }, close: () => {}, live: false };
+    (e.devByName(name) as Netdev).driver = {
+      send: (f) => {
+        wire.push({ dev: name, frame: toHex(f) });
+      },
+      close: () => {},
+      live: false,
+    };
   }
   const app = async (...argv: string[]): Promise<string> => {
     const r = await cmds.run(argv);
@@ -334,9 +406,16 @@ async function engineHost(opts: { uplinkMtu?: number } = {}) {
   ofctl("add-flow", "br0", "priority=200,in_port=4,tun_id=5001,actions=output:1");
   const tiers = () => Object.fromEntries(TIER_NAMES.map((t, i) => [t, e.tiers[i] as number]));
   /** dpctl/dump-flows -m lines, as [in_port, offloaded, dp, the rest after the actions]. */
-  const dump = async () => (await app("dpctl/dump-flows", "-m")).split("\n").filter((l) => l.startsWith("ufid:")).map((l) => [
-    /in_port\(([^)]+)\)/.exec(l)?.[1], /offloaded:(\w+)/.exec(l)?.[1], /dp:(\w+)/.exec(l)?.[1],
-    l.slice(l.indexOf(", actions:") + 10)]);
+  const dump = async () =>
+    (await app("dpctl/dump-flows", "-m"))
+      .split("\n")
+      .filter((l) => l.startsWith("ufid:"))
+      .map((l) => [
+        /in_port\(([^)]+)\)/.exec(l)?.[1],
+        /offloaded:(\w+)/.exec(l)?.[1],
+        /dp:(\w+)/.exec(l)?.[1],
+        l.slice(l.indexOf(", actions:") + 10),
+      ]);
   return { e, app, wire, tiers, dump };
 }
 
@@ -344,7 +423,9 @@ describe("through HostEngine: a VM's VXLAN traffic while routes and neighbours c
   it("offloads the encapsulation, follows the changes, and sends no stale header or old-device packet", async () => {
     const h = await engineHost();
     const marks: number[] = [];
-    const burst = async (n: number) => { for (let i = 0; i < n; i++) await h.app("netdev-dummy/receive", "pf0vf0", UDP4); };
+    const burst = async (n: number) => {
+      for (let i = 0; i < n; i++) await h.app("netdev-dummy/receive", "pf0vf0", UDP4);
+    };
     const since = (m: number) => h.wire.slice(m).map((w) => [w.dev, w.frame]);
 
     await burst(3);
@@ -373,7 +454,9 @@ describe("through HostEngine: a VM's VXLAN traffic while routes and neighbours c
     expect(since(marks[1]!)).toEqual(Array(3).fill(["pf1", OUT_3]));
     const moved = (await h.dump())[0]!;
     expect(moved.slice(0, 3)).toEqual(["pf0vf0", "no", "ovs"]);
-    expect(moved[3]).toContain("dp-extra-info:offload-refused(tunnel to 192.0.2.2 leaves through pf1 (switch id 2), ingress pf0vf0 is on pf0 (switch id 1))");
+    expect(moved[3]).toContain(
+      "dp-extra-info:offload-refused(tunnel to 192.0.2.2 leaves through pf1 (switch id 2), ingress pf0vf0 is on pf0 (switch id 1))",
+    );
 
     // No route at all: OVS's flow drops; nothing leaves.
     marks.push(h.wire.length);
@@ -398,7 +481,9 @@ describe("through HostEngine: a VM's VXLAN traffic while routes and neighbours c
     await h.app("netdev-dummy/receive", "pf0vf0", UDP4);
     const [f] = await h.dump();
     expect(f!.slice(0, 3)).toEqual(["pf0vf0", "no", "ovs"]);
-    expect(f![3]).toContain("offload-refused(MTU: vport 1 MTU 1500 + 50 bytes of encapsulation exceeds vport 0 MTU 1500)");
+    expect(f![3]).toContain(
+      "offload-refused(MTU: vport 1 MTU 1500 + 50 bytes of encapsulation exceeds vport 0 MTU 1500)",
+    );
     expect(h.wire.map((w) => [w.dev, w.frame])).toEqual(Array(2).fill(["pf0", OUT_1]));
   });
 

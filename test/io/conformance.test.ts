@@ -22,9 +22,10 @@ const KNOWN_DIFFERENCES: Record<string, { extraFrames: number[]; blockTypes: num
   "gopacket__pcapng-be-test202.pcapng": {
     extraFrames: [1, 7, 10],
     blockTypes: [0x00000bad, 0x40000bad],
-    reason: "tshark 4.0 shows each pcapng Custom Block (§4.8, types 0x00000BAD and 0x40000BAD) as a "
-      + "frame of its own, frame.len = block length - 16; custom blocks hold no packet, so our reader "
-      + "skips them",
+    reason:
+      "tshark 4.0 shows each pcapng Custom Block (§4.8, types 0x00000BAD and 0x40000BAD) as a " +
+      "frame of its own, frame.len = block length - 16; custom blocks hold no packet, so our reader " +
+      "skips them",
   },
 };
 
@@ -42,7 +43,9 @@ function blocks(bytes: Buffer): [number, number][] {
   return types;
 }
 
-const files = readdirSync(CAPTURES).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
+const files = readdirSync(CAPTURES)
+  .filter((f) => /\.pcap(ng)?$/.test(f))
+  .sort();
 
 describe("conformance captures against tshark's fields", () => {
   it("finds the captures", () => expect(files.length).toBeGreaterThanOrEqual(50));
@@ -51,15 +54,23 @@ describe("conformance captures against tshark's fields", () => {
     const r = readCaptureFile(CAPTURES + file);
     expect(r.error).toBeUndefined();
     expect(r.format).toBe(file.endsWith(".pcapng") ? "pcapng" : "pcap");
-    const [head, ...rows] = readFileSync(`${CAPTURES}${file}.fields.tsv`, "utf8").split("\n")
-      .filter((l) => l !== "").map((l) => l.split("\t"));
+    const [head, ...rows] = readFileSync(`${CAPTURES}${file}.fields.tsv`, "utf8")
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => l.split("\t"));
     const col = (name: string) => {
       const i = (head as string[]).indexOf(name);
       expect(i, name).toBeGreaterThanOrEqual(0);
       return i;
     };
-    const [number, len, capLen, time, ifaceId, encap] = ["frame.number", "frame.len", "frame.cap_len",
-      "frame.time_epoch", "frame.interface_id", "frame.encap_type"].map(col) as number[];
+    const [number, len, capLen, time, ifaceId, encap] = [
+      "frame.number",
+      "frame.len",
+      "frame.cap_len",
+      "frame.time_epoch",
+      "frame.interface_id",
+      "frame.encap_type",
+    ].map(col) as number[];
 
     const known = KNOWN_DIFFERENCES[file];
     let expected = rows;
@@ -74,8 +85,11 @@ describe("conformance captures against tshark's fields", () => {
     }
 
     const got = r.packets.map((p) => [
-      String(p.origLen), String(p.caplen), p.ts === null ? "" : formatTsEpoch(p.ts),
-      r.format === "pcapng" ? String(p.interfaceId) : "", String(WTAP_ENCAP[p.linkType] ?? `linktype ${p.linkType}`),
+      String(p.origLen),
+      String(p.caplen),
+      p.ts === null ? "" : formatTsEpoch(p.ts),
+      r.format === "pcapng" ? String(p.interfaceId) : "",
+      String(WTAP_ENCAP[p.linkType] ?? `linktype ${p.linkType}`),
     ]);
     const want = expected.map((row) => [row[len!], row[capLen!], row[time!], row[ifaceId!], row[encap!]]);
     expect(got).toEqual(want);

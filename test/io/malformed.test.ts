@@ -41,10 +41,16 @@ describe("pcap: malformed files", () => {
     ["bad-version", "major version 3", mutate(PCAP, (dv) => dv.setUint16(4, 3, LE)), 4, 0],
     ["truncated", "file header cut", load(PCAP).subarray(0, 20), 0, 0],
     ["bad-caplen", "caplen > snaplen", mutate(PCAP, (dv) => dv.setUint32(296 + 8, 1501, LE)), 296 + 8, 2],
-    ["bad-caplen", "caplen > 256 KiB, snaplen 0", mutate(PCAP, (dv) => {
-      dv.setUint32(16, 0, LE);
-      dv.setUint32(404 + 8, 262145, LE);
-    }), 404 + 8, 3],
+    [
+      "bad-caplen",
+      "caplen > 256 KiB, snaplen 0",
+      mutate(PCAP, (dv) => {
+        dv.setUint32(16, 0, LE);
+        dv.setUint32(404 + 8, 262145, LE);
+      }),
+      404 + 8,
+      3,
+    ],
     ["truncated", "last record cut in its data", load(PCAP).subarray(0, 1552 - 5), 1388, 9],
     ["truncated", "last record cut in its header", load(PCAP).subarray(0, 1388 + 10), 1388, 9],
   ] as const)("%s: %s", (code, _name, bytes, offset, before) => {
@@ -54,8 +60,9 @@ describe("pcap: malformed files", () => {
     expect(r.packets).toHaveLength(before);
     // The records before the fault are intact: compare with the undamaged file.
     const good = readPcap(load(PCAP)).packets.slice(0, before);
-    expect(r.packets.map((p) => [p.ts, p.caplen, p.origLen, Array.from(p.data)]))
-      .toEqual(good.map((p) => [p.ts, p.caplen, p.origLen, Array.from(p.data)]));
+    expect(r.packets.map((p) => [p.ts, p.caplen, p.origLen, Array.from(p.data)])).toEqual(
+      good.map((p) => [p.ts, p.caplen, p.origLen, Array.from(p.data)]),
+    );
   });
 
   it("reads the undamaged file without error (the cases above can fail)", () => {
@@ -73,10 +80,16 @@ describe("pcapng: malformed files", () => {
     ["truncated", "header cut", load(NG).subarray(0, 10), 0, 0],
     ["bad-block-len", "length not a multiple of 4", mutate(NG, (dv) => dv.setUint32(724 + 4, 105, LE)), 728, 2],
     ["bad-block-len", "trailing length differs", mutate(NG, (dv) => dv.setUint32(724 + 104 - 4, 100, LE)), 824, 2],
-    ["bad-block-len", "EPB shorter than 32", mutate(NG, (dv) => {
-      dv.setUint32(724 + 4, 28, LE);
-      dv.setUint32(724 + 24, 28, LE);
-    }), 728, 2],
+    [
+      "bad-block-len",
+      "EPB shorter than 32",
+      mutate(NG, (dv) => {
+        dv.setUint32(724 + 4, 28, LE);
+        dv.setUint32(724 + 24, 28, LE);
+      }),
+      728,
+      2,
+    ],
     ["bad-block-len", "IDB shorter than 20", mutate(NG, (dv) => dv.setUint32(200 + 4, 16, LE)), 204, 0],
     ["bad-caplen", "caplen > 256 KiB", mutate(NG, (dv) => dv.setUint32(828 + 20, 262145, LE)), 848, 3],
     ["bad-caplen", "caplen past its block", mutate(NG, (dv) => dv.setUint32(828 + 20, 200, LE)), 848, 3],
@@ -98,8 +111,9 @@ describe("pcapng: malformed files", () => {
     const good = readPcapng(load(NG));
     expect(good.error).toBeUndefined();
     expect(good.packets).toHaveLength(6);
-    expect(r.packets.map((p) => [p.ts, p.interfaceId, Array.from(p.data)]))
-      .toEqual(good.packets.slice(0, 4).map((p) => [p.ts, p.interfaceId, Array.from(p.data)]));
+    expect(r.packets.map((p) => [p.ts, p.interfaceId, Array.from(p.data)])).toEqual(
+      good.packets.slice(0, 4).map((p) => [p.ts, p.interfaceId, Array.from(p.data)]),
+    );
   });
 
   it("an SPB before any IDB names no interface", () => {
@@ -108,7 +122,10 @@ describe("pcapng: malformed files", () => {
     const u8 = new Uint8Array(132 + 16);
     u8.set(shb);
     const dv = new DataView(u8.buffer);
-    dv.setUint32(132, 3, LE); dv.setUint32(136, 16, LE); dv.setUint32(140, 0, LE); dv.setUint32(144, 16, LE);
+    dv.setUint32(132, 3, LE);
+    dv.setUint32(136, 16, LE);
+    dv.setUint32(140, 0, LE);
+    dv.setUint32(144, 16, LE);
     expect(readPcapng(u8).error).toEqual(new ParseError("pcapng", "bad-interface", 132));
   });
 

@@ -9,10 +9,15 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { readCaptureFile } from "../../src/io/capture.ts";
-import { FdSink, formatTsEpoch } from "../../src/io/common.ts";
+import { type FdSink, formatTsEpoch } from "../../src/io/common.ts";
 import { openPcapFile, pcapToMemory, readPcap, type PcapResolution } from "../../src/io/pcap.ts";
 import {
-  EpbFlags, openPcapngFile, pcapngToMemory, pcapngToWritable, readPcapng, readPcapngFile,
+  EpbFlags,
+  openPcapngFile,
+  pcapngToMemory,
+  pcapngToWritable,
+  readPcapng,
+  readPcapngFile,
 } from "../../src/io/pcapng.ts";
 import { requireTool } from "../helpers.ts";
 
@@ -41,11 +46,30 @@ function run(cmd: string, args: string[]): { stdout: string; stderr: string; sta
 
 /** tshark's per-frame fields, one array per frame; stderr must be empty and the exit code 0. */
 function tsharkFields(file: string): string[][] {
-  const r = run("tshark", ["-r", file, "-T", "fields", "-e", "frame.number", "-e", "frame.len", "-e", "frame.cap_len",
-    "-e", "frame.interface_id", "-e", "frame.comment", "-e", "frame.time_epoch"]);
+  const r = run("tshark", [
+    "-r",
+    file,
+    "-T",
+    "fields",
+    "-e",
+    "frame.number",
+    "-e",
+    "frame.len",
+    "-e",
+    "frame.cap_len",
+    "-e",
+    "frame.interface_id",
+    "-e",
+    "frame.comment",
+    "-e",
+    "frame.time_epoch",
+  ]);
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
-  return r.stdout.split("\n").filter((l) => l !== "").map((l) => l.split("\t"));
+  return r.stdout
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => l.split("\t"));
 }
 
 function capinfos(file: string): string {
@@ -58,7 +82,14 @@ function capinfos(file: string): string {
 // 2023-11-14T22:13:20.123456789Z and neighbours; the last digits show whether ns survive.
 const T0 = 1_700_000_000_123_456_789n;
 
-interface Sent { iface: number; ts: bigint; len: number; origLen: number; comment?: string; flags?: number }
+interface Sent {
+  iface: number;
+  ts: bigint;
+  len: number;
+  origLen: number;
+  comment?: string;
+  flags?: number;
+}
 
 describe.each(["us", "ns"] as const)("pcap writer, %s", (resolution: PcapResolution) => {
   const snaplen = 1600;
@@ -82,7 +113,8 @@ describe.each(["us", "ns"] as const)("pcap writer, %s", (resolution: PcapResolut
     expect(r.format).toBe("pcap");
     expect(r.interfaces[0]).toMatchObject({ linkType: 1, snaplen });
     expect(r.packets.map((p) => [p.ts, p.caplen, p.origLen, p.linkType])).toEqual(
-      sent.map((s) => [s.ts - (s.ts % unit), caplen(s), Math.max(s.origLen, caplen(s)), 1]));
+      sent.map((s) => [s.ts - (s.ts % unit), caplen(s), Math.max(s.origLen, caplen(s)), 1]),
+    );
     r.packets.forEach((p, i) => expect(p.data).toEqual(frame(sent[i]!.len, i).subarray(0, caplen(sent[i]!))));
   });
 
@@ -95,12 +127,22 @@ describe.each(["us", "ns"] as const)("pcap writer, %s", (resolution: PcapResolut
 
   describe.runIf(requireTool("tshark"))("tshark", () => {
     it("reads it without complaint and sees every field as written", () => {
-      expect(tsharkFields(file)).toEqual(sent.map((s, i) => [String(i + 1), String(Math.max(s.origLen, caplen(s))),
-        String(caplen(s)), "", "", formatTsEpoch(s.ts - (s.ts % unit))]));
+      expect(tsharkFields(file)).toEqual(
+        sent.map((s, i) => [
+          String(i + 1),
+          String(Math.max(s.origLen, caplen(s))),
+          String(caplen(s)),
+          "",
+          "",
+          formatTsEpoch(s.ts - (s.ts % unit)),
+        ]),
+      );
     });
     it("capinfos agrees on count, encapsulation and resolution", () => {
       const out = capinfos(file);
-      expect(out).toMatch(new RegExp(`File type:\\s+Wireshark/tcpdump/\\.\\.\\. - ${resolution === "ns" ? "nanosecond " : ""}pcap\n`));
+      expect(out).toMatch(
+        new RegExp(`File type:\\s+Wireshark/tcpdump/\\.\\.\\. - ${resolution === "ns" ? "nanosecond " : ""}pcap\n`),
+      );
       expect(out).toMatch(/File encapsulation:\s+Ethernet/);
       expect(out).toMatch(/Number of packets:\s+5\n/);
       expect(out).toMatch(new RegExp(`File timestamp precision:\\s+${resolution === "ns" ? "nano" : "micro"}seconds`));
@@ -148,7 +190,8 @@ describe("pcapng writer: three interfaces, comments, both resolutions", () => {
       [2, "vf1", undefined, 100, 1_000_000_000n],
     ]);
     expect(r.packets.map((p) => [p.interfaceId, p.ts, p.caplen, p.origLen, p.comment, p.flags])).toEqual(
-      all.map((s) => [s.iface, tsOf(s), caplen(s), s.origLen, s.comment, s.flags]));
+      all.map((s) => [s.iface, tsOf(s), caplen(s), s.origLen, s.comment, s.flags]),
+    );
     r.packets.forEach((p, i) => {
       const seed = i < sent.length ? i : 100 + i - sent.length;
       expect(p.data).toEqual(frame(all[i]!.len, seed).subarray(0, caplen(all[i]!)));
@@ -158,8 +201,16 @@ describe("pcapng writer: three interfaces, comments, both resolutions", () => {
 
   describe.runIf(requireTool("tshark"))("tshark", () => {
     it("reads it without complaint and sees every field as written", () => {
-      expect(tsharkFields(file)).toEqual(all.map((s, i) => [String(i + 1), String(s.origLen), String(caplen(s)),
-        String(s.iface), s.comment ?? "", formatTsEpoch(tsOf(s))]));
+      expect(tsharkFields(file)).toEqual(
+        all.map((s, i) => [
+          String(i + 1),
+          String(s.origLen),
+          String(caplen(s)),
+          String(s.iface),
+          s.comment ?? "",
+          formatTsEpoch(tsOf(s)),
+        ]),
+      );
     });
     it("capinfos agrees on count, interfaces and the application", () => {
       const out = capinfos(file);
@@ -207,7 +258,12 @@ describe("streaming", () => {
 
   it("streams to a Node Writable and resolves close() when it has finished", async () => {
     const chunks: Buffer[] = [];
-    const stream = new Writable({ write(chunk: Buffer, _enc, cb) { chunks.push(chunk); cb(); } });
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        chunks.push(chunk);
+        cb();
+      },
+    });
     const w = pcapngToWritable(stream);
     w.addInterface({ name: "tap0" });
     w.writePacket(0, T0, frame(64, 0), 64, "tier=nic-l2 masked");
@@ -225,7 +281,9 @@ describe("write errors are reported, never swallowed", () => {
     let thrown: unknown;
     try {
       for (let i = 0; i < 100; i++) w.writePacket(0, T0, frame(1500, i));
-    } catch (err) { thrown = err; }
+    } catch (err) {
+      thrown = err;
+    }
     expect(thrown).toMatchObject({ code: "ENOSPC" });
     expect(() => w.writePacket(0, T0, frame(60, 0))).toThrow(thrown as Error);
     await expect(w.close()).rejects.toBe(thrown);
@@ -240,7 +298,11 @@ describe("write errors are reported, never swallowed", () => {
 
   it("a Writable that fails: the next call throws its error and close() rejects", async () => {
     const fire = new Error("disk on fire");
-    const stream = new Writable({ write(_chunk, _enc, cb) { cb(fire); } });
+    const stream = new Writable({
+      write(_chunk, _enc, cb) {
+        cb(fire);
+      },
+    });
     const w = pcapngToWritable(stream);
     w.addInterface();
     w.flush();
@@ -282,7 +344,9 @@ describe("the per-packet write path allocates nothing", () => {
     };
     loop(100_000); // warm up: JIT, the comment cache
     let gcs = 0;
-    const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+    const obs = new PerformanceObserver((list) => {
+      gcs += list.getEntries().length;
+    });
     obs.observe({ entryTypes: ["gc"] });
     loop(1_500_000);
     await new Promise((resolve) => setTimeout(resolve, 20));

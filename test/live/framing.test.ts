@@ -17,7 +17,9 @@ const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "h
 // An ARP request, 42 bytes (tshark: "Who has 10.77.0.2? Tell 10.77.0.1"), from the TAP test's capture.
 const ARP = hex(`ffffffffffff ced75415d314 0806 0001 0800 06 04 0001 ced75415d314 0a4d0001 000000000000 0a4d0002`);
 // The same frame as QEMU puts it on a stream: htonl(42) = 00 00 00 2a, then the frame.
-const ARP_STREAM = hex(`0000002a ffffffffffff ced75415d314 0806 0001 0800 06 04 0001 ced75415d314 0a4d0001 000000000000 0a4d0002`);
+const ARP_STREAM = hex(
+  `0000002a ffffffffffff ced75415d314 0806 0001 0800 06 04 0001 ced75415d314 0a4d0001 000000000000 0a4d0002`,
+);
 
 function collect(): { frames: Uint8Array[]; d: Deframer } {
   const frames: Uint8Array[] = [];
@@ -50,7 +52,9 @@ describe("stream framing (4-byte big-endian length, QEMU -netdev stream)", () =>
     expect(d.push(hex("00000000"))).toBeNull();
     expect(d.empty).toBe(1);
     expect(frames).toEqual([]);
-    expect(d.push(hex("00011001"))).toBe("peer sent a frame length of 69633 bytes (at most 69632): not 4-byte big-endian length framing");
+    expect(d.push(hex("00011001"))).toBe(
+      "peer sent a frame length of 69633 bytes (at most 69632): not 4-byte big-endian length framing",
+    );
     const ok = collect();
     const big = new Uint8Array(4 + 69632);
     big.set(hex("00011000"));
@@ -74,17 +78,39 @@ describe("options", () => {
   it("checks dgram, stream and tap options", () => {
     const m = (o: Record<string, string>) => new Map(Object.entries(o));
     expect(parseDgramOptions(m({}))).toBe("options:remote=ADDR:PORT is required (where frames go)");
-    expect(parseDgramOptions(m({ remote: "localhost:5" }))).toBe('options:remote=localhost:5: "localhost" is not an IP address');
-    expect(parseDgramOptions(m({ remote: "[::1]:5" }))).toBe("options:local=127.0.0.1:0 and options:remote=[::1]:5 are not the same IP version");
+    expect(parseDgramOptions(m({ remote: "localhost:5" }))).toBe(
+      'options:remote=localhost:5: "localhost" is not an IP address',
+    );
+    expect(parseDgramOptions(m({ remote: "[::1]:5" }))).toBe(
+      "options:local=127.0.0.1:0 and options:remote=[::1]:5 are not the same IP version",
+    );
     expect(parseDgramOptions(m({ remote: "5556" }))).toEqual({
-      local: { kind: "udp", host: "127.0.0.1", port: 0 }, remote: { kind: "udp", host: "127.0.0.1", port: 5556 } });
-    expect(parseStreamOptions(m({}))).toBe("options:connect=tcp:HOST:PORT|unix:PATH or options:listen=tcp:[HOST:]PORT|unix:PATH is required");
-    expect(parseStreamOptions(m({ connect: "tcp:1.2.3.4:5", listen: "tcp:5" }))).toBe("options:connect and options:listen together: choose one");
-    expect(parseStreamOptions(m({ listen: "tcp:7000" }))).toEqual({ mode: "listen", endpoint: { kind: "tcp", host: "127.0.0.1", port: 7000 }, reconnectS: 0 });
-    expect(parseStreamOptions(m({ connect: "tcp:7000", reconnect: "2" }))).toEqual({ mode: "connect", endpoint: { kind: "tcp", host: "127.0.0.1", port: 7000 }, reconnectS: 2 });
-    expect(parseStreamOptions(m({ listen: "unix:/x", reconnect: "1" }))).toBe("options:reconnect goes with options:connect");
+      local: { kind: "udp", host: "127.0.0.1", port: 0 },
+      remote: { kind: "udp", host: "127.0.0.1", port: 5556 },
+    });
+    expect(parseStreamOptions(m({}))).toBe(
+      "options:connect=tcp:HOST:PORT|unix:PATH or options:listen=tcp:[HOST:]PORT|unix:PATH is required",
+    );
+    expect(parseStreamOptions(m({ connect: "tcp:1.2.3.4:5", listen: "tcp:5" }))).toBe(
+      "options:connect and options:listen together: choose one",
+    );
+    expect(parseStreamOptions(m({ listen: "tcp:7000" }))).toEqual({
+      mode: "listen",
+      endpoint: { kind: "tcp", host: "127.0.0.1", port: 7000 },
+      reconnectS: 0,
+    });
+    expect(parseStreamOptions(m({ connect: "tcp:7000", reconnect: "2" }))).toEqual({
+      mode: "connect",
+      endpoint: { kind: "tcp", host: "127.0.0.1", port: 7000 },
+      reconnectS: 2,
+    });
+    expect(parseStreamOptions(m({ listen: "unix:/x", reconnect: "1" }))).toBe(
+      "options:reconnect goes with options:connect",
+    );
     expect(parseTapOptions("vm1", m({}))).toEqual({ ifname: "vm1" });
-    expect(parseTapOptions("vm1", m({ ifname: "a-very-long-name0" }))).toBe("options:ifname=a-very-long-name0: longer than 15 bytes (IFNAMSIZ)");
+    expect(parseTapOptions("vm1", m({ ifname: "a-very-long-name0" }))).toBe(
+      "options:ifname=a-very-long-name0: longer than 15 bytes (IFNAMSIZ)",
+    );
   });
 });
 
@@ -95,9 +121,15 @@ function fakeCtx(name: string) {
   let recovered = 0;
   const ctx: PortDriverContext = {
     name,
-    receive: (f) => { got.push(new Uint8Array(f)); }, // a copy, as a plain Uint8Array (sockets hand Buffers)
-    fail: (e) => { errors.push(e); },
-    recover: () => { recovered++; },
+    receive: (f) => {
+      got.push(new Uint8Array(f));
+    }, // a copy, as a plain Uint8Array (sockets hand Buffers)
+    fail: (e) => {
+      errors.push(e);
+    },
+    recover: () => {
+      recovered++;
+    },
     log: () => {},
   };
   return { ctx, got, errors, recovered: () => recovered };
@@ -110,17 +142,33 @@ const until = async (cond: () => boolean, what: string): Promise<void> => {
 
 describe("live ports on loopback sockets (no root)", () => {
   const cleanups: (() => unknown)[] = [];
-  afterEach(async () => { for (const c of cleanups.splice(0)) await c(); });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
 
   it("stream connect: frames from a QEMU-framed peer arrive, frames sent reach it framed", async () => {
     const peerGot: Buffer[] = [];
     let peer: Socket | null = null;
-    const srv = createServer((s) => { peer = s; s.on("data", (d) => peerGot.push(d)); s.write(Buffer.concat([ARP_STREAM, ARP_STREAM.subarray(0, 5)])); s.write(ARP_STREAM.subarray(5)); });
+    const srv = createServer((s) => {
+      peer = s;
+      s.on("data", (d) => peerGot.push(d));
+      s.write(Buffer.concat([ARP_STREAM, ARP_STREAM.subarray(0, 5)]));
+      s.write(ARP_STREAM.subarray(5));
+    });
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-    cleanups.push(() => new Promise((r) => { peer?.destroy(); srv.close(r); }));
+    cleanups.push(
+      () =>
+        new Promise((r) => {
+          peer?.destroy();
+          srv.close(r);
+        }),
+    );
     const port = (srv.address() as { port: number }).port;
     const f = fakeCtx("l1");
-    const d = new StreamPort({ mode: "connect", endpoint: { kind: "tcp", host: "127.0.0.1", port }, reconnectS: 0 }, f.ctx);
+    const d = new StreamPort(
+      { mode: "connect", endpoint: { kind: "tcp", host: "127.0.0.1", port }, reconnectS: 0 },
+      f.ctx,
+    );
     cleanups.push(() => d.close());
     await until(() => f.got.length === 2, "two frames");
     expect(f.got).toEqual([ARP, ARP]);
@@ -136,10 +184,15 @@ describe("live ports on loopback sockets (no root)", () => {
 
   it("stream connect to nothing fails with the reason", async () => {
     const f = fakeCtx("l2");
-    const d = new StreamPort({ mode: "connect", endpoint: { kind: "unix", path: "/nonexistent/emu.sock" }, reconnectS: 0 }, f.ctx);
+    const d = new StreamPort(
+      { mode: "connect", endpoint: { kind: "unix", path: "/nonexistent/emu.sock" }, reconnectS: 0 },
+      f.ctx,
+    );
     cleanups.push(() => d.close());
     await until(() => f.errors.length === 1, "the error");
-    expect(f.errors[0]).toBe("could not open network device l2 (connection to unix:/nonexistent/emu.sock failed (ENOENT))");
+    expect(f.errors[0]).toBe(
+      "could not open network device l2 (connection to unix:/nonexistent/emu.sock failed (ENOENT))",
+    );
   });
 
   it("dgram: one frame per datagram both ways", async () => {
@@ -149,7 +202,13 @@ describe("live ports on loopback sockets (no root)", () => {
     await new Promise<void>((r) => peer.bind(0, "127.0.0.1", r));
     cleanups.push(() => new Promise<void>((r) => peer.close(() => r())));
     const f = fakeCtx("u1");
-    const d = new DgramPort({ local: { kind: "udp", host: "127.0.0.1", port: 0 }, remote: { kind: "udp", host: "127.0.0.1", port: peer.address().port } }, f.ctx);
+    const d = new DgramPort(
+      {
+        local: { kind: "udp", host: "127.0.0.1", port: 0 },
+        remote: { kind: "udp", host: "127.0.0.1", port: peer.address().port },
+      },
+      f.ctx,
+    );
     cleanups.push(() => d.close());
     await until(() => d.localEndpoint.port !== 0, "the bind");
     peer.send(ARP, d.localEndpoint.port, "127.0.0.1");

@@ -13,12 +13,34 @@ import { addNamespace, assertLive, daemon, deleteNamespaces, inNs, nsName, plug,
 const base = 20000 + (process.pid % 20000);
 
 const LINKS = [
-  { name: "stream over TCP", tag: "lt", a: ["type=uplink", "options:backend=stream", `options:listen=tcp:127.0.0.1:${base}`],
-    b: ["type=uplink", "options:backend=stream", `options:connect=tcp:127.0.0.1:${base}`, "options:reconnect=1"] },
-  { name: "stream over a UNIX socket", tag: "lu", a: ["type=uplink", "options:backend=stream", "options:listen=unix:SOCK"],
-    b: ["type=uplink", "options:backend=stream", "options:connect=unix:SOCK", "options:reconnect=1"] },
-  { name: "dgram", tag: "ld", a: ["type=uplink", "options:backend=dgram", `options:local=127.0.0.1:${base + 1}`, `options:remote=127.0.0.1:${base + 2}`],
-    b: ["type=uplink", "options:backend=dgram", `options:local=127.0.0.1:${base + 2}`, `options:remote=127.0.0.1:${base + 1}`] },
+  {
+    name: "stream over TCP",
+    tag: "lt",
+    a: ["type=uplink", "options:backend=stream", `options:listen=tcp:127.0.0.1:${base}`],
+    b: ["type=uplink", "options:backend=stream", `options:connect=tcp:127.0.0.1:${base}`, "options:reconnect=1"],
+  },
+  {
+    name: "stream over a UNIX socket",
+    tag: "lu",
+    a: ["type=uplink", "options:backend=stream", "options:listen=unix:SOCK"],
+    b: ["type=uplink", "options:backend=stream", "options:connect=unix:SOCK", "options:reconnect=1"],
+  },
+  {
+    name: "dgram",
+    tag: "ld",
+    a: [
+      "type=uplink",
+      "options:backend=dgram",
+      `options:local=127.0.0.1:${base + 1}`,
+      `options:remote=127.0.0.1:${base + 2}`,
+    ],
+    b: [
+      "type=uplink",
+      "options:backend=dgram",
+      `options:local=127.0.0.1:${base + 2}`,
+      `options:remote=127.0.0.1:${base + 1}`,
+    ],
+  },
 ] as const;
 
 describe.runIf(requireLive("link tests between two daemons", { tap: true }))("two daemons joined by a link", () => {
@@ -37,11 +59,39 @@ describe.runIf(requireLive("link tests between two daemons", { tap: true }))("tw
       assertLive({ tap: true });
       const host = async (d: typeof A, uplink: readonly string[], tap: string) => {
         expect(await d.e("start", "--detach")).toMatchObject({ code: 0 });
-        const r = await d.e("vsctl", "add-br", "br0",
-          "--", "add-port", "br0", "pf0", "--", "set", "Interface", "pf0", "options:n_vfs=1", ...uplink.map((o) => o.replace("SOCK", sock)),
-          "--", "add-port", "br0", "vm1", "--", "set", "Interface", "vm1", "type=vf", "options:pf=pf0", "options:vf=0",
-          "options:backend=tap", `options:ifname=${tap}`,
-          "--", "set", "Open_vSwitch", ".", "other_config:hw-offload=true");
+        const r = await d.e(
+          "vsctl",
+          "add-br",
+          "br0",
+          "--",
+          "add-port",
+          "br0",
+          "pf0",
+          "--",
+          "set",
+          "Interface",
+          "pf0",
+          "options:n_vfs=1",
+          ...uplink.map((o) => o.replace("SOCK", sock)),
+          "--",
+          "add-port",
+          "br0",
+          "vm1",
+          "--",
+          "set",
+          "Interface",
+          "vm1",
+          "type=vf",
+          "options:pf=pf0",
+          "options:vf=0",
+          "options:backend=tap",
+          `options:ifname=${tap}`,
+          "--",
+          "set",
+          "Open_vSwitch",
+          ".",
+          "other_config:hw-offload=true",
+        );
         expect(r).toMatchObject({ code: 0, stderr: "" });
       };
       await host(A, link.a, tapA);
@@ -60,7 +110,8 @@ describe.runIf(requireLive("link tests between two daemons", { tap: true }))("tw
     it("carries a ping between namespaces at both ends", async () => {
       // The connecting side may need its first retry if it started before the listener.
       let r = await inNs(nsA, "ping", ["-c", "3", "-i", "0.2", "-W", "2", "10.78.0.2"]);
-      if (!r.stdout.includes(" 0% packet loss")) r = await inNs(nsA, "ping", ["-c", "3", "-i", "0.2", "-W", "2", "10.78.0.2"]);
+      if (!r.stdout.includes(" 0% packet loss"))
+        r = await inNs(nsA, "ping", ["-c", "3", "-i", "0.2", "-W", "2", "10.78.0.2"]);
       expect(r.stdout).toContain("3 packets transmitted, 3 received, 0% packet loss");
       for (const d of [A, B]) {
         expect((await d.e("vsctl", "get", "Interface", "pf0", "error")).stdout).toBe("[]\n");

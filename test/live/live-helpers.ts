@@ -18,10 +18,16 @@ export const BIN = resolve(import.meta.dirname, "../../bin/offload-emu.js");
 export function liveMissing(needs: { tap?: boolean } = {}): string | null {
   const missing: string[] = [];
   if (process.platform !== "linux") missing.push(`Linux (this is ${process.platform})`);
-  if (typeof process.getuid === "function" && process.getuid() !== 0) missing.push("root (network namespaces and TAP devices)");
-  for (const t of ["ip", "ping"]) if (!haveTool(t)) missing.push(`${t} (Debian: ${t === "ip" ? "iproute2" : "iputils-ping"})`);
+  if (typeof process.getuid === "function" && process.getuid() !== 0)
+    missing.push("root (network namespaces and TAP devices)");
+  for (const t of ["ip", "ping"])
+    if (!haveTool(t)) missing.push(`${t} (Debian: ${t === "ip" ? "iproute2" : "iputils-ping"})`);
   if (needs.tap) {
-    try { accessSync("/dev/net/tun", constants.R_OK | constants.W_OK); } catch { missing.push("/dev/net/tun (modprobe tun)"); }
+    try {
+      accessSync("/dev/net/tun", constants.R_OK | constants.W_OK);
+    } catch {
+      missing.push("/dev/net/tun (modprobe tun)");
+    }
     const a = tapAddon();
     if (typeof a === "string") missing.push(a);
   }
@@ -46,11 +52,24 @@ export function assertLive(needs: { tap?: boolean } = {}): void {
   if (why !== null) throw new Error(`live test cannot run: ${why}`);
 }
 
-export interface Out { code: number; stdout: string; stderr: string }
+export interface Out {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
-export async function sh(cmd: string, args: string[], opts: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Out> {
+export async function sh(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Out> {
   try {
-    const r = await run(cmd, args, { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 << 20, ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.env ? { env: opts.env } : {}) });
+    const r = await run(cmd, args, {
+      timeout: opts.timeoutMs ?? 30_000,
+      maxBuffer: 16 << 20,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      ...(opts.env ? { env: opts.env } : {}),
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code: number | string; stdout?: string; stderr?: string; message: string };
@@ -59,7 +78,10 @@ export async function sh(cmd: string, args: string[], opts: { timeoutMs?: number
 }
 
 /** One emulator daemon in its own run directory: `e(...argv)` runs `offload-emu argv`. */
-export function daemon(prefix: string, extraEnv: Record<string, string> = {}): { dir: string; e: (...argv: string[]) => Promise<Out> } {
+export function daemon(
+  prefix: string,
+  extraEnv: Record<string, string> = {},
+): { dir: string; e: (...argv: string[]) => Promise<Out> } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const env = { ...process.env, ...extraEnv, OFFLOAD_EMU_RUNDIR: join(dir, "run") };
   return { dir, e: (...argv) => sh(process.execPath, [BIN, ...argv], { cwd: dir, env }) };
@@ -81,7 +103,11 @@ export function addNamespace(name: string): void {
 
 export function deleteNamespaces(): void {
   for (const n of created) {
-    try { execFileSync("ip", ["netns", "del", n], { stdio: "ignore" }); } catch { /* already gone */ }
+    try {
+      execFileSync("ip", ["netns", "del", n], { stdio: "ignore" });
+    } catch {
+      /* already gone */
+    }
     created.delete(n);
   }
 }

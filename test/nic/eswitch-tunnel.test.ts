@@ -28,32 +28,54 @@ import { hex, toHex } from "../../src/wire/bytes.ts";
 import { requireTool } from "../helpers.ts";
 import { tsharkFields } from "../wire/tshark-run.ts";
 
-const UDP4 = "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61"
-  + "642d656d752074657374207061796c6f6164";
-const ENCAP_FLOW = "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(tos=0/0x3,frag=no), packets:0, bytes:0, used:never, actions:tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x1389)),out_port(3)),2";
+const UDP4 =
+  "5254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61" +
+  "642d656d752074657374207061796c6f6164";
+const ENCAP_FLOW =
+  "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(tos=0/0x3,frag=no), packets:0, bytes:0, used:never, actions:tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x1389)),out_port(3)),2";
 const ENCAP_FLOW_NEW_MAC = ENCAP_FLOW.replace("dst=aa:bb:cc:00:00:02", "dst=aa:bb:cc:00:00:03");
-const VXLAN_OUT = "aabbcc000002aa55aa550001080045000066000040004011b683c0000201c00002029bfb12b50052000008000000001389"
-  + "005254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61"
-  + "642d656d752074657374207061796c6f6164";
+const VXLAN_OUT =
+  "aabbcc000002aa55aa550001080045000066000040004011b683c0000201c00002029bfb12b50052000008000000001389" +
+  "005254000000025254000000010800450000341234400040113c4ec0000201c63364029c4000350020bb7a6f66666c6f61" +
+  "642d656d752074657374207061796c6f6164";
 const VXLAN_OUT_NEW_MAC = VXLAN_OUT.replace(/^aabbcc000002/, "aabbcc000003");
 
-const VXLAN_IN = "aa55aa550001aabbcc00000208004500005e000140004011b68ac0000202c0000201823512b5004aaca708000000001389"
-  + "0050540000000150540000000708004500002c00010000400165c90a0001070a00000100003c3c000000007878787878"
-  + "7878787878787878787878";
-const DECAP_FLOW = "recirc_id(0),in_port(3),packet_type(ns=0,id=0),eth(src=aa:bb:cc:00:00:02,dst=aa:55:aa:55:00:01),eth_type(0x0800),ipv4(dst=192.0.2.1,proto=17,frag=no),udp(dst=4789), packets:0, bytes:0, used:never, actions:tnl_pop(4789)";
-const INNER_FLOW = "tunnel(tun_id=0x1389,src=192.0.2.2,dst=192.0.2.1,flags(-df+csum+key)),recirc_id(0),in_port(4789),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:2";
-const INNER_OUT = "50540000000150540000000708004500002c00010000400165c90a0001070a00000100003c3c0000000078787878787878787878787878787878";
+const VXLAN_IN =
+  "aa55aa550001aabbcc00000208004500005e000140004011b68ac0000202c0000201823512b5004aaca708000000001389" +
+  "0050540000000150540000000708004500002c00010000400165c90a0001070a00000100003c3c000000007878787878" +
+  "7878787878787878787878";
+const DECAP_FLOW =
+  "recirc_id(0),in_port(3),packet_type(ns=0,id=0),eth(src=aa:bb:cc:00:00:02,dst=aa:55:aa:55:00:01),eth_type(0x0800),ipv4(dst=192.0.2.1,proto=17,frag=no),udp(dst=4789), packets:0, bytes:0, used:never, actions:tnl_pop(4789)";
+const INNER_FLOW =
+  "tunnel(tun_id=0x1389,src=192.0.2.2,dst=192.0.2.1,flags(-df+csum+key)),recirc_id(0),in_port(4789),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:2";
+const INNER_OUT =
+  "50540000000150540000000708004500002c00010000400165c90a0001070a00000100003c3c0000000078787878787878787878787878787878";
 
-interface Tx { vport: number; tier: number; flow: number; frame: string }
-interface Host { vport: number; reason: number; frame: string }
+interface Tx {
+  vport: number;
+  tier: number;
+  flow: number;
+  frame: string;
+}
+interface Host {
+  vport: number;
+  reason: number;
+  frame: string;
+}
 
 function setup(caps: Partial<NicCaps> = {}) {
   const pool = new PacketPool(256, 2048);
   const txs: Tx[] = [];
   const host: Host[] = [];
   const hooks: ESwitchHooks = {
-    tx(vport, slot, tier, flow) { txs.push({ vport, tier, flow, frame: toHex(pool.frame(slot)) }); pool.release(slot); },
-    toHost(vport, slot, reason) { host.push({ vport, reason, frame: toHex(pool.frame(slot)) }); pool.release(slot); },
+    tx(vport, slot, tier, flow) {
+      txs.push({ vport, tier, flow, frame: toHex(pool.frame(slot)) });
+      pool.release(slot);
+    },
+    toHost(vport, slot, reason) {
+      host.push({ vport, reason, frame: toHex(pool.frame(slot)) });
+      pool.release(slot);
+    },
   };
   const sw = new ESwitch({ name: "nic0", switchId: 1, nVfs: 4, pool, hooks, caps });
   const send = (vport: number, frame: string) => sw.rx(vport, pool.load(hex(frame)));
@@ -62,8 +84,9 @@ function setup(caps: Partial<NicCaps> = {}) {
     const at = line.indexOf(", packets:");
     const k = parseOdpKey(line.slice(0, at));
     k.key[W.IN_PORT] = inPort;
-    const acts = parseOdpActions(line.slice(line.indexOf(", actions:") + 10))
-      .map((a) => (a.type === "output" ? { ...a, port: ports[a.port] ?? a.port } : a.type === "tnl_push" ? { ...a, outPort: 0 } : a));
+    const acts = parseOdpActions(line.slice(line.indexOf(", actions:") + 10)).map((a) =>
+      a.type === "output" ? { ...a, port: ports[a.port] ?? a.port } : a.type === "tnl_push" ? { ...a, outPort: 0 } : a,
+    );
     return sw.offer(flow, k.key, k.mask, acts);
   };
   return { pool, sw, txs, host, send, offer };
@@ -80,27 +103,31 @@ describe("encapsulation on the NIC", () => {
       { vport: 0, tier: 2, flow: 7, frame: VXLAN_OUT },
       { vport: 0, tier: 1, flow: 7, frame: VXLAN_OUT },
     ]);
-    expect(sw.flowStats(7)).toEqual({ packets: 2, bytes: 2 * UDP4.length / 2, usedMs: 0 });
+    expect(sw.flowStats(7)).toEqual({ packets: 2, bytes: (2 * UDP4.length) / 2, usedMs: 0 });
   });
 
   // The GENEVE (UDP checksum on) and VXLAN-over-IPv6 cases of test/flow/execute.test.ts, whose
   // datapath actions and output bytes came from the same OVS setup (see that file's header).
   it.each([
-    ["geneve, outer UDP checksum",
-      "5254000000025254000000010800450300401234400040063c4ac0000201c63364029c400050000003e8000007d050182000"
-      + "3fae00006f66666c6f61642d656d752074657374207061796c6f6164",
+    [
+      "geneve, outer UDP checksum",
+      "5254000000025254000000010800450300401234400040063c4ac0000201c63364029c400050000003e8000007d050182000" +
+        "3fae00006f66666c6f61642d656d752074657374207061796c6f6164",
       "tnl_push(tnl_port(6081),header(size=50,type=5,eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=17,tos=0x2,ttl=64,frag=0x4000),udp(src=0,dst=6081,csum=0xffff),geneve(vni=0x4d)),out_port(4)),3",
-      "aabbcc000002aa55aa550001080045020072000040004011b675c0000201c000020291a017c1005e5f320000655800004d00"
-      + "5254000000025254000000010800450300401234400040063c4ac0000201c63364029c400050000003e8000007d0501820003f"
-      + "ae00006f66666c6f61642d656d752074657374207061796c6f6164"],
-    ["vxlan over IPv6",
-      "52540000000252540000000186dd62eabcde0020114020010db800000000000000000000000120010db8000000000000000000"
-      + "0000029c40003500204c3d6f66666c6f61642d656d752074657374207061796c6f6164",
+      "aabbcc000002aa55aa550001080045020072000040004011b675c0000201c000020291a017c1005e5f320000655800004d00" +
+        "5254000000025254000000010800450300401234400040063c4ac0000201c63364029c400050000003e8000007d0501820003f" +
+        "ae00006f66666c6f61642d656d752074657374207061796c6f6164",
+    ],
+    [
+      "vxlan over IPv6",
+      "52540000000252540000000186dd62eabcde0020114020010db800000000000000000000000120010db8000000000000000000" +
+        "0000029c40003500204c3d6f66666c6f61642d656d752074657374207061796c6f6164",
       "tnl_push(tnl_port(4790),header(size=70,type=4,eth(dst=aa:bb:cc:00:00:02,src=aa:55:aa:55:00:01,dl_type=0x86dd),ipv6(src=2001:db8::1,dst=2001:db8::2,label=0,proto=17,tclass=0x2,hlimit=64),udp(src=0,dst=4790,csum=0xffff),vxlan(flags=0x8000000,vni=0x9)),out_port(4)),3",
-      "aabbcc000002aa55aa55000186dd602000000066114020010db800000000000000000000000120010db8000000000000000000"
-      + "000002a11312b600668262080000000000090052540000000252540000000186dd62eabcde0020114020010db8000000000000"
-      + "00000000000120010db80000000000000000000000029c40003500204c3d6f66666c6f61642d656d752074657374207061796c"
-      + "6f6164"],
+      "aabbcc000002aa55aa55000186dd602000000066114020010db800000000000000000000000120010db8000000000000000000" +
+        "000002a11312b600668262080000000000090052540000000252540000000186dd62eabcde0020114020010db8000000000000" +
+        "00000000000120010db80000000000000000000000029c40003500204c3d6f66666c6f61642d656d752074657374207061796c" +
+        "6f6164",
+    ],
   ])("%s: the same bytes as OVS", (_name, input, actions, out) => {
     const { sw, txs, send, offer } = setup();
     sw.setMtu(0, 1600);
@@ -120,7 +147,11 @@ describe("encapsulation on the NIC", () => {
     expect(sw.flowCount).toBe(1);
     expect(sw.counters().l1Entries).toBe(1);
     send(1, UDP4);
-    expect(txs.map((t) => [t.tier, t.frame])).toEqual([[2, VXLAN_OUT], [1, VXLAN_OUT], [1, VXLAN_OUT_NEW_MAC]]);
+    expect(txs.map((t) => [t.tier, t.frame])).toEqual([
+      [2, VXLAN_OUT],
+      [1, VXLAN_OUT],
+      [1, VXLAN_OUT_NEW_MAC],
+    ]);
     expect(sw.flowStats(7)?.packets).toBe(3);
     // The flow now prints as OVS's flow after the change.
     const want = parseOdpActions(ENCAP_FLOW_NEW_MAC.slice(ENCAP_FLOW_NEW_MAC.indexOf(", actions:") + 10));
@@ -139,7 +170,8 @@ describe("encapsulation on the NIC", () => {
     const { sw, offer } = setup();
     // 1500 + 50 > 1500: a full-size inner frame would not fit (RFC 7348 §4.3 leaves fragmentation out).
     expect(offer(7, ENCAP_FLOW, 1, { 2: 0 })).toEqual({
-      ok: false, reason: "MTU: vport 1 MTU 1500 + 50 bytes of encapsulation exceeds vport 0 MTU 1500",
+      ok: false,
+      reason: "MTU: vport 1 MTU 1500 + 50 bytes of encapsulation exceeds vport 0 MTU 1500",
     });
     expect(sw.flowCount).toBe(0);
     sw.setMtu(1, 1450);
@@ -183,10 +215,13 @@ describe("encapsulation on the NIC", () => {
     send(1, UDP4);
     // Outer, then inner values. (The inner UDP payload is not DNS, so tshark's DNS dissector
     // flags it as malformed; expert info is left out for that reason.)
-    const rows = tsharkFields(txs.map((t) => hex(t.frame)),
+    const rows = tsharkFields(
+      txs.map((t) => hex(t.frame)),
       ["eth.dst", "ip.checksum.status", "ip.len", "udp.srcport", "udp.dstport", "udp.length", "vxlan.vni", "ip.dst"],
-      ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE"]);
-    const row = (mac: string) => `${mac},52:54:00:00:00:02\t1,1\t102,52\t39931,40000\t4789,53\t82,32\t5001\t192.0.2.2,198.51.100.2`;
+      ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE"],
+    );
+    const row = (mac: string) =>
+      `${mac},52:54:00:00:00:02\t1,1\t102,52\t39931,40000\t4789,53\t82,32\t5001\t192.0.2.2,198.51.100.2`;
     expect(rows).toEqual([row("aa:bb:cc:00:00:02"), row("aa:bb:cc:00:00:03")]);
   });
 });
@@ -211,8 +246,8 @@ describe("decapsulation on the NIC", () => {
       { vport: 2, tier: 2, flow: 2, frame: INNER_OUT },
       { vport: 2, tier: 1, flow: 2, frame: INNER_OUT },
     ]);
-    expect(sw.flowStats(1)).toEqual({ packets: 2, bytes: 2 * VXLAN_IN.length / 2, usedMs: 0 });
-    expect(sw.flowStats(2)).toEqual({ packets: 2, bytes: 2 * INNER_OUT.length / 2, usedMs: 0 });
+    expect(sw.flowStats(1)).toEqual({ packets: 2, bytes: (2 * VXLAN_IN.length) / 2, usedMs: 0 });
+    expect(sw.flowStats(2)).toEqual({ packets: 2, bytes: (2 * INNER_OUT.length) / 2, usedMs: 0 });
     const c = sw.counters();
     // Each packet counts once as a hit or a fallback; decapsulations are counted beside.
     expect([c.decapHits, c.l2Hits, c.l1Hits, c.rx[0]]).toEqual([2, 1, 1, 2]);
@@ -256,8 +291,10 @@ describe("decapsulation on the NIC", () => {
 
   it("refuses tnl_pop with other actions, and tnl_pop when hw-actions removes it", () => {
     const { offer } = decapSetup();
-    expect(offer(1, DECAP_FLOW.replace("actions:tnl_pop(4789)", "actions:2,tnl_pop(4789)"), 0))
-      .toEqual({ ok: false, reason: "tnl_pop with other actions not supported" });
+    expect(offer(1, DECAP_FLOW.replace("actions:tnl_pop(4789)", "actions:2,tnl_pop(4789)"), 0)).toEqual({
+      ok: false,
+      reason: "tnl_pop with other actions not supported",
+    });
     const { offer: offer2 } = decapSetup({ actions: DEFAULT_CAPS.actions.filter((a) => a !== "tnl_pop") });
     expect(offer2(1, DECAP_FLOW, 0)).toEqual({ ok: false, reason: "action tnl_pop not supported" });
   });
@@ -282,8 +319,12 @@ describe("the tunnel paths allocate nothing per packet", () => {
     const pool = new PacketPool(16, 2048);
     let sink = 0;
     const hooks: ESwitchHooks = {
-      tx(vport, slot, tier, flow) { sink = (sink + vport + slot + tier + flow) | 0; },
-      toHost(vport, slot, reason) { sink = (sink + vport + slot + reason) | 0; },
+      tx(vport, slot, tier, flow) {
+        sink = (sink + vport + slot + tier + flow) | 0;
+      },
+      toHost(vport, slot, reason) {
+        sink = (sink + vport + slot + reason) | 0;
+      },
     };
     const sw = new ESwitch({ name: "nic0", switchId: 1, nVfs: 2, pool, hooks });
     sw.setHostAddresses(["aa:55:aa:55:00:01"], ["192.0.2.1"]);
@@ -291,8 +332,9 @@ describe("the tunnel paths allocate nothing per packet", () => {
     const add = (flow: number, line: string, inPort: number, out: number) => {
       const k = parseOdpKey(line.slice(0, line.indexOf(", packets:")));
       k.key[W.IN_PORT] = inPort;
-      const acts = parseOdpActions(line.slice(line.indexOf(", actions:") + 10))
-        .map((a) => (a.type === "output" ? { ...a, port: out } : a.type === "tnl_push" ? { ...a, outPort: 0 } : a));
+      const acts = parseOdpActions(line.slice(line.indexOf(", actions:") + 10)).map((a) =>
+        a.type === "output" ? { ...a, port: out } : a.type === "tnl_push" ? { ...a, outPort: 0 } : a,
+      );
       expect(sw.offer(flow, k.key, k.mask, acts)).toEqual({ ok: true });
     };
     add(1, ENCAP_FLOW, 1, 0);
@@ -315,7 +357,9 @@ describe("the tunnel paths allocate nothing per packet", () => {
     };
     loop(50_000);
     let gcs = 0;
-    const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+    const obs = new PerformanceObserver((list) => {
+      gcs += list.getEntries().length;
+    });
     obs.observe({ entryTypes: ["gc"] });
     loop(1_000_000);
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -18,16 +18,31 @@ import { FLOW_WORDS, W } from "../../src/flow/key.ts";
 import { hex } from "../../src/wire/bytes.ts";
 import { XorShift32 } from "../../src/tables/hash.ts";
 
-interface Tx { vport: number; tier: number; flow: number; frame: Uint8Array }
-interface Host { vport: number; reason: number; frame: Uint8Array }
+interface Tx {
+  vport: number;
+  tier: number;
+  flow: number;
+  frame: Uint8Array;
+}
+interface Host {
+  vport: number;
+  reason: number;
+  frame: Uint8Array;
+}
 
 function setup(caps: Partial<NicCaps> = {}, ringSize = 1024, nVfs = 4) {
   const pool = new PacketPool(512, 2048);
   const txs: Tx[] = [];
   const host: Host[] = [];
   const hooks: ESwitchHooks = {
-    tx(vport, slot, tier, flow) { txs.push({ vport, tier, flow, frame: pool.frame(slot).slice() }); pool.release(slot); },
-    toHost(vport, slot, reason) { host.push({ vport, reason, frame: pool.frame(slot).slice() }); pool.release(slot); },
+    tx(vport, slot, tier, flow) {
+      txs.push({ vport, tier, flow, frame: pool.frame(slot).slice() });
+      pool.release(slot);
+    },
+    toHost(vport, slot, reason) {
+      host.push({ vport, reason, frame: pool.frame(slot).slice() });
+      pool.release(slot);
+    },
   };
   const sw = new ESwitch({ name: "nic0", switchId: 7, nVfs, pool, hooks, caps, ringSize });
   const send = (vport: number, frame: Uint8Array) => sw.rx(vport, pool.load(frame));
@@ -39,8 +54,10 @@ function setup(caps: Partial<NicCaps> = {}, ringSize = 1024, nVfs = 4) {
 }
 
 const ETH = "eth(src=52:54:00:00:00:01,dst=52:54:00:00:00:02)";
-const udp = (sport = 1000, dst = "10.0.0.2", inPort = 1) => composeFlow(
-  `in_port(${inPort}),${ETH},eth_type(0x0800),ipv4(src=10.0.0.1,dst=${dst},proto=17,tos=0,ttl=64,frag=no),udp(src=${sport},dst=53)`);
+const udp = (sport = 1000, dst = "10.0.0.2", inPort = 1) =>
+  composeFlow(
+    `in_port(${inPort}),${ETH},eth_type(0x0800),ipv4(src=10.0.0.1,dst=${dst},proto=17,tos=0,ttl=64,frag=no),udp(src=${sport},dst=53)`,
+  );
 const TO_10_0_0_2 = "recirc_id(0),in_port(1),eth_type(0x0800),ipv4(dst=10.0.0.2,frag=no)";
 
 describe("L1 and L2", () => {
@@ -49,7 +66,11 @@ describe("L1 and L2", () => {
     expect(offer(11, TO_10_0_0_2, "2")).toEqual({ ok: true });
     sw.nowMs = 5000;
     for (let i = 0; i < 3; i++) send(1, udp());
-    expect(txs.map((t) => [t.vport, t.tier, t.flow])).toEqual([[2, 2, 11], [2, 1, 11], [2, 1, 11]]);
+    expect(txs.map((t) => [t.vport, t.tier, t.flow])).toEqual([
+      [2, 2, 11],
+      [2, 1, 11],
+      [2, 1, 11],
+    ]);
     expect(txs[0]!.frame).toEqual(udp()); // output only: the bytes are untouched
     const c = sw.counters();
     expect([c.l2Hits, c.l1Hits, c.l1Inserts, c.l1Entries]).toEqual([1, 2, 1, 1]);
@@ -67,7 +88,8 @@ describe("L1 and L2", () => {
   it("drops a removed flow's L1 entries: its packets go to the host", () => {
     const { sw, txs, host, send, offer } = setup();
     offer(11, TO_10_0_0_2, "2");
-    send(1, udp()); send(1, udp());
+    send(1, udp());
+    send(1, udp());
     expect(sw.remove(11)).toBe(true);
     expect(sw.counters().l1Entries).toBe(0);
     send(1, udp());
@@ -80,7 +102,8 @@ describe("L1 and L2", () => {
   it("applies a modified flow's actions to L1 hits at once", () => {
     const { sw, txs, host, send, offer } = setup();
     offer(11, TO_10_0_0_2, "2");
-    send(1, udp()); send(1, udp());
+    send(1, udp());
+    send(1, udp());
     expect(sw.modify(11, parseOdpActions("push_vlan(vid=5,pcp=0),3"))).toEqual({ ok: true });
     send(1, udp());
     expect([txs[2]!.vport, txs[2]!.tier]).toEqual([3, 1]);
@@ -88,7 +111,10 @@ describe("L1 and L2", () => {
     expect(txs[2]!.frame.subarray(12, 16)).toEqual(hex("81000005"));
     expect(txs[2]!.frame.subarray(16)).toEqual(udp().subarray(12));
     // New actions the hardware cannot run: the flow leaves the NIC.
-    expect(sw.modify(11, parseOdpActions("userspace(pid=0)"))).toEqual({ ok: false, reason: "action userspace not supported" });
+    expect(sw.modify(11, parseOdpActions("userspace(pid=0)"))).toEqual({
+      ok: false,
+      reason: "action userspace not supported",
+    });
     send(1, udp());
     expect(host.map((h) => h.reason)).toEqual([FallbackReason.MISS]);
     expect(sw.flowCount).toBe(0);
@@ -98,7 +124,8 @@ describe("L1 and L2", () => {
     const { pool, sw, txs, send, offer } = setup();
     const free = pool.available;
     offer(4, TO_10_0_0_2, "drop");
-    send(1, udp()); send(1, udp());
+    send(1, udp());
+    send(1, udp());
     expect(txs).toHaveLength(0);
     const c = sw.counters();
     expect([c.l2Hits, c.l1Hits, c.actionDrops]).toEqual([1, 1, 2]);
@@ -108,7 +135,8 @@ describe("L1 and L2", () => {
   it("works with the L1 tracker disabled: every packet is an L2 hit", () => {
     const { sw, txs, send, offer } = setup({ l1Entries: 0 });
     offer(11, TO_10_0_0_2, "2");
-    send(1, udp()); send(1, udp());
+    send(1, udp());
+    send(1, udp());
     expect(txs.map((t) => t.tier)).toEqual([2, 2]);
     expect(sw.counters().l1Inserts).toBe(0);
   });
@@ -129,8 +157,11 @@ describe("fallback to the host", () => {
     offer(1, MATCH_ALL_ON_1, "2");
     offer(2, "recirc_id(0),in_port(1),eth_type(0x0806)", "2");
     send(1, udp()); // dst 52:54:00:00:00:02
-    const arp = (tip: string) => composeFlow(`in_port(1),eth(src=52:54:00:00:00:01,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806),`
-      + `arp(sip=10.0.0.1,tip=${tip},op=1,sha=52:54:00:00:00:01,tha=00:00:00:00:00:00)`);
+    const arp = (tip: string) =>
+      composeFlow(
+        `in_port(1),eth(src=52:54:00:00:00:01,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806),` +
+          `arp(sip=10.0.0.1,tip=${tip},op=1,sha=52:54:00:00:00:01,tha=00:00:00:00:00:00)`,
+      );
     send(1, arp("10.0.0.254"));
     send(1, arp("10.0.0.7")); // for someone else: forwarded by flow 2
     // LLDP (IEEE 802.1AB) to the nearest-bridge address 01:80:c2:00:00:0e: chassis id, port id, TTL, end.
@@ -151,8 +182,11 @@ describe("fallback to the host", () => {
     send(1, udp().subarray(0, 30)); // IPv4 header cut short
     send(1, udp().subarray(0, 10)); // not even an Ethernet header
     send(1, hex("525400000002525400000001 88b5 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0011")); // local experimental
-    const tagged = (tpid: string) => composeFlow(`in_port(1),${ETH},eth_type(${tpid}),vlan(vid=5,pcp=0),`
-      + "encap(eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no),udp(src=1000,dst=53))");
+    const tagged = (tpid: string) =>
+      composeFlow(
+        `in_port(1),${ETH},eth_type(${tpid}),vlan(vid=5,pcp=0),` +
+          "encap(eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no),udp(src=1000,dst=53))",
+      );
     send(1, tagged("0x88a8")); // 802.1ad S-tag: not in the default parsable set
     send(1, tagged("0x8100")); // 802.1Q: parsable, but flow 1 does not match a tagged packet
     expect(host.map((h) => h.reason)).toEqual([2, 2, 2, 2, 0]);
@@ -170,8 +204,12 @@ describe("fallback to the host", () => {
   it("ACTION: a flow whose actions need the host sends its packets there, unchanged", () => {
     const { sw, host, txs, send, offer } = setup({ actions: [...DEFAULT_CAPS.actions, "recirc"] });
     expect(offer(1, MATCH_ALL_ON_1, "set(ipv4(ttl=9)),recirc(0x5)")).toEqual({ ok: true });
-    send(1, udp()); send(1, udp());
-    expect(host.map((h) => [h.reason, h.frame])).toEqual([[FallbackReason.ACTION, udp()], [FallbackReason.ACTION, udp()]]);
+    send(1, udp());
+    send(1, udp());
+    expect(host.map((h) => [h.reason, h.frame])).toEqual([
+      [FallbackReason.ACTION, udp()],
+      [FallbackReason.ACTION, udp()],
+    ]);
     expect(txs).toHaveLength(0);
     expect([sw.counters().l1Hits, sw.counters().l2Hits]).toEqual([0, 0]);
   });
@@ -180,18 +218,27 @@ describe("fallback to the host", () => {
 describe("offload refusals", () => {
   it("refuses what the caps lack, and outputs to vports it does not have", () => {
     const { offer } = setup();
-    expect(offer(1, "recirc_id(0),in_port(1),eth_type(0x0800),ipv4(frag=no)", "userspace(pid=0)"))
-      .toEqual({ ok: false, reason: "action userspace not supported" });
-    expect(offer(2, "recirc_id(0),in_port(1),eth_type(0x86dd),ipv6(label=3,frag=no)", "2"))
-      .toEqual({ ok: false, reason: "match on ipv6_label not supported" });
-    expect(offer(3, "recirc_id(0),in_port(1),eth_type(0x0800),ipv4(frag=no)", "9"))
-      .toEqual({ ok: false, reason: "output to port 9: not a vport of nic0" });
+    expect(offer(1, "recirc_id(0),in_port(1),eth_type(0x0800),ipv4(frag=no)", "userspace(pid=0)")).toEqual({
+      ok: false,
+      reason: "action userspace not supported",
+    });
+    expect(offer(2, "recirc_id(0),in_port(1),eth_type(0x86dd),ipv6(label=3,frag=no)", "2")).toEqual({
+      ok: false,
+      reason: "match on ipv6_label not supported",
+    });
+    expect(offer(3, "recirc_id(0),in_port(1),eth_type(0x0800),ipv4(frag=no)", "9")).toEqual({
+      ok: false,
+      reason: "output to port 9: not a vport of nic0",
+    });
   });
 
   it("refuses a handle or a match already offloaded", () => {
     const { offer } = setup();
     expect(offer(1, TO_10_0_0_2, "2").ok).toBe(true);
-    expect(offer(1, "recirc_id(0),in_port(2),eth_type(0x0800),ipv4(frag=no)", "2")).toEqual({ ok: false, reason: "flow 1 is already offloaded" });
+    expect(offer(1, "recirc_id(0),in_port(2),eth_type(0x0800),ipv4(frag=no)", "2")).toEqual({
+      ok: false,
+      reason: "flow 1 is already offloaded",
+    });
     expect(offer(2, TO_10_0_0_2, "3")).toEqual({ ok: false, reason: "the same match is offloaded as flow 1" });
   });
 
@@ -224,7 +271,10 @@ describe("offload refusals", () => {
     const { sw, offer } = setup({ l2Entries: 2 });
     expect(offer(1, "recirc_id(0),in_port(1),eth_type(0x0800),ipv4(frag=no)", "2").ok).toBe(true);
     expect(offer(2, "recirc_id(0),in_port(2),eth_type(0x0800),ipv4(frag=no)", "2").ok).toBe(true);
-    expect(offer(3, "recirc_id(0),in_port(3),eth_type(0x0800),ipv4(frag=no)", "2")).toEqual({ ok: false, reason: "table full (2 entries)" });
+    expect(offer(3, "recirc_id(0),in_port(3),eth_type(0x0800),ipv4(frag=no)", "2")).toEqual({
+      ok: false,
+      reason: "table full (2 entries)",
+    });
     sw.remove(1);
     expect(offer(3, "recirc_id(0),in_port(3),eth_type(0x0800),ipv4(frag=no)", "2").ok).toBe(true);
     expect(sw.flows().map((f) => f.flow)).toEqual([2, 3]);
@@ -254,13 +304,20 @@ describe("rings, MTU and counters", () => {
     offer(2, "recirc_id(0),in_port(1),eth_type(0x0800),ipv4(dst=10.0.0.3,frag=no)", "push_vlan(vid=5,pcp=0),3");
     // TCP, because OVS's --len counts the added zeros twice in a UDP length (compose.test.ts),
     // which our parser rightly calls malformed.
-    const sized = (dst: string, n: number) => composeFlow(`in_port(1),${ETH},eth_type(0x0800),`
-      + `ipv4(src=10.0.0.1,dst=${dst},proto=6,tos=0,ttl=64,frag=no),tcp(src=1,dst=2)`, { packetSize: n });
+    const sized = (dst: string, n: number) =>
+      composeFlow(
+        `in_port(1),${ETH},eth_type(0x0800),` +
+          `ipv4(src=10.0.0.1,dst=${dst},proto=6,tos=0,ttl=64,frag=no),tcp(src=1,dst=2)`,
+        { packetSize: n },
+      );
     send(1, sized("10.0.0.2", 114)); // 100 + 14: fits
     send(1, sized("10.0.0.2", 115));
     send(1, sized("10.0.0.3", 114)); // 118 with its new tag: fits
     send(1, sized("10.0.0.3", 115));
-    expect(txs.map((t) => [t.vport, t.frame.length])).toEqual([[2, 114], [3, 118]]);
+    expect(txs.map((t) => [t.vport, t.frame.length])).toEqual([
+      [2, 114],
+      [3, 118],
+    ]);
     const c = sw.counters();
     expect([c.txDrops, c.txDropsByReason.mtu]).toEqual([2, 2]);
   });
@@ -273,10 +330,20 @@ describe("rings, MTU and counters", () => {
     const rng = new XorShift32(7);
     for (let i = 0; i < 3000; i++) {
       const r = rng.next() % 6;
-      const frame = r === 0 ? udp(rng.next() % 50) : r === 1 ? udp(rng.next() % 50, "10.0.0.9")
-        : r === 2 ? udp(rng.next() % 50, "10.0.0.2", 2) : r === 3 ? udp(1).subarray(0, 20)
-        : r === 4 ? composeFlow(`in_port(1),eth(src=52:54:00:00:00:01,dst=52:54:00:00:00:99),eth_type(0x0800),ipv4(src=1.1.1.1,dst=2.2.2.2,proto=1,tos=0,ttl=1,frag=no),icmp(type=8,code=0)`)
-        : udp(rng.next() % 50);
+      const frame =
+        r === 0
+          ? udp(rng.next() % 50)
+          : r === 1
+            ? udp(rng.next() % 50, "10.0.0.9")
+            : r === 2
+              ? udp(rng.next() % 50, "10.0.0.2", 2)
+              : r === 3
+                ? udp(1).subarray(0, 20)
+                : r === 4
+                  ? composeFlow(
+                      `in_port(1),eth(src=52:54:00:00:00:01,dst=52:54:00:00:00:99),eth_type(0x0800),ipv4(src=1.1.1.1,dst=2.2.2.2,proto=1,tos=0,ttl=1,frag=no),icmp(type=8,code=0)`,
+                    )
+                  : udp(rng.next() % 50);
       if (i % 3 === 0) send(1 + (r === 2 ? 1 : 0), frame);
       else sw.enqueue(1 + (r === 2 ? 1 : 0), pool.load(frame));
       if (i % 40 === 0) sw.poll(5);
@@ -306,8 +373,12 @@ describe("the per-packet path allocates nothing", () => {
     const pool = new PacketPool(64, 256);
     let sink = 0;
     const hooks: ESwitchHooks = {
-      tx(vport, slot, tier, flow) { sink = (sink + vport + slot + tier + flow) | 0; },
-      toHost(vport, slot, reason) { sink = (sink + vport + slot + reason) | 0; },
+      tx(vport, slot, tier, flow) {
+        sink = (sink + vport + slot + tier + flow) | 0;
+      },
+      toHost(vport, slot, reason) {
+        sink = (sink + vport + slot + reason) | 0;
+      },
     };
     // An L1 of 8 entries for 12 flows: most packets miss L1 and hit L2, evicting.
     const sw = new ESwitch({ name: "nic0", switchId: 1, nVfs: 2, pool, hooks, caps: { l1Entries: 8 } });
@@ -317,7 +388,9 @@ describe("the per-packet path allocates nothing", () => {
     const frames = [
       ...Array.from({ length: 12 }, (_, i) => udp(i)),
       udp(1, "10.0.0.2", 2), // miss
-      composeFlow("in_port(1),eth(src=52:54:00:00:00:01,dst=52:54:00:00:00:99),eth_type(0x0800),ipv4(src=1.1.1.1,dst=2.2.2.2,proto=17,tos=0,ttl=1,frag=no),udp(src=1,dst=2)"),
+      composeFlow(
+        "in_port(1),eth(src=52:54:00:00:00:01,dst=52:54:00:00:00:99),eth_type(0x0800),ipv4(src=1.1.1.1,dst=2.2.2.2,proto=17,tos=0,ttl=1,frag=no),udp(src=1,dst=2)",
+      ),
       udp().subarray(0, 30), // unclassifiable
       hex("0180c200000e525400000001 88cc 0207 04525400000001 0403 053031 0602 0078 0000"),
     ];
@@ -331,7 +404,9 @@ describe("the per-packet path allocates nothing", () => {
     };
     loop(100_000);
     let gcs = 0;
-    const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+    const obs = new PerformanceObserver((list) => {
+      gcs += list.getEntries().length;
+    });
     obs.observe({ entryTypes: ["gc"] });
     loop(1_000_000);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -349,16 +424,22 @@ describe("against a linear reference", () => {
   it("decides like the first matching flow of a plain list, through adds, modifies and removals", () => {
     const { sw, txs, host, send } = setup({ l1Entries: 64, maxMasks: 64, l2Entries: 4096 });
     const rng = new XorShift32(2024);
-    const pick = <T,>(xs: readonly T[]): T => xs[rng.next() % xs.length] as T;
+    const pick = <T>(xs: readonly T[]): T => xs[rng.next() % xs.length] as T;
     // A small field space, so that flows and packets meet often.
     const SRC = ["10.0.0.0", "10.0.0.1", "10.0.0.2", "10.0.0.3"];
     const DST = ["10.0.1.0", "10.0.1.1", "10.0.1.2", "10.0.1.3"];
     const PROTO = [6, 17];
     const PORTS = [1, 2, 3, 4];
-    interface Ref { flow: number; key: Uint32Array; mask: Uint32Array; port: number }
+    interface Ref {
+      flow: number;
+      key: Uint32Array;
+      mask: Uint32Array;
+      port: number;
+    }
     const list: Ref[] = [];
     const overlaps = (a: Ref, key: Uint32Array, mask: Uint32Array) => {
-      for (let w = 0; w < FLOW_WORDS; w++) if ((((a.key[w]! ^ key[w]!) & a.mask[w]! & mask[w]!) >>> 0) !== 0) return false;
+      for (let w = 0; w < FLOW_WORDS; w++)
+        if (((a.key[w]! ^ key[w]!) & a.mask[w]! & mask[w]!) >>> 0 !== 0) return false;
       return true;
     };
     let next = 1;
@@ -389,8 +470,9 @@ describe("against a linear reference", () => {
     };
     const packets = Array.from({ length: 96 }, () => {
       const proto = pick(PROTO);
-      const text = `in_port(${pick([1, 2])}),${ETH},eth_type(0x0800),ipv4(src=${pick(SRC)},dst=${pick(DST)},proto=${proto},tos=0,ttl=64,frag=no),`
-        + `${proto === 6 ? "tcp" : "udp"}(src=${pick(PORTS)},dst=${pick(PORTS)})`;
+      const text =
+        `in_port(${pick([1, 2])}),${ETH},eth_type(0x0800),ipv4(src=${pick(SRC)},dst=${pick(DST)},proto=${proto},tos=0,ttl=64,frag=no),` +
+        `${proto === 6 ? "tcp" : "udp"}(src=${pick(PORTS)},dst=${pick(PORTS)})`;
       return { text, frame: composeFlow(text), key: parseOdpKey(text).key, inPort: parseOdpKey(text).key[W.IN_PORT]! };
     });
     for (let i = 0; i < 40; i++) addRandom();
@@ -410,7 +492,7 @@ describe("against a linear reference", () => {
       }
       const p = pick(packets);
       const want = list.find((f) => {
-        for (let w = 0; w < FLOW_WORDS; w++) if ((((p.key[w]! ^ f.key[w]!) & f.mask[w]!) >>> 0) !== 0) return false;
+        for (let w = 0; w < FLOW_WORDS; w++) if (((p.key[w]! ^ f.key[w]!) & f.mask[w]!) >>> 0 !== 0) return false;
         return true;
       });
       const nTx = txs.length;

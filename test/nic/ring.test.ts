@@ -62,12 +62,18 @@ describe("Ring", () => {
     const got: number[] = [];
     for (let i = 0; i < 20; i++) {
       expect(r.push(i)).toBe(true);
-      if (i % 3 === 2) { expect(r.push(1000 + i)).toBe(true); got.push(r.pop()); }
+      if (i % 3 === 2) {
+        expect(r.push(1000 + i)).toBe(true);
+        got.push(r.pop());
+      }
       got.push(r.pop());
     }
     expect(r.size).toBe(0);
     const pushed: number[] = [];
-    for (let i = 0; i < 20; i++) { pushed.push(i); if (i % 3 === 2) pushed.push(1000 + i); }
+    for (let i = 0; i < 20; i++) {
+      pushed.push(i);
+      if (i % 3 === 2) pushed.push(1000 + i);
+    }
     expect(got).toEqual(pushed);
     for (let i = 0; i < 4; i++) r.push(i);
     expect(r.push(9)).toBe(false);

@@ -16,13 +16,28 @@ export interface PortSpec {
 }
 
 const ZERO: PortStats = {
-  rxPackets: 0, rxBytes: 0, rxDropped: 0, rxErrors: 0, txPackets: 0, txBytes: 0, txDropped: 0, txErrors: 0,
+  rxPackets: 0,
+  rxBytes: 0,
+  rxDropped: 0,
+  rxErrors: 0,
+  txPackets: 0,
+  txBytes: 0,
+  txDropped: 0,
+  txErrors: 0,
 };
 
 function port(name: string, ofport: number, odpPort: number, type: string, spec: PortSpec = {}): XPort {
   return {
-    name, ofport, odpPort, type, mac: `aa:55:aa:55:00:${ofport === OfPort.LOCAL ? "00" : ofport.toString(16).padStart(2, "0")}`,
-    mtu: 1500, tag: spec.tag ?? null, trunks: spec.trunks ?? [], vlanMode: spec.vlanMode ?? null, up: true,
+    name,
+    ofport,
+    odpPort,
+    type,
+    mac: `aa:55:aa:55:00:${ofport === OfPort.LOCAL ? "00" : ofport.toString(16).padStart(2, "0")}`,
+    mtu: 1500,
+    tag: spec.tag ?? null,
+    trunks: spec.trunks ?? [],
+    vlanMode: spec.vlanMode ?? null,
+    up: true,
     stats: () => ({ ...ZERO }),
   };
 }
@@ -32,9 +47,14 @@ export function makeBridge(nPorts = 4, vlans: Record<string, PortSpec> = {}): Br
   const list = [port("br0", OfPort.LOCAL, 100, "internal", vlans["br0"])];
   for (let i = 1; i <= nPorts; i++) list.push(port(`p${i}`, i, i, "dummy", vlans[`p${i}`]));
   return {
-    name: "br0", datapathName: "ovs-netdev", tables: new OfTables(),
-    ports: new Map(list.map((p) => [p.ofport, p])), byOdp: new Map(list.map((p) => [p.odpPort, p])),
-    byName: new Map(list.map((p) => [p.name, p])), mac: new MacLearning(), failMode: "secure",
+    name: "br0",
+    datapathName: "ovs-netdev",
+    tables: new OfTables(),
+    ports: new Map(list.map((p) => [p.ofport, p])),
+    byOdp: new Map(list.map((p) => [p.odpPort, p])),
+    byName: new Map(list.map((p) => [p.name, p])),
+    mac: new MacLearning(),
+    failMode: "secure",
     datapathId: 0xfedcba9876543210n,
   };
 }

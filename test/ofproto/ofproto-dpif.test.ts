@@ -62,7 +62,11 @@ const CASES: Case[] = [
     // ovs-ofctl add-flow br0 'table=1,ip,nw_dst=10.0.0.2,actions=resubmit(,2)'
     // ovs-ofctl add-flow br0 'table=2,tcp,tp_dst=80,actions=output:3'
     // ovs-appctl ofproto/trace br0 'in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80'
-    flows: ["in_port=1,actions=resubmit(,1)", "table=1,ip,nw_dst=10.0.0.2,actions=resubmit(,2)", "table=2,tcp,tp_dst=80,actions=output:3"],
+    flows: [
+      "in_port=1,actions=resubmit(,1)",
+      "table=1,ip,nw_dst=10.0.0.2,actions=resubmit(,2)",
+      "table=2,tcp,tp_dst=80,actions=output:3",
+    ],
     flow: "in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_dst=10.0.0.2,nw_frag=no,tp_dst=80",
     actions: "3",
@@ -220,7 +224,8 @@ const CASES: Case[] = [
     flows: ["in_port=1,ip,actions=dec_ttl,output:2"],
     flow: "in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=1,tp_src=1234,tp_dst=80",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_ttl=1,nw_frag=no",
-    actions: "userspace(pid=0,controller(reason=2,dont_send=1,continuation=0,recirc_id=1,rule_cookie=0,controller_id=0,max_len=65535))",
+    actions:
+      "userspace(pid=0,controller(reason=2,dont_send=1,continuation=0,recirc_id=1,rule_cookie=0,controller_id=0,max_len=65535))",
   },
   {
     name: "mod_nw_ttl",
@@ -284,7 +289,8 @@ const CASES: Case[] = [
     flows: ["in_port=1,actions=CONTROLLER:65535"],
     flow: "in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,nw_frag=no",
-    actions: "userspace(pid=0,controller(reason=1,dont_send=1,continuation=0,recirc_id=2,rule_cookie=0,controller_id=0,max_len=65535))",
+    actions:
+      "userspace(pid=0,controller(reason=1,dont_send=1,continuation=0,recirc_id=2,rule_cookie=0,controller_id=0,max_len=65535))",
   },
   {
     name: "ARP",
@@ -334,7 +340,8 @@ const CASES: Case[] = [
     flows: ["actions=NORMAL"],
     learn: ["in_port=2,dl_src=50:54:00:00:00:02,dl_dst=50:54:00:00:00:01"],
     flow: "in_port=1,arp,dl_src=50:54:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff,arp_spa=10.0.0.1,arp_tpa=10.0.0.2,arp_op=1",
-    megaflow: "recirc_id=0,eth,arp,in_port=1,dl_src=50:54:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff,arp_spa=10.0.0.1,arp_tpa=10.0.0.2,arp_op=1",
+    megaflow:
+      "recirc_id=0,eth,arp,in_port=1,dl_src=50:54:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff,arp_spa=10.0.0.1,arp_tpa=10.0.0.2,arp_op=1",
     actions: "100,3,2,4",
   },
   {
@@ -344,7 +351,7 @@ const CASES: Case[] = [
     // ovs-vsctl set Port p3 tag=20
     // ovs-ofctl add-flow br0 'actions=NORMAL'
     // ovs-appctl ofproto/trace br0 'in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80'
-    vlan: {"p1":"tag=10","p2":"tag=10","p3":"tag=20"},
+    vlan: { p1: "tag=10", p2: "tag=10", p3: "tag=20" },
     flows: ["actions=NORMAL"],
     flow: "in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_frag=no",
@@ -357,10 +364,11 @@ const CASES: Case[] = [
     // ovs-vsctl set Port p3 tag=20
     // ovs-ofctl add-flow br0 'actions=NORMAL'
     // ovs-appctl ofproto/trace br0 'in_port=4,dl_vlan=20,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80'
-    vlan: {"p1":"tag=10","p2":"tag=10","p3":"tag=20"},
+    vlan: { p1: "tag=10", p2: "tag=10", p3: "tag=20" },
     flows: ["actions=NORMAL"],
     flow: "in_port=4,dl_vlan=20,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80",
-    megaflow: "recirc_id=0,eth,ip,in_port=4,dl_vlan=20,dl_vlan_pcp=0,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_frag=no",
+    megaflow:
+      "recirc_id=0,eth,ip,in_port=4,dl_vlan=20,dl_vlan_pcp=0,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_frag=no",
     actions: "100,pop_vlan,3",
   },
   {
@@ -369,7 +377,7 @@ const CASES: Case[] = [
     // ovs-vsctl set Port p2 tag=10
     // ovs-ofctl add-flow br0 'actions=NORMAL'
     // ovs-appctl ofproto/trace br0 'in_port=1,dl_vlan=20,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80'
-    vlan: {"p1":"tag=10","p2":"tag=10"},
+    vlan: { p1: "tag=10", p2: "tag=10" },
     flows: ["actions=NORMAL"],
     flow: "in_port=1,dl_vlan=20,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,dl_vlan=20,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_frag=no",
@@ -382,7 +390,7 @@ const CASES: Case[] = [
     // ovs-vsctl set Port p3 trunks=30
     // ovs-ofctl add-flow br0 'actions=NORMAL'
     // ovs-appctl ofproto/trace br0 'in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80'
-    vlan: {"p1":"tag=10","p2":"trunks=10,20","p3":"trunks=30"},
+    vlan: { p1: "tag=10", p2: "trunks=10,20", p3: "trunks=30" },
     flows: ["actions=NORMAL"],
     flow: "in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_frag=no",
@@ -395,7 +403,7 @@ const CASES: Case[] = [
     // ovs-ofctl add-flow br0 'actions=NORMAL'
     // ovs-appctl ofproto/trace br0 'in_port=2,dl_vlan=10,dl_src=50:54:00:00:00:02,dl_dst=50:54:00:00:00:01' -generate
     // ovs-appctl ofproto/trace br0 'in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80'
-    vlan: {"p1":"tag=10","p2":"trunks=10,20"},
+    vlan: { p1: "tag=10", p2: "trunks=10,20" },
     flows: ["actions=NORMAL"],
     learn: ["in_port=2,dl_vlan=10,dl_src=50:54:00:00:00:02,dl_dst=50:54:00:00:00:01"],
     flow: "in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80",
@@ -408,7 +416,7 @@ const CASES: Case[] = [
     // ovs-vsctl set Port p1 tag=10
     // ovs-ofctl add-flow br0 'actions=NORMAL'
     // ovs-appctl ofproto/trace br0 'in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80'
-    vlan: {"p2":"tag=10 vlan_mode=native-untagged trunks=10,20","p1":"tag=10"},
+    vlan: { p2: "tag=10 vlan_mode=native-untagged trunks=10,20", p1: "tag=10" },
     flows: ["actions=NORMAL"],
     flow: "in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_frag=no",
@@ -423,7 +431,6 @@ const CASES: Case[] = [
     megaflow: "recirc_id=0,eth,ip,in_port=1,nw_frag=no",
     actions: "drop",
   },
-
 ];
 
 /** What each output sends: "port:tags", tags outermost first, in output order. */
@@ -431,7 +438,7 @@ function outputs(actions: string, tagged: readonly string[] = []): string[] {
   const tags: string[] = [...tagged];
   const out: string[] = [];
   for (const a of parseOdpActions(actions)) {
-    if (a.type === "push_vlan") tags.unshift(`${a.tpid.toString(16)}/${(a.tci & 0xfff)}/${a.tci >>> 13}`);
+    if (a.type === "push_vlan") tags.unshift(`${a.tpid.toString(16)}/${a.tci & 0xfff}/${a.tci >>> 13}`);
     else if (a.type === "pop_vlan") tags.shift();
     else if (a.type === "output") out.push(`${a.port}:${tags.join(".")}`);
     else out.push(formatOdpActions([a]).replace(/recirc_id=\d+/, "recirc_id=N"));
@@ -447,7 +454,8 @@ describe("translation against Open vSwitch 3.1 (ofproto-dpif.at-style cases)", (
     const run = () => {
       const br = makeBridge(4, vlanSpecs(c.vlan ?? {}));
       addFlows(br, c.flows);
-      for (const l of c.learn ?? []) translate(br, parseTraceFlow(br, l), { nowMs: 0, sideEffects: true, trace: false });
+      for (const l of c.learn ?? [])
+        translate(br, parseTraceFlow(br, l), { nowMs: 0, sideEffects: true, trace: false });
       const key = parseTraceFlow(br, c.flow);
       return { key, res: translate(br, key, { nowMs: 0, sideEffects: false, trace: false }) };
     };
@@ -475,7 +483,11 @@ describe("translation against Open vSwitch 3.1 (ofproto-dpif.at-style cases)", (
     expect(br.mac.size).toBe(0);
     const r = translate(br, k, { nowMs: 0, sideEffects: true, trace: false });
     expect(br.mac.lookup("50:54:00:00:00:02", 0, 0)).toBe(2);
-    expect(outputs(formatOdpActions(r.actions)).map((o) => o.split(":")[0]).sort()).toEqual(["1", "100", "3", "4"]);
+    expect(
+      outputs(formatOdpActions(r.actions))
+        .map((o) => o.split(":")[0])
+        .sort(),
+    ).toEqual(["1", "100", "3", "4"]);
     expect(k[W.IN_PORT]).toBe(2);
   });
 });

@@ -36,29 +36,35 @@ class Reference {
   rules: { flow: OfFlow; seq: number }[] = [];
   private seq = 0;
   private same(a: OfFlow, b: OfFlow): boolean {
-    return a.table === b.table && a.priority === b.priority
-      && a.match.mask.every((m, i) => m === b.match.mask[i]) && a.match.key.every((k, i) => k === b.match.key[i]);
+    return (
+      a.table === b.table &&
+      a.priority === b.priority &&
+      a.match.mask.every((m, i) => m === b.match.mask[i]) &&
+      a.match.key.every((k, i) => k === b.match.key[i])
+    );
   }
   add(f: OfFlow): void {
     this.rules = this.rules.filter((r) => !this.same(r.flow, f));
     this.rules.push({ flow: f, seq: this.seq++ });
   }
   select(c: OfFlow, strict: boolean): OfFlow[] {
-    return this.rules.filter(({ flow: r }) => {
-      if (c.table !== 255 && r.table !== c.table) return false;
-      if (c.cookieMask !== 0n && (r.cookie & c.cookieMask) !== (c.cookie & c.cookieMask)) return false;
-      if (strict) return r.priority === c.priority && this.same({ ...r, table: c.table }, { ...c, table: c.table });
-      for (let i = 0; i < FLOW_WORDS; i++) {
-        const cm = c.match.mask[i] as number;
-        // Every bit the criteria match on, the rule matches on too, with the same value.
-        for (let b = 0; b < 32; b++) {
-          if (!((cm >>> b) & 1)) continue;
-          if (!(((r.match.mask[i] as number) >>> b) & 1)) return false;
-          if ((((r.match.key[i] as number) >>> b) & 1) !== (((c.match.key[i] as number) >>> b) & 1)) return false;
+    return this.rules
+      .filter(({ flow: r }) => {
+        if (c.table !== 255 && r.table !== c.table) return false;
+        if (c.cookieMask !== 0n && (r.cookie & c.cookieMask) !== (c.cookie & c.cookieMask)) return false;
+        if (strict) return r.priority === c.priority && this.same({ ...r, table: c.table }, { ...c, table: c.table });
+        for (let i = 0; i < FLOW_WORDS; i++) {
+          const cm = c.match.mask[i] as number;
+          // Every bit the criteria match on, the rule matches on too, with the same value.
+          for (let b = 0; b < 32; b++) {
+            if (!((cm >>> b) & 1)) continue;
+            if (!(((r.match.mask[i] as number) >>> b) & 1)) return false;
+            if ((((r.match.key[i] as number) >>> b) & 1) !== (((c.match.key[i] as number) >>> b) & 1)) return false;
+          }
         }
-      }
-      return true;
-    }).map((x) => x.flow);
+        return true;
+      })
+      .map((x) => x.flow);
   }
   delete(c: OfFlow, strict: boolean): void {
     const gone = new Set(this.select(c, strict));
@@ -66,7 +72,8 @@ class Reference {
   }
   lookup(key: Uint32Array): OfFlow | null {
     let best: OfFlow | null = null;
-    for (const { flow } of this.rules) if (flow.table === 0 && keyMatches(flow, key) && (!best || flow.priority > best.priority)) best = flow;
+    for (const { flow } of this.rules)
+      if (flow.table === 0 && keyMatches(flow, key) && (!best || flow.priority > best.priority)) best = flow;
     return best;
   }
 }
@@ -87,9 +94,13 @@ describe("against the naive reference on random flows", () => {
         ref.add(f);
       }
       expect(t.count).toBe(ref.rules.length);
-      const crit = parseFlow(randomFlowText(rng, false).replace(/cookie=(0x\d)/, "cookie=$1/0x3"), { command: "delete" });
+      const crit = parseFlow(randomFlowText(rng, false).replace(/cookie=(0x\d)/, "cookie=$1/0x3"), {
+        command: "delete",
+      });
       const strict = (rng.next() & 1) === 1;
-      expect(ids(t.matching(crit, strict)).map(describeFlow)).toEqual(ref.select(crit, strict).sort(byText).map(describeFlow));
+      expect(ids(t.matching(crit, strict)).map(describeFlow)).toEqual(
+        ref.select(crit, strict).sort(byText).map(describeFlow),
+      );
       t.delete(crit, { strict });
       ref.delete(crit, strict);
       expect(t.count).toBe(ref.rules.length);
@@ -137,7 +148,9 @@ describe("OVS 3.1 behaviour", () => {
     const hit = t.modify(parseFlow("in_port=1,idle_timeout=50,actions=output:3", { command: "modify" }), 100);
     expect(hit).toEqual([r]);
     expect(t.version).toBe(v + 1);
-    expect([r.flow.idleTimeout, r.flow.hardTimeout, r.stats.createdMs, r.stats.modifiedMs, r.stats.packets]).toEqual([10, 20, 0, 100, 1]);
+    expect([r.flow.idleTimeout, r.flow.hardTimeout, r.stats.createdMs, r.stats.modifiedMs, r.stats.packets]).toEqual([
+      10, 20, 0, 100, 1,
+    ]);
     expect(r.flow.actions).toEqual([{ type: "output", port: 3 }]);
     t.modify(parseFlow("in_port=1,reset_counts,actions=output:3", { command: "modify" }), 200);
     expect(r.stats.packets).toBe(0);
@@ -147,7 +160,10 @@ describe("OVS 3.1 behaviour", () => {
     const v = t.version;
     expect(t.modify(parseFlow("in_port=7,actions=output:2", { command: "modify" }), 0)).toEqual([]);
     expect([t.count, t.version]).toEqual([0, v]);
-    const [added] = t.modify(parseFlow("in_port=7,actions=output:2", { command: "modify" }), 0, { addIfNone: true, newCookie: 0n });
+    const [added] = t.modify(parseFlow("in_port=7,actions=output:2", { command: "modify" }), 0, {
+      addIfNone: true,
+      newCookie: 0n,
+    });
     expect([added?.flow.table, added?.flow.priority, t.count]).toEqual([0, 0x8000, 1]);
   });
   it("check_overlap refuses an overlapping rule of the same priority, not a disjoint one or a replacement", () => {
@@ -206,7 +222,11 @@ describe("OVS 3.1 behaviour", () => {
     t.add(parseFlow("priority=5,in_port=2,actions=drop"), 0);
     t.add(parseFlow("priority=5,in_port=3,actions=drop"), 0);
     t.modify(parseFlow("in_port=2,actions=output:1", { command: "modify" }), 1);
-    expect(t.dump().map((r) => `${r.flow.table}:${r.flow.priority}:${r.flow.match.key[W.IN_PORT]}`))
-      .toEqual(["0:5:2", "0:5:3", "0:1:1", "1:9:0"]);
+    expect(t.dump().map((r) => `${r.flow.table}:${r.flow.priority}:${r.flow.match.key[W.IN_PORT]}`)).toEqual([
+      "0:5:2",
+      "0:5:3",
+      "0:1:1",
+      "1:9:0",
+    ]);
   });
 });

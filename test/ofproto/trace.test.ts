@@ -5,7 +5,13 @@
 // then the commands listed with the case). The recirculation id in a controller action is a
 // process-wide counter in vswitchd, so it is compared as "recirc_id=N".
 import { describe, expect, it } from "vitest";
-import { formatTrace, formatTraceCommand, formatTraceTree, parseTraceFlow, TraceError } from "../../src/ofproto/trace.ts";
+import {
+  formatTrace,
+  formatTraceCommand,
+  formatTraceTree,
+  parseTraceFlow,
+  TraceError,
+} from "../../src/ofproto/trace.ts";
 import { translate } from "../../src/ofproto/xlate.ts";
 import { addFlows, makeBridge, vlanSpecs } from "./bridge-fixture.ts";
 
@@ -44,7 +50,11 @@ Datapath actions: 2
     // ovs-ofctl add-flow br0 'table=1,ip,nw_dst=10.0.0.2,actions=resubmit(,2)'
     // ovs-ofctl add-flow br0 'table=2,tcp,tp_dst=80,actions=output:3'
     // ovs-appctl ofproto/trace br0 'in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80'
-    flows: ["in_port=1,actions=resubmit(,1)", "table=1,ip,nw_dst=10.0.0.2,actions=resubmit(,2)", "table=2,tcp,tp_dst=80,actions=output:3"],
+    flows: [
+      "in_port=1,actions=resubmit(,1)",
+      "table=1,ip,nw_dst=10.0.0.2,actions=resubmit(,2)",
+      "table=2,tcp,tp_dst=80,actions=output:3",
+    ],
     flow: "in_port=1,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80",
     text: `Flow: tcp,in_port=1,vlan_tci=0x0000,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=1234,tp_dst=80,tcp_flags=0
 
@@ -307,7 +317,7 @@ Datapath actions: 2
     // ovs-vsctl set Port p2 tag=10
     // ovs-ofctl add-flow br0 'actions=NORMAL'
     // ovs-appctl ofproto/trace br0 'in_port=1,dl_vlan=20,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80'
-    vlan: {"p1":"tag=10","p2":"tag=10"},
+    vlan: { p1: "tag=10", p2: "tag=10" },
     flows: ["actions=NORMAL"],
     flow: "in_port=1,dl_vlan=20,tcp,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1234,tp_dst=80",
     text: `Flow: tcp,in_port=1,dl_vlan=20,dl_vlan_pcp=0,vlan_tci1=0x0000,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=1234,tp_dst=80,tcp_flags=0
@@ -529,7 +539,6 @@ Megaflow: recirc_id=0,eth,tcp,in_port=1,nw_tos=0,nw_frag=no
 Datapath actions: set(ipv4(tos=0x10/0xfc)),2
 `,
   },
-
 ];
 
 const norm = (s: string): string => s.replace(/recirc_id=\d+/g, "recirc_id=N");
@@ -553,9 +562,12 @@ describe("ofproto/trace command", () => {
   };
   // OVS 3.1, with the single flow `actions=drop` on br0:
   //   ovs-appctl ofproto/trace ovs-dummy 'in_port(2),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,tos=0,ttl=64,frag=no),tcp(src=1,dst=2)'
-  const ODP = "in_port(2),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,tos=0,ttl=64,frag=no),tcp(src=1,dst=2)";
+  const ODP =
+    "in_port(2),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,tos=0,ttl=64,frag=no),tcp(src=1,dst=2)";
   it("takes a datapath flow, mapping its datapath in_port to the OpenFlow port", () => {
-    expect(formatTraceCommand(host(), ["ovs-dummy", ODP])).toBe(`Flow: tcp,in_port=2,vlan_tci=0x0000,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=1,tp_dst=2,tcp_flags=0
+    expect(
+      formatTraceCommand(host(), ["ovs-dummy", ODP]),
+    ).toBe(`Flow: tcp,in_port=2,vlan_tci=0x0000,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=1,tp_dst=2,tcp_flags=0
 
 bridge("br0")
 -------------
@@ -569,7 +581,9 @@ Datapath actions: drop
   });
   //   ovs-appctl ofproto/trace br0 'in_port=p2,ip'
   it("takes port names in OpenFlow syntax", () => {
-    expect(formatTraceCommand(host(), ["br0", "in_port=p2,ip"])).toBe(`Flow: ip,in_port=2,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_proto=0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no
+    expect(
+      formatTraceCommand(host(), ["br0", "in_port=p2,ip"]),
+    ).toBe(`Flow: ip,in_port=2,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_proto=0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no
 
 bridge("br0")
 -------------
@@ -592,8 +606,9 @@ Datapath actions: drop
   });
   //   ovs-appctl ofproto/trace br0 in_port=1,foo=2 → "Bad openflow flow syntax: in_port=1,foo=2: unknown field foo"
   it("reports a bad OpenFlow flow as OVS does", () => {
-    expect(() => formatTraceCommand(host(), ["br0", "in_port=1,foo=2"]))
-      .toThrowError(new TraceError("Bad openflow flow syntax: in_port=1,foo=2: unknown field foo"));
+    expect(() => formatTraceCommand(host(), ["br0", "in_port=1,foo=2"])).toThrowError(
+      new TraceError("Bad openflow flow syntax: in_port=1,foo=2: unknown field foo"),
+    );
   });
   it("learns only with -generate", () => {
     const h = host();
@@ -613,7 +628,13 @@ describe("trace tree layout (oftrace_node_print_details)", () => {
   it("indents by level and by whether a node has a later sibling", () => {
     const leaf = (kind: "action" | "detail" | "warn", text: string) => ({ kind, text, subs: [] });
     const t1 = { kind: "table" as const, text: " 1. No match.", subs: [leaf("action", "drop")] };
-    const t0 = { kind: "table" as const, text: " 0. priority 1", subs: [leaf("action", "resubmit(,1)"), t1, leaf("detail", "d"), leaf("warn", "w")] };
-    expect(formatTraceTree([t0])).toBe(" 0. priority 1\n    resubmit(,1)\n     1. No match.\n            drop\n     -> d\n     >> w\n");
+    const t0 = {
+      kind: "table" as const,
+      text: " 0. priority 1",
+      subs: [leaf("action", "resubmit(,1)"), t1, leaf("detail", "d"), leaf("warn", "w")],
+    };
+    expect(formatTraceTree([t0])).toBe(
+      " 0. priority 1\n    resubmit(,1)\n     1. No match.\n            drop\n     -> d\n     >> w\n",
+    );
   });
 });

@@ -76,7 +76,7 @@ User: 2001:ca00::/24 dev br0 SRC 2001:cafe::88`);
 
   it("agrees with a linear longest-prefix reference on random routes", () => {
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 8;
     const r = new RouteTable();
     const ref: { net: number; len: number; dev: string }[] = [];
     for (let i = 0; i < 60; i++) {
@@ -95,7 +95,7 @@ User: 2001:ca00::/24 dev br0 SRC 2001:cafe::88`);
       let best: { len: number; dev: string } | null = null;
       for (const x of ref) {
         const m = x.len === 0 ? 0 : (0xffffffff << (32 - x.len)) >>> 0;
-        if (((a & m) >>> 0) === x.net && (best === null || x.len > best.len)) best = x;
+        if ((a & m) >>> 0 === x.net && (best === null || x.len > best.len)) best = x;
       }
       expect(r.lookup(ip)?.dev ?? null).toBe(best?.dev ?? null);
     }
@@ -119,7 +119,9 @@ describe("NeighTable", () => {
     expect(() => n.set("br0", "1.1.2.93", "zz")).toThrowError(new NeighError("bad MAC address"));
     expect(() => n.set("br0", "1.1.2.9x", "f8:bc:12:44:34:b6")).toThrowError(new NeighError("bad IP address"));
     n.flush();
-    expect(n.show()).toBe("IP                                            MAC                 Bridge\n==========================================================================");
+    expect(n.show()).toBe(
+      "IP                                            MAC                 Bridge\n==========================================================================",
+    );
   });
 
   it("ages entries out on the virtual clock (tnl/neigh/aging 2; set; 3 s later the table is empty)", () => {

@@ -18,8 +18,31 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function sample(seed = 0): Db {
   const db = new Db(seed);
-  const r = runVsctl(db, ["add-br", "br0", "--", "add-port", "br0", "p1", "tag=7", "--", "set", "Interface", "p1",
-    "type=dummy", "options:pcap=p1.pcap", "ofport_request=3", "--", "set", "Open_vSwitch", ".", "other_config:hw-offload=true"], IO);
+  const r = runVsctl(
+    db,
+    [
+      "add-br",
+      "br0",
+      "--",
+      "add-port",
+      "br0",
+      "p1",
+      "tag=7",
+      "--",
+      "set",
+      "Interface",
+      "p1",
+      "type=dummy",
+      "options:pcap=p1.pcap",
+      "ofport_request=3",
+      "--",
+      "set",
+      "Open_vSwitch",
+      ".",
+      "other_config:hw-offload=true",
+    ],
+    IO,
+  );
   expect(r).toEqual({ code: 0, stdout: "", stderr: "" });
   return db;
 }
@@ -100,7 +123,10 @@ describe("Db", () => {
   it.each([
     ["{not json", /bad\.json: .*JSON/],
     ['{"format":"other"}', /not an offload-emu configuration database/],
-    ['{"format":"offload-emu-conf-1","seed":0,"next":2,"root":{"uuid":"u","bridges":{},"other_config":{},"external_ids":{}}}', /bridges is not a list/],
+    [
+      '{"format":"offload-emu-conf-1","seed":0,"next":2,"root":{"uuid":"u","bridges":{},"other_config":{},"external_ids":{}}}',
+      /bridges is not a list/,
+    ],
   ])("load() of a bad file says why: %s", (text, msg) => {
     const path = join(dir, "bad.json");
     writeFileSync(path, text);
@@ -118,7 +144,11 @@ describe("Db as the engine's configuration", () => {
     db.onCommit(() => engine.reconfigure());
     const vs = (...argv: string[]) => runVsctl(db, argv, IO, { wait: true, logDir: dir });
     expect(vs("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy").code).toBe(0);
-    expect(vs("add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=dummy", "ofport_request=5")).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(vs("add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=dummy", "ofport_request=5")).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
     // ovs-vsctl get Interface p1 ofport printed 5 right after the same add-port on OVS 3.1.
     expect(vs("get", "Interface", "p1", "ofport").stdout).toBe("5\n");
     expect(vs("get", "Interface", "br0", "ofport").stdout).toBe("65534\n");

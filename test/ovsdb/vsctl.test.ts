@@ -30,10 +30,37 @@ function err(db: Db, ...argv: string[]): string {
 function br1(): Db {
   const db = new Db();
   ok(db, "add-br", "br1", "--", "set", "bridge", "br1", "datapath_type=dummy");
-  ok(db, "add-port", "br1", "p1", "--", "set", "Interface", "p1", "type=dummy", "ofport_request=5",
-    "options:pcap=p1.pcap", "options:rxq_pcap=r.pcap");
+  ok(
+    db,
+    "add-port",
+    "br1",
+    "p1",
+    "--",
+    "set",
+    "Interface",
+    "p1",
+    "type=dummy",
+    "ofport_request=5",
+    "options:pcap=p1.pcap",
+    "options:rxq_pcap=r.pcap",
+  );
   ok(db, "add-port", "br1", "p2", "tag=10", "--", "set", "Interface", "p2", "type=bogus");
-  ok(db, "add-port", "br1", "p3", "--", "set", "Port", "p3", "trunks=1,2,3", "--", "set", "Interface", "p3", "type=dummy");
+  ok(
+    db,
+    "add-port",
+    "br1",
+    "p3",
+    "--",
+    "set",
+    "Port",
+    "p3",
+    "trunks=1,2,3",
+    "--",
+    "set",
+    "Interface",
+    "p3",
+    "type=dummy",
+  );
   return db;
 }
 
@@ -41,7 +68,8 @@ describe("vsctl show", () => {
   it("prints OVS's layout: defaults left out, options as a map, error quoted, tag and trunks", () => {
     const db = br1();
     // ovs-vswitchd wrote this error for the unknown type; here the engine does, so the test writes it.
-    (db.iface("p2") as { error: string | null }).error = "could not open network device p2 (Address family not supported by protocol)";
+    (db.iface("p2") as { error: string | null }).error =
+      "could not open network device p2 (Address family not supported by protocol)";
     ok(db, "set", "Open_vSwitch", ".", "ovs_version=3.1.0");
     // OVS prints a bridge's ports in UUID order; its UUIDs were random (it printed br1, p2, p1,
     // p3), ours count up, so the Port blocks are in creation order. Each block is OVS's verbatim.
@@ -68,7 +96,7 @@ describe("vsctl show", () => {
 `);
   });
 
-  it("quotes names that are not identifiers (add-port br0 \"p 1\")", () => {
+  it('quotes names that are not identifiers (add-port br0 "p 1")', () => {
     const db = new Db();
     ok(db, "add-br", "br0");
     ok(db, "add-port", "br0", "p 1", "--", "set", "Interface", "p 1", "type=dummy");
@@ -95,10 +123,16 @@ describe("vsctl bridge and port commands", () => {
     [["add-br", "br1"], "cannot create a bridge named br1 because a bridge named br1 already exists"],
     [["add-port", "br1", "p1"], "cannot create a port named p1 because a port named p1 already exists on bridge br1"],
     [["add-port", "br0", "p1"], "cannot create a port named p1 because a port named p1 already exists on bridge br1"],
-    [["--may-exist", "add-port", "br0", "p1"], '"--may-exist add-port br0 p1" but p1 is actually attached to bridge br1'],
+    [
+      ["--may-exist", "add-port", "br0", "p1"],
+      '"--may-exist add-port br0 p1" but p1 is actually attached to bridge br1',
+    ],
     [["del-port", "p9"], "no port named p9"],
     [["del-port", "br0", "p1"], "bridge br0 does not have a port p1"],
-    [["del-port", "br0", "br0"], "cannot delete port br0 because it is the local port for bridge br0 (deleting this port requires deleting the entire bridge)"],
+    [
+      ["del-port", "br0", "br0"],
+      "cannot delete port br0 because it is the local port for bridge br0 (deleting this port requires deleting the entire bridge)",
+    ],
     [["add-br", "p1"], "cannot create a bridge named p1 because a port named p1 already exists on bridge br1"],
     [["add-port", "br0", "br0"], "cannot create a port named br0 because a bridge named br0 already exists"],
     [["add-port", "nob", "px"], "no bridge named nob"],
@@ -131,8 +165,9 @@ describe("vsctl bridge and port commands", () => {
     const db = br1();
     // ovs-vsctl add-br br9 -- frob / add-br br9 -- add-br br9: error, and list-br shows no br9.
     expect(err(db, "add-br", "br9", "--", "frob")).toBe(`${ERR}unknown command 'frob'; use --help for help\n`);
-    expect(err(db, "add-br", "br9", "--", "add-br", "br9"))
-      .toBe(`${ERR}cannot create a bridge named br9 because a bridge named br9 already exists\n`);
+    expect(err(db, "add-br", "br9", "--", "add-br", "br9")).toBe(
+      `${ERR}cannot create a bridge named br9 because a bridge named br9 already exists\n`,
+    );
     expect(ok(db, "list-br")).toBe("br1\n");
     ok(db, "add-br", "br9", "--", "del-br", "br9");
     expect(ok(db, "--no-wait", "--timeout=5", "--", "list-br", "--")).toBe("br1\n");
@@ -180,12 +215,27 @@ describe("vsctl get, set, add, remove, clear, list, find", () => {
 
   it("quotes strings as OVSDB does (set Open_vSwitch . external_ids:…)", () => {
     const db = new Db();
-    ok(db, "set", "Open_vSwitch", ".", "external_ids:a=1abc", "external_ids:b=a1", "external_ids:c=_x",
-      "external_ids:d=a:b", "external_ids:e=x/y", "external_ids:f=true",
-      "external_ids:g=01234567-89ab-cdef-0123-456789abcdef", 'external_ids:h=""', "external_ids:i=A-Z.q",
-      'external_ids:j=a\\"b', "external_ids:1k=v", 'external_ids:"l m"=n');
+    ok(
+      db,
+      "set",
+      "Open_vSwitch",
+      ".",
+      "external_ids:a=1abc",
+      "external_ids:b=a1",
+      "external_ids:c=_x",
+      "external_ids:d=a:b",
+      "external_ids:e=x/y",
+      "external_ids:f=true",
+      "external_ids:g=01234567-89ab-cdef-0123-456789abcdef",
+      'external_ids:h=""',
+      "external_ids:i=A-Z.q",
+      'external_ids:j=a\\"b',
+      "external_ids:1k=v",
+      'external_ids:"l m"=n',
+    );
     expect(ok(db, "get", "Open_vSwitch", ".", "external_ids")).toBe(
-      '{"1k"=v, a="1abc", b=a1, c=_x, d="a:b", e="x/y", f="true", g="01234567-89ab-cdef-0123-456789abcdef", h="", i=A-Z.q, j="a\\\\\\"b", "l m"=n}\n');
+      '{"1k"=v, a="1abc", b=a1, c=_x, d="a:b", e="x/y", f="true", g="01234567-89ab-cdef-0123-456789abcdef", h="", i=A-Z.q, j="a\\\\\\"b", "l m"=n}\n',
+    );
     ok(db, "set", "Open_vSwitch", ".", "other_config:hw-offload=true", "external_ids:k=a b");
     expect(ok(db, "get", "Open_vSwitch", ".", "other_config:hw-offload")).toBe('"true"\n');
     expect(ok(db, "get", "Open_vSwitch", ".", "external_ids:k")).toBe('"a b"\n');
@@ -194,7 +244,9 @@ describe("vsctl get, set, add, remove, clear, list, find", () => {
   it("set parses whole maps and sets, add/remove/clear edit them", () => {
     const db = br1();
     ok(db, "set", "Interface", "p1", 'options:x="a,b"', "mtu_request=1400");
-    expect(ok(db, "get", "Interface", "p1", "options", "mtu_request")).toBe('{pcap=p1.pcap, rxq_pcap=r.pcap, x="a,b"}\n1400\n');
+    expect(ok(db, "get", "Interface", "p1", "options", "mtu_request")).toBe(
+      '{pcap=p1.pcap, rxq_pcap=r.pcap, x="a,b"}\n1400\n',
+    );
     ok(db, "set", "Interface", "p1", "options={a=1 b=2}");
     ok(db, "set", "Interface", "p1", "options={c=1, d=2}");
     expect(ok(db, "get", "Interface", "p1", "options")).toBe('{c="1", d="2"}\n');
@@ -217,17 +269,39 @@ describe("vsctl get, set, add, remove, clear, list, find", () => {
     expect(ok(db, "get", "Interface", "p2", "type")).toBe('""\n');
     expect(ok(db, "--columns=name,tag,trunks", "list", "Port", "p2", "p3")).toBe(
       "name                : p2\ntag                 : 11\ntrunks              : []\n\n" +
-      "name                : p3\ntag                 : []\ntrunks              : []\n");
-    expect(ok(db, "--columns=name,tag", "find", "Port", "tag=11")).toBe("name                : p2\ntag                 : 11\n");
+        "name                : p3\ntag                 : []\ntrunks              : []\n",
+    );
+    expect(ok(db, "--columns=name,tag", "find", "Port", "tag=11")).toBe(
+      "name                : p2\ntag                 : 11\n",
+    );
   });
 
   it("lists Bridge columns in OVS's format (list Bridge br0 with --columns)", () => {
     const db = new Db();
-    ok(db, "add-br", "br0", "--", "set", "bridge", "br0", "datapath-type=dummy", "fail-mode=secure",
-      "other-config:datapath-id=fedcba9876543210", "other-config:hwaddr=aa:55:aa:55:00:00",
-      "protocols=OpenFlow10,OpenFlow11,OpenFlow12,OpenFlow13,OpenFlow14,OpenFlow15");
+    ok(
+      db,
+      "add-br",
+      "br0",
+      "--",
+      "set",
+      "bridge",
+      "br0",
+      "datapath-type=dummy",
+      "fail-mode=secure",
+      "other-config:datapath-id=fedcba9876543210",
+      "other-config:hwaddr=aa:55:aa:55:00:00",
+      "protocols=OpenFlow10,OpenFlow11,OpenFlow12,OpenFlow13,OpenFlow14,OpenFlow15",
+    );
     db.root.bridges[0]!.datapath_id = "fedcba9876543210"; // written by ovs-vswitchd, i.e. our engine
-    expect(ok(db, "--columns=name,datapath_id,datapath_type,fail_mode,protocols,mcast_snooping_enable,stp_enable,other_config", "list", "Bridge", "br0")).toBe(
+    expect(
+      ok(
+        db,
+        "--columns=name,datapath_id,datapath_type,fail_mode,protocols,mcast_snooping_enable,stp_enable,other_config",
+        "list",
+        "Bridge",
+        "br0",
+      ),
+    ).toBe(
       `name                : br0
 datapath_id         : fedcba9876543210
 datapath_type       : dummy
@@ -236,17 +310,30 @@ protocols           : [OpenFlow10, OpenFlow11, OpenFlow12, OpenFlow13, OpenFlow1
 mcast_snooping_enable: false
 stp_enable          : false
 other_config        : {datapath-id=fedcba9876543210, hwaddr="aa:55:aa:55:00:00"}
-`);
+`,
+    );
   });
 
   it.each([
     [["set", "Interface", "p1", "ofport_request=abc"], '"abc" is not a valid integer or range'],
-    [["set", "Interface", "p1", "ofport_request=70000"], "constraint violation: 70000 is not in the valid range 1 to 65279 (inclusive)"],
+    [
+      ["set", "Interface", "p1", "ofport_request=70000"],
+      "constraint violation: 70000 is not in the valid range 1 to 65279 (inclusive)",
+    ],
     [["set", "Port", "p1", "tag=5000"], "constraint violation: 5000 is not in the valid range 0 to 4095 (inclusive)"],
     [["set", "Port", "p1", "tag=-1"], "constraint violation: -1 is not in the valid range 0 to 4095 (inclusive)"],
-    [["set", "Port", "p1", "vlan_mode=bogus"], "constraint violation: bogus is not one of the allowed values ([access, dot1q-tunnel, native-tagged, native-untagged, trunk])"],
-    [["set", "Bridge", "br1", "fail_mode=bogus"], "constraint violation: bogus is not one of the allowed values ([secure, standalone])"],
-    [["set", "Bridge", "br1", "protocols=OpenFlow99"], "constraint violation: OpenFlow99 is not one of the allowed values ([OpenFlow10, OpenFlow11, OpenFlow12, OpenFlow13, OpenFlow14, OpenFlow15])"],
+    [
+      ["set", "Port", "p1", "vlan_mode=bogus"],
+      "constraint violation: bogus is not one of the allowed values ([access, dot1q-tunnel, native-tagged, native-untagged, trunk])",
+    ],
+    [
+      ["set", "Bridge", "br1", "fail_mode=bogus"],
+      "constraint violation: bogus is not one of the allowed values ([secure, standalone])",
+    ],
+    [
+      ["set", "Bridge", "br1", "protocols=OpenFlow99"],
+      "constraint violation: OpenFlow99 is not one of the allowed values ([OpenFlow10, OpenFlow11, OpenFlow12, OpenFlow13, OpenFlow14, OpenFlow15])",
+    ],
     [["set", "Bridge", "br1", "mcast_snooping_enable=maybe"], '"maybe" is not a valid boolean (use "true" or "false")'],
     [["set", "Interface", "p1", "options"], 'options: argument does not end in "=" followed by a value.'],
     [["set", "Interface", "p1", "options="], 'options=: argument does not end in "=" followed by a value.'],
@@ -260,14 +347,23 @@ other_config        : {datapath-id=fedcba9876543210, hwaddr="aa:55:aa:55:00:00"}
     [["get", "Frob", "p1", "type"], 'unknown table "Frob"'],
     [["set", "Open_vSwitch", "x", "other_config:a=b"], 'no row "x" in table Open_vSwitch'],
     [["set", "Bridge", "br1", "name=x"], "cannot modify read-only column name in table Bridge"],
-    [["clear", "Interface", "p1", "type"], '"clear" operation cannot be applied to column type of table Interface, which is not allowed to be empty'],
-    [["add", "Port", "p2", "tag", "12"], 'transaction error: {"details":"Attempted to store 2 elements in set of up to 1 integers.","error":"constraint violation"}'],
+    [
+      ["clear", "Interface", "p1", "type"],
+      '"clear" operation cannot be applied to column type of table Interface, which is not allowed to be empty',
+    ],
+    [
+      ["add", "Port", "p2", "tag", "12"],
+      'transaction error: {"details":"Attempted to store 2 elements in set of up to 1 integers.","error":"constraint violation"}',
+    ],
     [["set", "Port", "p3", "trunks=a"], '"a" is not a valid integer or range'],
     [["set", "Port", "p3", "trunks=[1,2"], '[1,2: missing "]" at end of data'],
     [["set", "Port", "p3", "trunks=1,1,2"], "1,1,2: set contains duplicate value"],
     [["set", "Interface", "p1", 'options:"x'], '"x: quoted string extends past end of argument'],
     [["set", "Interface", "p1", 'options:x="y'], '"y: missing quote at end of quoted string'],
-    [["--columns=name,ofp", "list", "Interface", "p1"], 'Interface contains more than one column whose name matches "ofp": ofport, ofport_request'],
+    [
+      ["--columns=name,ofp", "list", "Interface", "p1"],
+      'Interface contains more than one column whose name matches "ofp": ofport, ofport_request',
+    ],
     [["--columns=name", "list", "Frob"], 'unknown table "Frob"'],
     [["list", "Interface", "nop"], 'no row "nop" in table Interface'],
     [["set", "Interface", "p1"], "'set' command requires at least 3 arguments"],
@@ -287,9 +383,14 @@ describe("vsctl after a commit", () => {
     db.onCommit(() => {
       commits++;
       // What the engine does: p1 opens, p2's type is unknown.
-      for (const b of db.root.bridges) for (const p of b.ports) for (const i of p.interfaces) {
-        if (i.type === "bogus") { i.ofport = -1; i.error = "could not open network device p2 (Address family not supported by protocol)"; } else i.ofport ??= 1;
-      }
+      for (const b of db.root.bridges)
+        for (const p of b.ports)
+          for (const i of p.interfaces) {
+            if (i.type === "bogus") {
+              i.ofport = -1;
+              i.error = "could not open network device p2 (Address family not supported by protocol)";
+            } else i.ofport ??= 1;
+          }
     });
     const wait = { wait: true, logDir: "/run/x" };
     expect(runVsctl(db, ["add-br", "br1"], IO, wait)).toEqual({ code: 0, stdout: "", stderr: "" });
@@ -300,8 +401,12 @@ describe("vsctl after a commit", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(
       `${ERR}Error detected while setting up 'p2': could not open network device p2 (Address family not supported by protocol).  See offload-emu log for details.\n` +
-      `${ERR}The default log directory is "/run/x".\n`);
-    expect(runVsctl(db, ["--no-wait", "add-port", "br1", "p3", "--", "set", "Interface", "p3", "type=bogus"], IO, wait).stderr).toBe("");
+        `${ERR}The default log directory is "/run/x".\n`,
+    );
+    expect(
+      runVsctl(db, ["--no-wait", "add-port", "br1", "p3", "--", "set", "Interface", "p3", "type=bogus"], IO, wait)
+        .stderr,
+    ).toBe("");
     expect(commits).toBe(3);
   });
 });

@@ -11,7 +11,14 @@ import { fixtureReport } from "./fixtures.ts";
 describe("cost model defaults", () => {
   it("turns the cited cycle counts into ns at 2.0 GHz", () => {
     expect(costModel()).toEqual({
-      coreGHz: 2, nicL1Ns: 0, nicL2Ns: 0, emcNs: 450, megaflowNs: 600, upcallNs: 67_500, offloadInsertNs: 20_000, dropNs: 0,
+      coreGHz: 2,
+      nicL1Ns: 0,
+      nicL2Ns: 0,
+      emcNs: 450,
+      megaflowNs: 600,
+      upcallNs: 67_500,
+      offloadInsertNs: 20_000,
+      dropNs: 0,
     });
     // TIERS order: nic-l1, nic-l2, dp-emc, dp-megaflow, upcall, drop.
     expect(tierCostNs(costModel())).toEqual([0, 0, 450, 600, 67_500, 0]);

@@ -24,7 +24,9 @@ describe("formatHtml, as text", () => {
     expect(html).not.toMatch(/https?:|\/\/[a-z]|url\(|@import|@font-face|<link|<img|xlink:href/i);
   });
   it("has the headline, the comparison, each run's tiers and refusals, and the plots", () => {
-    expect(html).toContain(`<p class="headline">hw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic, 0.43 cores for every Mpps of it</p>`);
+    expect(html).toContain(
+      `<p class="headline">hw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic, 0.43 cores for every Mpps of it</p>`,
+    );
     expect(html).toContain(`<td>sustainable on one core</td><td class="n">9.45 Mpps</td><td class="n">1.88 Mpps</td>`);
     expect(html).toContain(`<td>table full (4096 entries)</td><td class="n">1,500</td>`);
     for (const p of PLOTS) expect(html).toContain(`<svg class="plot" data-plot="${p}"`);
@@ -54,7 +56,12 @@ describe.runIf(requireTool("chromium"))("formatHtml, rendered in headless Chromi
   const dir = mkdtempSync(join(tmpdir(), "offload-emu-html-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  interface Box { x: number; y: number; width: number; height: number }
+  interface Box {
+    x: number;
+    y: number;
+    width: number;
+    height: number;
+  }
   interface Measured {
     plot: string;
     area: Box;
@@ -88,10 +95,19 @@ document.body.appendChild(pre);
   function render(): Measured[] {
     const file = join(dir, "report.html");
     writeFileSync(file, formatHtml(fixtureReport()).replace("</body>", `${MEASURE}\n</body>`));
-    const dom = execFileSync("chromium", [
-      "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", `--user-data-dir=${join(dir, "profile")}`,
-      "--dump-dom", `file://${file}`,
-    ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 60_000 });
+    const dom = execFileSync(
+      "chromium",
+      [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        `--user-data-dir=${join(dir, "profile")}`,
+        "--dump-dom",
+        `file://${file}`,
+      ],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 60_000 },
+    );
     const m = /<pre id="measured">([^<]*)<\/pre>/.exec(dom);
     expect(m, "the measuring script ran").not.toBeNull();
     return JSON.parse((m as RegExpExecArray)[1]!.replace(/&quot;/g, '"').replace(/&amp;/g, "&")) as Measured[];

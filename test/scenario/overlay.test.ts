@@ -32,7 +32,9 @@ async function runOverlay(): Promise<{ dir: string; run: RunResult }> {
 function frames(file: string, iface: string): { data: Uint8Array; comment: string }[] {
   const r = readCaptureFile(file);
   const ids = new Set(r.interfaces.flatMap((i, n) => (i.name === iface ? [n] : [])));
-  return r.packets.filter((p) => ids.has(p.interfaceId)).map((p) => ({ data: p.data.slice(0, p.caplen), comment: p.comment ?? "" }));
+  return r.packets
+    .filter((p) => ids.has(p.interfaceId))
+    .map((p) => ({ data: p.data.slice(0, p.caplen), comment: p.comment ?? "" }));
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
@@ -52,7 +54,7 @@ describe("two hosts over VXLAN, GENEVE and NVGRE", () => {
       let kind: string;
       let inner: Uint8Array;
       if (proto === 17) {
-        const dport = (data[36] as number) << 8 | (data[37] as number);
+        const dport = ((data[36] as number) << 8) | (data[37] as number);
         kind = dport === 4789 ? "vxlan" : dport === 6081 ? "geneve" : `udp ${dport}`;
         inner = data.subarray(50);
       } else if (proto === 47) {
@@ -64,7 +66,10 @@ describe("two hosts over VXLAN, GENEVE and NVGRE", () => {
       byTunnel.set(kind, list);
     }
     // What each VM sent, as recorded when it entered host a.
-    const sent = (vm: string) => frames(cap("a"), vm).filter((f) => !f.comment.startsWith("?")).map((f) => hex(f.data));
+    const sent = (vm: string) =>
+      frames(cap("a"), vm)
+        .filter((f) => !f.comment.startsWith("?"))
+        .map((f) => hex(f.data));
     const vm1 = sent("vm1").filter((f) => f.startsWith("020000000b01"));
     const vm2 = sent("vm2").filter((f) => f.startsWith("020000000b02"));
     const vm3 = sent("vm3").filter((f) => f.startsWith("020000000b03"));
@@ -74,7 +79,10 @@ describe("two hosts over VXLAN, GENEVE and NVGRE", () => {
     expect(byTunnel.get("geneve")).toEqual(vm2);
     expect(byTunnel.get("nvgre")).toEqual(vm3);
     // Host b hands the same frames to its VMs.
-    const got = (vm: string) => frames(cap("b"), vm).map((f) => hex(f.data)).filter((f) => f.startsWith(`020000000b0${vm.slice(2)}`));
+    const got = (vm: string) =>
+      frames(cap("b"), vm)
+        .map((f) => hex(f.data))
+        .filter((f) => f.startsWith(`020000000b0${vm.slice(2)}`));
     expect(got("vm1")).toEqual(vm1);
     expect(got("vm2")).toEqual(vm2);
     expect(got("vm3")).toEqual(vm3);
@@ -82,7 +90,9 @@ describe("two hosts over VXLAN, GENEVE and NVGRE", () => {
     const aOut = frames(cap("a"), "pf0").map((f) => f.comment);
     expect(aOut.filter((c) => /^nic-l[12]: .*actions:tnl_push/.test(c)).length).toBeGreaterThan(vm1.length);
     const bIn = frames(cap("b"), "vm2").map((f) => f.comment);
-    expect(bIn.filter((c) => /^nic-l[12]: tunnel\(tun_id=0xc8,src=172\.31\.0\.1,dst=172\.31\.0\.2/.test(c)).length).toBeGreaterThan(vm2.length * 0.9);
+    expect(
+      bIn.filter((c) => /^nic-l[12]: tunnel\(tun_id=0xc8,src=172\.31\.0\.1,dst=172\.31\.0\.2/.test(c)).length,
+    ).toBeGreaterThan(vm2.length * 0.9);
     expect(run.flows.refused).toEqual([]);
     expect(run.tiers.reduce((a, t) => a + t.packets, 0)).toBe(run.packets);
   }, 60_000);
@@ -90,11 +100,38 @@ describe("two hosts over VXLAN, GENEVE and NVGRE", () => {
   describe.runIf(requireTool("tshark"))("the underlay capture, read by tshark", () => {
     it("decodes outer and inner headers with no warnings or errors", async () => {
       const { dir } = await runOverlay();
-      const out = execFileSync("tshark", ["-r", join(dir, "captures", "overlay-underlay-hw-on.pcapng"),
-        "-o", "tcp.analyze_sequence_numbers:FALSE", "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-        "-T", "fields", "-E", "separator=|", "-e", "frame.protocols", "-e", "_ws.expert.severity", "-e", "vxlan.vni", "-e", "geneve.vni", "-e", "gre.key"],
-      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-      const rows = out.trim().split("\n").map((l) => l.split("|"));
+      const out = execFileSync(
+        "tshark",
+        [
+          "-r",
+          join(dir, "captures", "overlay-underlay-hw-on.pcapng"),
+          "-o",
+          "tcp.analyze_sequence_numbers:FALSE",
+          "-o",
+          "ip.check_checksum:TRUE",
+          "-o",
+          "udp.check_checksum:TRUE",
+          "-T",
+          "fields",
+          "-E",
+          "separator=|",
+          "-e",
+          "frame.protocols",
+          "-e",
+          "_ws.expert.severity",
+          "-e",
+          "vxlan.vni",
+          "-e",
+          "geneve.vni",
+          "-e",
+          "gre.key",
+        ],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+      );
+      const rows = out
+        .trim()
+        .split("\n")
+        .map((l) => l.split("|"));
       const stacks = new Set(rows.map((r) => r[0]));
       expect([...stacks].sort()).toEqual([
         "eth:ethertype:ip:gre:eth:ethertype:ip:udp:data",

@@ -26,14 +26,19 @@ describe("formatText", () => {
   const lines = text.split("\n");
 
   it("puts the headline first", () => {
-    expect(lines[0]).toBe("hw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic, 0.43 cores for every Mpps of it");
+    expect(lines[0]).toBe(
+      "hw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic, 0.43 cores for every Mpps of it",
+    );
     expect(lines[1]).toBe("offload-emu report: fixture-4vm (test/scenario/fixtures.ts, seed 7)");
   });
   it("has the side-by-side on/off table with the CPU estimate", () => {
     const row = (name: string): string[] => {
       const l = lines.find((x) => x.startsWith(name));
       expect(l, name).toBeDefined();
-      return (l as string).slice(name.length).trim().split(/\s{2,}/);
+      return (l as string)
+        .slice(name.length)
+        .trim()
+        .split(/\s{2,}/);
     };
     expect(lines.find((l) => l.includes("hw-offload on") && l.includes("hw-offload off"))).toBeDefined();
     expect(row("host CPU, core-seconds")).toEqual(["1.058", "5.313"]);
@@ -52,16 +57,24 @@ describe("formatText", () => {
       expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(100, 6);
     }
     // The on run's L1 row: hits and misses from the NIC counters, host CPU 0 (on the NIC).
-    expect(tierLines(text, "hw-offload on")[0]!.trim().split(/\s{2,}/))
-      .toEqual(["nic-l1", "8,500,000", "85.0 %", "8,500,000", "1,500,000", "0.000 s"]);
+    expect(
+      tierLines(text, "hw-offload on")[0]!
+        .trim()
+        .split(/\s{2,}/),
+    ).toEqual(["nic-l1", "8,500,000", "85.0 %", "8,500,000", "1,500,000", "0.000 s"]);
     // EMC misses go on to the megaflow cache and upcalls: 180,000 + 10,000.
-    expect(tierLines(text, "hw-offload on")[2]!.trim().split(/\s{2,}/))
-      .toEqual(["dp-emc", "300,000", "3.0 %", "300,000", "190,000", "0.135 s"]);
+    expect(
+      tierLines(text, "hw-offload on")[2]!
+        .trim()
+        .split(/\s{2,}/),
+    ).toEqual(["dp-emc", "300,000", "3.0 %", "300,000", "190,000", "0.135 s"]);
   });
   it("gives flow setups, refusals with an example each, fallbacks, drops, the timeline", () => {
     expect(text).toContain("flow setups: 9,000 (900/s); peak datapath flows 6,000, of which offloaded 4,800");
     expect(text).toMatch(/1,500 {2}table full \(4096 entries\)\n +e\.g\. recirc_id\(0\),in_port\(2\),/);
-    expect(text).toMatch(/ 500 {2}output to vm4: not a representor \(type tap\)\n +e\.g\. recirc_id\(0\),in_port\(1\),/);
+    expect(text).toMatch(
+      / 500 {2}output to vm4: not a representor \(type tap\)\n +e\.g\. recirc_id\(0\),in_port\(1\),/,
+    );
     expect(text).toContain("NIC fallbacks to the host: miss 480,000, host 6,000, unclassifiable 4,000\n");
     expect(text).toContain("drops: dropped by the NIC 9,000, port link down 1,000\n");
     expect(text).toContain("5.000 s  ofctl mod-flows br0 tcp,actions=output:3");
@@ -77,7 +90,9 @@ describe("formatText", () => {
   it("colours only when asked", () => {
     expect(text).not.toContain("\x1b[");
     const c = formatText(report, { color: true });
-    expect(c.split("\n")[0]).toBe("\x1b[1m\x1b[32mhw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic, 0.43 cores for every Mpps of it\x1b[0m\x1b[0m");
+    expect(c.split("\n")[0]).toBe(
+      "\x1b[1m\x1b[32mhw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic, 0.43 cores for every Mpps of it\x1b[0m\x1b[0m",
+    );
     expect(c.replace(/\x1b\[[0-9;]*m/g, "")).toBe(text);
   });
   it("says so when there is no on/off pair", () => {
@@ -93,7 +108,8 @@ describe("formatJson", () => {
   const report = fixtureReport();
   const json = formatJson(report);
   const doc = JSON.parse(json) as {
-    format: string; runs: { packets: number; tiers: { packets: number; share: number }[] }[];
+    format: string;
+    runs: { packets: number; tiers: { packets: number; share: number }[] }[];
     cost: { runs: { cpuSeconds: number; sustainablePps: number | null }[]; saving: Record<string, unknown> };
   };
 
@@ -102,7 +118,11 @@ describe("formatJson", () => {
     expect(doc.cost.runs.map((r) => r.cpuSeconds)).toEqual([1.058, 5.313]);
     expect(doc.cost.runs[0]!.sustainablePps).toBe(9_451_795.841);
     expect(doc.cost.saving).toEqual({
-      on: "hw-offload on", off: "hw-offload off", coresSaved: 0.4255, percentSaved: 80.087, ratio: 5.021739,
+      on: "hw-offload on",
+      off: "hw-offload off",
+      coresSaved: 0.4255,
+      percentSaved: 80.087,
+      ratio: 5.021739,
       headline: "hw-offload saves 0.43 cores (80.1 % of host CPU) for this traffic, 0.43 cores for every Mpps of it",
     });
     for (const r of doc.runs) expect(r.tiers.reduce((a, t) => a + t.packets, 0)).toBe(r.packets);
@@ -136,10 +156,22 @@ describe("formatJson", () => {
 });
 
 describe("number formatting", () => {
-  it.each([[0, "0"], [999, "999"], [1000, "1,000"], [1234567, "1,234,567"], [-4200, "-4,200"]])("fmtInt(%d)", (n, s) => {
+  it.each([
+    [0, "0"],
+    [999, "999"],
+    [1000, "1,000"],
+    [1234567, "1,234,567"],
+    [-4200, "-4,200"],
+  ])("fmtInt(%d)", (n, s) => {
     expect(fmtInt(n)).toBe(s);
   });
-  it.each([[950, "950 pps"], [1500, "1.50 kpps"], [12_340, "12.3 kpps"], [9_451_795.84, "9.45 Mpps"], [2.5e9, "2.50 Gpps"]])("fmtSi(%d)", (n, s) => {
+  it.each([
+    [950, "950 pps"],
+    [1500, "1.50 kpps"],
+    [12_340, "12.3 kpps"],
+    [9_451_795.84, "9.45 Mpps"],
+    [2.5e9, "2.50 Gpps"],
+  ])("fmtSi(%d)", (n, s) => {
     expect(fmtSi(n, "pps")).toBe(s);
   });
 });

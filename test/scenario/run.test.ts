@@ -34,7 +34,10 @@ const TRAFFIC = `traffic:
     protocol: udp
 `;
 
-async function run(text: string, dir = mkdtempSync(join(tmpdir(), "oe-scn-"))): Promise<{ report: Report; dir: string }> {
+async function run(
+  text: string,
+  dir = mkdtempSync(join(tmpdir(), "oe-scn-")),
+): Promise<{ report: Report; dir: string }> {
   const sc = parseScenario(text, "t.yaml");
   return { report: await runScenario(sc, { baseDir: CONFORMANCE, outDir: dir }), dir };
 }
@@ -80,7 +83,11 @@ describe("scenario runs", () => {
     }
     // Another seed, other traffic.
     const c = await run(text.replace("duration: 500ms", "duration: 500ms\nseed: 2"));
-    expect(readFileSync(join(c.dir, "captures", "t-hw-on.pcapng")).equals(readFileSync(join(a.dir, "captures", "t-hw-on.pcapng")))).toBe(false);
+    expect(
+      readFileSync(join(c.dir, "captures", "t-hw-on.pcapng")).equals(
+        readFileSync(join(a.dir, "captures", "t-hw-on.pcapng")),
+      ),
+    ).toBe(false);
   });
 
   describe.runIf(requireTool("tshark"))("captures, read by tshark", () => {
@@ -105,13 +112,46 @@ describe("scenario runs", () => {
 `;
       const { dir, report } = await run(text);
       const file = join(dir, "captures", "t-hw-on.pcapng");
-      const out = execFileSync("tshark", ["-r", file, "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-        // Generated TCP segments are stateless (every packet of a flow carries seq 1): Wireshark's
-        // sequence analysis would call them retransmissions, which says nothing about the bytes.
-        "-o", "tcp.analyze_sequence_numbers:FALSE",
-        "-T", "fields", "-E", "separator=|", "-e", "frame.interface_id", "-e", "frame.comment", "-e", "ip.checksum.status",
-        "-e", "tcp.checksum.status", "-e", "udp.checksum.status", "-e", "icmp.checksum.status", "-e", "_ws.expert.severity"], { encoding: "utf8" });
-      const rows = out.trim().split("\n").map((l) => l.split("|"));
+      const out = execFileSync(
+        "tshark",
+        [
+          "-r",
+          file,
+          "-o",
+          "ip.check_checksum:TRUE",
+          "-o",
+          "tcp.check_checksum:TRUE",
+          "-o",
+          "udp.check_checksum:TRUE",
+          // Generated TCP segments are stateless (every packet of a flow carries seq 1): Wireshark's
+          // sequence analysis would call them retransmissions, which says nothing about the bytes.
+          "-o",
+          "tcp.analyze_sequence_numbers:FALSE",
+          "-T",
+          "fields",
+          "-E",
+          "separator=|",
+          "-e",
+          "frame.interface_id",
+          "-e",
+          "frame.comment",
+          "-e",
+          "ip.checksum.status",
+          "-e",
+          "tcp.checksum.status",
+          "-e",
+          "udp.checksum.status",
+          "-e",
+          "icmp.checksum.status",
+          "-e",
+          "_ws.expert.severity",
+        ],
+        { encoding: "utf8" },
+      );
+      const rows = out
+        .trim()
+        .split("\n")
+        .map((l) => l.split("|"));
       const on = report.runs[0] as RunResult;
       // Each packet is recorded where it came in (vm1) and where it left (vm2).
       expect(rows).toHaveLength(on.packets * 2);
@@ -142,15 +182,48 @@ describe("scenario runs", () => {
     expect(on.flows.refused.map((r) => r.reason)).toContain("action userspace not supported");
     if (!requireTool("tshark")) return;
     const file = join(dir, "captures", "default-hw-on.pcapng");
-    const out = execFileSync("tshark", ["-r", file, "-o", "tcp.analyze_sequence_numbers:FALSE", "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-      "-T", "fields", "-E", "separator=|", "-e", "frame.interface_name", "-e", "frame.protocols", "-e", "_ws.expert.severity", "-e", "frame.comment"],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 << 20 });
-    const rows = out.trim().split("\n").map((l) => l.split("|"));
+    const out = execFileSync(
+      "tshark",
+      [
+        "-r",
+        file,
+        "-o",
+        "tcp.analyze_sequence_numbers:FALSE",
+        "-o",
+        "ip.check_checksum:TRUE",
+        "-o",
+        "udp.check_checksum:TRUE",
+        "-T",
+        "fields",
+        "-E",
+        "separator=|",
+        "-e",
+        "frame.interface_name",
+        "-e",
+        "frame.protocols",
+        "-e",
+        "_ws.expert.severity",
+        "-e",
+        "frame.comment",
+      ],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 << 20 },
+    );
+    const rows = out
+      .trim()
+      .split("\n")
+      .map((l) => l.split("|"));
     // Nothing above PI_CHAT (0x200000): no notes, warnings or errors.
-    for (const r of rows) for (const sev of (r[2] as string).split(",")) expect(Number(sev)).toBeLessThanOrEqual(0x200000);
+    for (const r of rows)
+      for (const sev of (r[2] as string).split(",")) expect(Number(sev)).toBeLessThanOrEqual(0x200000);
     // vm4's tenant traffic: encapsulated on the NIC on its way out, decapsulated on the NIC on its way in.
-    const vxlanOut = rows.filter((r) => r[0] === "pf0" && (r[1] as string).includes(":vxlan:") && /^nic-l[12]: .*actions:tnl_push/.test(r[3] as string));
-    const vxlanIn = rows.filter((r) => r[0] === "vm4" && /^nic-l[12]: tunnel\(tun_id=0x1388,src=192\.0\.2\.20,dst=192\.0\.2\.10/.test(r[3] as string));
+    const vxlanOut = rows.filter(
+      (r) =>
+        r[0] === "pf0" && (r[1] as string).includes(":vxlan:") && /^nic-l[12]: .*actions:tnl_push/.test(r[3] as string),
+    );
+    const vxlanIn = rows.filter(
+      (r) =>
+        r[0] === "vm4" && /^nic-l[12]: tunnel\(tun_id=0x1388,src=192\.0\.2\.20,dst=192\.0\.2\.10/.test(r[3] as string),
+    );
     expect(vxlanOut.length).toBeGreaterThan(600);
     expect(vxlanIn.length).toBeGreaterThan(600);
   }, 60_000);
@@ -174,8 +247,12 @@ describe("scenario runs", () => {
     // Tiers: nic-l1, nic-l2, dp-emc, dp-megaflow, upcall, drop.
     expect((s(500).tierPps[0] as number) + (s(500).tierPps[1] as number)).toBeGreaterThan(0);
     expect((s(700).tierPps[0] as number) + (s(700).tierPps[1] as number)).toBe(0);
-    expect(on.marks.map((m) => [m.tMs, m.label])).toEqual([[300, "link vm2 down"], [400, "link vm2 up"], [600, "hw-offload off"],
-      [800, "ofctl mod-flows br0 in_port=vm1,actions=output:p3"]]);
+    expect(on.marks.map((m) => [m.tMs, m.label])).toEqual([
+      [300, "link vm2 down"],
+      [400, "link vm2 up"],
+      [600, "hw-offload off"],
+      [800, "ofctl mod-flows br0 in_port=vm1,actions=output:p3"],
+    ]);
   });
 
   it("joins hosts by links: frames leaving one host's port arrive at the other's", async () => {
@@ -187,7 +264,9 @@ describe("scenario runs", () => {
       - ofctl add-flow br0 in_port=vm,actions=output:wire
       - ofctl add-flow br0 in_port=wire,actions=output:vm
 `;
-    const { report } = await run(`duration: 100ms\nruns: [off]\nhosts:\n${h("a")}${h("b")}links:\n  - { a: "a:wire", b: "b:wire" }\ntraffic:\n  - host: a\n    port: vm\n    rate: 1kpps\n`);
+    const { report } = await run(
+      `duration: 100ms\nruns: [off]\nhosts:\n${h("a")}${h("b")}links:\n  - { a: "a:wire", b: "b:wire" }\ntraffic:\n  - host: a\n    port: vm\n    rate: 1kpps\n`,
+    );
     const r = report.runs[0] as RunResult;
     // 100 packets sent on a; each is handled by a, then by b: 200 packet handlings.
     expect(r.packets).toBe(200);
@@ -197,27 +276,41 @@ describe("scenario runs", () => {
   it("replays a capture onto a port at its recorded timing", async () => {
     // ndpi__vxlan.pcap: 127 Ethernet frames over 631 ms (tshark's dissection: 127 rows).
     const rows = readFileSync(join(CONFORMANCE, "ndpi__vxlan.pcap.fields.tsv"), "utf8").trim().split("\n").length - 1;
-    const { report } = await run(`duration: 1s\nruns: [off]\n${HOST}traffic:\n  - port: p3\n    pcap: ndpi__vxlan.pcap\n`);
+    const { report } = await run(
+      `duration: 1s\nruns: [off]\n${HOST}traffic:\n  - port: p3\n    pcap: ndpi__vxlan.pcap\n`,
+    );
     expect(report.runs[0]?.packets).toBe(rows);
-    const looped = await run(`duration: 2s\nruns: [off]\n${HOST}traffic:\n  - port: p3\n    pcap: ndpi__vxlan.pcap\n    loop: true\n    timing: 1kpps\n`);
+    const looped = await run(
+      `duration: 2s\nruns: [off]\n${HOST}traffic:\n  - port: p3\n    pcap: ndpi__vxlan.pcap\n    loop: true\n    timing: 1kpps\n`,
+    );
     // At 1 kpps the 127 frames take 127 ms a round: 2000 packets in 2 s.
     expect(looped.report.runs[0]?.packets).toBe(2000);
   });
 
   it("stops before running on an unknown port, a bad rule, a missing capture", async () => {
     const fails = async (text: string): Promise<string> => {
-      try { await run(text); } catch (e) { if (e instanceof ScenarioError) return e.message; throw e; }
+      try {
+        await run(text);
+      } catch (e) {
+        if (e instanceof ScenarioError) return e.message;
+        throw e;
+      }
       throw new Error("ran");
     };
     expect(await fails(`duration: 1s\n${HOST}traffic:\n  - port: vm9\n    rate: 1kpps\n`)).toBe(
-      't.yaml:11:11: traffic[0].port: no port "vm9" on the host (ports: br0, pf0, vm1, vm2, p3)');
+      't.yaml:11:11: traffic[0].port: no port "vm9" on the host (ports: br0, pf0, vm1, vm2, p3)',
+    );
     expect(await fails(`duration: 1s\n${HOST}  - ofctl add-flow br0 in_port=1,actions=output:nowhere\n`)).toMatch(
-      /^t\.yaml:10:5: setup: "ofctl add-flow br0 in_port=1,actions=output:nowhere" failed: /);
+      /^t\.yaml:10:5: setup: "ofctl add-flow br0 in_port=1,actions=output:nowhere" failed: /,
+    );
     expect(await fails(`duration: 1s\n${HOST}traffic:\n  - port: p3\n    pcap: no-such.pcap\n`)).toMatch(
-      /^t\.yaml:11:5: traffic\[0\]: cannot read .*no-such\.pcap: ENOENT$/);
-    expect(await fails(`duration: 1s\n${HOST}timeline:\n  - at: 1s\n    do: ofctl add-flow br0 ip,actions=bogus\n`)).toMatch(
-      /^t\.yaml:12:9: timeline at 1000 ms: "ofctl add-flow br0 ip,actions=bogus" failed: /);
+      /^t\.yaml:11:5: traffic\[0\]: cannot read .*no-such\.pcap: ENOENT$/,
+    );
+    expect(
+      await fails(`duration: 1s\n${HOST}timeline:\n  - at: 1s\n    do: ofctl add-flow br0 ip,actions=bogus\n`),
+    ).toMatch(/^t\.yaml:12:9: timeline at 1000 ms: "ofctl add-flow br0 ip,actions=bogus" failed: /);
     expect(await fails(`duration: 1s\n${HOST}  - vsctl add-port br0 t0 -- set Interface t0 type=nosuch\n`)).toMatch(
-      /^t\.yaml:10:5: setup: after "vsctl add-port br0 t0 -- set Interface t0 type=nosuch": interface t0: /);
+      /^t\.yaml:10:5: setup: after "vsctl add-port br0 t0 -- set Interface t0 type=nosuch": interface t0: /,
+    );
   });
 });

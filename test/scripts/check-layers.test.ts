@@ -27,13 +27,20 @@ describe("check-layers", () => {
   });
 
   it("fails on an import against the layer order, with file and line", () => {
-    const r = planted((src) => appendFileSync(join(src, "wire/bytes.ts"), '\nimport { W } from "../flow/key.ts";\nvoid W;\n'));
+    const r = planted((src) =>
+      appendFileSync(join(src, "wire/bytes.ts"), '\nimport { W } from "../flow/key.ts";\nvoid W;\n'),
+    );
     expect(r.status).toBe(1);
     expect(r.out).toMatch(/src\/wire\/bytes\.ts:\d+: src\/wire\/ may not import src\/flow\//);
   });
 
   it("fails on a type-only import between dp/ and ofproto/", () => {
-    const r = planted((src) => appendFileSync(join(src, "ofproto/route.ts"), '\nimport type { PacketPool } from "../dp/pool.ts";\nexport type P = PacketPool;\n'));
+    const r = planted((src) =>
+      appendFileSync(
+        join(src, "ofproto/route.ts"),
+        '\nimport type { PacketPool } from "../dp/pool.ts";\nexport type P = PacketPool;\n',
+      ),
+    );
     expect(r.status).toBe(1);
     expect(r.out).toMatch(/src\/ofproto\/route\.ts:\d+: src\/ofproto\/ may not import src\/dp\//);
   });
@@ -48,14 +55,21 @@ describe("check-layers", () => {
   });
 
   it("fails on a folder cycle and on anything but cmd/ importing cmd/", () => {
-    const r = planted((src) => appendFileSync(join(src, "host/netdev.ts"), '\nexport { main } from "../cmd/run.ts";\n'));
+    const r = planted((src) =>
+      appendFileSync(join(src, "host/netdev.ts"), '\nexport { main } from "../cmd/run.ts";\n'),
+    );
     expect(r.status).toBe(1);
     expect(r.out).toMatch(/src\/host\/netdev\.ts:\d+: src\/host\/ may not import src\/cmd\//);
     expect(r.out).toMatch(/folder import cycle among .*src\/host\/.*src\/cmd\//);
   });
 
   it("fails on native code loaded outside the TAP adapter", () => {
-    const r = planted((src) => appendFileSync(join(src, "ports/dgram.ts"), '\nimport { createRequire } from "node:module";\nexport const req = createRequire(import.meta.url);\n'));
+    const r = planted((src) =>
+      appendFileSync(
+        join(src, "ports/dgram.ts"),
+        '\nimport { createRequire } from "node:module";\nexport const req = createRequire(import.meta.url);\n',
+      ),
+    );
     expect(r.status).toBe(1);
     expect(r.out).toMatch(/src\/ports\/dgram\.ts:\d+: loads native code; only ports\/tap\.ts may/);
   });

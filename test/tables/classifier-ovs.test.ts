@@ -41,36 +41,28 @@ interface OvsCase {
 const HAND: OvsCase[] = [
   {
     name: "dst /24, miss far away: one bit decides",
-    flows: [
-      "priority=100,ip,nw_dst=10.0.0.0/24,actions=output:2",
-    ],
+    flows: ["priority=100,ip,nw_dst=10.0.0.0/24,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=192.168.1.1,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,nw_dst=128.0.0.0/1,nw_frag=no",
     actions: "drop",
   },
   {
     name: "dst /24, hit",
-    flows: [
-      "priority=100,ip,nw_dst=10.0.0.0/24,actions=output:2",
-    ],
+    flows: ["priority=100,ip,nw_dst=10.0.0.0/24,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=10.0.0.77,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,nw_dst=10.0.0.0/24,nw_frag=no",
     actions: "2",
   },
   {
     name: "dst /24, near miss in the last bit of the prefix",
-    flows: [
-      "priority=100,ip,nw_dst=10.0.0.0/24,actions=output:2",
-    ],
+    flows: ["priority=100,ip,nw_dst=10.0.0.0/24,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=10.0.1.5,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,nw_dst=10.0.1.0/24,nw_frag=no",
     actions: "drop",
   },
   {
     name: "dst host route, miss after 4 bits",
-    flows: [
-      "priority=100,ip,nw_dst=10.0.0.1,actions=output:2",
-    ],
+    flows: ["priority=100,ip,nw_dst=10.0.0.1,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=20.0.0.1,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,nw_dst=16.0.0.0/4,nw_frag=no",
     actions: "drop",
@@ -122,45 +114,35 @@ const HAND: OvsCase[] = [
   },
   {
     name: "src and dst prefixes in one subtable, dst trie decides first",
-    flows: [
-      "priority=100,ip,nw_src=10.0.0.0/8,nw_dst=192.168.0.0/16,actions=output:2",
-    ],
+    flows: ["priority=100,ip,nw_src=10.0.0.0/8,nw_dst=192.168.0.0/16,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=11.0.0.1,nw_dst=8.8.8.8,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,nw_dst=0.0.0.0/1,nw_frag=no",
     actions: "drop",
   },
   {
     name: "src and dst prefixes in one subtable, dst matches, src does not",
-    flows: [
-      "priority=100,ip,nw_src=10.0.0.0/8,nw_dst=192.168.0.0/16,actions=output:2",
-    ],
+    flows: ["priority=100,ip,nw_src=10.0.0.0/8,nw_dst=192.168.0.0/16,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=11.0.0.1,nw_dst=192.168.3.3,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,nw_src=11.0.0.0/8,nw_frag=no",
     actions: "drop",
   },
   {
     name: "tcp dst port miss: ports trie",
-    flows: [
-      "priority=100,tcp,tp_dst=80,actions=output:2",
-    ],
+    flows: ["priority=100,tcp,tp_dst=80,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=10.0.0.1,tp_src=1000,tp_dst=443",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_frag=no,tp_dst=0x100/0xff00",
     actions: "drop",
   },
   {
     name: "tcp port range by mask, miss",
-    flows: [
-      "priority=100,tcp,tp_dst=0x1000/0xf000,actions=output:2",
-    ],
+    flows: ["priority=100,tcp,tp_dst=0x1000/0xf000,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=10.0.0.1,tp_src=1000,tp_dst=0x2345",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_frag=no,tp_dst=0x2000/0xe000",
     actions: "drop",
   },
   {
     name: "tcp src port miss",
-    flows: [
-      "priority=100,tcp,tp_src=1234,actions=output:2",
-    ],
+    flows: ["priority=100,tcp,tp_src=1234,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=10.0.0.1,tp_src=1000,tp_dst=443",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_frag=no,tp_src=0x0/0xfc00",
     actions: "drop",
@@ -177,27 +159,21 @@ const HAND: OvsCase[] = [
   },
   {
     name: "dst prefix and port, L3 passes, L4 misses",
-    flows: [
-      "priority=100,tcp,nw_dst=10.0.0.0/24,tp_dst=80,actions=output:2",
-    ],
+    flows: ["priority=100,tcp,nw_dst=10.0.0.0/24,tp_dst=80,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=10.0.0.1,tp_src=1000,tp_dst=443",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_dst=10.0.0.0/24,nw_frag=no,tp_dst=0x100/0xff00",
     actions: "drop",
   },
   {
     name: "dst prefix and port, L3 misses by trie",
-    flows: [
-      "priority=100,tcp,nw_dst=10.0.0.0/24,tp_dst=80,actions=output:2",
-    ],
+    flows: ["priority=100,tcp,nw_dst=10.0.0.0/24,tp_dst=80,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=130.0.0.1,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,nw_dst=128.0.0.0/1,nw_frag=no",
     actions: "drop",
   },
   {
     name: "arp target prefix: no trie for arp",
-    flows: [
-      "priority=100,arp,arp_tpa=10.0.0.0/24,actions=output:2",
-    ],
+    flows: ["priority=100,arp,arp_tpa=10.0.0.0/24,actions=output:2"],
     trace: "in_port=1,arp,arp_spa=10.0.0.9,arp_tpa=192.168.0.1,arp_op=1",
     megaflow: "recirc_id=0,eth,arp,in_port=1,arp_tpa=192.168.0.0/24",
     actions: "drop",
@@ -205,9 +181,7 @@ const HAND: OvsCase[] = [
   {
     name: "prefixes none",
     prefixes: "none",
-    flows: [
-      "priority=100,ip,nw_dst=10.0.0.0/24,actions=output:2",
-    ],
+    flows: ["priority=100,ip,nw_dst=10.0.0.0/24,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=192.168.1.1,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,nw_dst=192.168.1.0/24,nw_frag=no",
     actions: "drop",
@@ -215,46 +189,35 @@ const HAND: OvsCase[] = [
   {
     name: "ipv6_dst prefixes configured",
     prefixes: "ipv6_dst",
-    flows: [
-      "priority=100,ipv6,ipv6_dst=2001:db8::/32,actions=output:2",
-    ],
+    flows: ["priority=100,ipv6,ipv6_dst=2001:db8::/32,actions=output:2"],
     trace: "in_port=1,tcp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db9::1,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ipv6,in_port=1,ipv6_dst=2001:db9::/32,nw_frag=no",
     actions: "drop",
   },
   {
     name: "ipv6_dst by default: no trie",
-    flows: [
-      "priority=100,ipv6,ipv6_dst=2001:db8::/32,actions=output:2",
-    ],
+    flows: ["priority=100,ipv6,ipv6_dst=2001:db8::/32,actions=output:2"],
     trace: "in_port=1,tcp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db9::1,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ipv6,in_port=1,ipv6_dst=2001:db9::/32,nw_frag=no",
     actions: "drop",
   },
   {
     name: "a higher-priority host route missed at bit 29, the /16 hits",
-    flows: [
-      "priority=200,ip,nw_dst=10.1.2.3,actions=output:3",
-      "priority=100,ip,nw_dst=10.1.0.0/16,actions=output:2",
-    ],
+    flows: ["priority=200,ip,nw_dst=10.1.2.3,actions=output:3", "priority=100,ip,nw_dst=10.1.0.0/16,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=10.1.2.4,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,nw_dst=10.1.2.4/30,nw_frag=no",
     actions: "2",
   },
   {
     name: "tcp flags and port: stage of tcp_flags",
-    flows: [
-      "priority=100,tcp,tcp_flags=+syn,tp_dst=80,actions=output:2",
-    ],
+    flows: ["priority=100,tcp,tcp_flags=+syn,tp_dst=80,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=10.0.0.1,tp_src=1000,tp_dst=443,tcp_flags=syn",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_frag=no,tp_dst=0x100/0xff00,tcp_flags=+syn",
     actions: "drop",
   },
   {
     name: "tcp flags and port, flags miss",
-    flows: [
-      "priority=100,tcp,tcp_flags=+syn,tp_dst=80,actions=output:2",
-    ],
+    flows: ["priority=100,tcp,tcp_flags=+syn,tp_dst=80,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=10.0.0.1,tp_src=1000,tp_dst=443,tcp_flags=ack",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_frag=no,tp_dst=0x100/0xff00,tcp_flags=-syn",
     actions: "drop",
@@ -262,18 +225,14 @@ const HAND: OvsCase[] = [
   {
     name: "ipv6_dst prefixes configured, far miss",
     prefixes: "ipv6_dst",
-    flows: [
-      "priority=100,ipv6,ipv6_dst=2001:db8::/32,actions=output:2",
-    ],
+    flows: ["priority=100,ipv6,ipv6_dst=2001:db8::/32,actions=output:2"],
     trace: "in_port=1,tcp6,ipv6_src=2001:db8::1,ipv6_dst=3001:db8::1,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ipv6,in_port=1,ipv6_dst=3000::/4,nw_frag=no",
     actions: "drop",
   },
   {
     name: "ipv6_dst by default: no trie, far miss",
-    flows: [
-      "priority=100,ipv6,ipv6_dst=2001:db8::/32,actions=output:2",
-    ],
+    flows: ["priority=100,ipv6,ipv6_dst=2001:db8::/32,actions=output:2"],
     trace: "in_port=1,tcp6,ipv6_src=2001:db8::1,ipv6_dst=3001:db8::1,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ipv6,in_port=1,ipv6_dst=3001:db8::/32,nw_frag=no",
     actions: "drop",
@@ -292,9 +251,7 @@ const HAND: OvsCase[] = [
   {
     name: "prefixes=ip_src,ip_dst: an OVSDB set is sorted, so ip_dst is still consulted first",
     prefixes: "ip_src,ip_dst",
-    flows: [
-      "priority=100,ip,nw_src=10.0.0.0/8,nw_dst=192.168.0.0/16,actions=output:2",
-    ],
+    flows: ["priority=100,ip,nw_src=10.0.0.0/8,nw_dst=192.168.0.0/16,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=11.0.0.1,nw_dst=8.8.8.8,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,ip,in_port=1,nw_dst=0.0.0.0/1,nw_frag=no",
     actions: "drop",
@@ -322,37 +279,28 @@ const HAND: OvsCase[] = [
   },
   {
     name: "udp port range and a tcp port, udp packet",
-    flows: [
-      "priority=100,udp,tp_dst=0x1000/0xf000,actions=output:2",
-      "priority=100,tcp,tp_dst=80,actions=output:2",
-    ],
+    flows: ["priority=100,udp,tp_dst=0x1000/0xf000,actions=output:2", "priority=100,tcp,tp_dst=80,actions=output:2"],
     trace: "in_port=1,udp,nw_src=192.168.0.1,nw_dst=10.0.0.1,udp_src=1000,udp_dst=0x2fff",
     megaflow: "recirc_id=0,eth,udp,in_port=1,nw_frag=no,tp_dst=0x2000/0xe000",
     actions: "drop",
   },
   {
     name: "flags and port, port matches, flags miss",
-    flows: [
-      "priority=100,tcp,tcp_flags=+syn,tp_dst=80,actions=output:2",
-    ],
+    flows: ["priority=100,tcp,tcp_flags=+syn,tp_dst=80,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=10.0.0.1,tp_src=1000,tp_dst=80,tcp_flags=ack",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_frag=no,tp_dst=80,tcp_flags=-syn",
     actions: "drop",
   },
   {
     name: "flags and tos, tos miss",
-    flows: [
-      "priority=100,tcp,nw_tos=8,tcp_flags=+syn,actions=output:2",
-    ],
+    flows: ["priority=100,tcp,nw_tos=8,tcp_flags=+syn,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=10.0.0.1,tp_src=1000,tp_dst=80,tcp_flags=ack",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_tos=0,nw_frag=no",
     actions: "drop",
   },
   {
     name: "flags and tos, tos miss, no flags in packet",
-    flows: [
-      "priority=100,tcp,nw_tos=8,tcp_flags=+syn,actions=output:2",
-    ],
+    flows: ["priority=100,tcp,nw_tos=8,tcp_flags=+syn,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=192.168.0.1,nw_dst=10.0.0.1,tp_src=1000,tp_dst=80",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_tos=0,nw_frag=no",
     actions: "drop",
@@ -420,7 +368,8 @@ const RANDOM: OvsCase[] = [
       "priority=10,ip,nw_src=10.0.0.0/12,actions=output:2",
     ],
     trace: "in_port=1,tcp,nw_src=10.0.0.9,nw_dst=10.15.73.200,tp_src=1024,tp_dst=4096",
-    megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_src=10.0.0.0/12,nw_dst=10.0.0.0/9,nw_frag=no,tp_src=1024,tp_dst=0x1000/0xf000",
+    megaflow:
+      "recirc_id=0,eth,tcp,in_port=1,nw_src=10.0.0.0/12,nw_dst=10.0.0.0/9,nw_frag=no,tp_src=1024,tp_dst=0x1000/0xf000",
     actions: "2",
   },
   {
@@ -435,10 +384,7 @@ const RANDOM: OvsCase[] = [
   },
   {
     name: "random 7",
-    flows: [
-      "priority=100,tcp,tp_src=1024,tp_dst=80,actions=output:2",
-      "priority=70,tcp,tp_dst=80,actions=output:2",
-    ],
+    flows: ["priority=100,tcp,tp_src=1024,tp_dst=80,actions=output:2", "priority=70,tcp,tp_dst=80,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=10.1.2.11,nw_dst=10.21.168.42,tp_src=40000,tp_dst=5000",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_frag=no,tp_src=0x8000/0x8000,tp_dst=0x1000/0xf000",
     actions: "drop",
@@ -568,7 +514,8 @@ const RANDOM: OvsCase[] = [
       "priority=320,ip,nw_dst=192.160.0.0/12,actions=output:2",
     ],
     trace: "in_port=1,tcp,nw_src=172.158.181.89,nw_dst=10.1.150.255,tp_src=55555,tp_dst=22",
-    megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_src=128.0.0.0/1,nw_dst=10.0.0.0/8,nw_frag=no,tp_src=0xc000/0xc000,tp_dst=0x0/0xffc0",
+    megaflow:
+      "recirc_id=0,eth,tcp,in_port=1,nw_src=128.0.0.0/1,nw_dst=10.0.0.0/8,nw_frag=no,tp_src=0xc000/0xc000,tp_dst=0x0/0xffc0",
     actions: "drop",
   },
   {
@@ -597,10 +544,7 @@ const RANDOM: OvsCase[] = [
   },
   {
     name: "random 21",
-    flows: [
-      "priority=30,tcp,tp_src=1024,tp_dst=22,actions=output:2",
-      "priority=90,tcp,tp_dst=8080,actions=output:2",
-    ],
+    flows: ["priority=30,tcp,tp_src=1024,tp_dst=22,actions=output:2", "priority=90,tcp,tp_dst=8080,actions=output:2"],
     trace: "in_port=1,tcp,nw_src=10.0.4.111,nw_dst=172.250.148.18,tp_src=1000,tp_dst=5000",
     megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_frag=no,tp_src=0x0/0xfc00,tp_dst=0x1000/0xf800",
     actions: "drop",
@@ -827,7 +771,8 @@ const RANDOM: OvsCase[] = [
       "priority=250,ip,nw_src=10.111.176.0/20,actions=output:2",
     ],
     trace: "in_port=1,tcp,nw_src=192.168.8.169,nw_dst=10.128.0.0,tp_src=1024,tp_dst=8080",
-    megaflow: "recirc_id=0,eth,tcp,in_port=1,nw_src=128.0.0.0/1,nw_dst=10.128.0.0/9,nw_frag=no,tp_src=1024,tp_dst=0x1000/0xf000",
+    megaflow:
+      "recirc_id=0,eth,tcp,in_port=1,nw_src=128.0.0.0/1,nw_dst=10.128.0.0/9,nw_frag=no,tp_src=1024,tp_dst=0x1000/0xf000",
     actions: "drop",
   },
   {
@@ -895,7 +840,7 @@ function run(c: OvsCase, prefixes: string[]): { wc: Uint32Array; action: string 
   const pkt = parseFlow(`${c.trace},actions=drop`).match.key;
   const wc = new Uint32Array(FLOW_WORDS);
   const id = cls.lookup(pkt, wc);
-  const out = id < 0 ? "drop" : actions[id] as string;
+  const out = id < 0 ? "drop" : (actions[id] as string);
   return { wc, action: out === String(pkt[W.IN_PORT]) ? "drop" : out };
 }
 

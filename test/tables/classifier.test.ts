@@ -11,10 +11,15 @@ import { Classifier, type Stage } from "../../src/tables/classifier.ts";
 import { FLOW_WORDS, W } from "../../src/flow/key.ts";
 import { rng } from "./rng.ts";
 
-interface RefRule { key: number[]; mask: number[]; priority: number; id: number }
+interface RefRule {
+  key: number[];
+  mask: number[];
+  priority: number;
+  id: number;
+}
 
 const matches = (r: RefRule, p: ArrayLike<number>): boolean =>
-  r.mask.every((m, i) => (((p[i] as number) & m) >>> 0) === r.key[i]);
+  r.mask.every((m, i) => ((p[i] as number) & m) >>> 0 === r.key[i]);
 
 function refBest(rules: RefRule[], p: ArrayLike<number>): number {
   let best = -Infinity;
@@ -24,16 +29,27 @@ function refBest(rules: RefRule[], p: ArrayLike<number>): number {
 
 describe("Classifier against a linear reference, and the megaflow property", () => {
   const cases: [string, number, Stage[] | undefined, number][] = [
-    ["12 words, 4 stages", 12, [{ start: 0, end: 3 }, { start: 3, end: 6 }, { start: 6, end: 10 }, { start: 10, end: 12 }], 1],
+    [
+      "12 words, 4 stages",
+      12,
+      [
+        { start: 0, end: 3 },
+        { start: 3, end: 6 },
+        { start: 6, end: 10 },
+        { start: 10, end: 12 },
+      ],
+      1,
+    ],
     ["12 words, one stage", 12, undefined, 2],
     ["FLOW_WORDS, flow key stages", FLOW_WORDS, undefined, 3],
   ];
   it.each(cases)("%s", (_name, words, stages, seed) => {
     const r = rng(seed);
     // Rules and packets draw from few words and few values, so that rules overlap and packets hit.
-    const hot = words === FLOW_WORDS
-      ? [W.IN_PORT, W.REG0, W.DL_TYPE, W.VLAN0, W.NW_SRC, W.NW_DST, W.NW_PROTO_TOS_TTL_FRAG, W.TP]
-      : Array.from({ length: words }, (_, i) => i);
+    const hot =
+      words === FLOW_WORDS
+        ? [W.IN_PORT, W.REG0, W.DL_TYPE, W.VLAN0, W.NW_SRC, W.NW_DST, W.NW_PROTO_TOS_TTL_FRAG, W.TP]
+        : Array.from({ length: words }, (_, i) => i);
     const values = [0, 1, 0x01000000, 0xffffffff, 0x00010001, 0x0a000001];
     const wordMasks = [0xffffffff, 0xff000000, 0xffff0000, 0x0000ffff, 0x1];
     const maskPool = Array.from({ length: 10 }, () => {
@@ -60,7 +76,9 @@ describe("Classifier against a linear reference, and the megaflow property", () 
         const priority = r() % 8;
         const id = nextId++;
         const displaced = c.insert(raw, Uint32Array.from(mask), priority, id);
-        const same = rules.find((x) => x.priority === priority && x.mask.join() === mask.join() && x.key.join() === key.join());
+        const same = rules.find(
+          (x) => x.priority === priority && x.mask.join() === mask.join() && x.key.join() === key.join(),
+        );
         expect(displaced).toBe(same ? same.id : -1);
         rules = rules.filter((x) => x !== same);
         rules.push({ key, mask, priority, id });
@@ -81,13 +99,15 @@ describe("Classifier against a linear reference, and the megaflow property", () 
           expect(matches(rule, p)).toBe(true);
           expect(rule.priority).toBe(best);
           // wc covers the whole mask of the rule that won.
-          for (let i = 0; i < words; i++) expect((((wc[i] as number) & (rule.mask[i] as number)) >>> 0)).toBe(rule.mask[i]);
+          for (let i = 0; i < words; i++)
+            expect(((wc[i] as number) & (rule.mask[i] as number)) >>> 0).toBe(rule.mask[i]);
         }
         // The megaflow property: vary every bit outside wc; the answer must not change.
         for (let k = 0; k < 4; k++) {
           const q = packet();
           const p2 = new Uint32Array(words);
-          for (let i = 0; i < words; i++) p2[i] = ((p[i] as number) & (wc[i] as number)) | ((q[i] as number) & ~(wc[i] as number));
+          for (let i = 0; i < words; i++)
+            p2[i] = ((p[i] as number) & (wc[i] as number)) | ((q[i] as number) & ~(wc[i] as number));
           expect(c.lookup(p2, null)).toBe(id);
           const best2 = refBest(rules, p2);
           expect(best2).toBe(best);
@@ -100,7 +120,8 @@ describe("Classifier against a linear reference, and the megaflow property", () 
     // Dumps: priority order, every rule once.
     const dumped = c.rules();
     expect(dumped.map((x) => x.id).sort((a, b) => a - b)).toEqual(rules.map((x) => x.id).sort((a, b) => a - b));
-    for (let i = 1; i < dumped.length; i++) expect((dumped[i - 1]?.priority as number) >= (dumped[i]?.priority as number)).toBe(true);
+    for (let i = 1; i < dumped.length; i++)
+      expect((dumped[i - 1]?.priority as number) >= (dumped[i]?.priority as number)).toBe(true);
   });
 });
 
@@ -114,7 +135,12 @@ describe("un-wildcarding (classifier.h, Staged Lookup)", () => {
   const pkt = (...ws: [number, number][]): Uint32Array => mask(...ws);
   it("a packet that misses at in_port leaves nw_dst wildcarded", () => {
     const c = new Classifier();
-    c.insert(pkt([W.IN_PORT, 1], [W.NW_DST, 0x0a000001]), mask([W.IN_PORT, 0xffffffff], [W.NW_DST, 0xffffffff]), 100, 1);
+    c.insert(
+      pkt([W.IN_PORT, 1], [W.NW_DST, 0x0a000001]),
+      mask([W.IN_PORT, 0xffffffff], [W.NW_DST, 0xffffffff]),
+      100,
+      1,
+    );
     const wc = new Uint32Array(words);
     expect(c.lookup(pkt([W.IN_PORT, 2], [W.NW_DST, 0x0a000001]), wc)).toBe(-1);
     expect(wc[W.IN_PORT]).toBe(0xffffffff);
@@ -167,7 +193,10 @@ describe("priorities, replacement, ties", () => {
     expect(c.remove(1)).toBe(true);
     expect(c.lookup(p, null)).toBe(-1);
     expect(c.subtableCount).toBe(0);
-    expect(() => { c.insert(p, m0, 1, 7); c.insert(p, m1, 1, 7); }).toThrow(RangeError);
+    expect(() => {
+      c.insert(p, m0, 1, 7);
+      c.insert(p, m1, 1, 7);
+    }).toThrow(RangeError);
   });
   it("overlapping rules of equal priority: the one whose mask was created first wins", () => {
     const a = new Classifier(words);
@@ -262,11 +291,12 @@ describe("prefix tries and the ports trie: same answers, narrower masks", () => 
         const best = refBest(rules, p);
         if (id === -1) expect(best).toBe(-Infinity);
         else expect((rules.find((x) => x.id === id) as RefRule).priority).toBe(best);
-        for (let i = 0; i < words; i++) expect((((wc[i] as number) & ~(wc0[i] as number)) >>> 0)).toBe(0);
+        for (let i = 0; i < words; i++) expect(((wc[i] as number) & ~(wc0[i] as number)) >>> 0).toBe(0);
         for (let k = 0; k < 4; k++) {
           const q = packet();
           const p2 = new Uint32Array(words);
-          for (let i = 0; i < words; i++) p2[i] = ((p[i] as number) & (wc[i] as number)) | ((q[i] as number) & ~(wc[i] as number));
+          for (let i = 0; i < words; i++)
+            p2[i] = ((p[i] as number) & (wc[i] as number)) | ((q[i] as number) & ~(wc[i] as number));
           expect(refBest(rules, p2)).toBe(best);
           expect(withTries.lookup(p2, null)).toBe(id);
         }
@@ -291,6 +321,10 @@ describe("prefix tries and the ports trie: same answers, narrower masks", () => 
   it("rejects unknown prefix fields and fields outside the key", () => {
     expect(() => new Classifier(FLOW_WORDS, { prefixes: ["tp_dst"] })).toThrow(RangeError);
     expect(() => new Classifier(12, { prefixes: ["nw_dst"] })).toThrow(RangeError);
-    expect(new Classifier(12, { prefixes: [{ name: "w3", word: 3, words: 1, prereqWord: -1, prereqMask: 0, prereqValue: 0 }] }).prefixes).toEqual(["w3"]);
+    expect(
+      new Classifier(12, {
+        prefixes: [{ name: "w3", word: 3, words: 1, prereqWord: -1, prereqMask: 0, prereqValue: 0 }],
+      }).prefixes,
+    ).toEqual(["w3"]);
   });
 });

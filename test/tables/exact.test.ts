@@ -11,12 +11,18 @@ import { flowHash5, hashWords } from "../../src/tables/hash.ts";
 import { FLOW_WORDS, W } from "../../src/flow/key.ts";
 import { rng } from "./rng.ts";
 
-interface Slot { key: number[]; hash: number; value: number }
+interface Slot {
+  key: number[];
+  hash: number;
+  value: number;
+}
 
 /** The EMC model: an array of slots, each empty or holding one entry. */
 class EmcModel {
   slots: (Slot | null)[];
-  constructor(readonly capacity: number) { this.slots = new Array<Slot | null>(capacity).fill(null); }
+  constructor(readonly capacity: number) {
+    this.slots = new Array<Slot | null>(capacity).fill(null);
+  }
   candidates(hash: number): [number, number] {
     const bits = Math.log2(this.capacity);
     const rotated = bits === 0 ? hash : ((hash >>> bits) | (hash << (32 - bits))) >>> 0;
@@ -33,7 +39,10 @@ class EmcModel {
     const [a, b] = this.candidates(hash);
     for (const c of [a, b]) {
       const s = this.slots[c];
-      if (s && s.hash === hash && s.key.join() === key.join()) { s.value = value; return; }
+      if (s && s.hash === hash && s.key.join() === key.join()) {
+        s.value = value;
+        return;
+      }
     }
     const sa = this.slots[a];
     const sb = this.slots[b];
@@ -46,14 +55,21 @@ class EmcModel {
   delete(key: number[], hash: number): boolean {
     for (const c of this.candidates(hash)) {
       const s = this.slots[c];
-      if (s && s.hash === hash && s.key.join() === key.join()) { this.slots[c] = null; return true; }
+      if (s && s.hash === hash && s.key.join() === key.join()) {
+        this.slots[c] = null;
+        return true;
+      }
     }
     return false;
   }
 }
 
 describe("ExactTable against the references", () => {
-  it.each([[4, 64, 1], [FLOW_WORDS, 256, 2], [3, 1, 3]])("%i-word keys, %i slots, seed %i", (words, capacity, seed) => {
+  it.each([
+    [4, 64, 1],
+    [FLOW_WORDS, 256, 2],
+    [3, 1, 3],
+  ])("%i-word keys, %i slots, seed %i", (words, capacity, seed) => {
     const r = rng(seed);
     const t = new ExactTable(words, capacity, { insertInvProb: 1 });
     const model = new EmcModel(capacity);
@@ -108,8 +124,9 @@ describe("two candidates per key", () => {
     expect(t.slot2(0x9003)).toBe(0);
     expect(t.insert(key(4), 0, 0x9003, 40)).toBe("inserted");
     expect(t.evictions).toBe(0);
-    expect([1, 2, 3, 4].map((n, i) => t.lookup(key(n), 0, [0x53, 0x93, 0x73, 0x9003][i] as number)))
-      .toEqual([10, 20, 30, 40]);
+    expect([1, 2, 3, 4].map((n, i) => t.lookup(key(n), 0, [0x53, 0x93, 0x73, 0x9003][i] as number))).toEqual([
+      10, 20, 30, 40,
+    ]);
     const u = new ExactTable(2, 16, { insertInvProb: 1 });
     u.insert(key(1), 0, 0x53, 10); // slot 3
     u.insert(key(2), 0, 0x93, 20); // slot 9
@@ -145,7 +162,8 @@ describe("probabilistic insertion (emc-insert-inv-prob)", () => {
       const k = new Uint32Array(2);
       const offers = 100_000;
       for (let i = 0; i < offers; i++) {
-        k[0] = i; k[1] = ~i >>> 0;
+        k[0] = i;
+        k[1] = ~i >>> 0;
         t.maybeInsert(k, 0, hashWords(k, 0, 2, 0), i);
       }
       expect(t.skipped + t.inserts + t.updates).toBe(offers);
@@ -156,16 +174,26 @@ describe("probabilistic insertion (emc-insert-inv-prob)", () => {
     });
     const again = new ExactTable(2, 1 << 16, { seed: 1 });
     const k = new Uint32Array(2);
-    for (let i = 0; i < 100_000; i++) { k[0] = i; k[1] = ~i >>> 0; again.maybeInsert(k, 0, hashWords(k, 0, 2, 0), i); }
+    for (let i = 0; i < 100_000; i++) {
+      k[0] = i;
+      k[1] = ~i >>> 0;
+      again.maybeInsert(k, 0, hashWords(k, 0, 2, 0), i);
+    }
     expect(again.inserts).toBe(runs[0]);
   });
   it("1 always inserts, 0 never does", () => {
     const k = Uint32Array.of(1, 2);
     const always = new ExactTable(2, 16, { insertInvProb: 1 });
-    for (let i = 0; i < 100; i++) { k[0] = i; always.maybeInsert(k, 0, i * 7919, i); }
+    for (let i = 0; i < 100; i++) {
+      k[0] = i;
+      always.maybeInsert(k, 0, i * 7919, i);
+    }
     expect(always.skipped).toBe(0);
     const never = new ExactTable(2, 16, { insertInvProb: 0 });
-    for (let i = 0; i < 100; i++) { k[0] = i; never.maybeInsert(k, 0, i * 7919, i); }
+    for (let i = 0; i < 100; i++) {
+      k[0] = i;
+      never.maybeInsert(k, 0, i * 7919, i);
+    }
     expect(never.inserts).toBe(0);
     expect(never.skipped).toBe(100);
   });
@@ -184,7 +212,10 @@ describe("compact keys (miniflow form)", () => {
       const key = new Uint32Array(FLOW_WORDS + 1);
       const present: number[] = [];
       for (let i = 0; i < FLOW_WORDS; i++) {
-        if (r() % 5 === 0) { key[i + 1] = r() % 3 === 0 ? 0 : r() | 1; present.push(i); } // a hinted word may be 0
+        if (r() % 5 === 0) {
+          key[i + 1] = r() % 3 === 0 ? 0 : r() | 1;
+          present.push(i);
+        } // a hinted word may be 0
       }
       ck.from(key, 1);
       const nonZero = present.filter((i) => key[i + 1] !== 0);
@@ -207,7 +238,11 @@ describe("compact keys (miniflow form)", () => {
 });
 
 describe("every lookup entry point agrees", () => {
-  it.each([[18, 1], [4, 2], [FLOW_WORDS, 3]])("inlineWords %i, seed %i: lookup, lookupCompact, lookupHinted, peek", (inlineWords, seed) => {
+  it.each([
+    [18, 1],
+    [4, 2],
+    [FLOW_WORDS, 3],
+  ])("inlineWords %i, seed %i: lookup, lookupCompact, lookupHinted, peek", (inlineWords, seed) => {
     // Keys of 3 to 30 non-zero words over a random subset of positions: some fit the slot, the
     // rest go to the side pool. Many share a hash on purpose (only 64 distinct hashes).
     const r = rng(seed);
@@ -216,10 +251,21 @@ describe("every lookup entry point agrees", () => {
       const key = new Uint32Array(FLOW_WORDS);
       const n = 3 + (r() % 28);
       const at: number[] = [];
-      for (let j = 0; j < n; j++) { const i = r() % FLOW_WORDS; key[i] = 1 + (r() % 3); at.push(i); }
+      for (let j = 0; j < n; j++) {
+        const i = r() % FLOW_WORDS;
+        key[i] = 1 + (r() % 3);
+        at.push(i);
+      }
       // The hint: the words set plus some that are zero, as an extractor's layer maps would be.
       for (let j = 0; j < 4; j++) at.push(r() % FLOW_WORDS);
-      return { key, hint: wordMap(FLOW_WORDS, at.filter((i) => key[i] !== 0 || r() % 2 === 0)), hash: r() % 64 };
+      return {
+        key,
+        hint: wordMap(
+          FLOW_WORDS,
+          at.filter((i) => key[i] !== 0 || r() % 2 === 0),
+        ),
+        hash: r() % 64,
+      };
     });
     const ck = new CompactKey(FLOW_WORDS);
     const latest = new Map<number, number>();
@@ -229,7 +275,8 @@ describe("every lookup entry point agrees", () => {
       const op = r() % 10;
       if (op < 4) {
         const v = r() % 1000;
-        if (op === 0) t.insertCompact(ck.from(key, 0), hash, v); else t.insert(key, 0, hash, v);
+        if (op === 0) t.insertCompact(ck.from(key, 0), hash, v);
+        else t.insert(key, 0, hash, v);
         latest.set(k, v);
       } else if (op === 4) {
         t.delete(key, 0, hash);
@@ -255,7 +302,9 @@ describe("every lookup entry point agrees", () => {
   it("a key differing only in a word outside the hint is not taken for the stored one", () => {
     const t = new ExactTable(FLOW_WORDS, 16, { insertInvProb: 1 });
     const key = new Uint32Array(FLOW_WORDS);
-    key[W.IN_PORT] = 1; key[W.NW_SRC] = 0x0a000001; key[W.TP] = 80;
+    key[W.IN_PORT] = 1;
+    key[W.NW_SRC] = 0x0a000001;
+    key[W.TP] = 80;
     const withTun = Uint32Array.from(key);
     withTun[W.TUN_ID_LO] = 5;
     t.insert(withTun, 0, 7, 1);
@@ -290,8 +339,14 @@ describe("lookups allocate nothing", () => {
     }
     const t = new ExactTable(FLOW_WORDS, 8192, { insertInvProb: 1 });
     const hashes = new Uint32Array(n);
-    for (let i = 0; i < n; i++) { hashes[i] = flowHash5(keys, i * FLOW_WORDS); t.insert(keys, i * FLOW_WORDS, hashes[i] as number, i); }
-    const hint = wordMap(FLOW_WORDS, Array.from({ length: FLOW_WORDS }, (_, i) => i));
+    for (let i = 0; i < n; i++) {
+      hashes[i] = flowHash5(keys, i * FLOW_WORDS);
+      t.insert(keys, i * FLOW_WORDS, hashes[i] as number, i);
+    }
+    const hint = wordMap(
+      FLOW_WORDS,
+      Array.from({ length: FLOW_WORDS }, (_, i) => i),
+    );
     const ck = new CompactKey(FLOW_WORDS);
     const loop = (count: number): number => {
       let s = 0;
@@ -299,14 +354,21 @@ describe("lookups allocate nothing", () => {
         const i = (j * 613) & (n - 1);
         const off = i * FLOW_WORDS;
         const h = flowHash5(keys, off);
-        s = (s + t.lookup(keys, off, h) + t.lookupCompact(ck.from(keys, off), h) + t.lookupHinted(keys, off, hint, h) +
-          t.peek(keys, off, hashes[i] as number)) | 0;
+        s =
+          (s +
+            t.lookup(keys, off, h) +
+            t.lookupCompact(ck.from(keys, off), h) +
+            t.lookupHinted(keys, off, hint, h) +
+            t.peek(keys, off, hashes[i] as number)) |
+          0;
       }
       return s;
     };
     loop(100_000); // warm up: the JIT
     let gcs = 0;
-    const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+    const obs = new PerformanceObserver((list) => {
+      gcs += list.getEntries().length;
+    });
     obs.observe({ entryTypes: ["gc"] });
     const s = loop(3_000_000);
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -6,7 +6,15 @@
 // so it is checked for the properties the exact-match cache relies on: which words it reads, that
 // a one-word change always changes it, and an even spread over slots for structured flows.
 import { describe, it, expect } from "vitest";
-import { hashWords, hashMaskedWords, hashWordList, hashFinish, hashAdd, XorShift32, flowHash5 } from "../../src/tables/hash.ts";
+import {
+  hashWords,
+  hashMaskedWords,
+  hashWordList,
+  hashFinish,
+  hashAdd,
+  XorShift32,
+  flowHash5,
+} from "../../src/tables/hash.ts";
 import { FLOW_WORDS, W } from "../../src/flow/key.ts";
 import { rng } from "./rng.ts";
 
@@ -14,8 +22,12 @@ import { rng } from "./rng.ts";
 function words(bytes: number[]): Uint32Array {
   const w = new Uint32Array(bytes.length / 4);
   for (let i = 0; i < w.length; i++) {
-    w[i] = ((bytes[4 * i] as number) | ((bytes[4 * i + 1] as number) << 8) |
-      ((bytes[4 * i + 2] as number) << 16) | ((bytes[4 * i + 3] as number) << 24)) >>> 0;
+    w[i] =
+      ((bytes[4 * i] as number) |
+        ((bytes[4 * i + 1] as number) << 8) |
+        ((bytes[4 * i + 2] as number) << 16) |
+        ((bytes[4 * i + 3] as number) << 24)) >>>
+      0;
   }
   return w;
 }
@@ -76,7 +88,9 @@ describe("XorShift32", () => {
     const a = new XorShift32(2463534242 | 0);
     let x = 2463534242;
     for (let i = 0; i < 100; i++) {
-      x = (x ^ (x << 13)) >>> 0; x = (x ^ (x >>> 17)) >>> 0; x = (x ^ (x << 5)) >>> 0;
+      x = (x ^ (x << 13)) >>> 0;
+      x = (x ^ (x >>> 17)) >>> 0;
+      x = (x ^ (x << 5)) >>> 0;
       expect(a.next()).toBe(x);
     }
     expect(new XorShift32(0).next()).not.toBe(0); // a zero seed would stick at zero
@@ -86,9 +100,19 @@ describe("XorShift32", () => {
 describe("flowHash5", () => {
   // The words OVS's miniflow_hash_5tuple reads (IPv6 or IPv4/ARP addresses, nw_proto, ports),
   // plus in_port, recirc_id, tun_id and dl_type.
-  const HASHED = [W.IN_PORT, W.RECIRC_ID, W.TUN_ID_HI, W.TUN_ID_LO, W.DL_TYPE, W.NW_SRC, W.NW_DST,
-    ...[0, 1, 2, 3].map((i) => W.IPV6_SRC + i), ...[0, 1, 2, 3].map((i) => W.IPV6_DST + i),
-    W.NW_PROTO_TOS_TTL_FRAG, W.TP];
+  const HASHED = [
+    W.IN_PORT,
+    W.RECIRC_ID,
+    W.TUN_ID_HI,
+    W.TUN_ID_LO,
+    W.DL_TYPE,
+    W.NW_SRC,
+    W.NW_DST,
+    ...[0, 1, 2, 3].map((i) => W.IPV6_SRC + i),
+    ...[0, 1, 2, 3].map((i) => W.IPV6_DST + i),
+    W.NW_PROTO_TOS_TTL_FRAG,
+    W.TP,
+  ];
   it("ignores every word outside the 5-tuple, and nw_tos/ttl/frag", () => {
     const r = rng(21);
     const key = Uint32Array.from({ length: FLOW_WORDS + 1 }, () => r());
@@ -112,7 +136,8 @@ describe("flowHash5", () => {
       const key = Uint32Array.from({ length: FLOW_WORDS }, () => r());
       const w = HASHED[r() % HASHED.length] as number;
       const k2 = Uint32Array.from(key);
-      const flip = w === W.DL_TYPE ? 1 + (r() % 0xffff) : w === W.NW_PROTO_TOS_TTL_FRAG ? (1 + (r() % 255)) << 24 : (r() | 1);
+      const flip =
+        w === W.DL_TYPE ? 1 + (r() % 0xffff) : w === W.NW_PROTO_TOS_TTL_FRAG ? (1 + (r() % 255)) << 24 : r() | 1;
       k2[w] = ((key[w] as number) ^ flip) >>> 0;
       expect(flowHash5(k2, 0)).not.toBe(flowHash5(key, 0));
     }
@@ -126,7 +151,13 @@ describe("flowHash5", () => {
       key[W.NW_PROTO_TOS_TTL_FRAG] = 6 << 24;
       const n = 409_600;
       for (let i = 0; i < n; i++) {
-        if (v6) { key[W.IPV6_SRC + 3] = i >>> 6; key[W.IPV6_DST] = 0x20010db8; } else { key[W.NW_SRC] = (0x0a000000 + (i >>> 6)) >>> 0; key[W.NW_DST] = 0xc0a80001; }
+        if (v6) {
+          key[W.IPV6_SRC + 3] = i >>> 6;
+          key[W.IPV6_DST] = 0x20010db8;
+        } else {
+          key[W.NW_SRC] = (0x0a000000 + (i >>> 6)) >>> 0;
+          key[W.NW_DST] = 0xc0a80001;
+        }
         key[W.TP] = ((1024 + (i & 63)) << 16) | 443;
         const s = flowHash5(key, 0) & 4095;
         slots[s] = (slots[s] as number) + 1;

@@ -4,14 +4,18 @@ import { describe, it, expect } from "vitest";
 import { LpmTable } from "../../src/tables/lpm.ts";
 import { rng } from "./rng.ts";
 
-interface Route { prefix: number[]; len: number; value: number }
+interface Route {
+  prefix: number[];
+  len: number;
+  value: number;
+}
 
 function maskWord(len: number, i: number): number {
   const b = Math.max(0, Math.min(32, len - 32 * i));
   return b === 0 ? 0 : b === 32 ? 0xffffffff : (0xffffffff << (32 - b)) >>> 0;
 }
 const contains = (rt: Route, a: ArrayLike<number>): boolean =>
-  rt.prefix.every((p, i) => (((a[i] as number) & maskWord(rt.len, i)) >>> 0) === p);
+  rt.prefix.every((p, i) => ((a[i] as number) & maskWord(rt.len, i)) >>> 0 === p);
 
 function refLookup(routes: Route[], a: ArrayLike<number>): number {
   let best: Route | null = null;
@@ -19,7 +23,10 @@ function refLookup(routes: Route[], a: ArrayLike<number>): number {
   return best === null ? -1 : best.value;
 }
 
-describe.each([[1, 1], [4, 2]])("LpmTable, %i-word addresses (seed %i)", (words, seed) => {
+describe.each([
+  [1, 1],
+  [4, 2],
+])("LpmTable, %i-word addresses (seed %i)", (words, seed) => {
   it("matches the linear reference through inserts, replacements and deletes", () => {
     const r = rng(seed);
     const t = new LpmTable(words);
@@ -38,13 +45,14 @@ describe.each([[1, 1], [4, 2]])("LpmTable, %i-word addresses (seed %i)", (words,
     for (let step = 0; step < 5000; step++) {
       const op = r() % 10;
       if (op < 3) {
-        const len = (lens.filter((l) => l <= words * 32))[r() % lens.filter((l) => l <= words * 32).length] as number;
+        const len = lens.filter((l) => l <= words * 32)[r() % lens.filter((l) => l <= words * 32).length] as number;
         const a = addr();
         const prefix = [...a].map((x, i) => (x & maskWord(len, i)) >>> 0);
         const same = routes.find((x) => x.len === len && x.prefix.join() === prefix.join());
         const value = step;
         expect(t.insert(a, len, value)).toBe(same !== undefined);
-        if (same) same.value = value; else routes.push({ prefix, len, value });
+        if (same) same.value = value;
+        else routes.push({ prefix, len, value });
       } else if (op < 4 && routes.length > 0) {
         const victim = routes[r() % routes.length] as Route;
         expect(t.delete(Uint32Array.from(victim.prefix), victim.len)).toBe(victim.value);
@@ -61,8 +69,12 @@ describe.each([[1, 1], [4, 2]])("LpmTable, %i-word addresses (seed %i)", (words,
       }
       expect(t.size).toBe(routes.length);
     }
-    expect(t.entries().map((e) => `${[...e.prefix].join()}/${e.len}=${e.value}`).sort())
-      .toEqual(routes.map((x) => `${x.prefix.join()}/${x.len}=${x.value}`).sort());
+    expect(
+      t
+        .entries()
+        .map((e) => `${[...e.prefix].join()}/${e.len}=${e.value}`)
+        .sort(),
+    ).toEqual(routes.map((x) => `${x.prefix.join()}/${x.len}=${x.value}`).sort());
   });
 });
 

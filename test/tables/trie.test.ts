@@ -9,7 +9,10 @@ import { describe, it, expect } from "vitest";
 import { PrefixTrie, plenBit } from "../../src/tables/trie.ts";
 import { rng } from "./rng.ts";
 
-interface Pfx { v: number[]; len: number }
+interface Pfx {
+  v: number[];
+  len: number;
+}
 
 const bit = (v: ArrayLike<number>, i: number): number => ((v[i >>> 5] as number) >>> (31 - (i & 31))) & 1;
 
@@ -38,7 +41,11 @@ function maskWord(len: number, i: number): number {
   return b === 0 ? 0 : b === 32 ? 0xffffffff : (0xffffffff << (32 - b)) >>> 0;
 }
 
-describe.each([[1, 11], [4, 12], [1, 13]])("PrefixTrie, %i-word field (seed %i)", (words, seed) => {
+describe.each([
+  [1, 11],
+  [4, 12],
+  [1, 13],
+])("PrefixTrie, %i-word field (seed %i)", (words, seed) => {
   it("agrees with the reference through inserts and removes, and empties", () => {
     const r = rng(seed);
     const width = words * 32;
@@ -82,7 +89,8 @@ describe.each([[1, 11], [4, 12], [1, 13]])("PrefixTrie, %i-word field (seed %i)"
     if (stored.length > 0) {
       const p = stored[0] as Pfx;
       const other = p.v.map((x, i) => (i === 0 ? (x ^ 0x80000000) >>> 0 : x));
-      if (!stored.some((q) => q.len === p.len && q.v.every((x, i) => x === other[i]))) expect(t.remove(other, 0, p.len)).toBe(false);
+      if (!stored.some((q) => q.len === p.len && q.v.every((x, i) => x === other[i])))
+        expect(t.remove(other, 0, p.len)).toBe(false);
     }
     for (const p of stored) expect(t.remove(p.v, 0, p.len)).toBe(true);
     expect(t.empty).toBe(true);

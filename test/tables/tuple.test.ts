@@ -8,10 +8,15 @@ import { TupleTable } from "../../src/tables/tuple.ts";
 import { FLOW_WORDS, W } from "../../src/flow/key.ts";
 import { rng } from "./rng.ts";
 
-interface Entry { key: number[]; mask: number[]; value: number }
+interface Entry {
+  key: number[];
+  mask: number[];
+  value: number;
+}
 
 function matches(e: Entry, key: ArrayLike<number>): boolean {
-  for (let i = 0; i < e.mask.length; i++) if ((((key[i] as number) & (e.mask[i] as number)) >>> 0) !== e.key[i]) return false;
+  for (let i = 0; i < e.mask.length; i++)
+    if (((key[i] as number) & (e.mask[i] as number)) >>> 0 !== e.key[i]) return false;
   return true;
 }
 
@@ -23,7 +28,11 @@ function refLookup(entries: Entry[], rankedMasks: Uint32Array[], key: ArrayLike<
 }
 
 describe("TupleTable against a linear reference", () => {
-  it.each([[6, 1], [FLOW_WORDS, 2], [10, 3]])("%i-word keys, seed %i", (words, seed) => {
+  it.each([
+    [6, 1],
+    [FLOW_WORDS, 2],
+    [10, 3],
+  ])("%i-word keys, seed %i", (words, seed) => {
     const r = rng(seed);
     // A handful of masks touching a few words each, some partial (prefix-like) words.
     const masks = Array.from({ length: 8 }, () => {
@@ -44,8 +53,13 @@ describe("TupleTable against a linear reference", () => {
       if (op < 4) {
         const v = step;
         const res = t.insert(Uint32Array.from(raw), Uint32Array.from(mask), v);
-        if (sameIdx >= 0) { expect(res).toBe("replaced"); (entries[sameIdx] as Entry).value = v; }
-        else { expect(res).toBe("inserted"); entries.push({ key, mask, value: v }); }
+        if (sameIdx >= 0) {
+          expect(res).toBe("replaced");
+          (entries[sameIdx] as Entry).value = v;
+        } else {
+          expect(res).toBe("inserted");
+          entries.push({ key, mask, value: v });
+        }
       } else if (op < 6) {
         const got = t.remove(Uint32Array.from(raw), Uint32Array.from(mask));
         expect(got).toBe(sameIdx >= 0 ? (entries[sameIdx] as Entry).value : -1);
@@ -71,22 +85,32 @@ describe("TupleTable against a linear reference", () => {
       expect(t.size).toBe(entries.length);
       expect(t.maskCount).toBe(new Set(entries.map((e) => e.mask.join())).size);
     }
-    const dumped = t.entries().map((e) => `${[...e.key].join()}/${[...e.mask].join()}=${e.value}`).sort();
+    const dumped = t
+      .entries()
+      .map((e) => `${[...e.key].join()}/${[...e.mask].join()}=${e.value}`)
+      .sort();
     expect(dumped).toEqual(entries.map((e) => `${e.key.join()}/${e.mask.join()}=${e.value}`).sort());
   });
 });
 
 describe("ranking", () => {
   const words = FLOW_WORDS;
-  const inPortMask = new Uint32Array(words); inPortMask[W.IN_PORT] = 0xffffffff;
-  const dstMask = new Uint32Array(words); dstMask[W.NW_DST] = 0xffffff00;
+  const inPortMask = new Uint32Array(words);
+  inPortMask[W.IN_PORT] = 0xffffffff;
+  const dstMask = new Uint32Array(words);
+  dstMask[W.NW_DST] = 0xffffff00;
   it("moves the subtable with most hits first after a sort, and first match wins", () => {
     const t = new TupleTable(words, { sortInterval: 0 });
     const k = new Uint32Array(words);
-    k[W.IN_PORT] = 1; t.insert(k, inPortMask, 100);
-    k[W.IN_PORT] = 0; k[W.NW_DST] = 0x0a000001; t.insert(k, dstMask, 200);
+    k[W.IN_PORT] = 1;
+    t.insert(k, inPortMask, 100);
+    k[W.IN_PORT] = 0;
+    k[W.NW_DST] = 0x0a000001;
+    t.insert(k, dstMask, 200);
     // A packet matching only the nw_dst entry: probes in_port first, then nw_dst.
-    const p = new Uint32Array(words); p[W.IN_PORT] = 7; p[W.NW_DST] = 0x0a000063;
+    const p = new Uint32Array(words);
+    p[W.IN_PORT] = 7;
+    p[W.NW_DST] = 0x0a000063;
     for (let i = 0; i < 10; i++) expect(t.lookup(p)).toBe(200);
     expect(t.lastRank).toBe(1);
     expect(t.lastProbes).toBe(2);
@@ -101,9 +125,13 @@ describe("ranking", () => {
   it("re-sorts by itself every sortInterval lookups", () => {
     const t = new TupleTable(words, { sortInterval: 5 });
     const k = new Uint32Array(words);
-    k[W.IN_PORT] = 1; t.insert(k, inPortMask, 100);
-    k[W.IN_PORT] = 0; k[W.NW_DST] = 0x0a000001; t.insert(k, dstMask, 200);
-    const p = new Uint32Array(words); p[W.NW_DST] = 0x0a000002;
+    k[W.IN_PORT] = 1;
+    t.insert(k, inPortMask, 100);
+    k[W.IN_PORT] = 0;
+    k[W.NW_DST] = 0x0a000001;
+    t.insert(k, dstMask, 200);
+    const p = new Uint32Array(words);
+    p[W.NW_DST] = 0x0a000002;
     for (let i = 0; i < 4; i++) t.lookup(p);
     expect(t.ranking()[0]?.mask).toEqual(inPortMask);
     t.lookup(p); // the 5th lookup re-sorts (on the 4 hits so far) before it probes

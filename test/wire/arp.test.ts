@@ -35,33 +35,50 @@ describe("arp", () => {
   it("reads every field", () => {
     v.wrap(viewOf(REQUEST), 0, REQUEST.length).parse();
     expect(readArp(v)).toEqual({
-      op: 1, sha: "00:20:d2:5a:fb:3f", spa: "172.21.79.97", tha: "00:00:00:00:00:00", tpa: "172.21.79.100",
+      op: 1,
+      sha: "00:20:d2:5a:fb:3f",
+      spa: "172.21.79.97",
+      tha: "00:00:00:00:00:00",
+      tpa: "172.21.79.100",
     });
     expect([v.htype, v.ptype, v.hlen, v.plen, v.isEthernetIpv4, v.headerLen]).toEqual([1, 0x0800, 6, 4, true, 28]);
     expect([v.spa, v.tpa, v.shaOff, v.thaOff]).toEqual([0xac154f61, 0xac154f64, 8, 18]);
     v.wrap(viewOf(REPLY), 0, REPLY.length).parse();
     expect(readArp(v)).toEqual({
-      op: 2, sha: "00:80:ea:81:88:63", spa: "172.21.79.100", tha: "00:20:d2:5a:fb:3f", tpa: "172.21.79.97",
+      op: 2,
+      sha: "00:80:ea:81:88:63",
+      spa: "172.21.79.100",
+      tha: "00:20:d2:5a:fb:3f",
+      tpa: "172.21.79.97",
     });
     v.wrap(viewOf(SLL_REQUEST), 0, SLL_REQUEST.length).parse();
     expect(readArp(v)).toEqual({
-      op: 1, sha: "cc:2d:e0:26:19:99", spa: "192.168.22.1", tha: "00:00:00:00:00:00", tpa: "192.168.22.160",
+      op: 1,
+      sha: "cc:2d:e0:26:19:99",
+      spa: "192.168.22.1",
+      tha: "00:00:00:00:00:00",
+      tpa: "192.168.22.160",
     });
   });
 
-  it.each([REQUEST, REPLY, SLL_REQUEST, ONES])("emits the same bytes into a dirty slot at an odd offset (%#)", (bytes) => {
-    const slot = dirtySlot(40);
-    const repr = readArp(v.wrap(viewOf(bytes), 0, bytes.length).parse());
-    expect(emitArp(repr, viewOf(slot), 3)).toBe(31);
-    expect(slot.subarray(3, 31)).toEqual(bytes);
-    expect(slot[2]).toBe(0xa5);
-    expect(slot[31]).toBe(0xa5);
-  });
+  it.each([REQUEST, REPLY, SLL_REQUEST, ONES])(
+    "emits the same bytes into a dirty slot at an odd offset (%#)",
+    (bytes) => {
+      const slot = dirtySlot(40);
+      const repr = readArp(v.wrap(viewOf(bytes), 0, bytes.length).parse());
+      expect(emitArp(repr, viewOf(slot), 3)).toBe(31);
+      expect(slot.subarray(3, 31)).toEqual(bytes);
+      expect(slot[2]).toBe(0xa5);
+      expect(slot[31]).toBe(0xa5);
+    },
+  );
 
   it("rewrites the opcode and protocol addresses in place", () => {
     const b = REQUEST.slice();
     v.wrap(viewOf(b), 0, b.length).parse();
-    v.op = 2; v.spa = 0xffffffff; v.tpa = 0x01020304;
+    v.op = 2;
+    v.spa = 0xffffffff;
+    v.tpa = 0x01020304;
     expect(b.subarray(6, 8)).toEqual(hex("00 02"));
     expect(b.subarray(14, 18)).toEqual(hex("ff ff ff ff"));
     expect(b.subarray(24, 28)).toEqual(hex("01 02 03 04"));

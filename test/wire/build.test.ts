@@ -51,28 +51,45 @@ describe("buildPacket", () => {
     if (ip?.name !== "ipv4" || tcp?.name !== "tcp") throw new Error("layers");
     expect(ip.repr.ttl).toBe(64);
     expect(ip.repr.csum).toBe(CsumStatus.GOOD);
-    expect(tcp.repr).toMatchObject({ srcPort: 49152, dstPort: 50000, seq: 1, ack: 0, flags: 0x002, window: 65535, csum: CsumStatus.GOOD });
+    expect(tcp.repr).toMatchObject({
+      srcPort: 49152,
+      dstPort: 50000,
+      seq: 1,
+      ack: 0,
+      flags: 0x002,
+      window: 65535,
+      csum: CsumStatus.GOOD,
+    });
     const v6 = decodeFrame(buildPacket({ layers: [{ eth: {} }, { ipv6: {} }, { udp: {} }] }));
     expect(field(v6, "ipv6.src")).toEqual(["2001:db8::1"]);
     expect(field(v6, "ipv6.dst")).toEqual(["2001:db8::2"]);
     expect(field(v6, "udp.dstport")).toEqual(["50000"]);
     // Nothing after IPv6: "no next header" (59); a payload only: 253 (RFC 3692).
     expect(field(decodeFrame(buildPacket({ layers: [{ eth: {} }, { ipv6: {} }] })), "ipv6.nxt")).toEqual(["59"]);
-    expect(field(decodeFrame(buildPacket({ layers: [{ eth: {} }, { ipv6: {} }], payload: "x" })), "ipv6.nxt")).toEqual(["253"]);
+    expect(field(decodeFrame(buildPacket({ layers: [{ eth: {} }, { ipv6: {} }], payload: "x" })), "ipv6.nxt")).toEqual([
+      "253",
+    ]);
     // An Ethernet header with nothing after it: the local experimental EtherType.
     expect(toHex(buildPacket({ layers: [{ eth: {} }] }))).toBe("02000000000202000000000188b5");
   });
 
   it("builds the issue's VXLAN-in-IPv6 with an inner VLAN-tagged TCP segment", () => {
-    const d = decodeFrame(buildPacket({
-      layers: [
-        { eth: { src: "02:00:00:00:00:0a", dst: "02:00:00:00:00:0b" } }, { vlan: { vid: 100, pcp: 3 } },
-        { ipv6: { src: "2001:db8::a", dst: "2001:db8::b" } }, { udp: {} }, { vxlan: { vni: 5001 } },
-        { eth: { src: "02:00:00:00:01:0a", dst: "02:00:00:00:01:0b" } }, { vlan: { vid: 10 } },
-        { ipv4: { src: "10.0.0.1", dst: "10.0.0.2", ttl: 7 } }, { tcp: { src: 1234, dst: 80, flags: ["SYN"] } },
-      ],
-      payload: { len: 10 },
-    }));
+    const d = decodeFrame(
+      buildPacket({
+        layers: [
+          { eth: { src: "02:00:00:00:00:0a", dst: "02:00:00:00:00:0b" } },
+          { vlan: { vid: 100, pcp: 3 } },
+          { ipv6: { src: "2001:db8::a", dst: "2001:db8::b" } },
+          { udp: {} },
+          { vxlan: { vni: 5001 } },
+          { eth: { src: "02:00:00:00:01:0a", dst: "02:00:00:00:01:0b" } },
+          { vlan: { vid: 10 } },
+          { ipv4: { src: "10.0.0.1", dst: "10.0.0.2", ttl: 7 } },
+          { tcp: { src: 1234, dst: 80, flags: ["SYN"] } },
+        ],
+        payload: { len: 10 },
+      }),
+    );
     expect(d.error).toBeNull();
     expect(layerNames(d)).toEqual(["eth", "vlan", "ipv6", "udp", "vxlan", "eth", "vlan", "ipv4", "tcp", "data"]);
     expect(field(d, "vlan.id")).toEqual(["100", "10"]);
@@ -105,16 +122,30 @@ describe("buildPacket", () => {
     const told = viewOf(buildPacket({ layers: [{ eth: {} }, { vlan: { tpid: 0x9100 } }, { vlan: {} }, { ipv4: {} }] }));
     expect(told.getUint16(12)).toBe(0x9100);
     const arp = d.layers.find((l) => l.name === "arp");
-    expect(arp?.repr).toEqual({ op: 1, sha: "02:00:00:00:00:01", spa: "192.0.2.1", tha: "00:00:00:00:00:00", tpa: "192.0.2.2" });
+    expect(arp?.repr).toEqual({
+      op: 1,
+      sha: "02:00:00:00:00:01",
+      spa: "192.0.2.1",
+      tha: "00:00:00:00:00:00",
+      tpa: "192.0.2.2",
+    });
   });
 
   it("writes a tunnel's UDP checksum as 0 over IPv4 unless csum is asked for", () => {
     const layers = (csum?: boolean): PacketSpec["layers"] => [
-      { eth: {} }, { ipv4: {} }, { udp: csum === undefined ? {} : { csum } }, { geneve: { vni: 9 } }, { eth: {} }, { ipv4: {} }, { udp: {} },
+      { eth: {} },
+      { ipv4: {} },
+      { udp: csum === undefined ? {} : { csum } },
+      { geneve: { vni: 9 } },
+      { eth: {} },
+      { ipv4: {} },
+      { udp: {} },
     ];
     expect(field(decodeFrame(buildPacket({ layers: layers() })), "udp.checksum.status")).toEqual(["3", "1"]);
     expect(field(decodeFrame(buildPacket({ layers: layers(true) })), "udp.checksum.status")).toEqual(["1", "1"]);
-    expect(field(decodeFrame(buildPacket({ layers: [{ eth: {} }, { ipv4: {} }, { udp: {} }] })), "udp.checksum.status")).toEqual(["1"]);
+    expect(
+      field(decodeFrame(buildPacket({ layers: [{ eth: {} }, { ipv4: {} }, { udp: {} }] })), "udp.checksum.status"),
+    ).toEqual(["1"]);
   });
 
   it("writes given lengths and checksums as they are", () => {
@@ -128,18 +159,35 @@ describe("buildPacket", () => {
     const dv = viewOf(bytes);
     expect(dv.getUint16(14 + 10)).toBe(0xbeef);
     expect(dv.getUint16(34 + 16)).toBe(0x1234);
-    const udp = viewOf(buildPacket({ layers: [{ eth: {} }, { ipv4: { totalLen: 100 } }, { udp: { len: 9, checksum: 0 } }] }));
+    const udp = viewOf(
+      buildPacket({ layers: [{ eth: {} }, { ipv4: { totalLen: 100 } }, { udp: { len: 9, checksum: 0 } }] }),
+    );
     expect(udp.getUint16(14 + 2)).toBe(100);
     expect(udp.getUint16(34 + 4)).toBe(9);
     expect(udp.getUint16(34 + 6)).toBe(0);
   });
 
   it("builds NVGRE and GRE with checksum, key and sequence number", () => {
-    const nv = decodeFrame(buildPacket({ layers: [{ eth: {} }, { ipv4: {} }, { gre: { vsid: 0xabcd, flowId: 0x42 } }, { eth: {} }, { ipv4: {} }, { udp: {} }] }));
+    const nv = decodeFrame(
+      buildPacket({
+        layers: [
+          { eth: {} },
+          { ipv4: {} },
+          { gre: { vsid: 0xabcd, flowId: 0x42 } },
+          { eth: {} },
+          { ipv4: {} },
+          { udp: {} },
+        ],
+      }),
+    );
     expect(field(nv, "gre.key")).toEqual(["0x00abcd42"]);
     expect(field(nv, "gre.proto")).toEqual(["0x6558"]);
     expect(field(nv, "ip.proto")).toEqual(["47", "17"]);
-    const g = decodeFrame(buildPacket({ layers: [{ eth: {} }, { ipv6: {} }, { gre: { csum: true, key: 7, seq: 9 } }, { ipv4: {} }, { icmp: {} }] }));
+    const g = decodeFrame(
+      buildPacket({
+        layers: [{ eth: {} }, { ipv6: {} }, { gre: { csum: true, key: 7, seq: 9 } }, { ipv4: {} }, { icmp: {} }],
+      }),
+    );
     const gre = g.layers.find((l) => l.name === "gre");
     expect(gre?.repr).toMatchObject({ protocolType: 0x0800, key: 7, seq: 9 });
     expect(field(g, "gre.flags_and_version")).toEqual(["0xb000"]);
@@ -147,9 +195,18 @@ describe("buildPacket", () => {
   });
 
   it("builds GENEVE options and infers its protocol type", () => {
-    const d = decodeFrame(buildPacket({
-      layers: [{ eth: {} }, { ipv6: {} }, { udp: {} }, { geneve: { vni: 0x123456, options: [{ class: 0x0102, type: 0x80, data: "00000001" }] } }, { ipv6: {} }, { icmpv6: {} }],
-    }));
+    const d = decodeFrame(
+      buildPacket({
+        layers: [
+          { eth: {} },
+          { ipv6: {} },
+          { udp: {} },
+          { geneve: { vni: 0x123456, options: [{ class: 0x0102, type: 0x80, data: "00000001" }] } },
+          { ipv6: {} },
+          { icmpv6: {} },
+        ],
+      }),
+    );
     expect(d.error).toBeNull();
     expect(field(d, "udp.dstport")).toEqual(["6081"]);
     expect(field(d, "geneve.vni")).toEqual(["0x123456"]);
@@ -159,44 +216,84 @@ describe("buildPacket", () => {
   });
 
   it("builds ICMP errors quoting the layers after them, and ICMPv6 neighbor discovery", () => {
-    const e = decodeFrame(buildPacket({
-      layers: [{ eth: {} }, { ipv4: { src: "198.51.100.1" } }, { icmp: { type: "dest-unreachable", code: 4, mtu: 1400 } },
-        { ipv4: { src: "192.0.2.2", dst: "192.0.2.9" } }, { udp: { src: 1, dst: 2 } }],
-      payload: { len: 8 },
-    }));
+    const e = decodeFrame(
+      buildPacket({
+        layers: [
+          { eth: {} },
+          { ipv4: { src: "198.51.100.1" } },
+          { icmp: { type: "dest-unreachable", code: 4, mtu: 1400 } },
+          { ipv4: { src: "192.0.2.2", dst: "192.0.2.9" } },
+          { udp: { src: 1, dst: 2 } },
+        ],
+        payload: { len: 8 },
+      }),
+    );
     expect(field(e, "icmp.type")).toEqual(["3"]);
     expect(field(e, "ip.src")).toEqual(["198.51.100.1", "192.0.2.2"]);
     expect(field(e, "udp.srcport")).toEqual(["1"]);
     const icmp = e.layers.find((l) => l.name === "icmp");
     expect(icmp?.repr).toMatchObject({ code: 4, rest: 1400 });
-    const ns = buildPacket({ layers: [{ eth: { src: "02:00:00:00:00:07" } }, { ipv6: { dst: "ff02::1:ff00:2" } }, { icmpv6: { type: "ns", target: "2001:db8::2" } }] });
+    const ns = buildPacket({
+      layers: [
+        { eth: { src: "02:00:00:00:00:07" } },
+        { ipv6: { dst: "ff02::1:ff00:2" } },
+        { icmpv6: { type: "ns", target: "2001:db8::2" } },
+      ],
+    });
     // 14 + 40 + 8 + 16 target + 8 source link-layer option (RFC 4861 §4.3).
     expect(ns.length).toBe(86);
     expect(toHex(ns.subarray(62, 86))).toBe("20010db8000000000000000000000002" + "0101020000000007");
     expect(ns[21]).toBe(255); // hop limit 255 for ND (RFC 4861 §7.1.1)
-    const na = buildPacket({ layers: [{ eth: {} }, { ipv6: {} }, { icmpv6: { type: "na", flags: ["router"], tll: false } }] });
+    const na = buildPacket({
+      layers: [{ eth: {} }, { ipv6: {} }, { icmpv6: { type: "na", flags: ["router"], tll: false } }],
+    });
     expect(na.length).toBe(14 + 40 + 24);
     expect(viewOf(na).getUint32(58)).toBe(0x80000000);
   });
 
   it("walks IPv6 extension headers to the upper layer and sums the final destination", () => {
-    const d = decodeFrame(buildPacket({
-      layers: [{ eth: {} }, {
-        ipv6: { dst: "2001:db8::10", ext: [{ hopopts: { options: [{ type: 5, data: "0000" }] } }, { dstopts: {} },
-          { routing: { type: 4, segLeft: 1, addresses: ["2001:db8::99", "2001:db8::10"] } }, { fragment: { id: 5 } }] },
-      }, { tcp: {} }],
-      payload: { len: 3 },
-    }));
+    const d = decodeFrame(
+      buildPacket({
+        layers: [
+          { eth: {} },
+          {
+            ipv6: {
+              dst: "2001:db8::10",
+              ext: [
+                { hopopts: { options: [{ type: 5, data: "0000" }] } },
+                { dstopts: {} },
+                { routing: { type: 4, segLeft: 1, addresses: ["2001:db8::99", "2001:db8::10"] } },
+                { fragment: { id: 5 } },
+              ],
+            },
+          },
+          { tcp: {} },
+        ],
+        payload: { len: 3 },
+      }),
+    );
     expect(d.error).toBeNull();
-    expect(d.protocols).toEqual(["eth", "ethertype", "ipv6", "ipv6.hopopts", "ipv6.dstopts", "ipv6.routing", "ipv6.fraghdr", "tcp", "data"]);
+    expect(d.protocols).toEqual([
+      "eth",
+      "ethertype",
+      "ipv6",
+      "ipv6.hopopts",
+      "ipv6.dstopts",
+      "ipv6.routing",
+      "ipv6.fraghdr",
+      "tcp",
+      "data",
+    ]);
     expect(field(d, "tcp.checksum.status")).toEqual(["1"]);
     expect(field(d, "ipv6.nxt")).toEqual(["0"]);
   });
 
   it("sums an IPv4 source route's final destination into the pseudo-header", () => {
-    const d = decodeFrame(buildPacket({
-      layers: [{ eth: {} }, { ipv4: { options: [{ type: 131, data: "04c6336401" }] } }, { udp: {} }],
-    }));
+    const d = decodeFrame(
+      buildPacket({
+        layers: [{ eth: {} }, { ipv4: { options: [{ type: 131, data: "04c6336401" }] } }, { udp: {} }],
+      }),
+    );
     expect(field(d, "ip.dst")).toEqual(["198.51.100.1"]);
     expect(field(d, "udp.checksum.status")).toEqual(["1"]);
   });
@@ -208,7 +305,20 @@ describe("buildPacket", () => {
   });
 
   it("builds into a dirty slot at an odd offset, touching only the packet's bytes", () => {
-    const spec: PacketSpec = { layers: [{ eth: {} }, { vlan: { vid: 5 } }, { ipv4: {} }, { udp: {} }, { vxlan: { vni: 1 } }, { eth: {} }, { ipv6: {} }, { icmpv6: {} }], payload: { len: 5 }, pad: 200 };
+    const spec: PacketSpec = {
+      layers: [
+        { eth: {} },
+        { vlan: { vid: 5 } },
+        { ipv4: {} },
+        { udp: {} },
+        { vxlan: { vni: 1 } },
+        { eth: {} },
+        { ipv6: {} },
+        { icmpv6: {} },
+      ],
+      payload: { len: 5 },
+      pad: 200,
+    };
     const want = buildPacket(spec);
     const c = compilePacket(spec);
     const slot = dirtySlot(c.length + 8);
@@ -224,24 +334,79 @@ describe("buildPacket", () => {
 
 describe("buildPacket errors", () => {
   it.each([
-    [{ layers: [{ eth: {} }, { ipv4: {} }, { udp: {} }, { udp: {} }] }, "layer 3 (udp): cannot follow udp: after udp come vxlan, geneve"],
-    [{ layers: [{ eth: {} }, { vlan: { vid: 100 } }, { ipv6: {} }, { udp: { dst: 70000 } }] }, "layer 3 (udp): dst must be 0..65535, got 70000"],
+    [
+      { layers: [{ eth: {} }, { ipv4: {} }, { udp: {} }, { udp: {} }] },
+      "layer 3 (udp): cannot follow udp: after udp come vxlan, geneve",
+    ],
+    [
+      { layers: [{ eth: {} }, { vlan: { vid: 100 } }, { ipv6: {} }, { udp: { dst: 70000 } }] },
+      "layer 3 (udp): dst must be 0..65535, got 70000",
+    ],
     [{ layers: [{ eth: {} }, { ipv4: { ttl: "x" } }] }, 'layer 1 (ipv4): ttl must be 0..255, got "x"'],
-    [{ layers: [{ eth: { src: "02:00" } }] }, 'layer 0 (eth): src must be a MAC address like 02:00:00:00:00:01, got "02:00"'],
-    [{ layers: [{ eth: {} }, { ipv4: { dst: "10.0.0.300" } }] }, 'layer 1 (ipv4): dst must be an IPv4 address like 192.0.2.1, got "10.0.0.300"'],
-    [{ layers: [{ eth: {} }, { ipv4: { tll: 3 } }] }, "layer 1 (ipv4): tll is not a field here; known: src, dst, ttl, tos, id, df, mf, offset, proto, options, totalLen, checksum"],
+    [
+      { layers: [{ eth: { src: "02:00" } }] },
+      'layer 0 (eth): src must be a MAC address like 02:00:00:00:00:01, got "02:00"',
+    ],
+    [
+      { layers: [{ eth: {} }, { ipv4: { dst: "10.0.0.300" } }] },
+      'layer 1 (ipv4): dst must be an IPv4 address like 192.0.2.1, got "10.0.0.300"',
+    ],
+    [
+      { layers: [{ eth: {} }, { ipv4: { tll: 3 } }] },
+      "layer 1 (ipv4): tll is not a field here; known: src, dst, ttl, tos, id, df, mf, offset, proto, options, totalLen, checksum",
+    ],
     [{ layers: [{ ipv4: {} }] }, "layer 0 (ipv4): a packet starts with eth"],
-    [{ layers: [{ eth: {} }, { ipx: {} }] }, 'layer 1: unknown protocol "ipx"; known: eth, vlan, arp, ipv4, ipv6, udp, tcp, icmp, icmpv6, gre, vxlan, geneve'],
-    [{ layers: [{ eth: {}, vlan: {} }] }, "layer 0: must be an object with exactly one key naming the protocol (eth, vlan, arp, ipv4, ipv6, udp, tcp, icmp, icmpv6, gre, vxlan, geneve), got keys eth, vlan"],
-    [{ layers: [{ eth: {} }, { ipv6: {} }, { icmp: {} }] }, "layer 2 (icmp): cannot follow ipv6: after ipv6 come udp, tcp, icmpv6, gre, ipv4, ipv6"],
-    [{ layers: [{ eth: {} }, { ipv4: {} }, { icmp: {} }, { ipv4: {} }] }, "layer 2 (icmp): type 8 is not an error message, so nothing can follow it; give its data as payload"],
-    [{ layers: [{ eth: {} }, { ipv4: {} }, { tcp: { flags: ["SYN", "FOO"] } }] }, 'layer 2 (tcp): flags has an unknown flag "FOO"; known: FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, AE, NS'],
-    [{ layers: [{ eth: {} }, { ipv4: { offset: 12 } }] }, "layer 1 (ipv4): offset must be a multiple of 8 (bytes), got 12"],
-    [{ layers: [{ eth: {} }, { ipv4: {} }, { udp: {} }, { geneve: { options: [{ class: 1, type: 2, data: "010203" }] } }] }, "layer 3 (geneve): options[0].data must be a multiple of 4 bytes, at most 124 (RFC 8926 §3.5), got 3"],
-    [{ layers: [{ eth: {} }, { ipv4: {} }, { udp: {} }, { geneve: { options: [{ type: 2 }] } }] }, "layer 3 (geneve): options[0].class is required"],
-    [{ layers: [{ eth: {} }, { ipv6: { ext: [{ fragment: { more: 1 } }] } }] }, "layer 1 (ipv6): ext[0].fragment.more must be true or false, got 1"],
-    [{ layers: [{ eth: {} }, { ipv6: { ext: [{ jumbo: {} }] } }] }, "layer 1 (ipv6): ext[0] must be one of {hopopts: {…}}, {dstopts: {…}}, {routing: {…}}, {fragment: {…}}, got keys jumbo"],
-    [{ layers: [{ eth: {} }, { ipv4: {} }, { gre: { key: 1, vsid: 2 } }] }, "layer 2 (gre): vsid and key cannot both be given: NVGRE's key is vsid << 8 | flowId"],
+    [
+      { layers: [{ eth: {} }, { ipx: {} }] },
+      'layer 1: unknown protocol "ipx"; known: eth, vlan, arp, ipv4, ipv6, udp, tcp, icmp, icmpv6, gre, vxlan, geneve',
+    ],
+    [
+      { layers: [{ eth: {}, vlan: {} }] },
+      "layer 0: must be an object with exactly one key naming the protocol (eth, vlan, arp, ipv4, ipv6, udp, tcp, icmp, icmpv6, gre, vxlan, geneve), got keys eth, vlan",
+    ],
+    [
+      { layers: [{ eth: {} }, { ipv6: {} }, { icmp: {} }] },
+      "layer 2 (icmp): cannot follow ipv6: after ipv6 come udp, tcp, icmpv6, gre, ipv4, ipv6",
+    ],
+    [
+      { layers: [{ eth: {} }, { ipv4: {} }, { icmp: {} }, { ipv4: {} }] },
+      "layer 2 (icmp): type 8 is not an error message, so nothing can follow it; give its data as payload",
+    ],
+    [
+      { layers: [{ eth: {} }, { ipv4: {} }, { tcp: { flags: ["SYN", "FOO"] } }] },
+      'layer 2 (tcp): flags has an unknown flag "FOO"; known: FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, AE, NS',
+    ],
+    [
+      { layers: [{ eth: {} }, { ipv4: { offset: 12 } }] },
+      "layer 1 (ipv4): offset must be a multiple of 8 (bytes), got 12",
+    ],
+    [
+      {
+        layers: [
+          { eth: {} },
+          { ipv4: {} },
+          { udp: {} },
+          { geneve: { options: [{ class: 1, type: 2, data: "010203" }] } },
+        ],
+      },
+      "layer 3 (geneve): options[0].data must be a multiple of 4 bytes, at most 124 (RFC 8926 §3.5), got 3",
+    ],
+    [
+      { layers: [{ eth: {} }, { ipv4: {} }, { udp: {} }, { geneve: { options: [{ type: 2 }] } }] },
+      "layer 3 (geneve): options[0].class is required",
+    ],
+    [
+      { layers: [{ eth: {} }, { ipv6: { ext: [{ fragment: { more: 1 } }] } }] },
+      "layer 1 (ipv6): ext[0].fragment.more must be true or false, got 1",
+    ],
+    [
+      { layers: [{ eth: {} }, { ipv6: { ext: [{ jumbo: {} }] } }] },
+      "layer 1 (ipv6): ext[0] must be one of {hopopts: {…}}, {dstopts: {…}}, {routing: {…}}, {fragment: {…}}, got keys jumbo",
+    ],
+    [
+      { layers: [{ eth: {} }, { ipv4: {} }, { gre: { key: 1, vsid: 2 } }] },
+      "layer 2 (gre): vsid and key cannot both be given: NVGRE's key is vsid << 8 | flowId",
+    ],
     [{ layers: [{ eth: {} }], payload: { len: -1 } }, "payload len must be 0..65535, got -1"],
     [{ layers: [] }, "layers must be a non-empty list, got a list"],
   ])("%j: %s", (spec, message) => {
@@ -267,15 +432,37 @@ describe.runIf(requireTool("tshark"))("buildPacket against tshark", () => {
   it("gives frames tshark reads with good checksums and the fields asked for", () => {
     const frames = [
       buildPacket({ layers: [{ eth: {} }, { ipv6: {} }, { icmpv6: { type: "ns", target: "2001:db8::7" } }] }),
-      buildPacket({ layers: [{ eth: {} }, { ipv4: {} }, { gre: { csum: true, key: 0x10 } }, { eth: {} }, { ipv6: {} }, { udp: { src: 49999 } }] }),
-      buildPacket({ layers: [{ eth: {} }, { ipv6: { ext: [{ routing: { type: 2, addresses: ["2001:db8::77"] } }] } }, { udp: { src: 49998 } }], payload: "x" }),
+      buildPacket({
+        layers: [
+          { eth: {} },
+          { ipv4: {} },
+          { gre: { csum: true, key: 0x10 } },
+          { eth: {} },
+          { ipv6: {} },
+          { udp: { src: 49999 } },
+        ],
+      }),
+      buildPacket({
+        layers: [
+          { eth: {} },
+          { ipv6: { ext: [{ routing: { type: 2, addresses: ["2001:db8::77"] } }] } },
+          { udp: { src: 49998 } },
+        ],
+        payload: "x",
+      }),
     ];
-    const rows = tsharkFields(frames, ["_ws.malformed", "icmpv6.checksum.status", "icmpv6.nd.ns.target_address", "gre.checksum.status", "gre.key", "udp.checksum.status"],
-      ["udp.check_checksum:TRUE"]);
-    expect(rows).toEqual([
-      "\t1\t2001:db8::7\t\t\t",
-      "\t\t\t1\t0x00000010\t1",
-      "\t\t\t\t\t1",
-    ]);
+    const rows = tsharkFields(
+      frames,
+      [
+        "_ws.malformed",
+        "icmpv6.checksum.status",
+        "icmpv6.nd.ns.target_address",
+        "gre.checksum.status",
+        "gre.key",
+        "udp.checksum.status",
+      ],
+      ["udp.check_checksum:TRUE"],
+    );
+    expect(rows).toEqual(["\t1\t2001:db8::7\t\t\t", "\t\t\t1\t0x00000010\t1", "\t\t\t\t\t1"]);
   });
 });

@@ -66,7 +66,11 @@ function pcapngFrames(u8: Uint8Array, dv: DataView): CapturedFrame[] {
     }
     if (type === 3) {
       const origLen = dv.getUint32(off + 8, le);
-      out.push({ data: u8.subarray(off + 12, off + 12 + Math.min(origLen, len - 16)), origLen, linkType: links[0] ?? -1 });
+      out.push({
+        data: u8.subarray(off + 12, off + 12 + Math.min(origLen, len - 16)),
+        origLen,
+        linkType: links[0] ?? -1,
+      });
     }
     off += len;
   }
@@ -76,6 +80,7 @@ function pcapngFrames(u8: Uint8Array, dv: DataView): CapturedFrame[] {
 /** One column of a capture's .fields.tsv, one string per frame (empty when absent). */
 export function fieldColumn(file: string, field: string): string[] {
   const rows = readFieldsTsv(file);
-  if (rows.length > 0 && !(field in (rows[0] as TsharkRow))) throw new Error(`${file}.fields.tsv has no column ${field}`);
+  if (rows.length > 0 && !(field in (rows[0] as TsharkRow)))
+    throw new Error(`${file}.fields.tsv has no column ${field}`);
   return rows.map((r) => r[field] ?? "");
 }

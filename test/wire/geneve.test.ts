@@ -19,12 +19,21 @@ describe("geneve header", () => {
   it("reads every field", () => {
     g.wrap(viewOf(OPT), 0, OPT.length).parse();
     expect(readGeneve(g)).toEqual<GeneveRepr>({
-      oam: false, critical: true, protocolType: 0x6558, vni: 0x0a,
+      oam: false,
+      critical: true,
+      protocolType: 0x6558,
+      vni: 0x0a,
       options: [{ class: 0x0000, type: 0x80, data: hex("00 00 00 0c") }],
     });
     expect([g.version, g.optionsLen, g.headerLen, g.payloadOff, g.optionsOff]).toEqual([0, 8, 16, 16, 8]);
     g.wrap(viewOf(BARE), 0, BARE.length).parse();
-    expect(readGeneve(g)).toEqual<GeneveRepr>({ oam: false, critical: false, protocolType: 0x6558, vni: 0x0b, options: [] });
+    expect(readGeneve(g)).toEqual<GeneveRepr>({
+      oam: false,
+      critical: false,
+      protocolType: 0x6558,
+      vni: 0x0b,
+      options: [],
+    });
   });
 
   it("walks zeek__geneve-many-options.pcap frame 1 option by option without allocating", () => {
@@ -34,7 +43,11 @@ describe("geneve header", () => {
     g.wrap(viewOf(f), 42, f.length - 42).parse();
     const seen: number[][] = [];
     for (let ok = g.optFirst(); ok; ok = g.optNext()) seen.push([g.optOff, g.optClass, g.optType, g.optLen]);
-    expect(seen).toEqual([[50, 0x0100, 1, 16], [70, 0x0100, 2, 36], [110, 0x0100, 3, 12]]);
+    expect(seen).toEqual([
+      [50, 0x0100, 1, 16],
+      [70, 0x0100, 2, 36],
+      [110, 0x0100, 3, 12],
+    ]);
     expect([g.optOff, g.optNext(), g.vni, g.headerLen]).toEqual([-1, false, 0x0c012e, 84]);
     expect(g.findOpt(0x0100, 2)).toBe(74);
     expect([g.optClass, g.optType, g.optLen, g.optCritical]).toEqual([0x0100, 2, 36, false]);
@@ -43,7 +56,9 @@ describe("geneve header", () => {
   });
 
   it.each([
-    "tcpdump__geneve.pcap", "zeek__geneve-many-options.pcap", "tcpdump__gso-ipv6-geneve-ipv6.pcap",
+    "tcpdump__geneve.pcap",
+    "zeek__geneve-many-options.pcap",
+    "tcpdump__gso-ipv6-geneve-ipv6.pcap",
     "zeek__geneve-truncated.pcapng",
   ])("agrees with tshark on the VNI and options of every frame of %s", (file) => {
     const vni = fieldColumn(file, "geneve.vni");
@@ -54,11 +69,14 @@ describe("geneve header", () => {
     let compared = 0;
     captureFrames(file).forEach((f, i) => {
       const loc = locateL4(f.data, f.linkType);
-      if (!loc || loc.proto !== 17 || (protos[i] ?? "").split("geneve").length !== 2) return;
+      if (loc?.proto !== 17 || (protos[i] ?? "").split("geneve").length !== 2) return;
       g.wrap(viewOf(f.data), loc.l4Off + 8, f.data.length - loc.l4Off - 8).parse();
       const c: string[] = [];
       const t: string[] = [];
-      for (let ok = g.optFirst(); ok; ok = g.optNext()) { c.push(h(g.optClass, 4)); t.push(h(g.optType, 2)); }
+      for (let ok = g.optFirst(); ok; ok = g.optNext()) {
+        c.push(h(g.optClass, 4));
+        t.push(h(g.optType, 2));
+      }
       expect([i + 1, h(g.vni, 6), c.join(","), t.join(",")]).toEqual([i + 1, vni[i], cls[i], type[i]]);
       compared++;
     });
@@ -90,8 +108,14 @@ describe("geneve header", () => {
 
   it("round-trips all-ones values, and sets C from the options when not given", () => {
     const ones: GeneveRepr = {
-      oam: true, critical: true, protocolType: 0xffff, vni: 0xffffff,
-      options: [{ class: 0xffff, type: 0xff, data: new Uint8Array(124).fill(0xff) }, { class: 0xffff, type: 0xff, data: new Uint8Array(0) }],
+      oam: true,
+      critical: true,
+      protocolType: 0xffff,
+      vni: 0xffffff,
+      options: [
+        { class: 0xffff, type: 0xff, data: new Uint8Array(124).fill(0xff) },
+        { class: 0xffff, type: 0xff, data: new Uint8Array(0) },
+      ],
     };
     const slot = dirtySlot(200);
     expect(emitGeneve(ones, viewOf(slot), 5)).toBe(5 + 8 + 128 + 4);
@@ -103,20 +127,43 @@ describe("geneve header", () => {
   });
 
   it("refuses options it cannot encode", () => {
-    const bad = (data: Uint8Array) => ({ oam: false, protocolType: 0x6558, vni: 1, options: [{ class: 1, type: 1, data }] });
+    const bad = (data: Uint8Array) => ({
+      oam: false,
+      protocolType: 0x6558,
+      vni: 1,
+      options: [{ class: 1, type: 1, data }],
+    });
     expect(() => emitGeneve(bad(new Uint8Array(6)), viewOf(dirtySlot(64)), 0)).toThrow(/multiple of 4/);
     expect(() => emitGeneve(bad(new Uint8Array(128)), viewOf(dirtySlot(256)), 0)).toThrow(/at most 124/);
   });
 
-  const at42 = (bytes: Uint8Array) => { const f = new Uint8Array(42 + bytes.length); f.set(bytes, 42); return viewOf(f); };
+  const at42 = (bytes: Uint8Array) => {
+    const f = new Uint8Array(42 + bytes.length);
+    f.set(bytes, 42);
+    return viewOf(f);
+  };
   it.each([
     ["UDP gives GENEVE fewer than 8 bytes", OPT, 16, 7, "bad-length", 42],
     ["capture ends inside the fixed header", OPT, 7, 100, "truncated", 42],
     ["version 1 (RFC 8926 §3.4)", hex("42 40 65 58 00 00 0a 00 00 00 80 01 00 00 00 0c"), 16, 16, "bad-version", 42],
     ["options beyond the UDP payload", OPT, 16, 12, "bad-header-len", 42],
     ["options beyond the capture", OPT, 12, 100, "truncated", 42],
-    ["the only option overruns the option length", hex("02 40 65 58 00 00 0a 00 00 00 80 02 00 00 00 0c"), 16, 16, "bad-option", 50],
-    ["the second option overruns it", hex("03 00 65 58 00 00 0a 00 01 02 03 00 01 02 04 02 00 00 00 00"), 20, 20, "bad-option", 54],
+    [
+      "the only option overruns the option length",
+      hex("02 40 65 58 00 00 0a 00 00 00 80 02 00 00 00 0c"),
+      16,
+      16,
+      "bad-option",
+      50,
+    ],
+    [
+      "the second option overruns it",
+      hex("03 00 65 58 00 00 0a 00 01 02 03 00 01 02 04 02 00 00 00 00"),
+      20,
+      20,
+      "bad-option",
+      54,
+    ],
   ] as const)("%s: %s at %i", (_name, bytes, avail, len, code, offset) => {
     expect(() => g.wrap(at42(bytes), 42, avail, len).parse()).toThrowError(new ParseError("geneve", code, offset));
     expect(g.wrap(at42(OPT), 42, 16, 16).check()).toBeNull();
@@ -131,6 +178,12 @@ describe("geneve header", () => {
 
   it("ignores reserved bits on receipt (RFC 8926 §3.4)", () => {
     const b = hex("00 3f 65 58 00 00 0b ff");
-    expect(readGeneve(g.wrap(viewOf(b), 0, 8).parse())).toEqual<GeneveRepr>({ oam: false, critical: false, protocolType: 0x6558, vni: 0x0b, options: [] });
+    expect(readGeneve(g.wrap(viewOf(b), 0, 8).parse())).toEqual<GeneveRepr>({
+      oam: false,
+      critical: false,
+      protocolType: 0x6558,
+      vni: 0x0b,
+      options: [],
+    });
   });
 });

@@ -25,7 +25,13 @@ describe("gre header", () => {
   it("reads every field: version 0 with C, K and S", () => {
     g.wrap(viewOf(ALL), 0, ALL.length).parse();
     expect(readGre(g)).toEqual<GreRepr>({
-      version: 0, protocolType: 0x0800, checksum: 0x6e7c, reserved1: 0, key: 0x0001d97c, seq: 5, ack: null,
+      version: 0,
+      protocolType: 0x0800,
+      checksum: 0x6e7c,
+      reserved1: 0,
+      key: 0x0001d97c,
+      seq: 5,
+      ack: null,
     });
     expect([g.flagsAndVersion, g.headerLen, g.payloadOff, g.isNvgre]).toEqual([0xb000, 16, 16, false]);
   });
@@ -33,7 +39,13 @@ describe("gre header", () => {
   it("reads NVGRE's VSID and FlowID out of the key (RFC 7637 §3.2)", () => {
     g.wrap(viewOf(NVGRE), 0, NVGRE.length).parse();
     expect(readGre(g)).toEqual<GreRepr>({
-      version: 0, protocolType: 0x6558, checksum: null, reserved1: 0, key: 0x12345602, seq: null, ack: null,
+      version: 0,
+      protocolType: 0x6558,
+      checksum: null,
+      reserved1: 0,
+      key: 0x12345602,
+      seq: null,
+      ack: null,
     });
     expect([g.isNvgre, g.vsid, g.flowId, g.headerLen]).toEqual([true, 0x123456, 0x02, 8]);
   });
@@ -41,7 +53,13 @@ describe("gre header", () => {
   it("reads enhanced GRE (PPTP, version 1): key = payload length | call id", () => {
     g.wrap(viewOf(PPTP), 0, PPTP.length).parse();
     expect(readGre(g)).toEqual<GreRepr>({
-      version: 1, protocolType: 0x880b, checksum: null, reserved1: 0, key: 0x00300000, seq: 0, ack: null,
+      version: 1,
+      protocolType: 0x880b,
+      checksum: null,
+      reserved1: 0,
+      key: 0x00300000,
+      seq: 0,
+      ack: null,
     });
     expect([g.flagsAndVersion, g.pptpPayloadLen, g.callId, g.headerLen]).toEqual([0x3001, 48, 0, 12]);
     g.wrap(viewOf(PPTP_ACK), 0, PPTP_ACK.length).parse();
@@ -49,7 +67,10 @@ describe("gre header", () => {
   });
 
   it.each([
-    "packetnet__gre_all_options.pcap", "packetnet__gre_nvgre.pcap", "tcpdump__pptp.pcap", "tcpdump__various_gre.pcap",
+    "packetnet__gre_all_options.pcap",
+    "packetnet__gre_nvgre.pcap",
+    "tcpdump__pptp.pcap",
+    "tcpdump__various_gre.pcap",
   ])("agrees with tshark on every outer GRE header of %s", (file) => {
     const fv = fieldColumn(file, "gre.flags_and_version");
     const proto = fieldColumn(file, "gre.proto");
@@ -58,24 +79,39 @@ describe("gre header", () => {
     let compared = 0;
     captureFrames(file).forEach((f, i) => {
       const loc = locateL4(f.data, f.linkType);
-      if (!loc || loc.proto !== 47) return;
+      if (loc?.proto !== 47) return;
       g.wrap(viewOf(f.data), loc.l4Off, f.data.length - loc.l4Off, loc.l4Len).parse();
       const wantKey = (key[i] ?? "").split(",")[0] ?? "";
-      expect([i + 1, h4(g.flagsAndVersion, 4), h4(g.protocolType, 4), g.keyPresent && g.version === 0 ? h4(g.key, 8) : ""])
-        .toEqual([i + 1, fv[i]?.split(",")[0], proto[i]?.split(",")[0], wantKey]);
+      expect([
+        i + 1,
+        h4(g.flagsAndVersion, 4),
+        h4(g.protocolType, 4),
+        g.keyPresent && g.version === 0 ? h4(g.key, 8) : "",
+      ]).toEqual([i + 1, fv[i]?.split(",")[0], proto[i]?.split(",")[0], wantKey]);
       compared++;
     });
     expect(compared).toBeGreaterThan(0);
   });
 
-  const ONES: GreRepr = { version: 1, protocolType: 0xffff, checksum: 0xffff, reserved1: 0xffff, key: 0xffffffff, seq: 0xffffffff, ack: 0xffffffff };
-  it.each([ALL, NVGRE, PPTP, PPTP_ACK.subarray(0, 16)])("emits the same bytes into a dirty slot at an odd offset", (bytes) => {
-    const slot = dirtySlot(bytes.length + 6);
-    const repr = readGre(g.wrap(viewOf(bytes), 0, bytes.length).parse());
-    expect(emitGre(repr, viewOf(slot), 3)).toBe(3 + bytes.length);
-    expect(slot.subarray(3, 3 + bytes.length)).toEqual(bytes);
-    expect([slot[2], slot[3 + bytes.length]]).toEqual([0xa5, 0xa5]);
-  });
+  const ONES: GreRepr = {
+    version: 1,
+    protocolType: 0xffff,
+    checksum: 0xffff,
+    reserved1: 0xffff,
+    key: 0xffffffff,
+    seq: 0xffffffff,
+    ack: 0xffffffff,
+  };
+  it.each([ALL, NVGRE, PPTP, PPTP_ACK.subarray(0, 16)])(
+    "emits the same bytes into a dirty slot at an odd offset",
+    (bytes) => {
+      const slot = dirtySlot(bytes.length + 6);
+      const repr = readGre(g.wrap(viewOf(bytes), 0, bytes.length).parse());
+      expect(emitGre(repr, viewOf(slot), 3)).toBe(3 + bytes.length);
+      expect(slot.subarray(3, 3 + bytes.length)).toEqual(bytes);
+      expect([slot[2], slot[3 + bytes.length]]).toEqual([0xa5, 0xa5]);
+    },
+  );
 
   it("round-trips all-ones values (no view check: C with version 1 is not a valid packet)", () => {
     const slot = dirtySlot(32);
@@ -92,7 +128,11 @@ describe("gre header", () => {
     expect(g.wrap(viewOf(slot), 3, 8).parse().isNvgre && [g.vsid, g.flowId]).toEqual([0xffffff, 0xff]);
   });
 
-  const at34 = (bytes: Uint8Array) => { const f = new Uint8Array(34 + bytes.length); f.set(bytes, 34); return viewOf(f); };
+  const at34 = (bytes: Uint8Array) => {
+    const f = new Uint8Array(34 + bytes.length);
+    f.set(bytes, 34);
+    return viewOf(f);
+  };
   it.each([
     ["IP gives GRE fewer than 4 bytes", ALL, 16, 3, "bad-length", 34],
     ["capture ends inside the base header", ALL, 3, 116, "truncated", 34],
@@ -144,8 +184,12 @@ describe.runIf(requireTool("tshark"))("gre against tshark", () => {
     const frame = hex(`08 00 20 9f 6b 72 00 00 00 00 00 00 08 00
                        45 00 00 28 00 01 00 00 80 2f 00 00 0a 01 01 0b 0a 01 01 0a`);
     const all = new Uint8Array(frame.length + PPTP_ACK.length);
-    all.set(frame); all.set(PPTP_ACK, frame.length);
-    const [line] = tsharkFields([all], ["gre.flags_and_version", "gre.key.payload_length", "gre.key.call_id", "gre.sequence_number", "gre.ack_number"]);
+    all.set(frame);
+    all.set(PPTP_ACK, frame.length);
+    const [line] = tsharkFields(
+      [all],
+      ["gre.flags_and_version", "gre.key.payload_length", "gre.key.call_id", "gre.sequence_number", "gre.ack_number"],
+    );
     expect(line).toBe("0x3081\t4\t4660\t7\t5");
   });
 });

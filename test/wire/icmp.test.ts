@@ -50,14 +50,17 @@ describe("icmp", () => {
     expect(ip.wrap(viewOf(f), icmp.payloadOff, f.length - icmp.payloadOff).totalLen).toBe(163);
   });
 
-  it.each([["ECHO", ECHO.subarray(0, 8)], ["UNREACH", UNREACH], ["ONES", ONES]] as const)(
-    "emits %s into a dirty slot at an odd offset", (_n, bytes) => {
-      const slot = dirtySlot(16);
-      const repr = readIcmp(icmp.wrap(viewOf(bytes), 0, bytes.length).parse());
-      expect(emitIcmp(repr, viewOf(slot), 3)).toBe(11);
-      expect(slot.subarray(3, 11)).toEqual(bytes);
-      expect([slot[2], slot[11]]).toEqual([0xa5, 0xa5]);
-    });
+  it.each([
+    ["ECHO", ECHO.subarray(0, 8)],
+    ["UNREACH", UNREACH],
+    ["ONES", ONES],
+  ] as const)("emits %s into a dirty slot at an odd offset", (_n, bytes) => {
+    const slot = dirtySlot(16);
+    const repr = readIcmp(icmp.wrap(viewOf(bytes), 0, bytes.length).parse());
+    expect(emitIcmp(repr, viewOf(slot), 3)).toBe(11);
+    expect(slot.subarray(3, 11)).toEqual(bytes);
+    expect([slot[2], slot[11]]).toEqual([0xa5, 0xa5]);
+  });
 
   it("fills the checksum tshark found good, once the data is in place", () => {
     const slot = dirtySlot(80);
@@ -66,7 +69,10 @@ describe("icmp", () => {
     icmp.wrap(viewOf(slot), 1, 64).fillChecksum(64);
     expect(icmp.checksum).toBe(0x0afb);
     expect(slot.subarray(1, 65)).toEqual(ECHO);
-    icmp.id = 0xffff; icmp.seq = 0x1234; icmp.type = 0; icmp.code = 1;
+    icmp.id = 0xffff;
+    icmp.seq = 0x1234;
+    icmp.type = 0;
+    icmp.code = 1;
     expect(slot.subarray(1, 9)).toEqual(hex("00 01 0a fb ff ff 12 34"));
   });
 
@@ -85,9 +91,27 @@ describe.runIf(requireTool("tshark"))("icmp against tshark", () => {
     // Only the captures whose stored dissection has ICMP: one tshark run each.
     for (const file of captureFiles().filter((c) => readFieldsTsv(c).some((r) => r["icmp.type"]))) {
       const frames = captureFrames(file);
-      const out = execFileSync("tshark", ["-n", "-r", capturePath(file), "-T", "fields", "-E", "occurrence=f",
-        "-e", "frame.number", "-e", "icmp.type", "-e", "icmp.code", "-e", "icmp.checksum.status"],
-      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      const out = execFileSync(
+        "tshark",
+        [
+          "-n",
+          "-r",
+          capturePath(file),
+          "-T",
+          "fields",
+          "-E",
+          "occurrence=f",
+          "-e",
+          "frame.number",
+          "-e",
+          "icmp.type",
+          "-e",
+          "icmp.code",
+          "-e",
+          "icmp.checksum.status",
+        ],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+      );
       for (const line of out.split("\n")) {
         const [num, type, code, status] = line.split("\t");
         const f = frames[Number(num) - 1];

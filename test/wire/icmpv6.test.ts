@@ -36,8 +36,15 @@ describe("icmpv6", () => {
   it("the stored vectors are the bytes of the capture (NS_SLL_FRAME: but for length, checksum, option)", () => {
     expect(captureFrame("packetnet__ipv6_ndp.pcap", 2).data.subarray(54, 86)).toEqual(NA);
     expect(captureFrame("packetnet__ipv6_ndp.pcap", 1).data).toEqual(
-      Uint8Array.from([...NS_SLL_FRAME.subarray(0, 19), 0x18, ...NS_SLL_FRAME.subarray(20, 56), 0x67, 0x3c,
-        ...NS_SLL_FRAME.subarray(58, 78)]));
+      Uint8Array.from([
+        ...NS_SLL_FRAME.subarray(0, 19),
+        0x18,
+        ...NS_SLL_FRAME.subarray(20, 56),
+        0x67,
+        0x3c,
+        ...NS_SLL_FRAME.subarray(58, 78),
+      ]),
+    );
   });
 
   it("reads every field of a Neighbor Advertisement and finds its target and TLL", () => {
@@ -65,7 +72,13 @@ describe("icmpv6", () => {
     // An NS without options (the original frame 1): target only.
     const f1 = captureFrame("packetnet__ipv6_ndp.pcap", 1).data;
     icmp.wrap(viewOf(f1), 54, 24);
-    expect([icmp.scanNd(24), icmp.ndTargetOff, icmp.ndSllOff, icmp.ndTllOff, icmp.checksumOk(14, 24)]).toEqual([null, 62, -1, -1, true]);
+    expect([icmp.scanNd(24), icmp.ndTargetOff, icmp.ndSllOff, icmp.ndTllOff, icmp.checksumOk(14, 24)]).toEqual([
+      null,
+      62,
+      -1,
+      -1,
+      true,
+    ]);
   });
 
   it("leaves the ND offsets at -1 for other messages, and for code != 0", () => {
@@ -73,23 +86,28 @@ describe("icmpv6", () => {
     b[0] = 128;
     icmp.wrap(viewOf(b), 0, b.length);
     expect([icmp.scanNd(32), icmp.ndTargetOff, icmp.ndTllOff]).toEqual([null, -1, -1]);
-    b[0] = 136; b[1] = 1;
+    b[0] = 136;
+    b[1] = 1;
     expect([icmp.scanNd(32), icmp.ndTargetOff, icmp.ndTllOff]).toEqual([null, -1, -1]);
   });
 
-  it.each([["NA", NA.subarray(0, 8)], ["NS", NS_SLL_FRAME.subarray(54, 62)], ["ONES", ONES]] as const)(
-    "emits %s into a dirty slot at an odd offset", (_n, bytes) => {
-      const slot = dirtySlot(16);
-      const repr = readIcmpv6(icmp.wrap(viewOf(bytes), 0, bytes.length).parse());
-      expect(emitIcmpv6(repr, viewOf(slot), 3)).toBe(11);
-      expect(slot.subarray(3, 11)).toEqual(bytes);
-      expect([slot[2], slot[11]]).toEqual([0xa5, 0xa5]);
-    });
+  it.each([
+    ["NA", NA.subarray(0, 8)],
+    ["NS", NS_SLL_FRAME.subarray(54, 62)],
+    ["ONES", ONES],
+  ] as const)("emits %s into a dirty slot at an odd offset", (_n, bytes) => {
+    const slot = dirtySlot(16);
+    const repr = readIcmpv6(icmp.wrap(viewOf(bytes), 0, bytes.length).parse());
+    expect(emitIcmpv6(repr, viewOf(slot), 3)).toBe(11);
+    expect(slot.subarray(3, 11)).toEqual(bytes);
+    expect([slot[2], slot[11]]).toEqual([0xa5, 0xa5]);
+  });
 
   it("fills the checksum tshark found good", () => {
     const f = captureFrame("packetnet__ipv6_ndp.pcap", 2).data.slice();
     const dv = viewOf(f);
-    f[56] = 0xff; f[57] = 0xff;
+    f[56] = 0xff;
+    f[57] = 0xff;
     icmp.wrap(dv, 54, 32).fillChecksum(14, 32);
     expect(icmp.checksum).toBe(0x9abb);
   });
@@ -158,25 +176,56 @@ describe.runIf(requireTool("tshark"))("icmpv6 against tshark", () => {
     const file = join(dir, "ns.pcap");
     const head = new Uint8Array(40);
     const hv = viewOf(head);
-    hv.setUint32(0, 0xa1b2c3d4, true); hv.setUint16(4, 2, true); hv.setUint16(6, 4, true);
-    hv.setUint32(16, 65535, true); hv.setUint32(20, 1, true); // snaplen, LINKTYPE_ETHERNET
-    hv.setUint32(32, NS_SLL_FRAME.length, true); hv.setUint32(36, NS_SLL_FRAME.length, true);
+    hv.setUint32(0, 0xa1b2c3d4, true);
+    hv.setUint16(4, 2, true);
+    hv.setUint16(6, 4, true);
+    hv.setUint32(16, 65535, true);
+    hv.setUint32(20, 1, true); // snaplen, LINKTYPE_ETHERNET
+    hv.setUint32(32, NS_SLL_FRAME.length, true);
+    hv.setUint32(36, NS_SLL_FRAME.length, true);
     writeFileSync(file, Buffer.concat([head, NS_SLL_FRAME]));
-    const out = execFileSync("tshark", ["-n", "-r", file, "-T", "fields", "-e", "icmpv6.checksum.status",
-      "-e", "icmpv6.nd.ns.target_address", "-e", "icmpv6.opt.src_linkaddr", "-e", "ipv6.plen"],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const out = execFileSync(
+      "tshark",
+      [
+        "-n",
+        "-r",
+        file,
+        "-T",
+        "fields",
+        "-e",
+        "icmpv6.checksum.status",
+        "-e",
+        "icmpv6.nd.ns.target_address",
+        "-e",
+        "icmpv6.opt.src_linkaddr",
+        "-e",
+        "ipv6.plen",
+      ],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+    );
     rmSync(dir, { recursive: true });
     expect(out.trim().split("\t")).toEqual(["1", "fe80::c000:54ff:fef5:0", "c2:00:54:f5:00:00", "32"]);
   });
 
   it("agrees with tshark on type, code, checksum status, ND target and link-layer addresses", () => {
     let n = 0;
-    const fields = ["frame.number", "icmpv6.type", "icmpv6.code", "icmpv6.checksum.status", "icmpv6.nd.ns.target_address",
-      "icmpv6.nd.na.target_address", "icmpv6.opt.src_linkaddr", "icmpv6.opt.target_linkaddr"];
+    const fields = [
+      "frame.number",
+      "icmpv6.type",
+      "icmpv6.code",
+      "icmpv6.checksum.status",
+      "icmpv6.nd.ns.target_address",
+      "icmpv6.nd.na.target_address",
+      "icmpv6.opt.src_linkaddr",
+      "icmpv6.opt.target_linkaddr",
+    ];
     for (const file of captureFiles().filter((c) => readFieldsTsv(c).some((r) => r["icmpv6.type"]))) {
       const frames = captureFrames(file);
-      const out = execFileSync("tshark", ["-n", "-r", capturePath(file), "-T", "fields", "-E", "occurrence=f",
-        ...fields.flatMap((f) => ["-e", f])], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      const out = execFileSync(
+        "tshark",
+        ["-n", "-r", capturePath(file), "-T", "fields", "-E", "occurrence=f", ...fields.flatMap((f) => ["-e", f])],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+      );
       for (const line of out.split("\n")) {
         const [num, type, code, status, nsTarget, naTarget, sll, tll] = line.split("\t");
         const f = frames[Number(num) - 1];
@@ -187,7 +236,10 @@ describe.runIf(requireTool("tshark"))("icmpv6 against tshark", () => {
         if (ip.walkExtensions(walker) !== null || walker.upperProto !== 58) continue;
         const where = `${file} frame ${num}`;
         const len = ip.payloadLen - (walker.upperOff - ip.payloadOff);
-        expect(icmp.wrap(dv, walker.upperOff, ip.payloadOff + ip.payloadAvail - walker.upperOff).check(), where).toBeNull();
+        expect(
+          icmp.wrap(dv, walker.upperOff, ip.payloadOff + ip.payloadAvail - walker.upperOff).check(),
+          where,
+        ).toBeNull();
         expect([String(icmp.type), String(icmp.code)], where).toEqual([type, code]);
         if (status === "0" || status === "1") expect(icmp.checksumOk(l3.off, len) ? "1" : "0", where).toBe(status);
         expect(icmp.scanNd(len), where).toBeNull();

@@ -42,20 +42,56 @@ describe("ipv4", () => {
   it("reads every field", () => {
     ip.wrap(viewOf(UDP_HI), 0, UDP_HI.length).parse();
     expect(readIpv4(ip)).toEqual({
-      dscp: 0, ecn: 0, id: 0x1234, dontFrag: true, moreFrags: false, fragOffset: 0, ttl: 64, protocol: 17,
-      src: "192.0.2.1", dst: "198.51.100.2", options: new Uint8Array(0), payloadLen: 10,
+      dscp: 0,
+      ecn: 0,
+      id: 0x1234,
+      dontFrag: true,
+      moreFrags: false,
+      fragOffset: 0,
+      ttl: 64,
+      protocol: 17,
+      src: "192.0.2.1",
+      dst: "198.51.100.2",
+      options: new Uint8Array(0),
+      payloadLen: 10,
     });
-    expect([ip.version, ip.headerLen, ip.totalLen, ip.tos, ip.checksum, ip.reservedBit]).toEqual([4, 20, 30, 0, 0x3c64, false]);
-    expect([ip.srcNum, ip.dstNum, ip.srcOff, ip.dstOff, ip.src, ip.dst]).toEqual(
-      [0xc0000201, 0xc6336402, 12, 16, "192.0.2.1", "198.51.100.2"]);
+    expect([ip.version, ip.headerLen, ip.totalLen, ip.tos, ip.checksum, ip.reservedBit]).toEqual([
+      4,
+      20,
+      30,
+      0,
+      0x3c64,
+      false,
+    ]);
+    expect([ip.srcNum, ip.dstNum, ip.srcOff, ip.dstOff, ip.src, ip.dst]).toEqual([
+      0xc0000201,
+      0xc6336402,
+      12,
+      16,
+      "192.0.2.1",
+      "198.51.100.2",
+    ]);
     expect([ip.payloadOff, ip.payloadLen, ip.payloadAvail, ip.optionsOff, ip.optionsLen]).toEqual([20, 10, 10, 20, 0]);
     expect([ip.isFragment, ip.isLaterFragment, ip.checksumOk()]).toEqual([false, false, true]);
 
     ip.wrap(viewOf(FRAG_FIRST), 0, 20);
-    expect([ip.moreFrags, ip.fragOffset, ip.isFragment, ip.isLaterFragment, ip.ttl, ip.id]).toEqual([true, 0, true, false, 62, 0xfb1e]);
+    expect([ip.moreFrags, ip.fragOffset, ip.isFragment, ip.isLaterFragment, ip.ttl, ip.id]).toEqual([
+      true,
+      0,
+      true,
+      false,
+      62,
+      0xfb1e,
+    ]);
     expect(ip.checksumOk()).toBe(true);
     ip.wrap(viewOf(FRAG_LAST), 0, 20);
-    expect([ip.moreFrags, ip.fragOffset, ip.isFragment, ip.isLaterFragment, ip.totalLen]).toEqual([false, 1480, true, true, 517]);
+    expect([ip.moreFrags, ip.fragOffset, ip.isFragment, ip.isLaterFragment, ip.totalLen]).toEqual([
+      false,
+      1480,
+      true,
+      true,
+      517,
+    ]);
     expect(ip.checksumOk()).toBe(true);
 
     ip.wrap(viewOf(LSRR), 0, LSRR.length);
@@ -63,11 +99,21 @@ describe("ipv4", () => {
     expect(ip.copyOptions()).toEqual(LSRR.subarray(20, 32));
 
     ip.wrap(viewOf(ONES), 0, ONES.length);
-    expect([ip.dscp, ip.ecn, ip.reservedBit, ip.dontFrag, ip.moreFrags, ip.fragOffset]).toEqual([63, 3, true, true, true, 0x1fff * 8]);
+    expect([ip.dscp, ip.ecn, ip.reservedBit, ip.dontFrag, ip.moreFrags, ip.fragOffset]).toEqual([
+      63,
+      3,
+      true,
+      true,
+      true,
+      0x1fff * 8,
+    ]);
   });
 
   it.each([
-    ["UDP_HI", UDP_HI.subarray(0, 20)], ["FRAG_FIRST", FRAG_FIRST], ["FRAG_LAST", FRAG_LAST], ["LSRR", LSRR],
+    ["UDP_HI", UDP_HI.subarray(0, 20)],
+    ["FRAG_FIRST", FRAG_FIRST],
+    ["FRAG_LAST", FRAG_LAST],
+    ["LSRR", LSRR],
   ] as const)("emits %s into a dirty slot at an odd offset, checksum included", (_name, bytes) => {
     const src = new Uint8Array(1600); // room for the stated total length
     src.set(bytes);
@@ -100,7 +146,9 @@ describe("ipv4", () => {
     expect(slot.subarray(21, 25)).toEqual(hex("01 01 44 00"));
     expect(slot[1]).toBe(0x46);
     expect(ip.wrap(viewOf(slot), 1, 24).checksumOk()).toBe(true);
-    expect(() => emitIpv4({ ...repr, options: new Uint8Array(41) }, viewOf(new Uint8Array(80)), 0, true)).toThrow(RangeError);
+    expect(() => emitIpv4({ ...repr, options: new Uint8Array(41) }, viewOf(new Uint8Array(80)), 0, true)).toThrow(
+      RangeError,
+    );
   });
 
   it.each([
@@ -165,14 +213,20 @@ describe("ipv4", () => {
   it("reports the malformed captures as tcpdump does", () => {
     // tcpdump: "IP  [header length 16 < 20] (invalid)"; tshark ip.hdr_len 16.
     const bad = captureFrame("tcpdump__ipv4_invalid_hdr_length.pcap", 1).data;
-    expect(() => ip.wrap(viewOf(bad), 14, bad.length - 14).parse()).toThrowError(new ParseError("ipv4", "bad-header-len", 14));
+    expect(() => ip.wrap(viewOf(bad), 14, bad.length - 14).parse()).toThrowError(
+      new ParseError("ipv4", "bad-header-len", 14),
+    );
     // caplen 60 of 262144: IHL 15 (tshark ip.hdr_len 60) but only 46 bytes of it captured.
     const cut = captureFrame("tcpdump__ip_printroute_asan.pcap", 1).data;
-    expect(() => ip.wrap(viewOf(cut), 14, cut.length - 14).parse()).toThrowError(new ParseError("ipv4", "truncated", 14));
+    expect(() => ip.wrap(viewOf(cut), 14, cut.length - 14).parse()).toThrowError(
+      new ParseError("ipv4", "truncated", 14),
+    );
     expect([ip.headerLen, ip.totalLen, ip.reservedBit, ip.dontFrag]).toEqual([60, 32768, true, true]);
     // snaplen 96 (gopacket test006 frame 1): tshark ip.len 300, frame.cap_len 96.
     const snap = captureFrame("gopacket__pcapng-le-test006.pcapng", 1).data;
-    expect(() => ip.wrap(viewOf(snap), 14, snap.length - 14).parse()).toThrowError(new ParseError("ipv4", "truncated", 16));
+    expect(() => ip.wrap(viewOf(snap), 14, snap.length - 14).parse()).toThrowError(
+      new ParseError("ipv4", "truncated", 16),
+    );
     expect([ip.totalLen, ip.payloadAvail]).toEqual([300, 96 - 14 - 20]);
   });
 

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { hex, viewOf } from "../../src/wire/bytes.ts";
 import { ParseError } from "../../src/wire/errors.ts";
-import { IPV6_MAX_EXT_HEADERS, Ipv6ExtWalker, Ipv6View, emitIpv6, ipv6HeaderLen, readIpv6 } from "../../src/wire/ipv6.ts";
+import {
+  IPV6_MAX_EXT_HEADERS,
+  Ipv6ExtWalker,
+  Ipv6View,
+  emitIpv6,
+  ipv6HeaderLen,
+  readIpv6,
+} from "../../src/wire/ipv6.ts";
 import { captureFiles, readFieldsTsv } from "../conformance/tsv.ts";
 import { dirtySlot } from "../helpers.ts";
 import { captureFrame, captureFrames } from "./capture-bytes.ts";
@@ -46,34 +53,52 @@ describe("ipv6 fixed header", () => {
   it("reads every field", () => {
     v.wrap(viewOf(FRAG6), 0, FRAG6.length).parse();
     expect([v.version, v.trafficClass, v.dscp, v.ecn, v.flowLabel]).toEqual([6, 0x50, 20, 0, 0x73]);
-    expect([v.payloadLen, v.nextHeader, v.hopLimit, v.headerLen, v.payloadOff, v.payloadAvail]).toEqual([0, 44, 28, 40, 40, 0]);
-    expect([v.src, v.dst, v.srcOff, v.dstOff]).toEqual(
-      ["7fff:ffff:c3b2:a102:1305:80:38:2949", "9675:86dd:7300:2c:1c7f:ffff:ffc3:b2a1", 8, 24]);
+    expect([v.payloadLen, v.nextHeader, v.hopLimit, v.headerLen, v.payloadOff, v.payloadAvail]).toEqual([
+      0, 44, 28, 40, 40, 0,
+    ]);
+    expect([v.src, v.dst, v.srcOff, v.dstOff]).toEqual([
+      "7fff:ffff:c3b2:a102:1305:80:38:2949",
+      "9675:86dd:7300:2c:1c7f:ffff:ffc3:b2a1",
+      8,
+      24,
+    ]);
     const s = new Uint8Array(40 + 144);
     s.set(SRH_FIXED);
     v.wrap(viewOf(s), 0, s.length).parse();
     expect([v.trafficClass, v.flowLabel, v.payloadLen, v.nextHeader, v.hopLimit]).toEqual([0, 0x889ad, 144, 43, 64]);
     expect([v.src, v.dst, v.payloadAvail]).toEqual(["a:b:c:12::1", "a:b:c:2::f1:0", 144]);
     v.wrap(viewOf(ONES), 0, ONES.length);
-    expect([v.trafficClass, v.dscp, v.ecn, v.flowLabel, v.payloadLen, v.nextHeader, v.hopLimit])
-      .toEqual([0xff, 63, 3, 0xfffff, 0xffff, 255, 255]);
+    expect([v.trafficClass, v.dscp, v.ecn, v.flowLabel, v.payloadLen, v.nextHeader, v.hopLimit]).toEqual([
+      0xff, 63, 3, 0xfffff, 0xffff, 255, 255,
+    ]);
   });
 
-  it.each([["FRAG6", FRAG6.subarray(0, 40)], ["SRH", SRH_FIXED], ["ONES", ONES]] as const)(
-    "emits %s into a dirty slot at an odd offset", (_n, bytes) => {
-      const src = new Uint8Array(40 + 0xffff);
-      src.set(bytes);
-      v.wrap(viewOf(src), 0, src.length).parse();
-      const repr = { // the fixed header alone (its Next Header may announce more)
-        dscp: v.dscp, ecn: v.ecn, flowLabel: v.flowLabel, payloadLen: v.payloadLen, nextHeader: v.nextHeader,
-        hopLimit: v.hopLimit, src: v.src, dst: v.dst, extHeaders: [],
-      };
-      const slot = dirtySlot(48);
-      expect(ipv6HeaderLen(repr)).toBe(40);
-      expect(emitIpv6(repr, viewOf(slot), 3)).toBe(43);
-      expect(slot.subarray(3, 43)).toEqual(bytes);
-      expect([slot[2], slot[43]]).toEqual([0xa5, 0xa5]);
-    });
+  it.each([
+    ["FRAG6", FRAG6.subarray(0, 40)],
+    ["SRH", SRH_FIXED],
+    ["ONES", ONES],
+  ] as const)("emits %s into a dirty slot at an odd offset", (_n, bytes) => {
+    const src = new Uint8Array(40 + 0xffff);
+    src.set(bytes);
+    v.wrap(viewOf(src), 0, src.length).parse();
+    const repr = {
+      // the fixed header alone (its Next Header may announce more)
+      dscp: v.dscp,
+      ecn: v.ecn,
+      flowLabel: v.flowLabel,
+      payloadLen: v.payloadLen,
+      nextHeader: v.nextHeader,
+      hopLimit: v.hopLimit,
+      src: v.src,
+      dst: v.dst,
+      extHeaders: [],
+    };
+    const slot = dirtySlot(48);
+    expect(ipv6HeaderLen(repr)).toBe(40);
+    expect(emitIpv6(repr, viewOf(slot), 3)).toBe(43);
+    expect(slot.subarray(3, 43)).toEqual(bytes);
+    expect([slot[2], slot[43]]).toEqual([0xa5, 0xa5]);
+  });
 
   it("setters change only their own bits", () => {
     const b = ONES.slice();
@@ -108,7 +133,9 @@ describe("ipv6 fixed header", () => {
     expect([v.payloadLen, v.payloadAvail, v.nextHeader]).toEqual([0x3030, 8, 0]);
     // caplen 85 of 86: the segment routing header's last byte is missing; tcpdump prints "[|rt6]".
     const srh = captureFrame("tcpdump__ipv6-srh-tlv-pad1-padn-5-trunc.pcap", 1).data;
-    expect(() => v.wrap(viewOf(srh), 14, srh.length - 14).parse()).toThrowError(new ParseError("ipv6", "truncated", 18));
+    expect(() => v.wrap(viewOf(srh), 14, srh.length - 14).parse()).toThrowError(
+      new ParseError("ipv6", "truncated", 18),
+    );
     expect(v.walkExtensions(w)).toBe("truncated");
     expect(w.failAt).toBe(55); // the routing header's length byte: 32 bytes stated, 31 present
   });
@@ -187,7 +214,13 @@ describe("ipv6 extension headers", () => {
     // … and over the captured bytes (as tcpdump and tshark read it) it is offset 1280, id
     // 0x80000074, M clear: a later fragment, whose Next Header is 2.
     expect(w.walk(viewOf(f), 54, f.length, v.nextHeader)).toBeNull();
-    expect([w.hasFragment, w.fragOffset, w.fragId, w.moreFragments, w.laterFragment]).toEqual([true, 1280, 0x80000074, false, true]);
+    expect([w.hasFragment, w.fragOffset, w.fragId, w.moreFragments, w.laterFragment]).toEqual([
+      true,
+      1280,
+      0x80000074,
+      false,
+      true,
+    ]);
     expect([w.upperProto, w.upperOff, w.extCount]).toEqual([2, 62, 1]);
   });
 
@@ -222,10 +255,11 @@ describe("ipv6 extension headers", () => {
       frames.forEach((f, i) => {
         const row = rows[i] ?? {};
         const l3 = locateL3(f);
-        if (!l3 || l3.etherType !== 0x86dd || (row["_ws.malformed"] ?? "") !== "") return;
+        if (l3?.etherType !== 0x86dd || (row["_ws.malformed"] ?? "") !== "") return;
         const where = `${file} frame ${i + 1}`;
         v.wrap(viewOf(f.data), l3.off, f.data.length - l3.off);
-        if (v.check() !== null) { // only a short capture may stop the fixed header
+        if (v.check() !== null) {
+          // only a short capture may stop the fixed header
           expect([v.check(), v.failAt], where).toEqual(["truncated", l3.off + 4]);
           expect(Number(row["frame.cap_len"]), where).toBeLessThan(Number(row["frame.len"]));
         }
@@ -239,7 +273,8 @@ describe("ipv6 extension headers", () => {
           expect(code, where).toBe("too-deep");
           return;
         }
-        if (chain.next === undefined) { // tshark ran out of bytes inside the chain too
+        if (chain.next === undefined) {
+          // tshark ran out of bytes inside the chain too
           expect(code, where).toBe("truncated");
           expect(w.extCount, where).toBe(chain.ext - 1);
           return;

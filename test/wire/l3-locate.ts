@@ -8,7 +8,8 @@ export function locateL3(f: CapturedFrame): { etherType: number; off: number } |
   const d = f.data;
   const u16 = (o: number) => ((d[o] as number) << 8) | (d[o + 1] as number);
   switch (f.linkType) {
-    case 1: { // LINKTYPE_ETHERNET
+    case 1: {
+      // LINKTYPE_ETHERNET
       let off = 12;
       for (let tags = 0; tags <= 2; tags++) {
         if (off + 2 > d.length) return null;

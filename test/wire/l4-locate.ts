@@ -28,13 +28,24 @@ export function locateL4(d: Uint8Array, linkType: number): L4Location | null {
   if (linkType === LINK_ETHERNET) {
     off = 12;
     type = dv.getUint16(off);
-    while (type === 0x8100 || type === 0x88a8 || type === 0x9100) { off += 4; type = dv.getUint16(off); }
+    while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
+      off += 4;
+      type = dv.getUint16(off);
+    }
     off += 2;
-  } else if (linkType === LINK_SLL) { type = dv.getUint16(14); off = 16; }
-  else if (linkType === LINK_SLL2) { type = dv.getUint16(0); off = 20; }
-  else if (linkType === LINK_IPV4) { type = 0x0800; off = 0; }
-  else if (linkType === LINK_IPV6) { type = 0x86dd; off = 0; }
-  else return null;
+  } else if (linkType === LINK_SLL) {
+    type = dv.getUint16(14);
+    off = 16;
+  } else if (linkType === LINK_SLL2) {
+    type = dv.getUint16(0);
+    off = 20;
+  } else if (linkType === LINK_IPV4) {
+    type = 0x0800;
+    off = 0;
+  } else if (linkType === LINK_IPV6) {
+    type = 0x86dd;
+    off = 0;
+  } else return null;
   if (type === 0x0800 && off + 20 <= d.length) {
     const ihl = (dv.getUint8(off) & 0x0f) * 4;
     const ff = dv.getUint16(off + 6);
@@ -43,15 +54,23 @@ export function locateL4(d: Uint8Array, linkType: number): L4Location | null {
     for (let p = off + 20; p < off + ihl; ) {
       const type = dv.getUint8(p);
       if (type === 0) break;
-      if (type === 1) { p++; continue; }
+      if (type === 1) {
+        p++;
+        continue;
+      }
       const optLen = dv.getUint8(p + 1);
       if (optLen < 2) break;
       if ((type === 0x83 || type === 0x89) && optLen >= 7) pseudoDstOff = p + optLen - 4;
       p += optLen;
     }
     return {
-      ipOff: off, ipVersion: 4, proto: dv.getUint8(off + 9), l4Off: off + ihl,
-      l4Len: dv.getUint16(off + 2) - ihl, fragment: (ff & 0x3fff) !== 0, pseudoDstOff,
+      ipOff: off,
+      ipVersion: 4,
+      proto: dv.getUint8(off + 9),
+      l4Off: off + ihl,
+      l4Len: dv.getUint16(off + 2) - ihl,
+      fragment: (ff & 0x3fff) !== 0,
+      pseudoDstOff,
       plainDst: pseudoDstOff === off + 16,
     };
   }
@@ -78,8 +97,14 @@ export function locateL4(d: Uint8Array, linkType: number): L4Location | null {
       } else break;
     }
     return {
-      ipOff: off, ipVersion: 6, proto: nh, l4Off: p, l4Len: dv.getUint16(off + 4) - (p - off - 40),
-      fragment, pseudoDstOff, plainDst: pseudoDstOff === off + 24,
+      ipOff: off,
+      ipVersion: 6,
+      proto: nh,
+      l4Off: p,
+      l4Len: dv.getUint16(off + 4) - (p - off - 40),
+      fragment,
+      pseudoDstOff,
+      plainDst: pseudoDstOff === off + 24,
     };
   }
   return null;
@@ -87,9 +112,15 @@ export function locateL4(d: Uint8Array, linkType: number): L4Location | null {
 
 /** The pseudo-header sum with the final destination, which pseudoHeaderV4/V6 cannot know. */
 export function pseudoSum(dv: DataView, loc: L4Location, l4Len: number): number {
-  if (loc.ipVersion === 4) return csumPartial(dv, loc.ipOff + 12, 4) + csumPartial(dv, loc.pseudoDstOff, 4) + loc.proto + l4Len;
-  return csumPartial(dv, loc.ipOff + 8, 16) + csumPartial(dv, loc.pseudoDstOff, 16)
-    + Math.floor(l4Len / 0x10000) + (l4Len & 0xffff) + loc.proto;
+  if (loc.ipVersion === 4)
+    return csumPartial(dv, loc.ipOff + 12, 4) + csumPartial(dv, loc.pseudoDstOff, 4) + loc.proto + l4Len;
+  return (
+    csumPartial(dv, loc.ipOff + 8, 16) +
+    csumPartial(dv, loc.pseudoDstOff, 16) +
+    Math.floor(l4Len / 0x10000) +
+    (l4Len & 0xffff) +
+    loc.proto
+  );
 }
 
 /** tshark's *.checksum.status as a CsumStatus: 4 ("Illegal", a zero UDP checksum over IPv6) is BAD. */

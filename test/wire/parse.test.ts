@@ -15,10 +15,13 @@ const ETHERNET = 1;
 /** What the parser should find, read off the dissector's layer list for one header stack. */
 function expectedStack(layers: DecodedLayer[], from: number) {
   const eth = layers[from];
-  if (!eth || eth.name !== "eth") return null;
+  if (eth?.name !== "eth") return null;
   const want = { l2: eth.off, vlanN: 0, l3: -1, l4: -1, tun: TunnelType.NONE as number, next: -1 };
   let i = from + 1;
-  while (layers[i]?.name === "vlan" && want.vlanN < 2) { want.vlanN++; i++; }
+  while (layers[i]?.name === "vlan" && want.vlanN < 2) {
+    want.vlanN++;
+    i++;
+  }
   if (want.vlanN === 2 && layers[i]?.name === "vlan") return want; // a third tag stays payload
   const l3 = layers[i];
   if (!l3 || !["ipv4", "ipv6", "arp"].includes(l3.name)) return want;
@@ -26,7 +29,9 @@ function expectedStack(layers: DecodedLayer[], from: number) {
   const l4 = layers[i + 1];
   if (!l4 || l3.name === "arp") return want;
   // Like OVS's l4_ofs, L4 is where the upper layer starts, parsed or not; a later fragment has none.
-  const later = (l3.name === "ipv4" && l3.repr.fragOffset > 0) || (l3.name === "ipv6" && isLaterFragment(l3.repr.nextHeader, l3.repr.extHeaders));
+  const later =
+    (l3.name === "ipv4" && l3.repr.fragOffset > 0) ||
+    (l3.name === "ipv6" && isLaterFragment(l3.repr.nextHeader, l3.repr.extHeaders));
   if (later) return want;
   want.l4 = l4.off;
   const t = layers[i + 2];
@@ -49,7 +54,11 @@ function isLaterFragment(first: number, ext: Uint8Array[]): boolean {
 
 function gotStack(o: Int32Array, b: number) {
   return {
-    l2: o[b + S.L2], vlanN: o[b + S.VLAN_N], l3: o[b + S.L3], l4: o[b + S.L4], tun: o[b + S.TUN_TYPE],
+    l2: o[b + S.L2],
+    vlanN: o[b + S.VLAN_N],
+    l3: o[b + S.L3],
+    l4: o[b + S.L4],
+    tun: o[b + S.TUN_TYPE],
   };
 }
 
@@ -57,9 +66,10 @@ describe("PacketParser on every Ethernet frame of the public captures", () => {
   const parser = new PacketParser();
   const o = newOffsets();
   const cases = captureFiles().flatMap((file) =>
-    readCaptureFile(capturePath(file)).packets
-      .map((p, i) => ({ file, n: i + 1, p }))
-      .filter(({ p }) => p.linkType === ETHERNET));
+    readCaptureFile(capturePath(file))
+      .packets.map((p, i) => ({ file, n: i + 1, p }))
+      .filter(({ p }) => p.linkType === ETHERNET),
+  );
 
   it.each(cases.map((c) => [`${c.file}#${c.n}`, c] as const))("%s: offsets agree with the dissector", (_name, c) => {
     const frame = c.p.data;
@@ -68,7 +78,10 @@ describe("PacketParser on every Ethernet frame of the public captures", () => {
     const outer = expectedStack(d.layers, 0);
     if (!ok) {
       // Whatever the parser refuses, the dissector finds wrong too (it may read further).
-      expect(d.error, `parser: ${LAYERS[o[P.ERR_LAYER] as number]} ${PARSE_ERROR_CODES[o[P.ERR_CODE] as number]}`).not.toBeNull();
+      expect(
+        d.error,
+        `parser: ${LAYERS[o[P.ERR_LAYER] as number]} ${PARSE_ERROR_CODES[o[P.ERR_CODE] as number]}`,
+      ).not.toBeNull();
       return;
     }
     const { next, ...outerWant } = outer ?? { next: -1 };
@@ -111,7 +124,12 @@ describe("PacketParser details", () => {
     const slot = new Uint8Array(200).fill(0xa5);
     slot.set(FRAME, 7); // anywhere in a slot: offsets are absolute
     expect(p.parse(viewOf(slot), 7, FRAME.length, o)).toBe(true);
-    expect([o[OUTER + S.L3], o[OUTER + S.L4], o[OUTER + S.TUN_TYPE], o[OUTER + S.TUN]]).toEqual([21, 41, TunnelType.VXLAN, 49]);
+    expect([o[OUTER + S.L3], o[OUTER + S.L4], o[OUTER + S.TUN_TYPE], o[OUTER + S.TUN]]).toEqual([
+      21,
+      41,
+      TunnelType.VXLAN,
+      49,
+    ]);
     expect([o[INNER + S.L2], o[INNER + S.DL_TYPE], o[INNER + S.L3], o[INNER + S.L4]]).toEqual([57, 0x0806, 71, -1]);
     expect(o[P.ERR_LAYER]).toBe(-1);
   });
@@ -134,7 +152,12 @@ describe("PacketParser details", () => {
     p.parse(viewOf(FRAME), 0, FRAME.length, o);
     const arpOnly = FRAME.subarray(50); // the inner frame alone
     expect(p.parse(viewOf(arpOnly), 0, arpOnly.length, o)).toBe(true);
-    expect([o[OUTER + S.L3], o[OUTER + S.TUN_TYPE], o[INNER + S.L2], o[INNER + S.L3]]).toEqual([14, TunnelType.NONE, -1, -1]);
+    expect([o[OUTER + S.L3], o[OUTER + S.TUN_TYPE], o[INNER + S.L2], o[INNER + S.L3]]).toEqual([
+      14,
+      TunnelType.NONE,
+      -1,
+      -1,
+    ]);
   });
 
   it("allocates nothing per packet", () => {
@@ -155,9 +178,17 @@ describe("PacketParser on damaged frames", () => {
   // -1), and must not depend on what the offsets array held before (each field is written once
   // per packet, so a stale value from the previous packet would show up here).
   const frames = captureFiles().flatMap((file) =>
-    readCaptureFile(capturePath(file)).packets.filter((p) => p.linkType === ETHERNET).map((p) => p.data));
+    readCaptureFile(capturePath(file))
+      .packets.filter((p) => p.linkType === ETHERNET)
+      .map((p) => p.data),
+  );
   let seed = 0x2545f491;
-  const rand = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) / 0x100000000; };
+  const rand = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 0x100000000;
+  };
 
   it("never throws, keeps offsets in the frame, and ignores stale offsets", () => {
     const p = new PacketParser();
@@ -174,7 +205,10 @@ describe("PacketParser on damaged frames", () => {
       for (const k of [S.L2, S.L3, S.L3_END, S.L4, S.L7, S.TUN]) {
         for (const base of [OUTER, INNER]) {
           const v = fresh[base + k] as number;
-          if (v !== -1) { expect(v).toBeGreaterThanOrEqual(0); expect(v).toBeLessThanOrEqual(len); }
+          if (v !== -1) {
+            expect(v).toBeGreaterThanOrEqual(0);
+            expect(v).toBeLessThanOrEqual(len);
+          }
         }
       }
       parses++;

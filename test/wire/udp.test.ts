@@ -44,12 +44,19 @@ describe("udp header", () => {
   it("setters write the field in place", () => {
     const b = UDP.slice();
     u.wrap(viewOf(b), 0, b.length);
-    u.srcPort = 0xfffe; u.dstPort = 0x1234; u.length = 0xabcd; u.checksum = 0x0102;
+    u.srcPort = 0xfffe;
+    u.dstPort = 0x1234;
+    u.length = 0xabcd;
+    u.checksum = 0x0102;
     expect(b).toEqual(hex("ff fe 12 34 ab cd 01 02"));
   });
 
   // The frame is laid out at 34 (Ethernet + IPv4) so offsets are those tshark would show.
-  const at34 = (bytes: Uint8Array) => { const f = new Uint8Array(34 + bytes.length); f.set(bytes, 34); return viewOf(f); };
+  const at34 = (bytes: Uint8Array) => {
+    const f = new Uint8Array(34 + bytes.length);
+    f.set(bytes, 34);
+    return viewOf(f);
+  };
   it.each([
     ["IP gives UDP fewer than 8 bytes", UDP, 8, 6, "bad-length", 34],
     ["capture ends inside the header", UDP, 7, 114, "truncated", 34],
@@ -67,8 +74,9 @@ describe("udp header", () => {
     const f = captureFrame("tcpdump__udp-length-heapoverflow.pcap", 1);
     expect(f.data.length).toBeLessThan(f.origLen);
     const loc = locateL4(f.data, f.linkType)!;
-    expect(() => u.wrap(viewOf(f.data), loc.l4Off, f.data.length - loc.l4Off, loc.l4Len).parse())
-      .toThrowError(new ParseError("udp", "truncated", 34));
+    expect(() => u.wrap(viewOf(f.data), loc.l4Off, f.data.length - loc.l4Off, loc.l4Len).parse()).toThrowError(
+      new ParseError("udp", "truncated", 34),
+    );
   });
 });
 
@@ -76,12 +84,22 @@ describe("udp checksum", () => {
   // Every outer UDP datagram of these captures whose checksum tshark judged (udp.checksum.status
   // 0 bad, 1 good, 3 not present; 2 unverified is skipped, as are fragments).
   const CAPTURES = [
-    "zeek__ip4-udp-bad-chksum.pcap", "zeek__ip6-route0-udp-bad-chksum.pcap", "tcpdump__vxlan.pcap",
-    "packetnet__udp-ip-fragmented.pcap", "libpcap__ipv6_ext_headers.pcap", "ndpi__vxlan.pcap",
-    "tcpdump__gso-ipv6-geneve-ipv6.pcap", "tcpdump__gso-ipv6-vxlan-ipv4.pcap", "tcpdump__geneve.pcap",
-    "zeek__geneve-many-options.pcap", "gopacket__pcapng-le-test010.pcapng", "zeek__vxlan-triple-v2.pcap",
-    "suricata__vxlan-non-zero-reserved-fields.pcap", "zeek__pcapng-multi-interface.pcapng",
-    "zeek__ipv6-fragmented-dns.pcap", "packetnet__LinuxCookedCapturev2.pcap",
+    "zeek__ip4-udp-bad-chksum.pcap",
+    "zeek__ip6-route0-udp-bad-chksum.pcap",
+    "tcpdump__vxlan.pcap",
+    "packetnet__udp-ip-fragmented.pcap",
+    "libpcap__ipv6_ext_headers.pcap",
+    "ndpi__vxlan.pcap",
+    "tcpdump__gso-ipv6-geneve-ipv6.pcap",
+    "tcpdump__gso-ipv6-vxlan-ipv4.pcap",
+    "tcpdump__geneve.pcap",
+    "zeek__geneve-many-options.pcap",
+    "gopacket__pcapng-le-test010.pcapng",
+    "zeek__vxlan-triple-v2.pcap",
+    "suricata__vxlan-non-zero-reserved-fields.pcap",
+    "zeek__pcapng-multi-interface.pcapng",
+    "zeek__ipv6-fragmented-dns.pcap",
+    "packetnet__LinuxCookedCapturev2.pcap",
   ];
   it.each(CAPTURES)("agrees with tshark on %s", (file) => {
     const status = fieldColumn(file, "udp.checksum.status");
@@ -90,7 +108,7 @@ describe("udp checksum", () => {
     frames.forEach((f, i) => {
       const want = (status[i] ?? "").split(",")[0] ?? "";
       const loc = locateL4(f.data, f.linkType);
-      if (!loc || loc.proto !== 17 || loc.fragment || want === "" || want === "2") return;
+      if (loc?.proto !== 17 || loc.fragment || want === "" || want === "2") return;
       const dv = viewOf(f.data);
       u.wrap(dv, loc.l4Off, f.data.length - loc.l4Off, loc.l4Len).parse();
       const got = loc.plainDst
@@ -120,7 +138,10 @@ describe("udp checksum", () => {
   });
 
   it("fills a good checksum over IPv4 and IPv6, and a computed 0 as 0xffff", () => {
-    for (const [file, n] of [["packetnet__udp-ip-fragmented.pcap", 3], ["libpcap__ipv6_ext_headers.pcap", 1]] as const) {
+    for (const [file, n] of [
+      ["packetnet__udp-ip-fragmented.pcap", 3],
+      ["libpcap__ipv6_ext_headers.pcap", 1],
+    ] as const) {
       const f = captureFrame(file, n);
       const loc = locateL4(f.data, f.linkType)!;
       const copy = f.data.slice();
@@ -148,7 +169,9 @@ describe("udp checksum", () => {
       expect([u.srcPort, u.verifyChecksum(14, 4)]).toEqual([port, CsumStatus.GOOD]);
     }
     const z = captureFrame("tcpdump__vxlan.pcap", 1).data.slice();
-    u.wrap(viewOf(z), 34, z.length - 34).parse().rewriteSrcPort(1);
+    u.wrap(viewOf(z), 34, z.length - 34)
+      .parse()
+      .rewriteSrcPort(1);
     expect([u.srcPort, u.checksum]).toEqual([1, 0]);
   });
 
@@ -161,7 +184,8 @@ describe("udp checksum", () => {
     it("0xffff for a computed 0 is correct, 0 over IPv6 is illegal", () => {
       const eth = hex("02 00 00 00 00 01 02 00 00 00 00 02 08 00");
       const v4 = new Uint8Array(14 + ZERO_SUM.length);
-      v4.set(eth); v4.set(ZERO_SUM, 14);
+      v4.set(eth);
+      v4.set(ZERO_SUM, 14);
       const lines = tsharkFields([v4, V6_ZERO], ["udp.checksum.status"], ["udp.check_checksum:TRUE"]);
       expect(lines).toEqual(["1", "4"]);
       expect(u.wrap(viewOf(v4), 34, 10).verifyChecksum(14, 4)).toBe(CsumStatus.GOOD);

@@ -37,14 +37,16 @@ describe("vlan", () => {
   });
 
   it.each([PCP_DEI.subarray(0, 4), PCP_DEI.subarray(4, 8), QINQ.subarray(4, 8), ONES])(
-    "emits the same bytes into a dirty slot at an odd offset (%#)", (bytes) => {
+    "emits the same bytes into a dirty slot at an odd offset (%#)",
+    (bytes) => {
       const slot = dirtySlot(16);
       const repr = readVlan(v.wrap(viewOf(bytes), 0, bytes.length).parse());
       expect(emitVlan(repr, viewOf(slot), 3)).toBe(7);
       expect(slot.subarray(3, 7)).toEqual(bytes);
       expect(slot[2]).toBe(0xa5);
       expect(slot[7]).toBe(0xa5);
-    });
+    },
+  );
 
   it("setters change only their own bits", () => {
     const b = ONES.slice();

@@ -33,18 +33,24 @@ describe("vxlan", () => {
   });
 
   it.each([
-    "tcpdump__vxlan.pcap", "suricata__vxlan-non-zero-reserved-fields.pcap", "ndpi__vxlan.pcap",
-    "zeek__vxlan-triple-v2.pcap", "tcpdump__gso-ipv6-vxlan-ipv4.pcap",
+    "tcpdump__vxlan.pcap",
+    "suricata__vxlan-non-zero-reserved-fields.pcap",
+    "ndpi__vxlan.pcap",
+    "zeek__vxlan-triple-v2.pcap",
+    "tcpdump__gso-ipv6-vxlan-ipv4.pcap",
   ])("agrees with tshark on the outer VXLAN header of every frame of %s", (file) => {
     const flags = fieldColumn(file, "vxlan.flags");
     const vni = fieldColumn(file, "vxlan.vni");
     let compared = 0;
     captureFrames(file).forEach((f, i) => {
       const loc = locateL4(f.data, f.linkType);
-      if (!loc || loc.proto !== 17 || (flags[i] ?? "") === "") return;
+      if (loc?.proto !== 17 || (flags[i] ?? "") === "") return;
       v.wrap(viewOf(f.data), loc.l4Off + 8, f.data.length - loc.l4Off - 8).parse();
-      expect([i + 1, `0x${v.flags.toString(16).padStart(4, "0")}`, String(v.vni)])
-        .toEqual([i + 1, flags[i]?.split(",")[0], vni[i]?.split(",")[0]]);
+      expect([i + 1, `0x${v.flags.toString(16).padStart(4, "0")}`, String(v.vni)]).toEqual([
+        i + 1,
+        flags[i]?.split(",")[0],
+        vni[i]?.split(",")[0],
+      ]);
       compared++;
     });
     expect(compared).toBeGreaterThan(0);
@@ -69,7 +75,11 @@ describe("vxlan", () => {
     expect(b).toEqual(hex("08 00 00 00 ab cd ef 5a"));
   });
 
-  const at42 = (bytes: Uint8Array) => { const f = new Uint8Array(50); f.set(bytes, 42); return viewOf(f); };
+  const at42 = (bytes: Uint8Array) => {
+    const f = new Uint8Array(50);
+    f.set(bytes, 42);
+    return viewOf(f);
+  };
   it.each([
     ["UDP gives VXLAN fewer than 8 bytes", 8, 7, "bad-length", 42],
     ["capture ends inside the header", 7, 106, "truncated", 42],
