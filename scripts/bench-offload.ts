@@ -38,7 +38,6 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { HostEngine } from "../src/host/engine.ts";
-import { LocalCommands } from "../src/ctl/registry.ts";
 import { addPort, newBridge, newInterface } from "../src/ovsdb/config.ts";
 import type { Netdev } from "../src/host/netdev.ts";
 import { hex } from "../src/wire/bytes.ts";
@@ -128,13 +127,7 @@ function build(b: Build): HostEngine {
   addPort(br, newInterface("p3", "dummy", {}, 3));
   addPort(br, newInterface("p4", "dummy", {}, 4));
   const root = { bridges: [br], other_config: new Map(Object.entries(b.other)) };
-  const e = new HostEngine({
-    db: { root },
-    unixctl: new LocalCommands(),
-    rundir: "/tmp",
-    log: () => {},
-    poolSlots: b.poolSlots ?? 256,
-  });
+  const e = new HostEngine({ db: { root }, log: () => {}, poolSlots: b.poolSlots ?? 256 });
   e.reconfigure();
   for (const p of br.ports) {
     const err = p.interfaces[0]?.error;

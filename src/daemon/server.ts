@@ -19,8 +19,8 @@
 
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { runVsctl } from "../ovsdb/vsctl.ts";
-import { createEngine, type Engine, type EngineOptions } from "../host/engine.ts";
+import type { HostEngine } from "../host/engine.ts";
+import { Host } from "../host/host.ts";
 import { formatLivePorts } from "../ports/live-ports.ts";
 import type { CommandIo, CommandResult } from "../ctl/registry.ts";
 import { Db } from "../ovsdb/db.ts";
@@ -39,8 +39,6 @@ export interface ServerOptions {
   pidFile?: string;
   /** Also print log lines on stderr (a daemon in the foreground). */
   echoLog?: boolean;
-  /** For tests: an engine other than the real one. */
-  createEngine?: (opts: EngineOptions) => Engine;
 }
 
 /** How often the real clock advances the engine when nothing else does (revalidator, ageing). */
@@ -55,7 +53,8 @@ export class Server {
   readonly paths: RunPaths;
   readonly db: Db;
   readonly unixctl: Unixctl;
-  readonly engine: Engine;
+  readonly host: Host;
+  readonly engine: HostEngine;
   /** Resolves once the daemon has stopped and released everything. */
   readonly stopped: Promise<void>;
   private net: NetServer | null = null;
@@ -84,9 +83,13 @@ export class Server {
       return "";
     });
     this.unixctl.register("live/show", "", 0, 0, () => formatLivePorts());
-    const make = opts.createEngine ?? createEngine;
-    this.engine = make({ db, unixctl: this.unixctl, rundir: this.paths.dir, log: (l) => this.log(l) });
-    db.onCommit(() => this.engine.reconfigure());
+    this.host = new Host({
+      db,
+      commands: this.unixctl,
+      log: (l) => this.log(l),
+      vsctl: { wait: true, logDir: this.paths.dir },
+    });
+    this.engine = this.host.engine;
     db.onCommit(() => this.updateClock());
     db.onCommit(() => db.save(this.paths.db));
   }
@@ -130,12 +133,11 @@ export class Server {
   /** Starts or stops the real clock as live ports come and go (after each reconfiguration). */
   private updateClock(): void {
     const e = this.engine;
-    if (e.setRealClock === undefined || e.syncClock === undefined) return;
-    if (e.hasLivePorts === true && this.clockTimer === null) {
+    if (e.hasLivePorts && this.clockTimer === null) {
       e.setRealClock(true);
-      this.clockTimer = setInterval(() => e.syncClock?.(), REAL_CLOCK_TICK_MS);
+      this.clockTimer = setInterval(() => e.syncClock(), REAL_CLOCK_TICK_MS);
       this.log("live ports attached: running on the real clock");
-    } else if (e.hasLivePorts !== true && this.clockTimer !== null) {
+    } else if (!e.hasLivePorts && this.clockTimer !== null) {
       this.stopClock();
       e.setRealClock(false);
       this.log("no live ports: back on the virtual clock");
@@ -197,11 +199,9 @@ export class Server {
     try {
       switch (req.tool) {
         case "vsctl":
-          return runVsctl(this.db, req.argv, io, { wait: true, logDir: this.paths.dir });
         case "ofctl":
-          return this.engine.ofctl(req.argv, io);
         case "appctl":
-          return await this.unixctl.run(req.argv, io);
+          return await this.host.exec(req.tool, req.argv, io);
         default:
           return { code: 1, stdout: "", stderr: `offload-emu: unknown tool ${JSON.stringify(req.tool)}\n` };
       }

@@ -144,7 +144,8 @@ export class Datapath {
   private readonly masked = new Uint32Array(FLOW_WORDS);
 
   constructor(
-    readonly name: string,
+    /** "ovs-netdev", or "ovs-dummy" once a bridge asks for the dummy datapath type. */
+    public name: string,
     opts: DatapathOptions = {},
   ) {
     this.flowLimit = opts.flowLimit ?? DEFAULT_FLOW_LIMIT;

@@ -3,8 +3,11 @@
 // flow does not match on IPv6 addresses, an untagged packet's on VLAN words, a packet that did
 // not come from a tunnel on tunnel metadata. The NIC's exact-match tracker and the datapath's
 // EMC key on exactly these fields, and the datapath flow syntax prints exactly these.
+//
+// Also here: the megaflow mask of a translation (datapathMask) and the mask as dpctl prints it
+// (displayMask), which differ only in how a datapath flow says "no VLAN tag".
 import { EtherType, IpProto } from "../wire/numbers.ts";
-import { NwFrag, SUBFIELD, W, getField, type FlowKey, type FlowMask } from "./key.ts";
+import { NwFrag, SUBFIELD, VLAN_CFI, W, getField, type FlowKey, type FlowMask } from "./key.ts";
 
 const ONES = 0xffffffff;
 
@@ -63,4 +66,37 @@ export function exactMaskForPacket(key: FlowKey, mask: FlowMask): FlowMask {
     fill(mask, W.ARP_SHA_HI, 4);
   }
   return mask;
+}
+
+const TAG_WORDS = [W.VLAN0, W.VLAN1] as const;
+
+/**
+ * The megaflow mask of a translation: its wildcards, plus what a datapath flow always matches
+ * exactly — recirc_id, in_port, and whether each VLAN tag is there (a datapath key names the
+ * outer EtherType, so an untagged flow never matches a tagged packet: odp-util.c). An absent tag
+ * is matched as the whole word being 0; a present one by its TPID and presence bit.
+ */
+export function datapathMask(wc: Uint32Array, key: FlowKey): Uint32Array {
+  const mask = Uint32Array.from(wc);
+  mask[W.IN_PORT] = ONES;
+  mask[W.RECIRC_ID] = ONES;
+  for (const w of TAG_WORDS) {
+    if (((key[w] as number) & VLAN_CFI) === 0) {
+      mask[w] = ONES;
+      break;
+    }
+    mask[w] = ((mask[w] as number) | 0xffff0000 | VLAN_CFI) >>> 0;
+  }
+  return mask;
+}
+
+/** The mask as dpctl prints it: the implicit "no tag" match is not shown (OVS shows none). */
+export function displayMask(mask: Uint32Array, key: FlowKey): Uint32Array {
+  const m = Uint32Array.from(mask);
+  for (const w of TAG_WORDS)
+    if (((key[w] as number) & VLAN_CFI) === 0) {
+      m[w] = 0;
+      break;
+    }
+  return m;
 }

@@ -7,7 +7,8 @@ import { formatOdpFlowLine, type OdpFlowLine } from "../flow/odp.ts";
 import { FlowSyntaxError } from "../flow/syntax.ts";
 import { formatTraceCommand, TraceError } from "../ofproto/trace.ts";
 import type { HostEngine } from "./engine.ts";
-import { TIER_NAMES, displayMask } from "./engine.ts";
+import { TIER_NAMES } from "../dp/tier.ts";
+import { displayMask } from "../flow/wildcards.ts";
 import type { DpFlow } from "../dp/datapath.ts";
 import type { Netdev } from "./netdev.ts";
 import type { HostNic } from "./netdev.ts";
@@ -110,7 +111,6 @@ export function registerCommands(e: HostEngine, u: Unixctl): void {
     if (dev === null) return fail("Unknown Dummy Interface");
     const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(args[1] as string);
     if (!m) return fail("Invalid parameters");
-    e.hostIps.set(dev.name, m[1] as string);
     const a = e.hostAddrs.get(dev.name) ?? { v4: null, v6: null };
     e.hostAddrs.set(dev.name, { ...a, v4: args[1] as string });
     e.updateHostAddresses();

@@ -39,7 +39,8 @@ export class Netdev implements XPort {
   tapConfig = "";
 
   constructor(
-    readonly name: string,
+    /** Fixed, but for the datapath's own port, named after the datapath type. */
+    public name: string,
     public type: string,
     mac: string,
   ) {

@@ -11,10 +11,11 @@
 
 import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { runVsctl } from "../ovsdb/vsctl.ts";
-import { Db } from "../ovsdb/db.ts";
-import { LocalCommands } from "../ctl/registry.ts";
-import { HostEngine, Tier } from "../host/engine.ts";
+import type { Db } from "../ovsdb/db.ts";
+import { CommandTable } from "../ctl/registry.ts";
+import type { HostEngine } from "../host/engine.ts";
+import { Host } from "../host/host.ts";
+import { Tier } from "../dp/tier.ts";
 import { flowLine } from "../host/commands.ts";
 import { isTunnelType } from "../ofproto/tunnel.ts";
 import type { DpFlow } from "../dp/datapath.ts";
@@ -46,10 +47,10 @@ const N_TIERS = TIERS.length;
 /** The clock moves in steps of at most this between packets, so timers run on time. */
 const TICK_MS = 10;
 
-/** One emulated host: its database, appctl commands and engine, as a daemon holds them. */
+/** One emulated host of the scenario (a Host, as a daemon holds one), and the flows it installed. */
 export class EmuHost {
-  readonly db = new Db();
-  readonly cmds = new LocalCommands();
+  readonly host: Host;
+  readonly db: Db;
   readonly engine: HostEngine;
   readonly installed: DpFlow[] = [];
 
@@ -57,26 +58,19 @@ export class EmuHost {
     readonly name: string,
     private readonly cwd: string,
   ) {
-    this.engine = new HostEngine({
-      db: this.db,
-      unixctl: this.cmds,
-      rundir: cwd,
-      log: () => {},
+    this.host = new Host({
+      commands: new CommandTable(),
       onFlowInstall: (f) => {
         this.installed.push(f);
       },
     });
-    this.db.onCommit(() => this.engine.reconfigure());
+    this.db = this.host.db;
+    this.engine = this.host.engine;
     this.engine.reconfigure();
   }
 
-  async exec(c: Command): Promise<CommandResult> {
-    const io = { cwd: this.cwd };
-    if (c.tool === "vsctl") return runVsctl(this.db, c.argv, io);
-    if (c.tool === "ofctl") return this.engine.ofctl(c.argv, io);
-    const r = await this.cmds.run(c.argv, io);
-    this.engine.flush();
-    return r;
+  exec(c: Command): Promise<CommandResult> {
+    return this.host.exec(c.tool, c.argv, { cwd: this.cwd });
   }
 
   /** Interfaces whose configuration failed, with the reason (vsctl shows it as Interface error). */

@@ -11,8 +11,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { HostEngine, TIER_NAMES } from "../../src/host/engine.ts";
-import { LocalCommands } from "../../src/ctl/registry.ts";
+import { type HostEngine, TIER_NAMES } from "../../src/host/engine.ts";
+import { engineWithCommands } from "./engine-fixture.ts";
+import type { CommandTable } from "../../src/ctl/registry.ts";
 import { addPort, newBridge, newInterface, type BridgeConfig, type OvsConfig } from "../../src/ovsdb/config.ts";
 import { composeFlow } from "../../src/flow/compose.ts";
 import { readCaptureFile } from "../../src/io/capture.ts";
@@ -20,7 +21,7 @@ import { requireTool } from "../helpers.ts";
 
 interface Host {
   e: HostEngine;
-  cmds: LocalCommands;
+  cmds: CommandTable;
   root: OvsConfig;
   br: BridgeConfig;
   app(...argv: string[]): Promise<string>;
@@ -42,8 +43,7 @@ function host(opts: { hw?: boolean; uplink?: Record<string, string>; extra?: (br
   addPort(br, newInterface("p3", "dummy", {}, 3));
   opts.extra?.(br);
   const root: OvsConfig = { bridges: [br], other_config: new Map([["hw-offload", String(opts.hw ?? true)]]) };
-  const cmds = new LocalCommands();
-  const e = new HostEngine({ db: { root }, unixctl: cmds, rundir: tmpdir(), log: () => {} });
+  const { e, cmds } = engineWithCommands({ root });
   e.reconfigure();
   const app = async (...argv: string[]): Promise<string> => {
     const r = await cmds.run(argv);
@@ -329,13 +329,7 @@ describe("OVS output formats on dummy ports", () => {
     addPort(br, newInterface("p1", "dummy", {}, 1));
     addPort(br, newInterface("p2", "dummy", {}, 2));
     addPort(br, newInterface("p7", "dummy", {}, 3));
-    const cmds = new LocalCommands();
-    const e = new HostEngine({
-      db: { root: { bridges: [br], other_config: new Map() } },
-      unixctl: cmds,
-      rundir: tmpdir(),
-      log: () => {},
-    });
+    const { e, cmds } = engineWithCommands({ root: { bridges: [br], other_config: new Map() } });
     e.reconfigure();
     const run = async (...a: string[]) => (await cmds.run(a)).stdout;
     expect(await run("dpif/show")).toBe(`dummy@ovs-dummy: hit:0 missed:0

@@ -1,9 +1,5 @@
-// The setup of Open vSwitch's tests/tunnel-push-pop.at, in-process: br0 (underlay, dummy
-// datapath) with p0 as the uplink, int-br (overlay) with tunnel ports, 1.1.2.88/24 and
-// 2001:cafe::88/24 on br0, routes to them, and hwaddr aa:55:aa:55:00:00 on p0 and br0.
-import { tmpdir } from "node:os";
-import { HostEngine } from "../../src/host/engine.ts";
-import { LocalCommands } from "../../src/ctl/registry.ts";
+import type { HostEngine } from "../../src/host/engine.ts";
+import { engineWithCommands } from "./engine-fixture.ts";
 import { addPort, newBridge, newInterface, type BridgeConfig, type OvsConfig } from "../../src/ovsdb/config.ts";
 
 export interface TunnelHost {
@@ -33,8 +29,7 @@ export async function tunnelHost(
   const int = newBridge("int-br", "dummy");
   for (const [name, type, options, ofp] of tunnels) addPort(int, newInterface(name, type, options, ofp));
   const root: OvsConfig = { bridges: [br0, int], other_config: new Map() };
-  const cmds = new LocalCommands();
-  const e = new HostEngine({ db: { root }, unixctl: cmds, rundir: tmpdir(), log: () => {} });
+  const { e, cmds } = engineWithCommands({ root });
   e.reconfigure();
   const appResult = (...argv: string[]) => cmds.run(argv);
   const app = async (...argv: string[]): Promise<string> => {

@@ -35,9 +35,8 @@ import { RouteTable } from "../../src/ofproto/route.ts";
 import { NeighTable } from "../../src/ofproto/neigh.ts";
 import { parseOdpActions, parseOdpKey } from "../../src/flow/odp.ts";
 import { hex, toHex } from "../../src/wire/bytes.ts";
-import { tmpdir } from "node:os";
-import { HostEngine, TIER_NAMES } from "../../src/host/engine.ts";
-import { LocalCommands } from "../../src/ctl/registry.ts";
+import { TIER_NAMES } from "../../src/host/engine.ts";
+import { engineWithCommands } from "./engine-fixture.ts";
 import { addPort, newBridge, newInterface, type OvsConfig } from "../../src/ovsdb/config.ts";
 
 const UDP4 =
@@ -371,8 +370,7 @@ async function engineHost(opts: { uplinkMtu?: number } = {}) {
   addPort(br0, newInterface("pf0vf0", "vf", { pf: "pf0", vf: "0" }, 1));
   addPort(br0, newInterface("vx0", "vxlan", { remote_ip: "192.0.2.2", key: "flow" }, 4));
   const root: OvsConfig = { bridges: [brPhy, brPhy2, br0], other_config: new Map([["hw-offload", "true"]]) };
-  const cmds = new LocalCommands();
-  const e = new HostEngine({ db: { root }, unixctl: cmds, rundir: tmpdir(), log: () => {} });
+  const { e, cmds } = engineWithCommands({ root });
   e.reconfigure();
   // HostEngine attaches its routes and neighbours to the offload manager itself.
   expect(e.offload.tunnelsAttached).toBe(true);

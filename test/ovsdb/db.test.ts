@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runVsctl } from "../../src/ovsdb/vsctl.ts";
-import { createEngine } from "../../src/host/engine.ts";
-import { LocalCommands } from "../../src/ctl/registry.ts";
+import { Host } from "../../src/host/host.ts";
+import { CommandTable } from "../../src/ctl/registry.ts";
 import { Db, DbLoadError } from "../../src/ovsdb/db.ts";
 
 const IO = { cwd: "/" };
@@ -139,9 +139,7 @@ describe("Db", () => {
 describe("Db as the engine's configuration", () => {
   it("the engine reads bridges and ports from it and writes ofport back before vsctl returns", async () => {
     const db = new Db();
-    const unixctl = new LocalCommands();
-    const engine = createEngine({ db, unixctl, rundir: dir, log: () => {} });
-    db.onCommit(() => engine.reconfigure());
+    const engine = new Host({ db, commands: new CommandTable() }).engine;
     const vs = (...argv: string[]) => runVsctl(db, argv, IO, { wait: true, logDir: dir });
     expect(vs("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy").code).toBe(0);
     expect(vs("add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=dummy", "ofport_request=5")).toEqual({
