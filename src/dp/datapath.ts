@@ -247,6 +247,16 @@ export class Datapath {
   }
 
   /** Installed flows in id order (dump order; deterministic). */
+  /** Zeroes the lookup counters (dpif-netdev/pmd-stats-clear); flows and their counts stay. */
+  clearStats(): void {
+    this.hit = 0;
+    this.missed = 0;
+    this.lost = 0;
+    this.emcHits = 0;
+    this.megaflowHits = 0;
+    this.megaflowProbes = 0;
+  }
+
   list(): DpFlow[] {
     const out: DpFlow[] = [];
     for (const f of this.flows) if (f !== null) out.push(f);

@@ -8,7 +8,7 @@
 import type { CommandIo, CommandResult, CommandTable } from "../ctl/registry.ts";
 import { Db } from "../ovsdb/db.ts";
 import { runVsctl, type VsctlOptions } from "../ovsdb/vsctl.ts";
-import { registerCommands } from "./commands.ts";
+import { registerCommands } from "./commands/index.ts";
 import { HostEngine, type EngineOptions } from "./engine.ts";
 
 export type Tool = "vsctl" | "ofctl" | "appctl";

@@ -2,9 +2,10 @@
 // (report.ts: text, JSON; html.ts: page with plots; cost.ts: the CPU estimate) reads it. Kept
 // free of engine types so that a saved JSON report can be rendered again without running.
 
-/** Tier names, in the engine's order (engine.ts TIER_NAMES). */
-export const TIERS = ["nic-l1", "nic-l2", "dp-emc", "dp-megaflow", "upcall", "drop"] as const;
-export type TierName = (typeof TIERS)[number];
+import type { TierName } from "../dp/tier.ts";
+
+/** Tier names, in the engine's order: src/dp/tier.ts, a leaf module, so a report still needs no engine. */
+export { TIER_NAMES as TIERS, type TierName } from "../dp/tier.ts";
 
 export interface TierCount {
   tier: TierName;

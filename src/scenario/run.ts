@@ -16,7 +16,7 @@ import { CommandTable } from "../ctl/registry.ts";
 import type { HostEngine } from "../host/engine.ts";
 import { Host } from "../host/host.ts";
 import { Tier } from "../dp/tier.ts";
-import { flowLine } from "../host/commands.ts";
+import { flowLine } from "../host/commands/index.ts";
 import { isTunnelType } from "../ofproto/tunnel.ts";
 import type { DpFlow } from "../dp/datapath.ts";
 import type { Netdev } from "../host/netdev.ts";

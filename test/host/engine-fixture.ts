@@ -2,7 +2,7 @@
 // an in-process table, as a Host would register them (src/host/host.ts).
 import { CommandTable } from "../../src/ctl/registry.ts";
 import { HostEngine, type EngineOptions } from "../../src/host/engine.ts";
-import { registerCommands } from "../../src/host/commands.ts";
+import { registerCommands } from "../../src/host/commands/index.ts";
 import type { ConfigSource } from "../../src/ovsdb/config.ts";
 
 export function engineWithCommands(
