@@ -12,7 +12,7 @@
 // Time is virtual (clock.ts), so the same commands give the same captures and the same dumps.
 
 import { readFileSync } from "node:fs";
-import type { ConfigSource } from "../ovsdb/config.ts";
+import type { ConfigSource, InterfaceConfig } from "../ovsdb/config.ts";
 import { CommandError, type CommandIo, type CommandResult } from "../ctl/registry.ts";
 import { PacketPool } from "../dp/pool.ts";
 import { Datapath, type DpFlow } from "../dp/datapath.ts";
@@ -49,6 +49,12 @@ export interface EngineOptions {
   onFlowInstall?: (f: DpFlow) => void;
   /** Drivers by Interface type (default PORT_DRIVERS). */
   portDrivers?: ReadonlyMap<string, PortDriverFactory>;
+  /**
+   * A driver for this Interface whatever its type, when neither its type nor options:backend
+   * names one: how a scenario puts its in-process links (src/ports/link.ts) behind the ports
+   * its setup created, without writing them into the configuration the user wrote.
+   */
+  portDriverFor?: (row: InterfaceConfig) => PortDriverFactory | undefined;
 }
 
 export class HostEngine {
@@ -102,6 +108,7 @@ export class HostEngine {
       pipeline: this.pipeline,
       upcalls: this.upcalls,
       drivers: opts.portDrivers ?? PORT_DRIVERS,
+      driverFor: opts.portDriverFor,
       log: (line) => opts.log(line),
       liveReceive: (dev, frame) => {
         // On the real clock a frame from outside is stamped with when it arrived.

@@ -43,6 +43,8 @@ export interface ReconfigureParts {
   readonly pipeline: Pipeline;
   readonly upcalls: Upcalls;
   readonly drivers: ReadonlyMap<string, PortDriverFactory>;
+  /** A driver chosen by the Interface itself rather than its type (EngineOptions.portDriverFor). */
+  readonly driverFor?: ((row: InterfaceRow) => PortDriverFactory | undefined) | undefined;
   log(line: string): void;
   /** A frame a live port's driver received (the engine stamps it on the real clock first). */
   liveReceive(dev: Netdev, frame: Uint8Array): void;
@@ -259,13 +261,14 @@ export class Reconfigurer {
       // options:backend names the driver (tap, dgram, stream, …).
       const drivers = this.h.drivers;
       const backend = type === "vf" || type === "uplink" ? row.options.get("backend") : type;
-      const factory = backend === undefined ? undefined : drivers.get(backend);
-      if (backend !== undefined && factory === undefined && backend !== type) {
+      const named = backend === undefined ? undefined : drivers.get(backend);
+      if (backend !== undefined && named === undefined && backend !== type) {
         row.error = `${row.name}: options:backend=${backend}: no such port driver (known: ${[...drivers.keys()].join(", ") || "none"})`;
         row.ofport = -1;
         this.deleteNicState(dev);
         return changed;
       }
+      const factory = named ?? this.h.driverFor?.(row);
       if (factory !== undefined) {
         const e = this.openDriver(dev, row, factory);
         if (e !== null) {

@@ -18,6 +18,7 @@ import { Host } from "../host/host.ts";
 import { Tier } from "../dp/tier.ts";
 import { flowLine } from "../host/commands/index.ts";
 import { isTunnelType } from "../ofproto/tunnel.ts";
+import { Links, type LinkDelivery } from "../ports/link.ts";
 import type { DpFlow } from "../dp/datapath.ts";
 import type { Netdev } from "../host/netdev.ts";
 import type { CommandResult } from "../ctl/registry.ts";
@@ -57,9 +58,15 @@ export class EmuHost {
   constructor(
     readonly name: string,
     private readonly cwd: string,
+    links?: Links,
   ) {
     this.host = new Host({
       commands: new CommandTable(),
+      // A port a scenario link ends at gets the link's driver, whatever type its setup gave it.
+      portDriverFor: (row) => {
+        const end = linkEnd(name, row.name);
+        return links?.has(end) ? links.factory(end) : undefined;
+      },
       onFlowInstall: (f) => {
         this.installed.push(f);
       },
@@ -102,10 +109,10 @@ async function execOrFail(h: EmuHost, c: Command, what: string): Promise<void> {
   if (errs.length > 0) throw new ScenarioError(`${c.where}: ${what}: after "${c.text}": ${errs[0]}`);
 }
 
-async function buildHosts(sc: Scenario, cwd: string): Promise<Map<string, EmuHost>> {
+async function buildHosts(sc: Scenario, cwd: string, links?: Links): Promise<Map<string, EmuHost>> {
   const hosts = new Map<string, EmuHost>();
   for (const spec of sc.hosts) {
-    const h = new EmuHost(spec.name, cwd);
+    const h = new EmuHost(spec.name, cwd, links);
     hosts.set(spec.name, h);
     for (const c of spec.setup) await execOrFail(h, c, sc.hosts.length > 1 ? `host ${spec.name} setup` : "setup");
   }
@@ -168,9 +175,207 @@ export async function runScenario(sc: Scenario, opts: RunOptions): Promise<Repor
   return report;
 }
 
-interface Wire {
-  to: Netdev;
-  host: EmuHost;
+/** Per-run statistics of the hosts under study: bytes per tier, samples every sampleMs, peaks. */
+class RunStats {
+  readonly tierBytes = new Float64Array(N_TIERS);
+  readonly samples: Sample[] = [];
+  readonly marks: TimelineMark[] = [];
+  readonly everOffloaded = new Set<DpFlow>();
+  peakFlows = 0;
+  peakOffloaded = 0;
+  private readonly engines: HostEngine[];
+  private readonly counted: Set<HostEngine>;
+  private readonly lastTiers = new Float64Array(N_TIERS);
+  private readonly sampleTiers = new Float64Array(N_TIERS);
+  private readonly nowTiers = new Float64Array(N_TIERS);
+  private sampleInstalls = 0;
+
+  constructor(
+    private readonly sampleMs: number,
+    private readonly hosts: EmuHost[],
+  ) {
+    this.engines = hosts.map((h) => h.engine);
+    this.counted = new Set(this.engines);
+  }
+
+  /** Before `e` receives a frame: remembers its tier counters (no closure, no allocation per packet). */
+  begin(e: HostEngine): void {
+    if (!this.counted.has(e)) return;
+    const tiers = e.tiers;
+    const last = this.lastTiers;
+    for (let i = 0; i < N_TIERS; i++) last[i] = tiers[i] as number;
+  }
+
+  /** After `e` received a frame of `len` bytes (begin() first): its bytes go to the tier that handled it. */
+  end(e: HostEngine, len: number): void {
+    if (!this.counted.has(e)) return;
+    const tiers = e.tiers;
+    const last = this.lastTiers;
+    for (let i = 0; i < N_TIERS; i++) {
+      if (tiers[i] !== last[i]) {
+        this.tierBytes[i] = (this.tierBytes[i] as number) + len;
+        break;
+      }
+    }
+  }
+
+  /** The time series' point at `tMs`: packet rates per tier, flows, offloads, setups. */
+  sample(tMs: number): void {
+    const now = this.nowTiers;
+    now.fill(0);
+    for (const e of this.engines)
+      for (let i = 0; i < N_TIERS; i++) now[i] = (now[i] as number) + (e.tiers[i] as number);
+    const secs = this.sampleMs / 1000;
+    const tierPps = Array.from(now, (v, i) => (v - (this.sampleTiers[i] as number)) / secs);
+    this.sampleTiers.set(now);
+    let dpFlows = 0;
+    let offloaded = 0;
+    for (const e of this.engines)
+      for (const f of e.dp.flows) {
+        if (f === null) continue;
+        dpFlows++;
+        if (f.offload === "offloaded") {
+          offloaded++;
+          this.everOffloaded.add(f);
+        }
+      }
+    const n = this.hosts.reduce((a, h) => a + h.installed.length, 0);
+    this.samples.push({
+      tMs,
+      tierPps,
+      dpFlows,
+      offloadedFlows: offloaded,
+      setupsPerSec: (n - this.sampleInstalls) / secs,
+    });
+    this.sampleInstalls = n;
+    if (dpFlows > this.peakFlows) this.peakFlows = dpFlows;
+    if (offloaded > this.peakOffloaded) this.peakOffloaded = offloaded;
+  }
+}
+
+/** The end of a link at `port` of `host`, as Links names it. */
+const linkEnd = (host: string, port: string): string => `${host}/${port}`;
+
+/**
+ * One run of the scenario's traffic and timeline on hosts already set up: the virtual clock
+ * moves from one thing to happen to the next (a generator's packet, an event, a sample, a tick),
+ * frames crossing links are delivered between packets.
+ */
+class Run {
+  /** Virtual time of the run, ms. */
+  t = 0;
+  aborted = false;
+  private nextSample: number;
+  private ev = 0;
+  private readonly allEngines: HostEngine[];
+  private readonly gens: Generator[];
+  private readonly genPorts: Netdev[];
+  private readonly genEngines: HostEngine[];
+  private readonly deliverLinked: LinkDelivery;
+
+  constructor(
+    private readonly sc: Scenario,
+    private readonly hosts: Map<string, EmuHost>,
+    private readonly links: Links,
+    private readonly stats: RunStats,
+    baseDir: string,
+  ) {
+    this.nextSample = sc.sampleMs;
+    this.allEngines = [...hosts.values()].map((h) => h.engine);
+    this.gens = makeGenerators(sc.traffic, sc.seed, baseDir);
+    this.genPorts = sc.traffic.map((t) => (hosts.get(t.host) as EmuHost).engine.devByName(t.port) as Netdev);
+    this.genEngines = sc.traffic.map((t) => (hosts.get(t.host) as EmuHost).engine);
+    this.deliverLinked = (to, frame, receive) => {
+      const e = (hosts.get(to.slice(0, to.indexOf("/"))) as EmuHost).engine;
+      e.nowMs = this.t;
+      this.stats.begin(e);
+      receive(frame);
+      this.stats.end(e, frame.length);
+    };
+  }
+
+  async loop(opts: RunOptions, progress?: (x: number) => void): Promise<void> {
+    const { sc, gens } = this;
+    const end = sc.durationMs;
+    let lastProgress = -1;
+    let sinceYield = 0;
+    while (this.t < end && !this.aborted) {
+      // The next thing to happen: an event, or the earliest generator's packet.
+      let g = -1;
+      let gMs = Infinity;
+      for (let i = 0; i < gens.length; i++) {
+        const x = (gens[i] as Generator).nextMs;
+        if (x < gMs) {
+          gMs = x;
+          g = i;
+        }
+      }
+      const evMs = this.ev < sc.timeline.length ? (sc.timeline[this.ev] as TimelineEvent).atMs : Infinity;
+      const next = Math.min(gMs, evMs, end);
+      if (next > this.t) this.advanceTo(next);
+      if (this.t >= end) break;
+      if (evMs <= this.t) {
+        await this.applyEvent(sc.timeline[this.ev++] as TimelineEvent);
+        continue;
+      }
+      const gen = gens[g] as Generator;
+      const e = this.genEngines[g] as HostEngine;
+      const dev = this.genPorts[g] as Netdev;
+      const frame = gen.frame();
+      e.nowMs = this.t;
+      this.stats.begin(e);
+      e.receive(dev, frame);
+      this.stats.end(e, frame.length);
+      gen.advance();
+      if (this.links.pending > 0) this.links.drain(this.deliverLinked);
+      if ((++sinceYield & 1023) === 0) {
+        // Let Ctrl-C (and the terminal) in now and then.
+        await new Promise<void>((r) => setImmediate(r));
+        const p = Math.floor((this.t / end) * 1000);
+        if (progress !== undefined && p !== lastProgress) {
+          lastProgress = p;
+          progress(this.t / end);
+        }
+      }
+      if (opts.signal?.aborted) this.aborted = true;
+    }
+    if (!this.aborted) this.advanceTo(end);
+    for (const e of this.allEngines) e.settle();
+  }
+
+  /** Moves the clock to `target` in ticks; sample boundaries inside are recorded with the counts at that point. */
+  private advanceTo(target: number): void {
+    while (this.t < target) {
+      const step = Math.min(target, this.nextSample, this.t + TICK_MS) - this.t;
+      for (const e of this.allEngines) e.advance(step);
+      this.t += step;
+      this.links.drain(this.deliverLinked);
+      if (this.t >= this.nextSample) {
+        this.stats.sample(this.nextSample);
+        this.nextSample += this.sc.sampleMs;
+      }
+    }
+  }
+
+  private async applyEvent(ev: TimelineEvent): Promise<void> {
+    this.stats.marks.push({ tMs: this.t, label: ev.label });
+    let warp = 0;
+    for (const a of ev.actions) {
+      if (a.kind === "command")
+        await execOrFail(this.hosts.get(a.host) as EmuHost, a.command, `timeline at ${ev.atMs} ms`);
+      else warp += a.ms;
+    }
+    if (warp <= 0) return;
+    // The clock jumps: timers run at the new time; packets due in between are not sent.
+    const target = Math.min(this.sc.durationMs, this.t + warp);
+    for (const e of this.allEngines) e.advance(target - this.t, 500);
+    this.t = target;
+    while (this.nextSample <= this.t) {
+      this.stats.sample(this.nextSample);
+      this.nextSample += this.sc.sampleMs;
+    }
+    for (const gen of this.gens) while (gen.nextMs < this.t) gen.advance();
+  }
 }
 
 async function runOnce(
@@ -179,7 +384,40 @@ async function runOnce(
   opts: RunOptions,
   progress?: (x: number) => void,
 ): Promise<{ result: RunResult; aborted: boolean }> {
-  const hosts = await buildHosts(sc, opts.baseDir);
+  // Links: a frame leaving one end is received at the other once the current packet is done.
+  const links = new Links();
+  for (const l of sc.links) links.connect(linkEnd(l.a.host, l.a.port), linkEnd(l.b.host, l.b.port));
+  const hosts = await buildHosts(sc, opts.baseDir, links);
+  const captures = await configureRun(sc, hw, hosts, opts);
+  links.plug();
+  // Statistics cover the hosts under study; underlay switches only forward.
+  const switches = new Set(sc.hosts.filter((h) => h.isSwitch).map((h) => h.name));
+  const hostList = [...hosts.values()].filter((h) => !switches.has(h.name));
+  const stats = new RunStats(sc.sampleMs, hostList);
+  const run = new Run(sc, hosts, links, stats, opts.baseDir);
+  await run.loop(opts, progress);
+  const result = summarize(sc, hw, hostList, {
+    tierBytes: stats.tierBytes,
+    samples: stats.samples,
+    marks: stats.marks,
+    everOffloaded: stats.everOffloaded,
+    peakFlows: stats.peakFlows,
+    peakOffloaded: stats.peakOffloaded,
+    captures,
+    durationMs: run.aborted ? run.t : sc.durationMs,
+  });
+  for (const h of hosts.values()) await h.engine.close();
+  progress?.(1);
+  return { result, aborted: run.aborted };
+}
+
+/** Sets hw-offload on every host and points its ports' captures at the run's file; the files. */
+async function configureRun(
+  sc: Scenario,
+  hw: boolean,
+  hosts: Map<string, EmuHost>,
+  opts: RunOptions,
+): Promise<string[]> {
   const tag = hw ? "hw-on" : "hw-off";
   const captures: string[] = [];
   for (const h of hosts.values()) {
@@ -205,201 +443,7 @@ async function runOnce(
       captures.push(file);
     }
   }
-  // Statistics cover the hosts under study; underlay switches only forward.
-  const switches = new Set(sc.hosts.filter((h) => h.isSwitch).map((h) => h.name));
-  const hostList = [...hosts.values()].filter((h) => !switches.has(h.name));
-  const allEngines = [...hosts.values()].map((h) => h.engine);
-  const engines = hostList.map((h) => h.engine);
-
-  // Links: a frame leaving one end is received at the other once the current packet is done
-  // (queued, so one host's processing never nests inside another's).
-  const queue: { wire: Wire; frame: Uint8Array }[] = [];
-  const wireEnds: { dev: Netdev; wire: Wire }[] = [];
-  for (const l of sc.links) {
-    const ha = hosts.get(l.a.host) as EmuHost;
-    const hb = hosts.get(l.b.host) as EmuHost;
-    const da = ha.engine.devByName(l.a.port) as Netdev;
-    const db = hb.engine.devByName(l.b.port) as Netdev;
-    wireEnds.push({ dev: da, wire: { to: db, host: hb } }, { dev: db, wire: { to: da, host: ha } });
-  }
-  const attachWires = (): void => {
-    for (const { dev, wire } of wireEnds) {
-      if (dev.driver !== null) continue;
-      dev.driver = {
-        live: false,
-        send: (frame) => {
-          queue.push({ wire, frame: frame.slice() });
-        },
-        close: () => {},
-      };
-    }
-  };
-  attachWires();
-  const drain = (): void => {
-    for (let i = 0; i < queue.length; i++) {
-      const q = queue[i] as { wire: Wire; frame: Uint8Array };
-      deliver(q.wire.host.engine, q.wire.to, q.frame);
-    }
-    queue.length = 0;
-  };
-
-  const gens = makeGenerators(sc.traffic, sc.seed, opts.baseDir);
-  const genPorts = sc.traffic.map((t) => (hosts.get(t.host) as EmuHost).engine.devByName(t.port) as Netdev);
-  const genEngines = sc.traffic.map((t) => (hosts.get(t.host) as EmuHost).engine);
-
-  const tierBytes = new Float64Array(N_TIERS);
-  const lastTiers = new Float64Array(N_TIERS);
-  const sampleTiers = new Float64Array(N_TIERS);
-  const nowTiers = new Float64Array(N_TIERS);
-  const samples: Sample[] = [];
-  const marks: TimelineMark[] = [];
-  const everOffloaded = new Set<DpFlow>();
-  let sampleInstalls = 0;
-  let peakFlows = 0;
-  let peakOffloaded = 0;
-
-  const sumTiers = (out: Float64Array): void => {
-    out.fill(0);
-    for (const e of engines) for (let i = 0; i < N_TIERS; i++) out[i] = (out[i] as number) + (e.tiers[i] as number);
-  };
-  const installs = (): number => hostList.reduce((a, h) => a + h.installed.length, 0);
-  const takeSample = (tMs: number): void => {
-    const now = nowTiers;
-    sumTiers(now);
-    const secs = sc.sampleMs / 1000;
-    const tierPps = Array.from(now, (v, i) => (v - (sampleTiers[i] as number)) / secs);
-    sampleTiers.set(now);
-    let dpFlows = 0;
-    let offloaded = 0;
-    for (const e of engines)
-      for (const f of e.dp.flows) {
-        if (f === null) continue;
-        dpFlows++;
-        if (f.offload === "offloaded") {
-          offloaded++;
-          everOffloaded.add(f);
-        }
-      }
-    const n = installs();
-    samples.push({ tMs, tierPps, dpFlows, offloadedFlows: offloaded, setupsPerSec: (n - sampleInstalls) / secs });
-    sampleInstalls = n;
-    if (dpFlows > peakFlows) peakFlows = dpFlows;
-    if (offloaded > peakOffloaded) peakOffloaded = offloaded;
-  };
-
-  const applyEvent = async (ev: TimelineEvent, t: number): Promise<number> => {
-    marks.push({ tMs: t, label: ev.label });
-    let warp = 0;
-    for (const a of ev.actions) {
-      if (a.kind === "command") await execOrFail(hosts.get(a.host) as EmuHost, a.command, `timeline at ${ev.atMs} ms`);
-      else warp += a.ms;
-    }
-    attachWires();
-    return warp;
-  };
-
-  let t = 0;
-  let nextSample = sc.sampleMs;
-  let ev = 0;
-  let aborted = false;
-  let lastProgress = -1;
-  let sinceYield = 0;
-  const end = sc.durationMs;
-  const counted = new Set(engines);
-  /** A frame arrives at `dev` now; its bytes are counted in the tier that handled it. */
-  const deliver = (e: HostEngine, dev: Netdev, frame: Uint8Array): void => {
-    e.nowMs = t;
-    if (!counted.has(e)) {
-      e.receive(dev, frame);
-      return;
-    }
-    const tiers = e.tiers;
-    for (let i = 0; i < N_TIERS; i++) lastTiers[i] = tiers[i] as number;
-    e.receive(dev, frame);
-    for (let i = 0; i < N_TIERS; i++) {
-      if (tiers[i] !== lastTiers[i]) {
-        tierBytes[i] = (tierBytes[i] as number) + frame.length;
-        break;
-      }
-    }
-  };
-  const advanceTo = (target: number): void => {
-    // Sample boundaries inside the step are recorded with the counts at that point.
-    while (t < target) {
-      const step = Math.min(target, nextSample, t + TICK_MS) - t;
-      for (const e of allEngines) e.advance(step);
-      t += step;
-      drain();
-      if (t >= nextSample) {
-        takeSample(nextSample);
-        nextSample += sc.sampleMs;
-      }
-    }
-  };
-
-  while (t < end && !aborted) {
-    // The next thing to happen: an event, or the earliest generator's packet.
-    let g = -1;
-    let gMs = Infinity;
-    for (let i = 0; i < gens.length; i++) {
-      const x = (gens[i] as Generator).nextMs;
-      if (x < gMs) {
-        gMs = x;
-        g = i;
-      }
-    }
-    const evMs = ev < sc.timeline.length ? (sc.timeline[ev] as TimelineEvent).atMs : Infinity;
-    const next = Math.min(gMs, evMs, end);
-    if (next > t) advanceTo(next);
-    if (t >= end) break;
-    if (evMs <= t) {
-      const warp = await applyEvent(sc.timeline[ev++] as TimelineEvent, t);
-      if (warp > 0) {
-        // The clock jumps: timers run at the new time; packets due in between are not sent.
-        const target = Math.min(end, t + warp);
-        for (const e of allEngines) e.advance(target - t, 500);
-        t = target;
-        while (nextSample <= t) {
-          takeSample(nextSample);
-          nextSample += sc.sampleMs;
-        }
-        for (const gen of gens) while (gen.nextMs < t) gen.advance();
-      }
-      continue;
-    }
-    const gen = gens[g] as Generator;
-    const e = genEngines[g] as HostEngine;
-    const dev = genPorts[g] as Netdev;
-    deliver(e, dev, gen.frame());
-    gen.advance();
-    if (queue.length > 0) drain();
-    if ((++sinceYield & 1023) === 0) {
-      // Let Ctrl-C (and the terminal) in now and then.
-      await new Promise<void>((r) => setImmediate(r));
-      const p = Math.floor((t / end) * 1000);
-      if (progress !== undefined && p !== lastProgress) {
-        lastProgress = p;
-        progress(t / end);
-      }
-    }
-    if (opts.signal?.aborted) aborted = true;
-  }
-  if (!aborted) advanceTo(end);
-  for (const e of allEngines) e.settle();
-
-  const result = summarize(sc, hw, hostList, {
-    tierBytes,
-    samples,
-    marks,
-    everOffloaded,
-    peakFlows,
-    peakOffloaded,
-    captures,
-    durationMs: aborted ? t : end,
-  });
-  for (const e of allEngines) await e.close();
-  progress?.(1);
-  return { result, aborted };
+  return captures;
 }
 
 interface Collected {
