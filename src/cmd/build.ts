@@ -12,6 +12,7 @@ import { LineCounter, parseDocument, isNode, type Document } from "yaml";
 import { buildPacket, compilePacket, SpecError, type PacketSpec } from "../wire/build.ts";
 import { openPcapFile } from "../io/pcap.ts";
 import { openPcapngFile } from "../io/pcapng.ts";
+import { Args, UsageError } from "./args.ts";
 
 const HELP = `usage: offload-emu build SPEC --out FILE.pcap|FILE.pcapng [options]
 
@@ -91,8 +92,6 @@ interface Options {
   stepNs: bigint;
 }
 
-class UsageError extends Error {}
-
 /** A mistake in the spec file, with where it is. */
 class FileError extends Error {}
 
@@ -143,13 +142,9 @@ function parseArgs(argv: string[]): Options | null {
   let format: string | undefined;
   let startNs = DEFAULT_START_NS;
   let stepNs = DEFAULT_STEP_NS;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
+  const args = new Args(argv);
+  for (let a = args.next(); a !== undefined; a = args.next()) {
+    const value = (): string => args.value(a);
     if (a === "--help" || a === "-h") return null;
     else if (a === "--out" || a === "-o") out = value();
     else if (a === "--format") format = value();

@@ -15,6 +15,7 @@ import { RunAborted, runScenario } from "../scenario/run.ts";
 import { formatJson, formatText } from "../scenario/report.ts";
 import { formatHtml } from "../scenario/html.ts";
 import type { Report } from "../scenario/result.ts";
+import { Args, UsageError } from "./args.ts";
 
 export const DEFAULT_SCENARIO = fileURLToPath(new URL("../scenario/builtin/default.yaml", import.meta.url));
 
@@ -43,13 +44,9 @@ export async function main(argv: string[]): Promise<number> {
   let json = false;
   let color = process.stdout.isTTY === true && !process.env["NO_COLOR"];
   let quiet = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
+  const args = new Args(argv);
+  for (let a = args.next(); a !== undefined; a = args.next()) {
+    const value = (): string => args.value(a);
     try {
       if (a === "--help" || a === "-h") {
         console.log(HELP);
@@ -139,8 +136,6 @@ export async function main(argv: string[]): Promise<number> {
   }
   return 0;
 }
-
-class UsageError extends Error {}
 
 /** A built-in scenario named by its bare name ("overlay"), unless a file of that name exists here. */
 function builtin(name: string): string | null {

@@ -41,7 +41,6 @@ import * as ipv6 from "../wire/ipv6.ts";
 import { GeneveView } from "../wire/geneve.ts";
 import { GreView } from "../wire/gre.ts";
 import { VxlanView } from "../wire/vxlan.ts";
-import { formatMatch } from "./ofctl.ts";
 
 // Module-local copies of the constants read per packet, as src/wire/parse.ts keeps them: an
 // import is a live binding that V8's optimized code reloads, with each property of an imported
@@ -428,9 +427,4 @@ export function packetMask(key: FlowKey, mask: FlowMask = new Uint32Array(FLOW_W
     if (proto === IpProto.TCP) mask[W.TCP_FLAGS] = 0xfff;
   }
   return mask;
-}
-
-/** flow_format(): a packet's key as ofproto/trace prints it on its "Flow:" line (allocates). */
-export function flowToString(key: FlowKey): string {
-  return formatMatch({ key, mask: packetMask(key) });
 }

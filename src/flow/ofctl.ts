@@ -30,6 +30,7 @@ import {
   TUN_FLAGS_ALL_MASK,
 } from "./fields.ts";
 import { FlowSyntaxError, keyValues } from "./syntax.ts";
+import { packetMask } from "./extract.ts";
 import { formatActions, parseActions, type Dialect, type OfAction } from "./actions.ts";
 
 export const OFP_DEFAULT_PRIORITY = 0x8000;
@@ -539,4 +540,9 @@ export function formatFlowStats(flow: OfFlow, stats?: FlowStats, opts: FormatFlo
 /** The flow as `ovs-ofctl add-flow` would take it back (no statistics). */
 export function formatFlow(flow: OfFlow, opts: FormatFlowOptions = {}): string {
   return formatFlowStats(flow, undefined, opts).slice(1);
+}
+
+/** flow_format(): a packet's key as ofproto/trace prints it on its "Flow:" line (allocates). */
+export function flowToString(key: FlowKey): string {
+  return formatMatch({ key, mask: packetMask(key) });
 }
