@@ -164,6 +164,8 @@ export class StreamPort implements PortDriver, LivePort {
   private closed = false;
   private failed = false;
   private retry: NodeJS.Timeout | null = null;
+  /** A connect() not yet answered: close() must end it too, or it connects after the close. */
+  private connecting: Socket | null = null;
   private readonly deframer: Deframer;
 
   constructor(
@@ -191,12 +193,15 @@ export class StreamPort implements PortDriver, LivePort {
   private connect(): void {
     const e = this.opts.endpoint;
     const s = e.kind === "unix" ? createConnection(e.path) : createConnection(e.port, e.host);
+    this.connecting = s;
     let connected = false;
     s.on("connect", () => {
       connected = true;
+      this.connecting = null;
       this.attach(s, `connected to ${this.where}`);
     });
     s.on("error", (err: NodeJS.ErrnoException) => {
+      if (this.connecting === s) this.connecting = null;
       if (this.closed || connected) return; // after connect, "close" reports it
       const why = `connection to ${this.where} failed (${err.code ?? err.message})`;
       if (this.opts.reconnectS > 0) {
@@ -291,6 +296,8 @@ export class StreamPort implements PortDriver, LivePort {
     if (this.closed) return;
     this.closed = true;
     if (this.retry !== null) clearTimeout(this.retry);
+    this.connecting?.destroy();
+    this.connecting = null;
     this.sock?.destroy();
     this.sock = null;
     const srv = this.server;
