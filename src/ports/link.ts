@@ -38,6 +38,11 @@ export class Links {
     return this.ends.has(end);
   }
 
+  /** Whether a port is open on the end `end` (its driver not closed). */
+  isOpen(end: string): boolean {
+    return (this.ends.get(end)?.ctx ?? null) !== null;
+  }
+
   /** From now on frames cross the wires. */
   plug(): void {
     this.plugged = true;
@@ -52,7 +57,7 @@ export class Links {
   factory(end: string): PortDriverFactory {
     return (_row, ctx) => {
       const e = this.ends.get(end);
-      if (e === undefined) return `${ctx.name}: no link end ${end}`;
+      if (e === undefined) return `could not open network device ${ctx.name} (no link end ${end})`;
       e.ctx = ctx;
       const driver: PortDriver = {
         live: false,

@@ -38,7 +38,7 @@ export function formatLivePorts(): string {
   let out = "";
   for (const name of [...LIVE_PORTS.keys()].sort()) {
     const d = LIVE_PORTS.get(name) as PortDriver & Partial<LivePort>;
-    out += `${name}: ${d.describe?.() ?? "live"}\n`;
+    out += `${name}: ${d.describe()}\n`;
     if (d.stats) out += `  ${d.stats.format()}\n`;
   }
   return out;

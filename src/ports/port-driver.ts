@@ -7,17 +7,25 @@
 import type { InterfaceConfig } from "../ovsdb/config.ts";
 
 export interface PortDriver {
-  /** A frame leaves the switch on this port. `frame` is valid only during the call: copy it to keep it. */
+  /**
+   * A frame leaves the switch on this port. `frame` is valid only during the call: copy it to
+   * keep it. After close(), or while there is no peer, the frame is dropped, never thrown.
+   */
   send(frame: Uint8Array): void;
-  /** Releases the device or socket. Called once, when the port goes away or the engine closes. */
+  /**
+   * Releases the device or socket, including any connect or retry still pending. Called when the
+   * port goes away or the engine closes; never throws or rejects (the engine does not wait for
+   * it everywhere), and a second call does nothing. Once called, the driver calls none of its
+   * context's functions but `log`: a late fail() would land on a new port of the same name.
+   */
   close(): void | Promise<void>;
   /**
    * True for drivers attached to real things (devices, sockets): with any live port the daemon
    * runs on the real clock, since frames arrive when the outside sends them.
    */
   readonly live: boolean;
-  /** A line for dpif/show-like listings (e.g. "udp 127.0.0.1:5555 → 127.0.0.1:5556"). */
-  describe?(): string;
+  /** One line for live/show-like listings (e.g. "udp 127.0.0.1:5555 → 127.0.0.1:5556"). */
+  describe(): string;
 }
 
 export interface PortDriverContext {
@@ -25,7 +33,7 @@ export interface PortDriverContext {
   readonly name: string;
   /** A frame arrives on the port from outside. The engine copies it before returning. */
   receive(frame: Uint8Array): void;
-  /** The port failed after it was opened (device gone, peer closed): the text becomes Interface error. */
+  /** The port failed after it was opened (device gone, peer closed): one line, once per failure; it becomes Interface error. */
   fail(error: string): void;
   /** The port works again after fail() (a peer reconnected): clears Interface error, link up. */
   recover(): void;
@@ -34,7 +42,8 @@ export interface PortDriverContext {
 
 /**
  * Opens the driver for an Interface row, or returns the error text that goes in the Interface's
- * `error` column (OVS's style: "could not open network device NAME (REASON)").
+ * `error` column (OVS's style: "could not open network device NAME (REASON)"), never throws;
+ * problems found later go through the context's fail().
  */
 export type PortDriverFactory = (row: InterfaceConfig, ctx: PortDriverContext) => PortDriver | string;
 

@@ -381,6 +381,7 @@ async function engineHost(opts: { uplinkMtu?: number } = {}) {
         wire.push({ dev: name, frame: toHex(f) });
       },
       close: () => {},
+      describe: () => `test wire at ${name}`,
       live: false,
     };
   }

@@ -18,7 +18,9 @@ import "../../src/ports/live-ports.ts";
 import { PORT_DRIVERS, type PortDriverFactory } from "../../src/ports/port-driver.ts";
 import { haveTool, requireTool } from "../helpers.ts";
 import { assertLive, requireLive } from "../live/live-helpers.ts";
-import { type FarEnd, type PortDriverHarness, portDriverCompliance, until } from "./compliance.ts";
+import { type FarEnd, type PortDriverHarness, portDriverCompliance, RecordingContext, until } from "./compliance.ts";
+import { Links } from "../../src/ports/link.ts";
+import { newInterface } from "../../src/ovsdb/config.ts";
 
 function registered(type: string): PortDriverFactory {
   const f = PORT_DRIVERS.get(type);
@@ -213,6 +215,7 @@ const DGRAM: PortDriverHarness = {
   type: "dgram",
   factory: registered("dgram"),
   live: true,
+  peerLoss: false,
   badOptions: [{}, { remote: "localhost:5555" }, { remote: `${LOOPBACK}:0` }, { local: "[::1]:0", remote: "5555" }],
   async far() {
     const peer = await udpEnd();
@@ -241,6 +244,7 @@ const streamHarness = (far: () => Promise<FarEnd>): PortDriverHarness => ({
   type: "stream",
   factory: registered("stream"),
   live: true,
+  peerLoss: true,
   badOptions: STREAM_BAD,
   far,
 });
@@ -372,6 +376,7 @@ const TAP: PortDriverHarness = {
   type: "tap",
   factory: registered("tap"),
   live: true,
+  peerLoss: true,
   badOptions: [{ ifname: "a-very-long-name0" }, { ifname: "" }, { ifname: "a/b" }],
   far: () => TapEnd.make(),
 };
@@ -393,6 +398,49 @@ portDriverCompliance(
   "stream connect=unix",
   streamHarness(() => listeningEnd("unix")),
 );
+
+/**
+ * The scenario's in-process link (src/ports/link.ts): the far end is a second port on the other
+ * end of the wire, opened through the same factory; the wire is drained whenever the far end
+ * sends or is read, as the scenario runner drains it between packets. Options name the end
+ * (`end=a`), which the scenario does by Interface instead.
+ */
+let wire = new Links();
+const LINK: PortDriverHarness = {
+  type: "link",
+  factory: (row, ctx) => wire.factory(row.options.get("end") ?? "")(row, ctx),
+  live: false,
+  peerLoss: false,
+  badOptions: [{ end: "nowhere" }, {}],
+  async far() {
+    wire = new Links();
+    wire.connect("a", "b");
+    wire.plug();
+    const links = wire;
+    const got: Uint8Array[] = [];
+    const farCtx = new RecordingContext("far");
+    const farDriver = links.factory("b")(newInterface("far", "link", {}), farCtx);
+    if (typeof farDriver === "string") throw new Error(farDriver);
+    const drain = () => links.drain((to, frame, receive) => (to === "b" ? got.push(frame.slice()) : receive(frame)));
+    return {
+      options: { end: "a" },
+      attach: async () => {},
+      send: (frame) => {
+        farDriver.send(frame);
+        drain();
+      },
+      get got() {
+        drain();
+        return got;
+      },
+      released: () => until(() => !links.isOpen("a"), "the link end let go"),
+      dispose: async () => {
+        await farDriver.close();
+      },
+    };
+  },
+};
+portDriverCompliance("link (in-process wire)", LINK);
 
 /** requireLive's rule (skip with the reason, but run and fail under CI), with socat besides. */
 function requireTapEnd(what: string): boolean {
