@@ -36,7 +36,7 @@ import { EtherType, IpProto } from "../wire/numbers.ts";
 import { ipv4FromString, ipv6FromString, macFromString } from "../wire/bytes.ts";
 import { hashAdd, hashFinish } from "../tables/hash.ts";
 import { VLAN_CFI, W, type FlowKey } from "../flow/key.ts";
-import { parseOdpActions, type OdpAction, type TnlPushHeader } from "../flow/odp.ts";
+import type { OdpAction, TnlPushHeader } from "../flow/odp.ts";
 
 /** Opcodes of a compiled program; each is followed by OP_LEN[op] - 1 operands. */
 const Op = {
@@ -150,17 +150,12 @@ function compileTnlHeader(h: TnlPushHeader): [Uint8Array, number] {
 }
 
 function isConsumer(a: OdpAction): boolean {
-  return (
-    a.type === "output" ||
-    a.type === "tnl_pop" ||
-    a.type === "recirc" ||
-    (a.type === "raw" && a.text.startsWith("clone("))
-  );
+  return a.type === "output" || a.type === "tnl_pop" || a.type === "recirc" || a.type === "clone";
 }
 
 function compileInto(actions: readonly OdpAction[], code: number[], headers: Uint8Array[], lastIsFinal: boolean): void {
   for (const a of actions) {
-    if (a.type === "raw" && !a.text.startsWith("clone(")) {
+    if (a.type === "raw" || a.type === "userspace") {
       throw new UnsupportedActionError(`datapath action ${a.text} is not modelled by the executor`);
     }
   }
@@ -241,12 +236,10 @@ function compileInto(actions: readonly OdpAction[], code: number[], headers: Uin
         }
         break;
       }
-      case "raw": {
-        const m = /^clone\((.*)\)$/s.exec(a.text);
-        if (!m) throw new UnsupportedActionError(`datapath action ${a.text} is not modelled by the executor`);
+      case "clone": {
         const at = code.length;
         code.push(Op.CLONE, 0, fin);
-        compileInto(parseOdpActions(m[1] as string), code, headers, fin === 1);
+        compileInto(a.actions, code, headers, fin === 1);
         code[at + 1] = code.length - at - CLONE_HEADER_LEN;
         break;
       }

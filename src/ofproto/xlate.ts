@@ -40,7 +40,7 @@ import {
   type FieldSpec,
   type Prereq,
 } from "../flow/fields.ts";
-import { formatOdpActions, type GeneveOption, type OdpAction } from "../flow/odp.ts";
+import { controllerUserspace, type GeneveOption, type OdpAction } from "../flow/odp.ts";
 import { formatMatch } from "../flow/ofctl.ts";
 import type { OfRule } from "./oftable.ts";
 import type { BridgeView, VlanMode, XPort } from "./types.ts";
@@ -852,7 +852,7 @@ function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): void {
   if (c.cur !== null) for (const node of res.trace) c.cur.push(node);
   const nested = res.error === null ? res.actions : [];
   if (c.lastAction) c.actions.push(push, ...nested);
-  else c.actions.push({ type: "raw", text: `clone(${formatOdpActions([push, ...nested])})` });
+  else c.actions.push({ type: "clone", actions: [push, ...nested] });
 }
 
 /** tun_metadata_to_geneve_header: each mapped tun_metadataN that holds a value becomes an option
@@ -963,12 +963,15 @@ function controller(c: Ctx, reason: string, maxLen: number, controllerId: number
   commit(c);
   const id = c.opts.recircId ? c.opts.recircId() : defaultRecircId(c.br);
   const cookie = c.rule?.flow.cookie ?? 0n;
-  c.actions.push({
-    type: "raw",
-    text:
-      `userspace(pid=0,controller(reason=${PACKET_IN_REASON[reason] ?? 1},dont_send=1,continuation=0,` +
-      `recirc_id=${id},rule_cookie=${hexC(cookie)},controller_id=${controllerId},max_len=${maxLen}))`,
-  });
+  c.actions.push(
+    controllerUserspace({
+      reason: PACKET_IN_REASON[reason] ?? 1,
+      recircId: id,
+      ruleCookie: cookie,
+      controllerId,
+      maxLen,
+    }),
+  );
   c.slow = "controller";
 }
 
