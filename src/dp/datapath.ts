@@ -114,7 +114,7 @@ export function compileFlowActions(actions: readonly OdpAction[]): {
   prog: CompiledActions | null;
   error: string | null;
 } {
-  const runnable = actions.filter((a) => !(a.type === "raw" && a.text.startsWith("userspace(")));
+  const runnable = actions.filter((a) => a.type !== "userspace");
   try {
     return { prog: compileActions(runnable, formatOdpActions(actions)), error: null };
   } catch (e) {
@@ -210,7 +210,7 @@ export class Datapath {
     if (this.count >= this.flowLimit) return `flow limit (${this.flowLimit} flows)`;
     const id = this.freeIds.length > 0 ? (this.freeIds.pop() as number) : this.flows.length;
     const { prog } = compileFlowActions(actions);
-    const slow = actions.find((a) => a.type === "raw" && a.text.startsWith("userspace("));
+    const slow = actions.find((a) => a.type === "userspace");
     const f = new DpFlow(
       id,
       flowUfid(m, mask),
@@ -218,7 +218,7 @@ export class Datapath {
       Uint32Array.from(mask),
       actions,
       prog,
-      slow ? (slow as { text: string }).text : null,
+      slow ? slow.text : null,
       bridge,
       nowMs,
     );
@@ -233,8 +233,8 @@ export class Datapath {
   modify(f: DpFlow, actions: OdpAction[]): void {
     f.actions = actions;
     f.prog = compileFlowActions(actions).prog;
-    const slow = actions.find((a) => a.type === "raw" && a.text.startsWith("userspace("));
-    f.slowPath = slow ? (slow as { text: string }).text : null;
+    const slow = actions.find((a) => a.type === "userspace");
+    f.slowPath = slow ? slow.text : null;
   }
 
   remove(f: DpFlow): void {

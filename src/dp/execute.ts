@@ -28,15 +28,26 @@
 import { INNER, OUTER, P, S, STACK_LEN, TunnelType, newOffsets } from "../wire/offsets.ts";
 import { PacketParser } from "../wire/parse.ts";
 import type { PacketPool } from "./pool.ts";
-import { Ipv4View } from "../wire/ipv4.ts";
 import { TcpView } from "../wire/tcp.ts";
-import { UdpView } from "../wire/udp.ts";
 import { csumFinish, csumPartial, csumUpdate32, pseudoHeaderV4, pseudoHeaderV6 } from "../wire/checksum.ts";
 import { EtherType, IpProto } from "../wire/numbers.ts";
-import { ipv4FromString, ipv6FromString, macFromString } from "../wire/bytes.ts";
+import { viewOf } from "../wire/bytes.ts";
+import { emitEthernet, ETHERNET_HEADER_LEN, type EthernetRepr } from "../wire/ethernet.ts";
+import { emitIpv4, IPV4_HEADER_LEN, ipv4HeaderLen, Ipv4View, type Ipv4Repr } from "../wire/ipv4.ts";
+import { emitIpv6, IPV6_HEADER_LEN, ipv6HeaderLen, Ipv6ExtWalker, Ipv6View, type Ipv6Repr } from "../wire/ipv6.ts";
+import { emitUdp, UDP_HEADER_LEN, UdpView, type UdpRepr } from "../wire/udp.ts";
+import { emitGre, greHeaderLen, GreFlag, type GreRepr } from "../wire/gre.ts";
+import { emitVxlan, VXLAN_HEADER_LEN, type VxlanRepr } from "../wire/vxlan.ts";
+import {
+  emitGeneve,
+  GENEVE_HEADER_LEN,
+  GENEVE_MAX_OPTIONS_LEN,
+  geneveHeaderLen,
+  type GeneveRepr,
+} from "../wire/geneve.ts";
 import { hashAdd, hashFinish } from "../tables/hash.ts";
 import { VLAN_CFI, W, type FlowKey } from "../flow/key.ts";
-import { parseOdpActions, type OdpAction, type TnlPushHeader } from "../flow/odp.ts";
+import type { OdpAction, TnlPushHeader } from "../flow/odp.ts";
 
 /** Opcodes of a compiled program; each is followed by OP_LEN[op] - 1 operands. */
 const Op = {
@@ -78,89 +89,122 @@ export class UnsupportedActionError extends Error {
 // --- compiling ----------------------------------------------------------------------------------
 
 const u32 = (k: FlowKey, w: number): number => k[w] as number;
+const NO_OPTIONS = new Uint8Array(0);
+/** The packet parser's bound on IPv6 extension headers (parse.ts): every chain it walked to the
+ *  upper layer walks here too. */
+const EXT_HEADERS_MAX = 128;
+/** Offset of Segments Left in a routing header (RFC 8200 §4.4). */
+const RH_SEGMENTS_LEFT = 3;
 
+/**
+ * The tnl_push header as it goes on the wire, and where its L3 and UDP headers start
+ * ((l3 << 8) | udp; GRE has no UDP header: 0). Built once per flow, at compile time. The lengths
+ * and the IPv4 header checksum are left 0 here: tnlPush writes them for each packet, and the UDP
+ * source port from the packet's hash. A GRE checksum, when the C bit asks for one, covers the
+ * GRE header and payload (RFC 2784 §2.2), so it too waits for the packet.
+ */
 function compileTnlHeader(h: TnlPushHeader): [Uint8Array, number] {
-  const b: number[] = [];
-  const put16 = (v: number) => b.push((v >>> 8) & 255, v & 255);
-  const put32 = (v: number) => {
-    put16(v >>> 16);
-    put16(v & 0xffff);
-  };
-  b.push(...macFromString(h.eth.dst), ...macFromString(h.eth.src));
-  put16(h.eth.dlType);
-  const l3 = b.length;
-  if (h.ipv4) {
-    const i = h.ipv4;
-    b.push(0x45, i.tos);
-    put16(0);
-    put16(0);
-    put16(i.frag);
-    b.push(i.ttl, i.proto);
-    put16(0);
-    put32(ipv4FromString(i.src));
-    put32(ipv4FromString(i.dst));
-  } else if (h.ipv6) {
-    const i = h.ipv6;
-    put32(((6 << 28) | (i.tclass << 20) | (i.label & 0xfffff)) >>> 0);
-    put16(0);
-    b.push(i.proto, i.hlimit);
-    b.push(...ipv6FromString(i.src), ...ipv6FromString(i.dst));
+  const eth: EthernetRepr = { dst: h.eth.dst, src: h.eth.src, etherType: h.eth.dlType };
+  const i4 = h.ipv4;
+  const ip4: Ipv4Repr | null = i4
+    ? {
+        dscp: i4.tos >>> 2,
+        ecn: i4.tos & 3,
+        id: 0,
+        // `frag` is the flags + fragment offset word, as OVS prints it (frag=0x4000: DF).
+        reservedBit: (i4.frag & 0x8000) !== 0,
+        dontFrag: (i4.frag & 0x4000) !== 0,
+        moreFrags: (i4.frag & 0x2000) !== 0,
+        fragOffset: (i4.frag & 0x1fff) * 8,
+        ttl: i4.ttl,
+        protocol: i4.proto,
+        src: i4.src,
+        dst: i4.dst,
+        options: NO_OPTIONS,
+        payloadLen: -IPV4_HEADER_LEN, // a total length of 0
+      }
+    : null;
+  const i6 = h.ipv6;
+  const ip6: Ipv6Repr | null =
+    !ip4 && i6
+      ? {
+          dscp: i6.tclass >>> 2,
+          ecn: i6.tclass & 3,
+          flowLabel: i6.label,
+          payloadLen: 0,
+          nextHeader: i6.proto,
+          hopLimit: i6.hlimit,
+          src: i6.src,
+          dst: i6.dst,
+          extHeaders: [],
+        }
+      : null;
+  const udp: UdpRepr | null = h.udp
+    ? { srcPort: h.udp.src, dstPort: h.udp.dst, length: 0, checksum: h.udp.csum }
+    : null;
+  const g = h.gre;
+  const gre: GreRepr | null =
+    !udp && g
+      ? {
+          version: g.flags & GreFlag.VERSION,
+          protocolType: g.proto,
+          checksum: g.flags & GreFlag.C ? (g.csum ?? 0) : null,
+          reserved1: 0,
+          key: g.flags & GreFlag.K ? (g.key ?? 0) : null,
+          seq: g.flags & GreFlag.S ? (g.seq ?? 0) : null,
+          ack: null,
+        }
+      : null;
+  const vxlan: VxlanRepr | null = h.vxlan
+    ? { flags: h.vxlan.flags >>> 24, reserved1: h.vxlan.flags & 0xffffff, vni: h.vxlan.vni }
+    : null;
+  const gv = h.geneve;
+  const geneve: GeneveRepr | null =
+    !vxlan && gv
+      ? {
+          oam: gv.oam,
+          critical: gv.crit,
+          protocolType: EtherType.TEB,
+          vni: gv.vni,
+          options: (gv.options ?? []).map((o) => ({ class: o.cls, type: o.type, data: o.data })),
+        }
+      : null;
+
+  const l3 = ETHERNET_HEADER_LEN;
+  const l4 = l3 + (ip4 ? ipv4HeaderLen(ip4) : ip6 ? ipv6HeaderLen(ip6) : 0);
+  const tun = l4 + (udp ? UDP_HEADER_LEN : gre ? greHeaderLen(gre) : 0);
+  const size = tun + (vxlan ? VXLAN_HEADER_LEN : geneve ? geneveHeaderLen(geneve) : 0);
+  if (geneve && size - tun - GENEVE_HEADER_LEN > GENEVE_MAX_OPTIONS_LEN) {
+    throw new UnsupportedActionError(`tnl_push: geneve options of ${size - tun - GENEVE_HEADER_LEN} bytes do not fit`);
   }
-  // The second number tells tnlPush where the UDP header is; GRE has none (0), and its
-  // checksum, when the C bit asks for one, covers the GRE header and payload (RFC 2784 §2.2).
-  let udp = 0;
-  if (h.udp) {
-    udp = b.length;
-    put16(h.udp.src);
-    put16(h.udp.dst);
-    put16(0);
-    put16(h.udp.csum);
-  } else if (h.gre) {
-    const g = h.gre;
-    put16(g.flags);
-    put16(g.proto);
-    if (g.flags & 0x8000) {
-      put16(g.csum ?? 0);
-      put16(0);
-    }
-    if (g.flags & 0x2000) put32(g.key ?? 0);
-    if (g.flags & 0x1000) put32(g.seq ?? 0);
+  const b = new Uint8Array(size);
+  const dv = viewOf(b);
+  emitEthernet(eth, dv, 0);
+  if (ip4) emitIpv4(ip4, dv, l3, false);
+  else if (ip6) emitIpv6(ip6, dv, l3);
+  if (udp) emitUdp(udp, dv, l4);
+  else if (gre && g) {
+    emitGre(gre, dv, l4);
+    // The flags word as given: bits the GRE emitter does not model (R, recursion, …) pass through.
+    dv.setUint16(l4, g.flags);
   }
-  if (h.vxlan) {
-    put32(h.vxlan.flags);
-    put32(h.vxlan.vni * 256);
-  } else if (h.geneve) {
-    const opts = h.geneve.options ?? [];
-    const optWords = opts.reduce((n, o) => n + 1 + o.data.length / 4, 0);
-    b.push(optWords & 0x3f, (h.geneve.oam ? 0x80 : 0) | (h.geneve.crit ? 0x40 : 0));
-    put16(EtherType.TEB);
-    put32(h.geneve.vni * 256);
-    for (const o of opts) {
-      put16(o.cls);
-      b.push(o.type, (o.data.length / 4) & 0x1f);
-      b.push(...o.data);
-    }
-  }
-  if (b.length !== h.size) {
+  if (vxlan) emitVxlan(vxlan, dv, tun);
+  else if (geneve) emitGeneve(geneve, dv, tun);
+  if (size !== h.size) {
     throw new UnsupportedActionError(
-      `tnl_push: header(size=${h.size}) but its parts make ${b.length} bytes (options are not modelled)`,
+      `tnl_push: header(size=${h.size}) but its parts make ${size} bytes (options are not modelled)`,
     );
   }
-  return [Uint8Array.from(b), (l3 << 8) | udp];
+  return [b, (l3 << 8) | (udp ? l4 : 0)];
 }
 
 function isConsumer(a: OdpAction): boolean {
-  return (
-    a.type === "output" ||
-    a.type === "tnl_pop" ||
-    a.type === "recirc" ||
-    (a.type === "raw" && a.text.startsWith("clone("))
-  );
+  return a.type === "output" || a.type === "tnl_pop" || a.type === "recirc" || a.type === "clone";
 }
 
 function compileInto(actions: readonly OdpAction[], code: number[], headers: Uint8Array[], lastIsFinal: boolean): void {
   for (const a of actions) {
-    if (a.type === "raw" && !a.text.startsWith("clone(")) {
+    if (a.type === "raw" || a.type === "userspace") {
       throw new UnsupportedActionError(`datapath action ${a.text} is not modelled by the executor`);
     }
   }
@@ -241,12 +285,10 @@ function compileInto(actions: readonly OdpAction[], code: number[], headers: Uin
         }
         break;
       }
-      case "raw": {
-        const m = /^clone\((.*)\)$/s.exec(a.text);
-        if (!m) throw new UnsupportedActionError(`datapath action ${a.text} is not modelled by the executor`);
+      case "clone": {
         const at = code.length;
         code.push(Op.CLONE, 0, fin);
-        compileInto(parseOdpActions(m[1] as string), code, headers, fin === 1);
+        compileInto(a.actions, code, headers, fin === 1);
         code[at + 1] = code.length - at - CLONE_HEADER_LEN;
         break;
       }
@@ -318,6 +360,8 @@ export class ActionExecutor {
   private readonly ip4 = new Ipv4View();
   private readonly tcp = new TcpView();
   private readonly udp = new UdpView();
+  private readonly ip6 = new Ipv6View();
+  private readonly ext = new Ipv6ExtWalker(EXT_HEADERS_MAX);
   /** Packets whose actions ended without an output or recirculation. */
   dropped = 0;
   /** Outputs lost because the pool had no slot for a clone. */
@@ -556,7 +600,7 @@ export class ActionExecutor {
       const base = a + 8 * half;
       const addr = l3 + 8 + 16 * half;
       // With segments left in a routing header, the pseudo-header holds the final destination.
-      const fixL4 = half === 0 || !this.routingPending(dv, l3, o[OUTER + S.L3_END] as number);
+      const fixL4 = half === 0 || !this.routingPending(dv, o);
       for (let w = 0; w < 4; w++) {
         const m = c[base + 4 + w] as number;
         if (!m) continue;
@@ -578,18 +622,20 @@ export class ActionExecutor {
   }
 
   /** packet_rh_present(): a routing header with segments left among the extension headers. */
-  private routingPending(dv: DataView, l3: number, end: number): boolean {
-    let nh = dv.getUint8(l3 + 6);
-    let p = l3 + 40;
-    while (p + 8 <= end) {
-      if (nh === IpProto.ROUTING) {
-        if (dv.getUint8(p + 3) !== 0) return true;
-      } else if (nh !== IpProto.HOPOPTS && nh !== IpProto.DSTOPTS && nh !== IpProto.AH && nh !== IpProto.FRAGMENT)
-        return false;
-      const next = dv.getUint8(p);
-      p +=
-        nh === IpProto.FRAGMENT ? 8 : nh === IpProto.AH ? (dv.getUint8(p + 1) + 2) * 4 : (dv.getUint8(p + 1) + 1) * 8;
-      nh = next;
+  private routingPending(dv: DataView, o: Int32Array): boolean {
+    const l3 = o[OUTER + S.L3] as number;
+    const l4 = o[OUTER + S.L4] as number;
+    // Without an L4 header there is no checksum to fix, whatever the answer; with L4 right after
+    // the fixed header there are no extension headers. Both skip the walk (the common case).
+    if (l4 < 0 || l4 === l3 + IPV6_HEADER_LEN) return false;
+    // L4 is set, so the parser walked this chain to the upper layer: this walk, as deep as the
+    // parser's, does too.
+    const w = this.ext;
+    const end = o[OUTER + S.L3_END] as number;
+    if (this.ip6.wrap(dv, l3, end - l3).walkExtensions(w) !== null) return false;
+    for (let i = 0; i < w.extCount; i++) {
+      if (w.extProto[i] === IpProto.ROUTING && dv.getUint8((w.extOff[i] as number) + RH_SEGMENTS_LEFT) !== 0)
+        return true;
     }
     return false;
   }

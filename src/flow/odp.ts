@@ -11,9 +11,11 @@
 // Key values are printed unmasked, as OVS does (its megaflow keys keep the packet's bits under a
 // zero mask: `dst=10.0.1.7/255.255.255.0`), so parse keeps them unmasked too.
 //
-// Datapath actions (`2`, `set(ipv4(ttl=2))`, `push_vlan(vid=100,pcp=0)`, `tnl_push(…)`, …) are
-// an AST of plain objects; actions this emulator does not model (userspace, ct, …) are kept as
-// their text. formatOdpFlowLine() prints a whole dpctl/dump-flows line, including the
+// Datapath actions (`2`, `set(ipv4(ttl=2))`, `push_vlan(vid=100,pcp=0)`, `tnl_push(…)`,
+// `clone(…)`, …) are an AST of plain objects, clone's nested actions included, so no consumer
+// parses action text again. userspace(…) is typed but keeps its text (only its presence matters:
+// the slow path); actions this emulator does not model (ct, sample, …) are kept as their text
+// ("raw"). formatOdpFlowLine() prints a whole dpctl/dump-flows line, including the
 // `offloaded:yes, dp:tc` fields of lib/dpctl.c format_dpif_flow().
 
 import { FLOW_WORDS, VLAN_CFI, W, type FlowKey, type FlowMask } from "./key.ts";
@@ -500,7 +502,12 @@ export type OdpAction =
   | { type: "recirc"; id: number }
   | { type: "tnl_pop"; port: number }
   | { type: "tnl_push"; tnlPort: number; header: TnlPushHeader; outPort: number }
-  | { type: "raw"; text: string }; // userspace(…), ct(…), …: kept as OVS printed them
+  /** OVS_ACTION_ATTR_CLONE: the nested actions run on a copy; the packet goes on unchanged. */
+  | { type: "clone"; actions: OdpAction[] }
+  /** The slow path (OVS_ACTION_ATTR_USERSPACE): `text` is the whole action as OVS prints it,
+   *  `userspace(pid=0,controller(…))`; nothing here reads its arguments. */
+  | { type: "userspace"; text: string }
+  | { type: "raw"; text: string }; // ct(…), sample(…), …: actions not modelled, kept as OVS printed them
 
 /** kv list `a=1,b=2` inside one attribute, with offsets. */
 function kvs(inner: string, pos: number): Map<string, { v: string; pos: number }> {
@@ -592,11 +599,9 @@ function parseTnlPush(inner: string, pos: number, err: Err): OdpAction {
 }
 
 const RAW_ACTIONS = new Set([
-  "userspace",
   "ct",
   "ct_clear",
   "sample",
-  "clone",
   "meter",
   "hash",
   "trunc",
@@ -669,6 +674,12 @@ function parseActionsIn(text: string, start: number, end: number): OdpAction[] {
       case "tnl_push":
         out.push(parseTnlPush(a.inner, a.innerPos, err));
         break;
+      case "clone":
+        out.push({ type: "clone", actions: parseActionsIn(text, a.innerPos, a.innerPos + a.inner.length) });
+        break;
+      case "userspace":
+        out.push({ type: "userspace", text: t });
+        break;
       default:
         if (!RAW_ACTIONS.has(a.name)) err(`unknown datapath action ${JSON.stringify(a.name)}`, at);
         out.push({ type: "raw", text: t });
@@ -736,6 +747,28 @@ function formatTnlPush(a: Extract<OdpAction, { type: "tnl_push" }>, opts: OdpFor
   return `${s}),out_port(${portText(a.outPort, opts)}))`;
 }
 
+/** The controller() userdata of a userspace action (odp-util.h's user_action_cookie). */
+export interface ControllerCookie {
+  reason: number; // OFPR_*
+  recircId: number;
+  ruleCookie: bigint;
+  controllerId: number;
+  maxLen: number;
+}
+
+/**
+ * The userspace action of a controller action when no controller is connected, as
+ * format_odp_userspace_action prints it (dont_send=1: OVS still emits it, and sends nothing).
+ */
+export function controllerUserspace(c: ControllerCookie): OdpAction {
+  return {
+    type: "userspace",
+    text:
+      `userspace(pid=0,controller(reason=${c.reason},dont_send=1,continuation=0,recirc_id=${c.recircId},` +
+      `rule_cookie=${hexC(c.ruleCookie)},controller_id=${c.controllerId},max_len=${c.maxLen}))`,
+  };
+}
+
 /** format_odp_actions: as dpctl/dump-flows and ofproto/trace print them; "drop" when empty. */
 export function formatOdpActions(actions: readonly OdpAction[], opts: OdpFormatOptions = {}): string {
   if (!actions.length) return "drop";
@@ -766,6 +799,11 @@ export function formatOdpActions(actions: readonly OdpAction[], opts: OdpFormatO
           return `tnl_pop(${portText(a.port, opts)})`;
         case "tnl_push":
           return formatTnlPush(a, opts);
+        case "clone":
+          // Ports inside print as numbers even with -m, as they did when clone travelled as text;
+          // OVS's format_odp_clone_action would name them.
+          return `clone(${formatOdpActions(a.actions)})`;
+        case "userspace":
         case "raw":
           return a.text;
       }

@@ -278,7 +278,7 @@ export class OffloadManager {
       if (a.type === "tnl_push") {
         pushes++;
         header = a.header;
-      } else if (a.type === "raw") pushes += (a.text.match(/tnl_push\(/g) ?? []).length;
+      } else if (a.type === "clone") pushes += countTnlPush(a.actions);
     }
     if (pushes > 1) return "flood to several tunnels";
     if (pushes === 1 && header === null)
@@ -374,11 +374,18 @@ function nicActions(nic: HostNic, acts: readonly OdpAction[], port: PortLookup):
       const v = vportOn(nic, a.port, port);
       if (typeof v === "string") return v;
       actions.push({ type: "output", port: v });
-    } else if (a.type === "raw" && a.text.startsWith("clone(")) {
+    } else if (a.type === "clone") {
       return "action clone not offloaded: ports inside it are not translated to vports";
     } else actions.push(a);
   }
   return actions;
+}
+
+/** tnl_push actions in a clone's body, nested clones included. */
+function countTnlPush(actions: readonly OdpAction[]): number {
+  let n = 0;
+  for (const a of actions) n += a.type === "tnl_push" ? 1 : a.type === "clone" ? countTnlPush(a.actions) : 0;
+  return n;
 }
 
 /** An output's vport on `nic`, or why it has none. */

@@ -42,7 +42,7 @@ import {
   type FlowMask,
 } from "../flow/key.ts";
 import { FIELDS, fieldByName, prereqsOk, writeLoc, type FieldLoc, type Prereq } from "../flow/fields.ts";
-import { parseOdpActions, type OdpAction } from "../flow/odp.ts";
+import type { OdpAction } from "../flow/odp.ts";
 import { EtherType } from "../wire/numbers.ts";
 
 export interface NicCaps {
@@ -207,16 +207,10 @@ export function actionName(a: OdpAction): string {
       const p = a.text.indexOf("(");
       return p < 0 ? a.text : a.text.slice(0, p);
     }
+    // "clone" and "userspace", like the other typed actions, are named by their type.
     default:
       return a.type;
   }
-}
-
-/** The inner actions of a clone(...) raw action. */
-function cloneBody(a: OdpAction): OdpAction[] | null {
-  if (a.type !== "raw") return null;
-  const m = /^clone\((.*)\)$/s.exec(a.text);
-  return m ? parseOdpActions(m[1] as string) : null;
 }
 
 function checkActions(caps: NicCaps, actions: readonly OdpAction[], inClone: boolean): string | null {
@@ -224,9 +218,8 @@ function checkActions(caps: NicCaps, actions: readonly OdpAction[], inClone: boo
     const name = actionName(a);
     if (!caps.actions.includes(name)) return `action ${name} not supported`;
     if (inClone && name !== "output" && name !== "tnl_push") return `action ${name} inside clone not supported`;
-    const body = cloneBody(a);
-    if (body) {
-      const r = checkActions(caps, body, true);
+    if (a.type === "clone") {
+      const r = checkActions(caps, a.actions, true);
       if (r) return r;
     }
   }

@@ -66,7 +66,7 @@ import {
   UnsupportedActionError,
   type CompiledActions,
 } from "../dp/execute.ts";
-import { formatOdpActions, parseOdpActions, type OdpAction } from "../flow/odp.ts";
+import { formatOdpActions, type OdpAction } from "../flow/odp.ts";
 import { ExactTable, wordMap } from "../tables/exact.ts";
 import { TupleTable } from "../tables/tuple.ts";
 import { flowHash5 } from "../tables/hash.ts";
@@ -193,10 +193,7 @@ const NO_ACTIONS: CompiledActions = compileActions([]);
 function outputPorts(actions: readonly OdpAction[], out: number[] = []): number[] {
   for (const a of actions) {
     if (a.type === "output") out.push(a.port);
-    else if (a.type === "raw") {
-      const m = /^clone\((.*)\)$/s.exec(a.text);
-      if (m) outputPorts(parseOdpActions(m[1] as string), out);
-    }
+    else if (a.type === "clone") outputPorts(a.actions, out);
   }
   return out;
 }
@@ -205,9 +202,7 @@ function outputPorts(actions: readonly OdpAction[], out: number[] = []): number[
 function needsHost(actions: readonly OdpAction[], inClone = false): boolean {
   return actions.some(
     (a) =>
-      a.type === "recirc" ||
-      (inClone && a.type === "tnl_pop") ||
-      (a.type === "raw" && /^clone\(/.test(a.text) && needsHost(parseOdpActions(a.text.slice(6, -1)), true)),
+      a.type === "recirc" || (inClone && a.type === "tnl_pop") || (a.type === "clone" && needsHost(a.actions, true)),
   );
 }
 
@@ -230,7 +225,7 @@ function encapOutputs(actions: readonly OdpAction[]): { size: number; out: numbe
 }
 
 function hasTnlPush(actions: readonly OdpAction[]): boolean {
-  return actions.some((a) => a.type === "tnl_push" || (a.type === "raw" && /^clone\(.*tnl_push\(/s.test(a.text)));
+  return actions.some((a) => a.type === "tnl_push" || (a.type === "clone" && hasTnlPush(a.actions)));
 }
 
 export class ESwitch {
