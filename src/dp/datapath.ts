@@ -17,7 +17,6 @@ import { formatOdpActions, type OdpAction } from "../flow/odp.ts";
 import { ExactTable } from "../tables/exact.ts";
 import { flowHash5, hashWords } from "../tables/hash.ts";
 import { TupleTable } from "../tables/tuple.ts";
-import type { OfRule } from "../ofproto/oftable.ts";
 
 /** other_config:flow-limit's default (ofproto-dpif-upcall.c). */
 export const DEFAULT_FLOW_LIMIT = 200_000;
@@ -31,22 +30,19 @@ export const DEFAULT_EMC_INV_PROB = 100;
 /** Where a flow stands with the NIC. */
 export type OffloadState = "none" | "offloaded" | "refused";
 
+/**
+ * A datapath flow: its masked key, actions and counters, and the attributes a dpif reports with
+ * it (dpif_flow_attrs: whether and where it is offloaded, with the hardware's counters merged
+ * into its statistics), which the offload manager (src/host/offload.ts) sets. What vswitchd
+ * keeps about the flow for revalidation (the packet key, the rules it came from) is not here:
+ * that is the upcall handler's ukey (src/host/upcall.ts), as in ofproto-dpif-upcall.c.
+ */
 export class DpFlow {
   packets = 0;
   bytes = 0;
   usedMs = -1; // -1: never (no packet since install)
   tcpFlags = 0;
-  /** OpenFlow table version and MAC table serial the flow was translated at (revalidation). */
-  xlateVersion = 0;
-  macSerial = 0;
-  /** The whole key of the packet that created the flow: re-translated on revalidation. */
-  packetKey: FlowKey = new Uint32Array(0);
-  /** Rules the translation went through, credited with the flow's packets. */
-  rules: OfRule[] = [];
-  /** Packets and bytes already credited to `rules`. */
-  pushedPackets = 0;
-  pushedBytes = 0;
-  /** NIC side: the eSwitch holding the flow and the handle it knows it by. */
+  /** NIC side: whether the flow is offloaded, why not, and the eSwitch holding it. */
   offload: OffloadState = "none";
   offloadReason: string | null = null;
   nicName: string | null = null;

@@ -13,6 +13,7 @@ import { DEFAULT_MAX_IDLE_MS, type Datapath, type DpFlow } from "../dp/datapath.
 import { FLOW_WORDS, W, type FlowKey } from "../flow/key.ts";
 import { datapathMask } from "../flow/wildcards.ts";
 import type { Bridge } from "../ofproto/bridge.ts";
+import type { OfRule } from "../ofproto/oftable.ts";
 import type { TunnelEnv } from "../ofproto/tunnel.ts";
 import type { TunnelPorts } from "../ofproto/tunnel-ports.ts";
 import { translate } from "../ofproto/xlate.ts";
@@ -22,7 +23,26 @@ import type { Netdev } from "./netdev.ts";
 import type { OffloadManager } from "./offload.ts";
 import type { UpcallHandler } from "./pipeline.ts";
 
+/**
+ * What vswitchd keeps about a datapath flow (ofproto-dpif-upcall.c's udpif_key): the packet key
+ * it was translated from, what the translation read (table version, MAC table serial), the
+ * rules it went through and how much of the flow's counts they were already credited with.
+ */
+export class Ukey {
+  /** OpenFlow table version and MAC table serial the flow was translated at; -1: re-translate. */
+  xlateVersion = 0;
+  macSerial = 0;
+  /** The whole key of the packet that created the flow: re-translated on revalidation. */
+  packetKey: FlowKey = new Uint32Array(0);
+  /** Rules the translation went through, credited with the flow's packets. */
+  rules: OfRule[] = [];
+  /** Packets and bytes already credited to `rules`. */
+  pushedPackets = 0;
+  pushedBytes = 0;
+}
+
 export class Upcalls implements UpcallHandler {
+  private readonly ukeys = new WeakMap<DpFlow, Ukey>();
   /** other_config:max-idle. */
   maxIdleMs = DEFAULT_MAX_IDLE_MS;
   /** Set when something translations read changed (MAC learning, routes, the TLV map). */
@@ -65,10 +85,11 @@ export class Upcalls implements UpcallHandler {
       this.dp.lost++;
       return `upcall failed: ${f}`;
     }
-    f.packetKey = packetKey;
-    f.xlateVersion = br.tables.version;
-    f.macSerial = br.mac.serial;
-    f.rules = res.rules;
+    const u = this.ukey(f);
+    u.packetKey = packetKey;
+    u.xlateVersion = br.tables.version;
+    u.macSerial = br.mac.serial;
+    u.rules = res.rules;
     this.offload.offer(f, this.devices.port);
     this.onFlowInstall?.(f);
     return f;
@@ -85,9 +106,25 @@ export class Upcalls implements UpcallHandler {
     }
   }
 
+  /** The ukey of a datapath flow (an empty one for a flow installed by hand, as tests do). */
+  ukey(f: DpFlow): Ukey {
+    let u = this.ukeys.get(f);
+    if (u === undefined) {
+      u = new Ukey();
+      this.ukeys.set(f, u);
+    }
+    return u;
+  }
+
+  /** The key of the packet a flow was made for (dpctl/dump-flows shows it), or null. */
+  packetKeyOf(f: DpFlow): FlowKey | null {
+    const k = this.ukeys.get(f)?.packetKey;
+    return k !== undefined && k.length > 0 ? k : null;
+  }
+
   /** Every flow re-translated at the next pass (something every translation reads changed). */
   markStale(): void {
-    for (const f of this.dp.list()) f.xlateVersion = -1;
+    for (const f of this.dp.list()) this.ukey(f).xlateVersion = -1;
     this.needRevalidate = true;
   }
 
@@ -102,7 +139,7 @@ export class Upcalls implements UpcallHandler {
     if (this.needRevalidate) return true;
     for (const f of this.dp.list()) {
       const br = this.devices.bridges.get(f.bridge);
-      if (br && br.tables.version !== f.xlateVersion) return true;
+      if (br && br.tables.version !== this.ukey(f).xlateVersion) return true;
     }
     return false;
   }
@@ -128,8 +165,9 @@ export class Upcalls implements UpcallHandler {
         this.deleteFlow(f);
         continue;
       }
-      if (br.tables.version === f.xlateVersion && br.mac.serial === f.macSerial) continue;
-      const k = Uint32Array.from(f.packetKey);
+      const u = this.ukey(f);
+      if (br.tables.version === u.xlateVersion && br.mac.serial === u.macSerial) continue;
+      const k = Uint32Array.from(u.packetKey);
       const inDev = this.ingressOf(k);
       if (!inDev || inDev.bridge !== br) {
         this.deleteFlow(f);
@@ -137,7 +175,7 @@ export class Upcalls implements UpcallHandler {
       }
       k[W.IN_PORT] = inDev.ofport;
       const res = translate(br, k, { nowMs, sideEffects: false, trace: false, tunnels: this.env });
-      const mask = datapathMask(res.wc, f.packetKey);
+      const mask = datapathMask(res.wc, u.packetKey);
       let sameMask = true;
       for (let i = 0; i < FLOW_WORDS; i++)
         if (mask[i] !== f.mask[i]) {
@@ -148,9 +186,9 @@ export class Upcalls implements UpcallHandler {
         this.deleteFlow(f);
         continue;
       }
-      f.xlateVersion = br.tables.version;
-      f.macSerial = br.mac.serial;
-      f.rules = res.rules;
+      u.xlateVersion = br.tables.version;
+      u.macSerial = br.mac.serial;
+      u.rules = res.rules;
       const text = f.actionsText;
       this.dp.modify(f, res.actions);
       if (f.actionsText !== text) {
@@ -163,17 +201,18 @@ export class Upcalls implements UpcallHandler {
 
   /** The counts a flow gathered since the last push, credited to the OpenFlow rules it came from. */
   pushStats(f: DpFlow): void {
-    const dp = f.totalPackets - f.pushedPackets;
-    const db = f.totalBytes - f.pushedBytes;
+    const u = this.ukey(f);
+    const dp = f.totalPackets - u.pushedPackets;
+    const db = f.totalBytes - u.pushedBytes;
     if (dp <= 0) return;
     const used = f.lastUsedMs;
-    for (const r of f.rules) {
+    for (const r of u.rules) {
       r.stats.packets += dp;
       r.stats.bytes += db;
       if (used > r.stats.usedMs) r.stats.usedMs = used;
     }
-    f.pushedPackets = f.totalPackets;
-    f.pushedBytes = f.totalBytes;
+    u.pushedPackets = f.totalPackets;
+    u.pushedBytes = f.totalBytes;
   }
 
   /** Reads every flow's hardware counters and credits the rules (before ofctl shows rule counters). */
@@ -189,6 +228,7 @@ export class Upcalls implements UpcallHandler {
     this.pushStats(f);
     this.offload.withdraw(f, this.devices.nics);
     this.dp.remove(f);
+    this.ukeys.delete(f);
   }
 
   /** Deletes every datapath flow (dpctl/del-flows, revalidator/purge). */

@@ -87,6 +87,7 @@ function dpctlHost() {
     nics: new Map(),
     tunnelPorts: new Map(),
     offload: { readStats: () => {} },
+    upcalls: { packetKeyOf: () => null },
     captures: new CaptureHub(),
     nowMs: 0,
     purgeFlows: () => calls.push("purge"),

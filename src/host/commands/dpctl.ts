@@ -4,6 +4,7 @@
 
 import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "../../ctl/registry.ts";
 import type { Datapath, DpFlow } from "../../dp/datapath.ts";
+import type { FlowKey } from "../../flow/key.ts";
 import { formatOdpFlowLine, type OdpFlowLine } from "../../flow/odp.ts";
 import { displayMask } from "../../flow/wildcards.ts";
 import type { Bridge } from "../../ofproto/bridge.ts";
@@ -21,6 +22,7 @@ export interface DpctlHost {
   readonly nics: ReadonlyMap<string, HostNic>;
   readonly tunnelPorts: ReadonlyMap<Netdev, TunnelPort>;
   readonly offload: { readStats(f: DpFlow, nics: ReadonlyMap<string, HostNic>): void };
+  readonly upcalls: { packetKeyOf(f: DpFlow): FlowKey | null };
   readonly captures: CaptureHub;
   readonly nowMs: number;
   purgeFlows(): void;
@@ -43,14 +45,14 @@ function portTypeName(e: DpctlHost, dev: Netdev): string {
 
 /** One dpctl/dump-flows line for a datapath flow. */
 export function flowLine(
-  e: Pick<DpctlHost, "offload" | "nics" | "nowMs">,
+  e: Pick<DpctlHost, "offload" | "upcalls" | "nics" | "nowMs">,
   f: DpFlow,
   verbose: boolean,
   portNames?: ReadonlyMap<number, string>,
 ): string {
   e.offload.readStats(f, e.nics);
   const used = f.lastUsedMs;
-  const shown = f.packetKey.length > 0 ? f.packetKey : f.key;
+  const shown = e.upcalls.packetKeyOf(f) ?? f.key;
   const line: OdpFlowLine = {
     ufid: f.ufid,
     key: { key: shown, mask: displayMask(f.mask, shown), packetType: true },
