@@ -1,7 +1,7 @@
 // `offload-emu vsctl`: Open vSwitch's ovs-vsctl over the in-memory database (src/ovsdb/db.ts).
 // Same command line (global options, `--` between commands, per-command options such as
 // --may-exist), same value syntax (OVSDB's string forms: `[a, b]`, `{k=v}`, quoted strings), same
-// output formats and error messages, all checked against ovs-vsctl 3.1 (test/cmd/vsctl.test.ts).
+// output formats and error messages, all checked against ovs-vsctl 3.1 (test/ovsdb/vsctl.test.ts).
 //
 // Every invocation is one transaction: the commands run in order on the live database, and the
 // first error rolls all of them back and prints only that error, as OVSDB's atomic transactions
@@ -12,6 +12,10 @@
 //
 // The daemon runs this in its process (src/daemon/server.ts); nothing here touches the file
 // system or the clock.
+//
+// This file holds the commands, the command line and the transaction. The value syntax is in
+// datum.ts and the naming of tables, records and columns in db-ctl.ts, as Open vSwitch splits
+// them between lib/ovsdb-data.c, lib/db-ctl-base.c and utilities/ovs-vsctl.c.
 
 import type { CommandIo, CommandResult } from "../ctl/registry.ts";
 import {
@@ -28,6 +32,18 @@ import {
   type TableName,
   type TableSchema,
 } from "./db.ts";
+import {
+  atomFromString,
+  checkSize,
+  DatumError,
+  datumEquals,
+  datumFromString,
+  formatAtom,
+  formatDatum,
+} from "./datum.ts";
+import { fail, getColumn, getRow, getTable, parseColumnArg, UUID_COLUMN, VsctlError, writable } from "./db-ctl.ts";
+
+export { formatAtom, formatDatum } from "./datum.ts";
 
 const PROG = "offload-emu vsctl";
 
@@ -38,322 +54,11 @@ export interface VsctlOptions {
   logDir?: string;
 }
 
-/** A failure that aborts the transaction: `message` is printed after the program name. */
-class VsctlError extends Error {}
 /** br-exists: exit with a status and no message. */
 class VsctlExit extends Error {
   constructor(readonly code: number) {
     super(`exit ${code}`);
   }
-}
-const fail = (msg: string): never => {
-  throw new VsctlError(msg);
-};
-
-// ---------------------------------------------------------------------------------------------
-// OVSDB string syntax (lib/ovsdb-data.c in Open vSwitch)
-
-const DELIMS = ":=, []{}!<>";
-const isDelim = (c: string) => DELIMS.includes(c);
-const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
-/** ovsdb_token_parse: one token up to a delimiter outside quotes; backslash escapes a character. */
-function token(s: string, pos: number): [string, number] {
-  let out = "";
-  let inQuotes = false;
-  let p = pos;
-  while (p < s.length) {
-    const c = s[p++] as string;
-    if (c === "\\") {
-      if (inQuotes) out += "\\";
-      if (p >= s.length) fail(`${s.slice(pos)}: backslash at end of argument`);
-      out += s[p++];
-    } else if (!inQuotes && isDelim(c)) {
-      p--;
-      break;
-    } else {
-      out += c;
-      if (c === '"') inQuotes = !inQuotes;
-    }
-  }
-  if (inQuotes) fail(`${s.slice(pos)}: quoted string extends past end of argument`);
-  return [out, p];
-}
-
-const TYPE_PLURAL: Record<BaseType["type"], string> = {
-  string: "strings",
-  integer: "integers",
-  boolean: "booleans",
-  uuid: "uuids",
-};
-
-/** ovsdb_atom_from_string plus the type's constraints. */
-function atomFromString(base: BaseType, s: string): Atom {
-  let atom: Atom;
-  switch (base.type) {
-    case "string":
-      if (s === "") fail('An empty string is not valid as input; use "" to represent the empty string');
-      if (s.startsWith('"')) {
-        if (s.length < 2 || !s.endsWith('"')) fail(`${s}: missing quote at end of quoted string`);
-        try {
-          atom = JSON.parse(s) as string;
-        } catch (e) {
-          fail(`${s}: ${(e as Error).message}`);
-        }
-      } else {
-        atom = s;
-      }
-      break;
-    case "integer":
-      if (!/^[-+]?\d+$/.test(s)) fail(`"${s}" is not a valid integer or range`);
-      atom = Number(s);
-      break;
-    case "boolean":
-      if (s !== "true" && s !== "false") fail(`"${s}" is not a valid boolean (use "true" or "false")`);
-      atom = s === "true";
-      break;
-    case "uuid":
-      if (!UUID_RE.test(s)) fail(`"${s}" is not a valid UUID`);
-      atom = s.toLowerCase();
-      break;
-  }
-  checkConstraints(base, atom!);
-  return atom!;
-}
-
-function checkConstraints(base: BaseType, a: Atom): void {
-  if (base.enum && !base.enum.includes(a as string)) {
-    const allowed = [...base.enum]
-      .sort()
-      .map((e) => formatAtom(e))
-      .join(", ");
-    fail(`constraint violation: ${formatAtom(a)} is not one of the allowed values ([${allowed}])`);
-  }
-  if (typeof a === "number") {
-    const min = base.minInteger,
-      max = base.maxInteger;
-    if ((min !== undefined && a < min) || (max !== undefined && a > max)) {
-      if (min !== undefined && max !== undefined)
-        fail(`constraint violation: ${a} is not in the valid range ${min} to ${max} (inclusive)`);
-      if (min !== undefined) fail(`constraint violation: ${a} is less than minimum allowed value ${min}`);
-      fail(`constraint violation: ${a} is greater than maximum allowed value ${max}`);
-    }
-  }
-}
-
-/** ovsdb_datum_from_string: `a`, `a,b`, `[a, b]`, `{k=v, k2=v2}`. Sorted, duplicates refused. */
-function datumFromString(col: ColumnSchema, s: string): Datum {
-  const isMap = col.value !== undefined;
-  const keys: Atom[] = [];
-  const values: Atom[] = [];
-  const skip = (p: number) => {
-    while (p < s.length && /\s/.test(s[p] as string)) p++;
-    return p;
-  };
-  let p = skip(0);
-  let end = "";
-  if (s[p] === (isMap ? "{" : "[")) {
-    end = isMap ? "}" : "]";
-    p = skip(p + 1);
-  } else if (p >= s.length) {
-    fail(isMap ? 'use "{}" to specify the empty map' : 'use "[]" to specify the empty set');
-  }
-  while (p < s.length && s[p] !== end) {
-    if (isDelim(s[p] as string)) fail(`${s}: unexpected "${s[p]}" parsing ${typeEnglish(col)}`);
-    let tok: string;
-    [tok, p] = token(s, p);
-    keys.push(atomFromString(col.key, tok));
-    if (isMap) {
-      if (s[p] !== "=") fail(`${s}: syntax error at "${s[p] ?? ""}" expecting "="`);
-      [tok, p] = token(s, p + 1);
-      values.push(atomFromString(col.value as BaseType, tok));
-    }
-    p = skip(p);
-    if (s[p] === ",") p = skip(p + 1);
-  }
-  if ((s[p] ?? "") !== end) fail(`${s}: missing "${end}" at end of data`);
-  if (end && skip(p + 1) < s.length) fail(`${s}: trailing garbage after "${end}"`);
-  const order = keys.map((_, i) => i).sort((a, b) => cmpAtom(keys[a] as Atom, keys[b] as Atom));
-  const d: Datum = {
-    keys: order.map((i) => keys[i] as Atom),
-    values: isMap ? order.map((i) => values[i] as Atom) : null,
-  };
-  for (let i = 1; i < d.keys.length; i++) {
-    if (d.keys[i] === d.keys[i - 1])
-      fail(`${s}: ${isMap ? "map contains duplicate key" : "set contains duplicate value"}`);
-  }
-  return d;
-}
-
-function typeEnglish(col: ColumnSchema): string {
-  if (col.value) return `map from ${col.key.type} to ${col.value.type}`;
-  if (col.max === 1) return col.key.type;
-  return `set of ${col.key.type}s`;
-}
-
-function cmpAtom(a: Atom, b: Atom): number {
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  if (typeof a === "boolean" && typeof b === "boolean") return Number(a) - Number(b);
-  const x = String(a),
-    y = String(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/** string_needs_quotes in lib/ovsdb-data.c. */
-function needsQuotes(s: string): boolean {
-  if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(s)) return true;
-  return s === "true" || s === "false" || UUID_RE.test(s);
-}
-
-export function formatAtom(a: Atom, type: BaseType["type"] = "string"): string {
-  if (typeof a === "string" && type !== "uuid") return needsQuotes(a) ? JSON.stringify(a) : a;
-  return String(a);
-}
-
-/** ovsdb_datum_to_string: a bare atom for scalars, `[...]` for sets, `{k=v}` for maps. */
-export function formatDatum(d: Datum, col: ColumnSchema): string {
-  const order = d.keys.map((_, i) => i).sort((a, b) => cmpAtom(d.keys[a] as Atom, d.keys[b] as Atom));
-  if (d.values) {
-    const vals = d.values;
-    return `{${order.map((i) => `${formatAtom(d.keys[i] as Atom)}=${formatAtom(vals[i] as Atom)}`).join(", ")}}`;
-  }
-  const t = col.key.type;
-  if (col.max === 1 && d.keys.length === 1) return formatAtom(d.keys[0] as Atom, t);
-  return `[${order.map((i) => formatAtom(d.keys[i] as Atom, t)).join(", ")}]`;
-}
-
-function checkSize(col: ColumnSchema, d: Datum): void {
-  const n = d.keys.length;
-  if (n > col.max || n < col.min) {
-    const range = n > col.max ? `up to ${col.max}` : `${col.min} to ${col.max === Infinity ? "unlimited" : col.max}`;
-    const what = `set of ${range} ${TYPE_PLURAL[col.key.type]}`;
-    const details = `Attempted to store ${n} elements in ${what}.`;
-    fail(`transaction error: {"details":${JSON.stringify(details)},"error":"constraint violation"}`);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tables, records and columns
-
-/** score_partial_match in lib/db-ctl-base.c: exact, then case-insensitive prefix ('-' = '_'). */
-function score(name: string, s: string): number {
-  if (name === s) return Number.MAX_SAFE_INTEGER;
-  const low = (c: string | undefined) => (c === "-" ? "_" : c?.toLowerCase());
-  let i = 0;
-  for (; ; i++) {
-    if (low(name[i]) !== low(s[i])) break;
-    if (i >= name.length) return Number.MAX_SAFE_INTEGER - 1;
-  }
-  return i >= s.length ? i : 0;
-}
-
-function bestMatch<T>(
-  items: readonly T[],
-  nameOf: (t: T) => string,
-  s: string,
-): { best: T | null; score: number; all: T[] } {
-  let best: T | null = null;
-  let bestScore = 0;
-  let all: T[] = [];
-  for (const it of items) {
-    const sc = score(nameOf(it), s);
-    if (sc > bestScore) {
-      best = it;
-      bestScore = sc;
-      all = [it];
-    } else if (sc === bestScore && sc > 0) {
-      best = null;
-      all.push(it);
-    }
-  }
-  return { best, score: bestScore, all };
-}
-
-function getTable(name: string): TableSchema {
-  const m = bestMatch(Object.values(SCHEMA), (t) => t.name, name);
-  if (m.best) return m.best;
-  if (m.score) fail(`multiple table names match "${name}"`);
-  return fail(`unknown table "${name}"`);
-}
-
-function getColumn(t: TableSchema, name: string): ColumnSchema {
-  const m = bestMatch(t.columns, (c) => c.name, name);
-  if (m.best) return m.best;
-  if (m.score)
-    fail(
-      `${t.name} contains more than one column whose name matches "${name}": ${m.all.map((c) => c.name).join(", ")}`,
-    );
-  return fail(`${t.name} does not contain a column whose name matches "${name}"`);
-}
-
-function findRow(db: Db, t: TableSchema, record: string): AnyRow | null {
-  if (!t.named) return record === "." || record.toLowerCase() === db.root.uuid ? db.root : null;
-  for (const r of db.rows(t.name)) {
-    if ((r as { name: string }).name === record) return r;
-  }
-  const low = record.toLowerCase();
-  return db.rows(t.name).find((r) => r.uuid === low) ?? null;
-}
-function getRow(db: Db, t: TableSchema, record: string, mustExist: boolean): AnyRow | null {
-  const r = findRow(db, t, record);
-  if (!r && mustExist) fail(`no row "${record}" in table ${t.name}`);
-  return r;
-}
-
-interface ColumnArg {
-  col: ColumnSchema | null /* null: _uuid */;
-  key: string | null;
-  op: string | null;
-  value: string | null;
-}
-
-/** parse_column_key_value: COLUMN[:KEY][OP VALUE]. */
-function parseColumnArg(t: TableSchema, arg: string, ops: readonly string[] | null): ColumnArg {
-  let [name, p] = token(arg, 0);
-  if (name === "") fail(`${arg}: missing column name`);
-  const col = name.toLowerCase() === "_uuid" ? null : getColumn(t, name);
-  let key: string | null = null;
-  if (arg[p] === ":") {
-    [key, p] = token(arg, p + 1);
-  }
-  if (ops) {
-    let best = "";
-    for (const op of ops) if (op.length > best.length && arg.startsWith(op, p) && p + op.length < arg.length) best = op;
-    if (!best) {
-      const list =
-        ops.length === 1
-          ? `"${ops[0]}"`
-          : `${ops
-              .slice(0, -1)
-              .map((o) => `"${o}"`)
-              .join(", ")} or "${ops[ops.length - 1]}"`;
-      fail(`${arg}: argument does not end in ${list} followed by a value.`);
-    }
-    return { col, key, op: best, value: arg.slice(p + best.length) };
-  }
-  if (p < arg.length) fail(`${arg}: trailing garbage "${arg.slice(p)}" in argument`);
-  return { col, key, op: null, value: null };
-}
-
-function uuidDatum(row: AnyRow): Datum {
-  return { keys: [row.uuid], values: null };
-}
-const UUID_COLUMN: ColumnSchema = {
-  name: "_uuid",
-  key: { type: "uuid" },
-  min: 1,
-  max: 1,
-  mutable: false,
-  get: uuidDatum,
-};
-
-function writable(t: TableSchema, col: ColumnSchema, opName: string): (row: AnyRow, d: Datum) => void {
-  if (!col.mutable) fail(`cannot modify read-only column ${col.name} in table ${t.name}`);
-  if (!col.set)
-    fail(
-      `"${opName}" cannot change column ${col.name} of table ${t.name} here: use add-br, del-br, add-port and del-port`,
-    );
-  return col.set!;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,14 +145,6 @@ function listRows(c: Ctx, t: TableSchema, rows: AnyRow[]): void {
     cols.map((col) => `${col.name.padEnd(20)}: ${formatDatum(col.get(r), col)}\n`).join(""),
   );
   if (blocks.length) c.out.push(blocks.join("\n"));
-}
-
-function datumEquals(a: Datum, b: Datum): boolean {
-  const norm = (d: Datum) =>
-    JSON.stringify(
-      d.keys.map((k, i) => [k, d.values?.[i] ?? null]).sort((x, y) => cmpAtom(x[0] as Atom, y[0] as Atom)),
-    );
-  return norm(a) === norm(b);
 }
 
 function showTree(db: Db): string {
@@ -943,7 +640,8 @@ export function runVsctl(db: Db, argv: string[], _io: CommandIo, options: VsctlO
   } catch (e) {
     db.restore(snap);
     if (e instanceof VsctlExit) return { code: e.code, stdout: "", stderr: "" };
-    if (e instanceof VsctlError) return { code: 1, stdout: "", stderr: `${PROG}: ${e.message}\n` };
+    if (e instanceof VsctlError || e instanceof DatumError)
+      return { code: 1, stdout: "", stderr: `${PROG}: ${e.message}\n` };
     throw e;
   }
   let stderr = "";

@@ -11,10 +11,16 @@
 // Frames are built once per size as templates; a packet is its template with the flow's addresses
 // and ports written in and the checksums adjusted incrementally (RFC 1624), in a buffer kept per
 // size — no allocation per packet, and no per-flow state however many short flows come and go.
+// The writes go through the header views of src/wire/, one of each per generator, re-pointed at
+// the packet's buffer with wrap(): their setters keep the checksums right.
 
 import { buildPacket, type LayerSpec } from "../wire/build.ts";
 import { ipv4FromString, viewOf } from "../wire/bytes.ts";
-import { csumUpdate32, csumUpdate16 } from "../wire/checksum.ts";
+import { ARP_HEADER_LEN, ArpView } from "../wire/arp.ts";
+import { IPV4_HEADER_LEN, Ipv4View } from "../wire/ipv4.ts";
+import { UDP_HEADER_LEN, UdpView } from "../wire/udp.ts";
+import { TCP_HEADER_LEN, TcpView } from "../wire/tcp.ts";
+import { ICMP_HEADER_LEN, IcmpView } from "../wire/icmp.ts";
 import { readCaptureFile } from "../io/capture.ts";
 import { ScenarioError, avgSize, type GeneratedTraffic, type ReplayTraffic, type Traffic } from "./load.ts";
 
@@ -73,6 +79,8 @@ function search(cdf: Float64Array, u: number): number {
 /** Outer headers of tunnelled traffic: Ethernet, IPv4, UDP and VXLAN/GENEVE (8, no options); or GRE with a key (8). */
 const UDP_TUNNEL_OUTER = 14 + 20 + 8 + 8;
 const NVGRE_OUTER = 14 + 20 + 8;
+/** Where the outer UDP header of a UDP tunnel starts. */
+const OUTER_UDP = 14 + 20;
 
 class FlowGenerator implements Generator {
   nextMs: number;
@@ -92,6 +100,11 @@ class FlowGenerator implements Generator {
   private readonly dst: Uint32Array;
   private readonly portSpan: number;
   private cur: Uint8Array = new Uint8Array(0);
+  private readonly ip = new Ipv4View();
+  private readonly udp = new UdpView();
+  private readonly tcp = new TcpView();
+  private readonly icmp = new IcmpView();
+  private readonly arp = new ArpView();
 
   constructor(
     readonly spec: GeneratedTraffic,
@@ -154,8 +167,10 @@ class FlowGenerator implements Generator {
     const dst = this.dst[Math.floor(q / this.src.length) % this.dst.length] as number;
     const f = this.views[sizeIdx] as DataView;
     this.patch(this.templates[sizeIdx] as DataView, f, src, dst, sport, id & 0xffff);
-    // Outer UDP source port from the flow, for ECMP entropy (RFC 7348 §5); its checksum is zero.
-    if (this.outer === UDP_TUNNEL_OUTER) f.setUint16(34, 49152 + (id % 16384));
+    // Outer UDP source port from the flow, for ECMP entropy (RFC 7348 §5); its checksum is zero,
+    // which rewriteSrcPort leaves zero.
+    if (this.outer === UDP_TUNNEL_OUTER)
+      this.udp.wrap(f, OUTER_UDP, UDP_HEADER_LEN).rewriteSrcPort(49152 + (id % 16384));
     this.cur = this.frames[sizeIdx] as Uint8Array;
   }
 
@@ -168,29 +183,35 @@ class FlowGenerator implements Generator {
     const l3 = this.l3;
     const proto = this.spec.protocol;
     if (proto === "arp") {
-      f.setUint32(l3 + 14, src);
-      f.setUint32(l3 + 24, dst);
+      const arp = this.arp.wrap(f, l3, ARP_HEADER_LEN);
+      arp.spa = src;
+      arp.tpa = dst;
       return;
     }
-    const l4 = l3 + 20;
-    const hdr = proto === "tcp" ? l4 + 20 : l4 + 8;
+    const l4 = l3 + IPV4_HEADER_LEN;
+    const hdr = l4 + (proto === "tcp" ? TCP_HEADER_LEN : proto === "udp" ? UDP_HEADER_LEN : ICMP_HEADER_LEN);
+    // The template's headers first, so that every update below starts from the template's values.
     for (let i = 0; i < hdr; i++) f.setUint8(i, t.getUint8(i));
-    const oldSrc = t.getUint32(l3 + 12);
-    const oldDst = t.getUint32(l3 + 16);
-    f.setUint32(l3 + 12, src);
-    f.setUint32(l3 + 16, dst);
-    f.setUint16(l3 + 10, csumUpdate32(csumUpdate32(t.getUint16(l3 + 10), oldSrc, src), oldDst, dst));
-    const portOff = proto === "icmp" ? l4 + 4 : l4;
-    const port = proto === "icmp" ? icmpId : sport;
-    const oldPort = t.getUint16(portOff);
-    f.setUint16(portOff, port);
-    const csumOff = proto === "tcp" ? l4 + 16 : proto === "udp" ? l4 + 6 : l4 + 2;
-    const old = t.getUint16(csumOff);
-    if (proto === "udp" && old === 0) return; // no UDP checksum (RFC 768): stays absent
-    let c = csumUpdate16(old, oldPort, port);
-    if (proto !== "icmp") c = csumUpdate32(csumUpdate32(c, oldSrc, src), oldDst, dst);
-    // A computed UDP checksum of zero is sent as all ones (RFC 768).
-    f.setUint16(csumOff, proto === "udp" && c === 0 ? 0xffff : c);
+    const ip = this.ip.wrap(f, l3, IPV4_HEADER_LEN);
+    const oldSrc = ip.srcNum;
+    const oldDst = ip.dstNum;
+    ip.setSrcUpdateCsum(src);
+    ip.setDstUpdateCsum(dst);
+    if (proto === "icmp") {
+      this.icmp.wrap(f, l4, ICMP_HEADER_LEN).rewriteId(icmpId); // no pseudo-header
+    } else if (proto === "tcp") {
+      const tcp = this.tcp.wrap(f, l4, TCP_HEADER_LEN);
+      tcp.rewriteSrcPort(sport);
+      tcp.adjustChecksum32(oldSrc, src);
+      tcp.adjustChecksum32(oldDst, dst);
+    } else {
+      // The UDP view keeps RFC 768's two rules: a template without a checksum (0) keeps none, and
+      // a computed 0 goes out as 0xffff.
+      const udp = this.udp.wrap(f, l4, UDP_HEADER_LEN);
+      udp.rewriteSrcPort(sport);
+      udp.adjustChecksum32(oldSrc, src);
+      udp.adjustChecksum32(oldDst, dst);
+    }
   }
 
   private build(size: number): Uint8Array {

@@ -16,7 +16,7 @@
 // puts type and code in the flow key's tp_src/tp_dst (src/flow/key.ts).
 
 import { ParseError, type ParseErrorCode } from "./errors.ts";
-import { csumFinish, csumPartial } from "./checksum.ts";
+import { csumFinish, csumPartial, csumUpdate16 } from "./checksum.ts";
 
 const F = {
   TYPE: 0, // u8
@@ -145,6 +145,16 @@ export class IcmpView {
   fillChecksum(len: number): void {
     this.checksum = 0;
     this.checksum = csumFinish(csumPartial(this.dv, this.off, len));
+  }
+
+  /**
+   * Rewrite the echo identifier keeping the checksum valid without re-summing the message
+   * (RFC 1624), as a port rewrite does for UDP and TCP: the identifier is what tells ICMP flows
+   * apart (a traffic generator stamps one template with many of them).
+   */
+  rewriteId(v: number): void {
+    this.checksum = csumUpdate16(this.checksum, this.id, v);
+    this.id = v;
   }
 }
 

@@ -76,6 +76,20 @@ describe("icmp", () => {
     expect(slot.subarray(1, 9)).toEqual(hex("00 01 0a fb ff ff 12 34"));
   });
 
+  it("rewriting the identifier keeps the checksum valid, and touches nothing else", () => {
+    const msg = ECHO.slice();
+    icmp.wrap(viewOf(msg), 0, msg.length).parse();
+    for (const id of [0, 1, 0xffff, 0x5aa5, 17320]) {
+      icmp.rewriteId(id);
+      expect([icmp.id, icmp.seq, icmp.type, icmp.code, icmp.checksumOk(64)]).toEqual([id, 0, 8, 0, true]);
+      const resummed = msg.slice();
+      icmp.wrap(viewOf(resummed), 0, resummed.length).fillChecksum(64);
+      expect(icmp.checksum).toBe(viewOf(msg).getUint16(2));
+      icmp.wrap(viewOf(msg), 0, msg.length);
+    }
+    expect(msg).toEqual(ECHO); // back at 17320, the capture's identifier
+  });
+
   it("reports truncated at the start of the header, and still works afterwards", () => {
     const frame = new Uint8Array(50);
     frame.set(UNREACH, 34);
