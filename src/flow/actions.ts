@@ -27,7 +27,8 @@ import {
   type FieldSpec,
 } from "./fields.ts";
 import { W, type FlowKey, type FlowMask } from "./key.ts";
-import { FlowSyntaxError, keyValues } from "./syntax.ts";
+import { EtherType } from "../wire/numbers.ts";
+import { FlowSyntaxError, hexC, keyValues } from "./syntax.ts";
 
 /** A bit range of a field, as in NXM_NX_REG0[0..7]. */
 export interface Subfield {
@@ -97,8 +98,6 @@ export function formatSubfield(sf: Subfield): string {
   if (sf.nBits === 1) return `${name}[${sf.ofs}]`;
   return `${name}[${sf.ofs}..${sf.ofs + sf.nBits - 1}]`;
 }
-
-const hexC = (v: bigint | number): string => (BigInt(v) === 0n ? "0" : `0x${v.toString(16)}`);
 
 function checkPrereq(f: FieldSpec, what: string, match: Match | undefined, pos: number, err: Err): void {
   if (!match || prereqsOk(f.prereq, match.key, match.mask)) return;
@@ -245,7 +244,7 @@ export function parseActions(text: string, start = 0, end = text.length, match?:
         continue;
       case "push_vlan": {
         const t = parseU(value, 0xffff, vp, err, "not a valid VLAN ethertype");
-        if (t !== 0x8100 && t !== 0x88a8) err(`${value}: not a valid VLAN ethertype`, vp);
+        if (t !== EtherType.VLAN && t !== EtherType.QINQ) err(`${value}: not a valid VLAN ethertype`, vp);
         out.push({ type: "push_vlan", ethertype: t });
         // Later actions are checked against the flow with the tag (OVS ofpacts_check updates the
         // flow as it goes), so `push_vlan,set_field:…->vlan_vid` is valid on an untagged match.
@@ -519,7 +518,7 @@ export function formatActions(actions: readonly OfAction[], opts: FormatActionsO
     const a = actions[i] as OfAction;
     const next = actions[i + 1];
     // OpenFlow 1.0 has no push_vlan; OVS folds push_vlan:0x8100 + mod_vlan_vid into the latter.
-    if (dialect === "of10" && a.type === "push_vlan" && a.ethertype === 0x8100 && next?.type === "mod_vlan_vid")
+    if (dialect === "of10" && a.type === "push_vlan" && a.ethertype === EtherType.VLAN && next?.type === "mod_vlan_vid")
       continue;
     const s = formatOne(a, dialect, opts.match, vlan);
     if (s !== null) parts.push(s);

@@ -26,9 +26,9 @@
 // the rules above, not the builder's defaults, decide them.
 
 import { parseOdpKey, type OdpKey } from "./odp.ts";
-import { macWordsToString, NwFrag, SUBFIELD, VLAN_CFI, W, getField, type FlowKey } from "./key.ts";
+import { ipv6WordsToString, macWordsToString, NwFrag, SUBFIELD, VLAN_CFI, W, getField, type FlowKey } from "./key.ts";
 import { buildPacket, type LayerSpec, type PacketSpec } from "../wire/build.ts";
-import { ipv4NumToString, ipv6ToString, toHex } from "../wire/bytes.ts";
+import { ipv4NumToString, toHex } from "../wire/bytes.ts";
 import { csumFinish, csumPartial } from "../wire/checksum.ts";
 import { EtherType, IpProto } from "../wire/numbers.ts";
 import { IcmpType } from "../wire/icmp.ts";
@@ -140,15 +140,15 @@ function composeSpec(
   } else if (dlType === EtherType.IPV6) {
     layers.push({
       ipv6: {
-        src: ipv6Text(key, W.IPV6_SRC),
-        dst: ipv6Text(key, W.IPV6_DST),
+        src: ipv6WordsToString(key, W.IPV6_SRC),
+        dst: ipv6WordsToString(key, W.IPV6_DST),
         tclass: tos,
         hlimit: ttl,
         proto,
         label: getField(key, SUBFIELD.ipv6_label),
       },
     });
-  } else if (dlType === EtherType.ARP || dlType === 0x8035) {
+  } else if (dlType === EtherType.ARP || dlType === EtherType.RARP) {
     // RARP too, as flow_compose
     const op = proto;
     const full = op === ARP_OP_REQUEST || op === ARP_OP_REPLY;
@@ -191,7 +191,7 @@ function composeSpec(
               type,
               code,
               rest: 0,
-              target: ipv6Text(key, W.ND_TARGET),
+              target: ipv6WordsToString(key, W.ND_TARGET),
               sll: sll === zero ? false : sll,
               tll: tll === zero ? false : tll,
             }
@@ -230,10 +230,4 @@ function composeSpec(
     return { layers: out, payload: { hex: toHex(grown) } };
   };
   return { packet, grow };
-}
-
-function ipv6Text(key: FlowKey, word: number): string {
-  const dv = new DataView(new ArrayBuffer(16));
-  for (let i = 0; i < 4; i++) dv.setUint32(4 * i, key[word + i] as number);
-  return ipv6ToString(dv, 0);
 }

@@ -18,7 +18,7 @@
 // ("raw"). formatOdpFlowLine() prints a whole dpctl/dump-flows line, including the
 // `offloaded:yes, dp:tc` fields of lib/dpctl.c format_dpif_flow().
 
-import { FLOW_WORDS, VLAN_CFI, W, type FlowKey, type FlowMask } from "./key.ts";
+import { FLOW_WORDS, tunnelPresent, VLAN_CFI, W, type FlowKey, type FlowMask } from "./key.ts";
 import {
   ipv4BigFromString,
   ipv6BigFromString,
@@ -37,8 +37,9 @@ import {
   flagsToString,
   type FieldLoc,
 } from "./fields.ts";
-import { ipv4NumToString } from "../wire/bytes.ts";
-import { FlowSyntaxError, splitTop } from "./syntax.ts";
+import { bigFromBytes, bigToBytes, ipv4NumToString } from "../wire/bytes.ts";
+import { EtherType } from "../wire/numbers.ts";
+import { FlowSyntaxError, hexC, splitTop } from "./syntax.ts";
 
 export interface OdpKey {
   key: FlowKey;
@@ -151,7 +152,6 @@ const IGNORED = new Set(["skb_priority", "ct_state", "ct_zone", "ct_mark", "ct_l
 
 const FRAG_NAMES: Readonly<Record<string, number>> = { no: 0, first: 1, later: 3 };
 const fragName = (v: number): string => (v & 1 ? (v & 2 ? "later" : "first") : v & 2 ? "<error>" : "no");
-const hexC = (v: bigint | number): string => (BigInt(v) === 0n ? "0" : `0x${v.toString(16)}`);
 
 function parseNum(text: string): bigint | null {
   if (/^0[xX][0-9a-fA-F]+$/.test(text) || /^\d+$/.test(text)) return BigInt(text);
@@ -383,8 +383,7 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
   const u = (a: Uint32Array, w: number) => a[w] as number;
   if (verbose) out.push("skb_priority(0/0)");
   // The tunnel attribute exists when the packet came from a tunnel (OVS: tun_dst set).
-  const tunPresent = u(key, W.TUN_DST) !== 0 || readLoc(key, words(W.TUN_IPV6_DST, 4)) !== 0n;
-  if (verbose ? tunPresent : anyMask(mask, "tunnel")) {
+  if (verbose ? tunnelPresent(key) : anyMask(mask, "tunnel")) {
     const flagsKey = u(key, W.TUN_TOS_TTL_FLAGS) & 0xf;
     // OVS only puts a tunnel field in the key when it is set (tun_id: the key flag; ttl always).
     const present = (f: OdpField): boolean => {
@@ -439,7 +438,13 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
   const proto = u(key, PTTF) >>> 24;
   const later = (u(key, PTTF) & 3) === 3;
   const l3 =
-    dlType === 0x0800 ? "ipv4" : dlType === 0x86dd ? "ipv6" : dlType === 0x0806 || dlType === 0x8035 ? "arp" : null;
+    dlType === EtherType.IPV4
+      ? "ipv4"
+      : dlType === EtherType.IPV6
+        ? "ipv6"
+        : dlType === EtherType.ARP || dlType === EtherType.RARP
+          ? "arp"
+          : null;
   if (l3 && (verbose || anyMask(mask, l3))) out.push(`${l3}(${fieldsText(l3, key, mask, verbose)})`);
   let l4: string | null = null;
   if ((l3 === "ipv4" || l3 === "ipv6") && !later) {
@@ -656,7 +661,7 @@ function parseActionsIn(text: string, start: number, end: number): OdpAction[] {
         const pcp = n("pcp", 0);
         const cfi = n("cfi", 1);
         if (vid > 4095 || pcp > 7) err("push_vlan: vid or pcp out of range", a.innerPos);
-        out.push({ type: "push_vlan", tpid: n("tpid", 0x8100), tci: (pcp << 13) | (cfi ? VLAN_CFI : 0) | vid });
+        out.push({ type: "push_vlan", tpid: n("tpid", EtherType.VLAN), tci: (pcp << 13) | (cfi ? VLAN_CFI : 0) | vid });
         break;
       }
       case "recirc":
@@ -690,8 +695,7 @@ function parseActionsIn(text: string, start: number, end: number): OdpAction[] {
 
 /** format_geneve_opts: {class=0xffff,type=0x80,len=4,0xa} per option (len in bytes of data). */
 function formatGeneveOption(o: GeneveOption): string {
-  let v = 0n;
-  for (const b of o.data) v = (v << 8n) | BigInt(b);
+  const v = bigFromBytes(o.data);
   return `{class=0x${o.cls.toString(16)},type=0x${o.type.toString(16)},len=${o.data.length}${o.data.length ? `,0x${v.toString(16)}` : ""}}`;
 }
 
@@ -703,12 +707,7 @@ function parseGeneveOptions(text: string, pos: number, err: Err): GeneveOption[]
     const len = Number(m[3]);
     if (len % 4 !== 0 || len > 124)
       return err(`tnl_push: geneve option len=${len} is not a multiple of 4 up to 124`, pos);
-    const data = new Uint8Array(len);
-    let v = m[4] === undefined ? 0n : BigInt(m[4]);
-    for (let i = len - 1; i >= 0; i--) {
-      data[i] = Number(v & 0xffn);
-      v >>= 8n;
-    }
+    const data = bigToBytes(m[4] === undefined ? 0n : BigInt(m[4]), len);
     out.push({ cls: Number(m[1]), type: Number(m[2]), data });
     if (re.lastIndex === text.length) return out;
   }
@@ -786,7 +785,7 @@ export function formatOdpActions(actions: readonly OdpAction[], opts: OdpFormatO
         }
         case "push_vlan": {
           const parts: string[] = [];
-          if (a.tpid !== 0x8100) parts.push(`tpid=0x${a.tpid.toString(16).padStart(4, "0")}`);
+          if (a.tpid !== EtherType.VLAN) parts.push(`tpid=0x${a.tpid.toString(16).padStart(4, "0")}`);
           parts.push(`vid=${a.tci & 0xfff}`, `pcp=${a.tci >>> 13}`);
           if (!(a.tci & VLAN_CFI)) parts.push("cfi=0");
           return `push_vlan(${parts.join(",")})`;

@@ -11,7 +11,8 @@
 // do the same and report that log line in `warnings`; pass `strict: true` to get an error
 // instead, which is usually what a scenario author wants.
 
-import { FLOW_WORDS, NwFrag, SUBFIELD, VLAN_CFI, W, type FlowKey, type FlowMask } from "./key.ts";
+import { FLOW_WORDS, NwFrag, SUBFIELD, VLAN_CFI, W, wordsToBig, type FlowKey, type FlowMask } from "./key.ts";
+import { EtherType } from "../wire/numbers.ts";
 import {
   fieldByName,
   formatFieldValue,
@@ -29,7 +30,7 @@ import {
   TCP_FLAGS_MASK,
   TUN_FLAGS_ALL_MASK,
 } from "./fields.ts";
-import { FlowSyntaxError, keyValues } from "./syntax.ts";
+import { FlowSyntaxError, hexC, keyValues } from "./syntax.ts";
 import { packetMask } from "./extract.ts";
 import { formatActions, parseActions, type Dialect, type OfAction } from "./actions.ts";
 
@@ -74,20 +75,20 @@ export interface ParseFlowOptions {
 
 /** The protocol shorthands of ovs-ofctl(8): dl_type and, for some, nw_proto. */
 export const SHORTHANDS: Readonly<Record<string, readonly [number, number | null]>> = {
-  ip: [0x0800, null],
-  ipv4: [0x0800, null],
-  icmp: [0x0800, 1],
-  igmp: [0x0800, 2],
-  tcp: [0x0800, 6],
-  udp: [0x0800, 17],
-  sctp: [0x0800, 132],
-  ipv6: [0x86dd, null],
-  icmp6: [0x86dd, 58],
-  tcp6: [0x86dd, 6],
-  udp6: [0x86dd, 17],
-  sctp6: [0x86dd, 132],
-  arp: [0x0806, null],
-  rarp: [0x8035, null],
+  ip: [EtherType.IPV4, null],
+  ipv4: [EtherType.IPV4, null],
+  icmp: [EtherType.IPV4, 1],
+  igmp: [EtherType.IPV4, 2],
+  tcp: [EtherType.IPV4, 6],
+  udp: [EtherType.IPV4, 17],
+  sctp: [EtherType.IPV4, 132],
+  ipv6: [EtherType.IPV6, null],
+  icmp6: [EtherType.IPV6, 58],
+  tcp6: [EtherType.IPV6, 6],
+  udp6: [EtherType.IPV6, 17],
+  sctp6: [EtherType.IPV6, 132],
+  arp: [EtherType.ARP, null],
+  rarp: [EtherType.RARP, null],
 };
 
 const U16_KEYWORDS = ["idle_timeout", "hard_timeout", "importance"] as const;
@@ -285,10 +286,10 @@ export function normalizeMatch(m: OfMatch): string | null {
     arpTha = false;
   let ipv6 = false,
     ndTarget = false;
-  if (dlType === 0x0800) {
+  if (dlType === EtherType.IPV4) {
     nwProto = ipvx = nwAddr = true;
     tpAddr = proto === 6 || proto === 17 || proto === 132 || proto === 1;
-  } else if (dlType === 0x86dd) {
+  } else if (dlType === EtherType.IPV6) {
     nwProto = ipvx = ipv6 = true;
     if (proto === 6 || proto === 17 || proto === 132) tpAddr = true;
     else if (proto === 58) {
@@ -296,7 +297,7 @@ export function normalizeMatch(m: OfMatch): string | null {
       if (tpSrc === 135) ndTarget = arpSha = true;
       else if (tpSrc === 136) ndTarget = arpTha = true;
     }
-  } else if (dlType === 0x0806 || dlType === 0x8035) {
+  } else if (dlType === EtherType.ARP || dlType === EtherType.RARP) {
     nwProto = nwAddr = arpSha = arpTha = true;
   }
   if (!nwAddr) mask[W.NW_SRC] = mask[W.NW_DST] = 0;
@@ -331,9 +332,6 @@ function be16(parts: string[], name: string, v: number, m: number): void {
   parts.push(m === 0xffff ? `${name}=${v}` : `${name}=0x${v.toString(16)}/0x${m.toString(16)}`);
 }
 
-/** C's "%#x": 0x-prefixed hex, but a bare "0" for zero. */
-const hexC = (v: bigint | number): string => (BigInt(v) === 0n ? "0" : `0x${v.toString(16)}`);
-
 function u32hex(parts: string[], name: string, v: number, m: number): void {
   if (!m) return;
   parts.push(m === 0xffffffff ? `${name}=${hexC(v)}` : `${name}=${hexC(v)}/${hexC(m)}`);
@@ -344,8 +342,8 @@ function be64(parts: string[], name: string, v: bigint, m: bigint): void {
   parts.push(m === 0xffffffffffffffffn ? `${name}=${hexC(v)}` : `${name}=${hexC(v)}/${hexC(m)}`);
 }
 
-const big2 = (k: Uint32Array, w: number) => (BigInt(u(k, w)) << 32n) | BigInt(u(k, w + 1));
-const big4 = (k: Uint32Array, w: number) => readLoc(k, { t: "words", word: w, n: 4 });
+const big2 = (k: Uint32Array, w: number) => wordsToBig(k, w, 2);
+const big4 = (k: Uint32Array, w: number) => wordsToBig(k, w, 4);
 const macAt = (k: Uint32Array, w: number) => readLoc(k, { t: "mac", word: w });
 
 function eth(parts: string[], name: string, key: Uint32Array, mask: Uint32Array, w: number): void {
@@ -386,10 +384,10 @@ export function formatMatch(m: OfMatch, priority: number = OFP_DEFAULT_PRIORITY)
         p.push(n);
       } else p.push(plain);
     };
-    if (dlType === 0x0800) pick({ 1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 132: "sctp" }, "ip");
-    else if (dlType === 0x86dd) pick({ 58: "icmp6", 6: "tcp6", 17: "udp6", 132: "sctp6" }, "ipv6");
-    else if (dlType === 0x0806) p.push("arp");
-    else if (dlType === 0x8035) p.push("rarp");
+    if (dlType === EtherType.IPV4) pick({ 1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 132: "sctp" }, "ip");
+    else if (dlType === EtherType.IPV6) pick({ 58: "icmp6", 6: "tcp6", 17: "udp6", 132: "sctp6" }, "ipv6");
+    else if (dlType === EtherType.ARP) p.push("arp");
+    else if (dlType === EtherType.RARP) p.push("rarp");
     else skipType = false;
   }
   for (let i = 0; i < 8; i++) u32hex(p, `reg${i}`, u(key, W.REG0 + i), u(mask, W.REG0 + i));
@@ -432,8 +430,8 @@ export function formatMatch(m: OfMatch, priority: number = OFP_DEFAULT_PRIORITY)
   eth(p, "dl_src", key, mask, W.DL_SRC_HI);
   eth(p, "dl_dst", key, mask, W.DL_DST_HI);
   if (!skipType && dlTypeMasked) p.push(`dl_type=0x${dlType.toString(16).padStart(4, "0")}`);
-  const isArp = dlType === 0x0806 || dlType === 0x8035;
-  if (dlType === 0x86dd) {
+  const isArp = dlType === EtherType.ARP || dlType === EtherType.RARP;
+  if (dlType === EtherType.IPV6) {
     ip6(p, "ipv6_src", key, mask, W.IPV6_SRC);
     ip6(p, "ipv6_dst", key, mask, W.IPV6_DST);
     const lm = u(mask, W.IPV6_LABEL) & 0xfffff;
@@ -468,15 +466,15 @@ export function formatMatch(m: OfMatch, priority: number = OFP_DEFAULT_PRIORITY)
   else if (fragM === L) p.push(`nw_frag=${fragK & L ? "later" : "not_later"}`);
   const tpK = u(key, W.TP);
   const tpM = u(mask, W.TP);
-  if ((dlType === 0x0800 && proto === 1) || (dlType === 0x86dd && proto === 58)) {
+  if ((dlType === EtherType.IPV4 && proto === 1) || (dlType === EtherType.IPV6 && proto === 58)) {
     be16(p, "icmp_type", tpK >>> 16, tpM >>> 16);
     be16(p, "icmp_code", tpK & 0xffff, tpM & 0xffff);
-    if (dlType === 0x86dd) {
+    if (dlType === EtherType.IPV6) {
       ip6(p, "nd_target", key, mask, W.ND_TARGET);
       eth(p, "nd_sll", key, mask, W.ARP_SHA_HI);
       eth(p, "nd_tll", key, mask, W.ARP_THA_HI);
     }
-  } else if (dlType === 0x0800 && proto === 2) {
+  } else if (dlType === EtherType.IPV4 && proto === 2) {
     be16(p, "igmp_type", tpK >>> 16, tpM >>> 16);
     be16(p, "igmp_code", tpK & 0xffff, tpM & 0xffff);
   } else {
@@ -484,7 +482,7 @@ export function formatMatch(m: OfMatch, priority: number = OFP_DEFAULT_PRIORITY)
     be16(p, "tp_dst", tpK & 0xffff, tpM & 0xffff);
   }
   const tfM = u(mask, W.TCP_FLAGS) & TCP_FLAGS_MASK;
-  if ((dlType === 0x0800 || dlType === 0x86dd) && proto === 6 && tfM) {
+  if ((dlType === EtherType.IPV4 || dlType === EtherType.IPV6) && proto === 6 && tfM) {
     p.push(`tcp_flags=${tcpFlagsToString(u(key, W.TCP_FLAGS) & TCP_FLAGS_MASK, tfM)}`);
   }
   return p.join(",");

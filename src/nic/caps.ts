@@ -41,7 +41,7 @@ import {
   type FlowKey,
   type FlowMask,
 } from "../flow/key.ts";
-import { FIELDS, fieldByName, prereqsOk, writeLoc, type FieldLoc, type Prereq } from "../flow/fields.ts";
+import { FIELDS, fieldByName, locBits, prereqsOk, writeLoc, type FieldLoc, type Prereq } from "../flow/fields.ts";
 import type { OdpAction } from "../flow/odp.ts";
 import { EtherType } from "../wire/numbers.ts";
 
@@ -171,8 +171,7 @@ function locOf(name: string): FieldLoc {
 }
 
 function allOnes(loc: FieldLoc): bigint {
-  const bits = loc.t === "sub" ? loc.f.bits : loc.t === "mac" ? 48 : 32 * loc.n;
-  return (1n << BigInt(bits)) - 1n;
+  return (1n << BigInt(locBits(loc))) - 1n;
 }
 
 /** The bits of `loc` as a mask in the key layout. */

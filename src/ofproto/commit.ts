@@ -9,7 +9,8 @@
 
 import { FLOW_WORDS, NwFrag, VLAN_CFI, W, type FlowKey, type FlowMask } from "../flow/key.ts";
 import { locBits, readLoc, writeLoc, type FieldLoc } from "../flow/fields.ts";
-import { type Ctx, ETH_ARP, ETH_IPV4, ETH_IPV6, ETH_RARP, ONES, PTTF } from "./xlate-ctx.ts";
+import { type Ctx, ONES, PTTF } from "./xlate-ctx.ts";
+import { EtherType } from "../wire/numbers.ts";
 
 interface SetField {
   loc: FieldLoc;
@@ -86,13 +87,14 @@ export function commit(c: Ctx): void {
   if (changed(c, W.DL_DST_HI, W.DL_SRC_LO + 1)) commitAttr(c, "eth", SET_ATTRS["eth"] as readonly SetField[]);
   const dlType = (b[W.DL_TYPE] as number) & 0xffff;
   const proto = (f[PTTF] as number) >>> 24;
-  if (dlType === ETH_IPV4 && proto) commitAttr(c, "ipv4", SET_ATTRS["ipv4"] as readonly SetField[]);
-  else if (dlType === ETH_IPV6 && proto) commitAttr(c, "ipv6", SET_ATTRS["ipv6"] as readonly SetField[]);
-  else if (dlType === ETH_ARP || dlType === ETH_RARP) commitAttr(c, "arp", SET_ATTRS["arp"] as readonly SetField[]);
-  if ((dlType === ETH_IPV4 || dlType === ETH_IPV6) && !((f[PTTF] as number) & NwFrag.LATER)) {
+  if (dlType === EtherType.IPV4 && proto) commitAttr(c, "ipv4", SET_ATTRS["ipv4"] as readonly SetField[]);
+  else if (dlType === EtherType.IPV6 && proto) commitAttr(c, "ipv6", SET_ATTRS["ipv6"] as readonly SetField[]);
+  else if (dlType === EtherType.ARP || dlType === EtherType.RARP)
+    commitAttr(c, "arp", SET_ATTRS["arp"] as readonly SetField[]);
+  if ((dlType === EtherType.IPV4 || dlType === EtherType.IPV6) && !((f[PTTF] as number) & NwFrag.LATER)) {
     if (proto === 6 || proto === 17 || proto === 132) {
       commitAttr(c, proto === 6 ? "tcp" : proto === 17 ? "udp" : "sctp", SET_ATTRS["tp"] as readonly SetField[]);
-    } else if ((proto === 1 && dlType === ETH_IPV4) || (proto === 58 && dlType === ETH_IPV6)) {
+    } else if ((proto === 1 && dlType === EtherType.IPV4) || (proto === 58 && dlType === EtherType.IPV6)) {
       commitAttr(c, proto === 1 ? "icmp" : "icmpv6", SET_ATTRS["icmp"] as readonly SetField[]);
     }
   }

@@ -8,9 +8,10 @@
 // VLAN translation applied to the flow for the call and undone after it; the callback keeps
 // this file from importing xlate.ts, which imports it.
 
-import { VLAN_CFI, W } from "../flow/key.ts";
+import { isReservedMac, VLAN_CFI, W } from "../flow/key.ts";
 import type { VlanMode, XPort } from "./types.ts";
-import { type Ctx, ETH_ARP, ONES, PTTF, TPID_8021AD, TPID_8021Q } from "./xlate-ctx.ts";
+import { type Ctx, ONES, PTTF } from "./xlate-ctx.ts";
+import { EtherType } from "../wire/numbers.ts";
 
 /** Outputs the flow as it is now to an OpenFlow port (xlate.ts outputPort). */
 export type OutputPort = (c: Ctx, ofport: number) => void;
@@ -52,16 +53,11 @@ export function portIncludesVlan(p: XPort, vid: number, vid1 = 0): boolean {
   return portTrunksVlan(p, vid);
 }
 
-/** Reserved multicast 01:80:c2:00:00:0X (802.1D), which a bridge never forwards. */
-function isReservedMac(hi: number, lo: number): boolean {
-  return hi === 0x0180 && (lo & 0xfffffff0) >>> 0 === 0xc2000000;
-}
-
 /** is_gratuitous_arp, which un-wildcards what it reads. */
 function isGratuitousArp(c: Ctx): boolean {
   const f = c.flow;
   const wc = c.wc;
-  if (c.dlType() !== ETH_ARP) return false;
+  if (c.dlType() !== EtherType.ARP) return false;
   wc[W.DL_DST_HI] = 0xffff;
   wc[W.DL_DST_LO] = ONES;
   if (f[W.DL_DST_HI] !== 0xffff || f[W.DL_DST_LO] !== ONES) return false;
@@ -95,7 +91,7 @@ export function xlateNormal(c: Ctx, output: OutputPort): void {
     return;
   }
   const t = c.dlType();
-  if ((t === TPID_8021Q || t === TPID_8021AD) && !((f[W.VLAN0] as number) & VLAN_CFI)) {
+  if ((t === EtherType.VLAN || t === EtherType.QINQ) && !((f[W.VLAN0] as number) & VLAN_CFI)) {
     c.report("warn", "partial VLAN tag, dropping");
     return;
   }
@@ -130,11 +126,11 @@ export function xlateNormal(c: Ctx, output: OutputPort): void {
     xv[3 * i + 2] = present ? v & 0xe000 : 0;
   }
   if (mode === "access" || mode === "dot1q-tunnel") {
-    xv[0] = xv[0] || TPID_8021Q;
+    xv[0] = xv[0] || EtherType.VLAN;
     xv[1] = portVlan(inX);
     xv[3] = xv[4] = xv[5] = 0;
   } else if (mode !== "trunk" && xv[1] === 0) {
-    xv[0] = xv[0] || TPID_8021Q;
+    xv[0] = xv[0] || EtherType.VLAN;
     xv[1] = portVlan(inX);
   }
   const vlan = xv[1] as number;
@@ -190,8 +186,8 @@ function outputNormal(c: Ctx, p: XPort, output: OutputPort): void {
   // xvlan_put: a tag for every non-zero TCI; an absent tag keeps its TPID with TCI 0.
   const tci0 = vid0 | pcp0;
   const tci1 = vid1 | pcp1;
-  f[W.VLAN0] = tci0 ? (((t0 || TPID_8021Q) << 16) | tci0 | VLAN_CFI) >>> 0 : ((old0 >>> 16) << 16) >>> 0;
-  f[W.VLAN1] = tci1 ? (((t1 || TPID_8021Q) << 16) | tci1 | VLAN_CFI) >>> 0 : ((old1 >>> 16) << 16) >>> 0;
+  f[W.VLAN0] = tci0 ? (((t0 || EtherType.VLAN) << 16) | tci0 | VLAN_CFI) >>> 0 : ((old0 >>> 16) << 16) >>> 0;
+  f[W.VLAN1] = tci1 ? (((t1 || EtherType.VLAN) << 16) | tci1 | VLAN_CFI) >>> 0 : ((old1 >>> 16) << 16) >>> 0;
   output(c, p.ofport);
   f[W.VLAN0] = old0;
   f[W.VLAN1] = old1;

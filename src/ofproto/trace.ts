@@ -18,6 +18,7 @@ import { packetMask } from "../flow/extract.ts";
 import { formatOdpActions, parseOdpKey } from "../flow/odp.ts";
 import { formatMatch, parseFlow } from "../flow/ofctl.ts";
 import { FlowSyntaxError } from "../flow/syntax.ts";
+import { EtherType } from "../wire/numbers.ts";
 import type { BridgeView } from "./types.ts";
 import type { TunnelEnv } from "./tunnel.ts";
 import { translate, type TraceNode, type XlateOptions, type XlateResult } from "./xlate.ts";
@@ -144,7 +145,7 @@ export function parseTraceFlow(bridge: BridgeView, text: string, tunnels?: Tunne
   // A tag given by dl_vlan/vlan_tci is an 802.1Q tag (match_set_dl_vlan sets its TPID).
   for (const w of [W.VLAN0, W.VLAN1]) {
     const v = k[w] as number;
-    if (v & VLAN_CFI && !(v >>> 16)) k[w] = ((0x8100 << 16) | (v & 0xffff)) >>> 0;
+    if (v & VLAN_CFI && !(v >>> 16)) k[w] = ((EtherType.VLAN << 16) | (v & 0xffff)) >>> 0;
   }
   return k;
 }

@@ -27,7 +27,7 @@
 // Control-plane code: a translation allocates its result (actions, mask, rule list, and the trace
 // tree when asked for one). The per-packet path never calls it; only upcalls and revalidation do.
 
-import { NwFrag, VLAN_CFI, W, type FlowKey, type FlowMask } from "../flow/key.ts";
+import { NwFrag, tunnelPresent, VLAN_CFI, W, type FlowKey, type FlowMask } from "../flow/key.ts";
 import { formatActions, formatSubfield, type Dialect, type OfAction, type Subfield } from "../flow/actions.ts";
 import {
   field,
@@ -42,6 +42,7 @@ import {
 } from "../flow/fields.ts";
 import { controllerUserspace } from "../flow/odp.ts";
 import { formatMatch } from "../flow/ofctl.ts";
+import { hexC } from "../flow/syntax.ts";
 import type { OfRule } from "./oftable.ts";
 import type { BridgeView } from "./types.ts";
 import { commit } from "./commit.ts";
@@ -49,27 +50,21 @@ import { xlateNormal } from "./normal.ts";
 import {
   nativeTunnelOutput,
   terminateNativeTunnel,
-  tunnelPresent,
   tunnelProcessEcn,
   tunnelWcInit,
   type OuterPacket,
 } from "./tunnel-output.ts";
 import {
   Ctx,
-  ETH_ARP,
-  ETH_IPV4,
-  ETH_IPV6,
-  ETH_RARP,
   MAX_DEPTH,
   ONES,
   PTTF,
-  TPID_8021AD,
-  TPID_8021Q,
   XlateError,
   type TraceNode,
   type XlateOptions,
   type XlateResult,
 } from "./xlate-ctx.ts";
+import { EtherType } from "../wire/numbers.ts";
 
 export {
   MAX_DEPTH,
@@ -107,8 +102,6 @@ export function guessDialect(rule: OfRule): Dialect {
   }
   return "of10";
 }
-
-const hexC = (v: bigint | number): string => (BigInt(v) === 0n ? "0" : `0x${v.toString(16)}`);
 
 // --- the translation ----------------------------------------------------------------------------
 
@@ -158,13 +151,13 @@ function finishWc(c: Ctx): void {
   wc[W.METADATA_HI] = wc[W.METADATA_LO] = 0;
   const dlType = (c.orig[W.DL_TYPE] as number) & 0xffff;
   const proto = (c.orig[PTTF] as number) >>> 24;
-  if ((dlType === ETH_IPV4 && proto === 1) || (dlType === ETH_IPV6 && proto === 58)) {
+  if ((dlType === EtherType.IPV4 && proto === 1) || (dlType === EtherType.IPV6 && proto === 58)) {
     wc[W.TP] = (wc[W.TP] as number) & 0x00ff00ff;
   }
   for (const w of [W.VLAN0, W.VLAN1]) {
     if ((wc[w] as number) & 0xffff) wc[w] = (wc[w] as number) | VLAN_CFI;
     const tpid = (c.orig[w] as number) >>> 16;
-    if (tpid !== TPID_8021Q && tpid !== TPID_8021AD) wc[w] = 0;
+    if (tpid !== EtherType.VLAN && tpid !== EtherType.QINQ) wc[w] = 0;
   }
   if ((c.orig[PTTF] as number) & NwFrag.LATER) wc[W.TP] = 0;
   // A packet that came from no tunnel has no tunnel fields to match, whatever actions did with them.
@@ -284,14 +277,14 @@ function doAction(c: Ctx, a: OfAction): boolean {
     case "mod_vlan_vid": {
       wc[W.VLAN0] = (wc[W.VLAN0] as number) | 0x0fff | VLAN_CFI;
       const v = f[W.VLAN0] as number;
-      const tpid = v >>> 16 || TPID_8021Q;
+      const tpid = v >>> 16 || EtherType.VLAN;
       f[W.VLAN0] = ((tpid << 16) | (v & 0xe000) | VLAN_CFI | a.vid) >>> 0;
       return false;
     }
     case "mod_vlan_pcp": {
       wc[W.VLAN0] = (wc[W.VLAN0] as number) | 0xe000 | VLAN_CFI;
       const v = f[W.VLAN0] as number;
-      const tpid = v >>> 16 || TPID_8021Q;
+      const tpid = v >>> 16 || EtherType.VLAN;
       f[W.VLAN0] = ((tpid << 16) | (v & 0x0fff) | VLAN_CFI | (a.pcp << 13)) >>> 0;
       return false;
     }
@@ -319,7 +312,7 @@ function doAction(c: Ctx, a: OfAction): boolean {
       }
       const ids = a.ids ?? [0];
       for (const id of ids) controller(c, "invalid_ttl", 0xffff, id);
-      c.report("warn", `${c.dlType() === ETH_IPV6 ? "IPv6" : "IPv4"} decrement TTL exception`);
+      c.report("warn", `${c.dlType() === EtherType.IPV6 ? "IPv6" : "IPv4"} decrement TTL exception`);
       return true;
     }
     case "mod_nw_ttl":
@@ -418,13 +411,13 @@ function prereqOk(c: Ctx, p: Prereq): boolean {
     return ((c.flow[W.VLAN0] as number) & VLAN_CFI) !== 0;
   }
   const t = c.dlType();
-  const ip4 = t === ETH_IPV4;
-  const ip6 = t === ETH_IPV6;
+  const ip4 = t === EtherType.IPV4;
+  const ip6 = t === EtherType.IPV6;
   switch (p) {
     case "arp":
-      return t === ETH_ARP || t === ETH_RARP;
+      return t === EtherType.ARP || t === EtherType.RARP;
     case "ip_or_arp":
-      if (!ip4) return t === ETH_ARP || t === ETH_RARP;
+      if (!ip4) return t === EtherType.ARP || t === EtherType.RARP;
       break;
     case "ipv4":
       if (!ip4) return false;
