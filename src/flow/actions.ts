@@ -26,7 +26,7 @@ import {
   OfPort,
   type FieldSpec,
 } from "./fields.ts";
-import { W, type FlowKey, type FlowMask } from "./key.ts";
+import { u32, W, type FlowKey, type FlowMask } from "./key.ts";
 import { EtherType } from "../wire/numbers.ts";
 import { FlowSyntaxError, hexC, keyValues } from "./syntax.ts";
 
@@ -112,8 +112,8 @@ type Match = { key: FlowKey; mask: FlowMask };
 function pushVlanMatch(m: Match, tpid: number): Match {
   const key = Uint32Array.from(m.key);
   const mask = Uint32Array.from(m.mask);
-  key[W.VLAN1] = key[W.VLAN0] as number;
-  mask[W.VLAN1] = mask[W.VLAN0] as number;
+  key[W.VLAN1] = u32(key, W.VLAN0);
+  mask[W.VLAN1] = u32(mask, W.VLAN0);
   key[W.VLAN0] = ((tpid << 16) | 0x1000) >>> 0;
   mask[W.VLAN0] = 0xffff1000 >>> 0;
   return { key, mask };
@@ -122,8 +122,8 @@ function pushVlanMatch(m: Match, tpid: number): Match {
 function popVlanMatch(m: Match): Match {
   const key = Uint32Array.from(m.key);
   const mask = Uint32Array.from(m.mask);
-  key[W.VLAN0] = key[W.VLAN1] as number;
-  mask[W.VLAN0] = mask[W.VLAN1] as number;
+  key[W.VLAN0] = u32(key, W.VLAN1);
+  mask[W.VLAN0] = u32(mask, W.VLAN1);
   key[W.VLAN1] = 0;
   mask[W.VLAN1] = 0;
   return { key, mask };
@@ -131,7 +131,7 @@ function popVlanMatch(m: Match): Match {
 
 /** The transport field a mod_tp_* rewrites, by the match's nw_proto (tcp when unknown). */
 function tpField(match: Match | undefined, dir: "src" | "dst"): string {
-  const proto = match ? (match.key[W.NW_PROTO_TOS_TTL_FRAG] as number) >>> 24 : 6;
+  const proto = match ? u32(match.key, W.NW_PROTO_TOS_TTL_FRAG) >>> 24 : 6;
   return `${proto === 17 ? "udp" : proto === 132 ? "sctp" : "tcp"}_${dir}`;
 }
 
@@ -383,7 +383,7 @@ export function parseActions(text: string, start = 0, end = text.length, match?:
 // --- printing ---------------------------------------------------------------------------------
 
 function vlanInMatch(match: Match | undefined): boolean {
-  return !!match && ((match.mask[W.VLAN0] as number) & 0x1000) !== 0 && ((match.key[W.VLAN0] as number) & 0x1000) !== 0;
+  return !!match && (u32(match.mask, W.VLAN0) & 0x1000) !== 0 && (u32(match.key, W.VLAN0) & 0x1000) !== 0;
 }
 
 /** A full-width or contiguous-masked field write as OpenFlow 1.0 REG_LOAD actions. */

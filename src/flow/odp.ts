@@ -18,7 +18,7 @@
 // ("raw"). formatOdpFlowLine() prints a whole dpctl/dump-flows line, including the
 // `offloaded:yes, dp:tc` fields of lib/dpctl.c format_dpif_flow().
 
-import { FLOW_WORDS, tunnelPresent, VLAN_CFI, W, type FlowKey, type FlowMask } from "./key.ts";
+import { FLOW_WORDS, tunnelPresent, u32, VLAN_CFI, W, type FlowKey, type FlowMask } from "./key.ts";
 import {
   ipv4BigFromString,
   ipv6BigFromString,
@@ -283,13 +283,13 @@ function parseAttrs(k: OdpKey, text: string, start: number, end: number, err: Er
       const next = parts[i + 1];
       if (next && /^\s*vlan\(/.test(next.text)) {
         // eth_type(0x8100),vlan(…),encap(…): this eth_type is the tag's TPID.
-        const word = (k.mask[W.VLAN0] as number) ? W.VLAN1 : W.VLAN0;
+        const word = u32(k.mask, W.VLAN0) ? W.VLAN1 : W.VLAN0;
         setField(k, sub(word, 16, 16), v, m);
       } else {
         setField(k, sub(W.DL_TYPE, 0, 16), v, m);
       }
     } else if (name === "vlan") {
-      const word = (k.mask[W.VLAN1] as number) || (k.mask[W.VLAN0] as number) & 0xffff ? W.VLAN1 : W.VLAN0;
+      const word = u32(k.mask, W.VLAN1) || u32(k.mask, W.VLAN0) & 0xffff ? W.VLAN1 : W.VLAN0;
       let tci = VLAN_CFI;
       let tm = VLAN_CFI;
       for (const p of splitTop(inner, innerPos)) {
@@ -380,11 +380,10 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
   const { key, mask } = k;
   const verbose = !!opts.verbose;
   const out: string[] = [];
-  const u = (a: Uint32Array, w: number) => a[w] as number;
   if (verbose) out.push("skb_priority(0/0)");
   // The tunnel attribute exists when the packet came from a tunnel (OVS: tun_dst set).
   if (verbose ? tunnelPresent(key) : anyMask(mask, "tunnel")) {
-    const flagsKey = u(key, W.TUN_TOS_TTL_FLAGS) & 0xf;
+    const flagsKey = u32(key, W.TUN_TOS_TTL_FLAGS) & 0xf;
     // OVS only puts a tunnel field in the key when it is set (tun_id: the key flag; ttl always).
     const present = (f: OdpField): boolean => {
       if (!verbose) return true;
@@ -395,8 +394,8 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
     out.push(`tunnel(${fieldsText("tunnel", key, mask, verbose, present)})`);
   }
   const scalar = (name: string, fmt: Fmt, w: number): void => {
-    const v = u(key, w);
-    const m = u(mask, w);
+    const v = u32(key, w);
+    const m = u32(mask, w);
     if (!m && !verbose) return;
     out.push(`${name}(${formatValue(fmt, BigInt(v), BigInt(m), 32)})`);
   };
@@ -404,20 +403,20 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
   if (verbose) out.push("ct_state(0/0),ct_zone(0/0),ct_mark(0/0),ct_label(0/0)");
   scalar("recirc_id", "x", W.RECIRC_ID);
   if (verbose) out.push("dp_hash(0/0)");
-  if (u(mask, W.IN_PORT) || verbose) out.push(`in_port(${portText(u(key, W.IN_PORT), opts)})`);
+  if (u32(mask, W.IN_PORT) || verbose) out.push(`in_port(${portText(u32(key, W.IN_PORT), opts)})`);
   if (k.packetType) out.push("packet_type(ns=0,id=0)");
   if (verbose || anyMask(mask, "eth")) out.push(`eth(${fieldsText("eth", key, mask, verbose)})`);
   // 802.1Q: eth_type(TPID),vlan(…),encap(<the rest>)
   let close = 0;
   for (const w of [W.VLAN0, W.VLAN1]) {
-    if (!u(mask, w) && !(verbose && u(key, w))) break;
-    const tpid = u(key, w) >>> 16;
-    const tpidM = u(mask, w) >>> 16;
+    if (!u32(mask, w) && !(verbose && u32(key, w))) break;
+    const tpid = u32(key, w) >>> 16;
+    const tpidM = u32(mask, w) >>> 16;
     out.push(
       `eth_type(0x${tpid.toString(16).padStart(4, "0")}${tpidM && tpidM !== 0xffff ? `/0x${tpidM.toString(16)}` : ""})`,
     );
-    const tci = u(key, w) & 0xffff;
-    const tm = u(mask, w) & 0xffff;
+    const tci = u32(key, w) & 0xffff;
+    const tm = u32(mask, w) & 0xffff;
     const vt: string[] = [];
     if (verbose || tci & 0xfff || tm & 0xfff)
       vt.push(`vid=${tci & 0xfff}${(tm & 0xfff) !== 0xfff ? `/0x${(tm & 0xfff).toString(16)}` : ""}`);
@@ -428,15 +427,15 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
     out.push("encap(");
     close++;
   }
-  const dlType = u(key, W.DL_TYPE) & 0xffff;
-  const dlM = u(mask, W.DL_TYPE) & 0xffff;
+  const dlType = u32(key, W.DL_TYPE) & 0xffff;
+  const dlM = u32(mask, W.DL_TYPE) & 0xffff;
   if (dlM || verbose) {
     out.push(
       `eth_type(0x${dlType.toString(16).padStart(4, "0")}${dlM !== 0xffff ? `/0x${dlM.toString(16).padStart(4, "0")}` : ""})`,
     );
   }
-  const proto = u(key, PTTF) >>> 24;
-  const later = (u(key, PTTF) & 3) === 3;
+  const proto = u32(key, PTTF) >>> 24;
+  const later = (u32(key, PTTF) & 3) === 3;
   const l3 =
     dlType === EtherType.IPV4
       ? "ipv4"
@@ -462,13 +461,13 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
                 : null;
   }
   if (l4 && (verbose || anyMask(mask, l4))) out.push(`${l4}(${fieldsText(l4, key, mask, verbose)})`);
-  const tfM = u(mask, W.TCP_FLAGS) & TCP_FLAGS_MASK;
+  const tfM = u32(mask, W.TCP_FLAGS) & TCP_FLAGS_MASK;
   if (l4 === "tcp" && tfM) {
     // the userspace datapath has no tcp_flags key unless matched
-    const tf = u(key, W.TCP_FLAGS) & TCP_FLAGS_MASK;
+    const tf = u32(key, W.TCP_FLAGS) & TCP_FLAGS_MASK;
     out.push(`tcp_flags(${tfM === TCP_FLAGS_MASK ? flagsToString(TCP_FLAG_LIST, tf) : tcpFlagsToString(tf, tfM)})`);
   }
-  const tpSrc = u(key, W.TP) >>> 16;
+  const tpSrc = u32(key, W.TP) >>> 16;
   if (l4 === "icmpv6" && (tpSrc === 135 || tpSrc === 136) && (verbose || anyMask(mask, "nd"))) {
     out.push(`nd(${fieldsText("nd", key, mask, verbose)})`);
   }

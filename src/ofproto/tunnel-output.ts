@@ -20,6 +20,7 @@ import {
   tunnelDst,
   tunnelPresent,
   tunnelSrc,
+  u32,
   W,
   wordsToBig,
   type FlowKey,
@@ -58,7 +59,7 @@ export function tunnelWcInit(c: Ctx): void {
   const f = c.flow;
   wc[W.TUN_ID_HI] = ONES;
   wc[W.TUN_ID_LO] = ONES;
-  if ((f[W.TUN_DST] as number) !== 0) {
+  if (u32(f, W.TUN_DST) !== 0) {
     wc[W.TUN_SRC] = ONES;
     wc[W.TUN_DST] = ONES;
   } else
@@ -66,10 +67,10 @@ export function tunnelWcInit(c: Ctx): void {
       wc[W.TUN_IPV6_SRC + i] = ONES;
       wc[W.TUN_IPV6_DST + i] = ONES;
     }
-  let m = (wc[W.TUN_TOS_TTL_FLAGS] as number) | 0x2 | 0x4 | 0x8; // FLOW_TNL_F_DONT_FRAGMENT | CSUM | KEY
-  if ((((f[W.TUN_TOS_TTL_FLAGS] as number) >>> TUN_TOS_SHIFT) & ECN_MASK) === ECN_CE) {
+  let m = u32(wc, W.TUN_TOS_TTL_FLAGS) | 0x2 | 0x4 | 0x8; // FLOW_TNL_F_DONT_FRAGMENT | CSUM | KEY
+  if (((u32(f, W.TUN_TOS_TTL_FLAGS) >>> TUN_TOS_SHIFT) & ECN_MASK) === ECN_CE) {
     m |= 0xff << TUN_TOS_SHIFT;
-    if (c.isIp()) wc[PTTF] = (wc[PTTF] as number) | (ECN_MASK << TOS_SHIFT);
+    if (c.isIp()) wc[PTTF] = u32(wc, PTTF) | (ECN_MASK << TOS_SHIFT);
   }
   wc[W.TUN_TOS_TTL_FLAGS] = m >>> 0;
 }
@@ -79,10 +80,10 @@ export function tunnelWcInit(c: Ctx): void {
 export function tunnelProcessEcn(c: Ctx): boolean {
   const f = c.flow;
   if (!tunnelPresent(f) || !c.isIp()) return true;
-  if ((((f[W.TUN_TOS_TTL_FLAGS] as number) >>> TUN_TOS_SHIFT) & ECN_MASK) !== ECN_CE) return true;
-  const tos = ((f[PTTF] as number) >>> TOS_SHIFT) & 0xff;
+  if (((u32(f, W.TUN_TOS_TTL_FLAGS) >>> TUN_TOS_SHIFT) & ECN_MASK) !== ECN_CE) return true;
+  const tos = (u32(f, PTTF) >>> TOS_SHIFT) & 0xff;
   if ((tos & ECN_MASK) === 0) return false;
-  f[PTTF] = ((f[PTTF] as number) | (ECN_CE << TOS_SHIFT)) >>> 0;
+  f[PTTF] = (u32(f, PTTF) | (ECN_CE << TOS_SHIFT)) >>> 0;
   return true;
 }
 
@@ -95,29 +96,29 @@ export function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): Oute
   c.report("detail", "output to native tunnel");
   // tnl_port_send: the tunnel fields the port imposes; TOS/TTL inherit from the inner packet.
   const ip = c.isIp();
-  const tosNow = ((f[PTTF] as number) >>> TOS_SHIFT) & 0xff;
+  const tosNow = (u32(f, PTTF) >>> TOS_SHIFT) & 0xff;
   let tos = 0;
   if (cfg.tos === "inherit") {
     if (ip) {
-      wc[PTTF] = (wc[PTTF] as number) | (0xfc << TOS_SHIFT);
+      wc[PTTF] = u32(wc, PTTF) | (0xfc << TOS_SHIFT);
       tos = tosNow & 0xfc;
     }
   } else tos = cfg.tos;
   if (ip) {
-    wc[PTTF] = (wc[PTTF] as number) | (ECN_MASK << TOS_SHIFT);
+    wc[PTTF] = u32(wc, PTTF) | (ECN_MASK << TOS_SHIFT);
     tos |= (tosNow & ECN_MASK) === ECN_CE ? ECN_ECT0 : tosNow & ECN_MASK;
   }
   let ttl = 64;
   if (cfg.ttl === "inherit") {
     if (ip) {
-      wc[PTTF] = (wc[PTTF] as number) | (0xff << 8);
-      ttl = ((f[PTTF] as number) >>> 8) & 0xff;
+      wc[PTTF] = u32(wc, PTTF) | (0xff << 8);
+      ttl = (u32(f, PTTF) >>> 8) & 0xff;
     }
   } else ttl = cfg.ttl;
   const flowKey = wordsToBig(f, W.TUN_ID_HI, 2);
   const key = cfg.outKey === "flow" ? flowKey : cfg.outKey;
   const dst = cfg.remote ?? tunnelDst(f);
-  const mark = ((f[W.PKT_MARK] as number) | (cfg.egressPktMark ?? 0)) >>> 0;
+  const mark = (u32(f, W.PKT_MARK) | (cfg.egressPktMark ?? 0)) >>> 0;
   const route = dst === 0n ? null : env.routes.lookupMapped(dst, mark);
   const out = route === null ? null : env.bridgeOfDev(route.dev);
   if (route === null || out === null) {
@@ -182,7 +183,7 @@ function geneveOptions(f: FlowKey, env: TunnelEnv): GeneveOption[] {
   const out: GeneveOption[] = [];
   for (const m of env.tlvMap()) {
     if (m.index >= 8) continue;
-    const v = f[W.TUN_METADATA + m.index] as number;
+    const v = u32(f, W.TUN_METADATA + m.index);
     if (v === 0) continue;
     const data = new Uint8Array(m.len);
     for (let i = 0; i < 4 && i < m.len; i++) data[m.len - 1 - i] = (v >>> (8 * i)) & 0xff;
@@ -209,20 +210,20 @@ export function terminateNativeTunnel(c: Ctx, xp: XPort, env: TunnelEnv): number
     let dst: bigint;
     if (v4) {
       wc[W.NW_DST] = ONES;
-      dst = ipv4Mapped(f[W.NW_DST] as number);
+      dst = ipv4Mapped(u32(f, W.NW_DST));
     } else {
       wc.fill(ONES, W.IPV6_DST, W.IPV6_DST + 4);
       dst = wordsToBig(f, W.IPV6_DST, 4);
     }
-    wc[PTTF] = (wc[PTTF] as number) | 0xff000000 | NwFrag.ANY | NwFrag.LATER;
+    wc[PTTF] = u32(wc, PTTF) | 0xff000000 | NwFrag.ANY | NwFrag.LATER;
     const proto = c.proto();
-    if (proto === 17) wc[W.TP] = (wc[W.TP] as number) | 0xffff;
-    const frag = (f[PTTF] as number) & (NwFrag.ANY | NwFrag.LATER);
+    if (proto === 17) wc[W.TP] = u32(wc, W.TP) | 0xffff;
+    const frag = u32(f, PTTF) & (NwFrag.ANY | NwFrag.LATER);
     if (f[W.DL_DST_HI] !== mh || f[W.DL_DST_LO] !== ml || frag !== 0 || !mine(dst)) {
       return snoopNd(c, env, mine);
     }
     if (proto === 47) return env.listening(!v4, 47, 0);
-    if (proto === 17) return env.listening(!v4, 17, (f[W.TP] as number) & 0xffff);
+    if (proto === 17) return env.listening(!v4, 17, u32(f, W.TP) & 0xffff);
     return snoopNd(c, env, mine);
   }
   if (t === EtherType.ARP) {
@@ -231,13 +232,13 @@ export function terminateNativeTunnel(c: Ctx, xp: XPort, env: TunnelEnv): number
     // (OVS 3.1's megaflows show sip, tip and op matched either way, sha only for our address.)
     wc[W.NW_DST] = ONES;
     wc[W.NW_SRC] = ONES;
-    wc[PTTF] = (wc[PTTF] as number) | 0xff000000;
-    if (!mine(ipv4Mapped(f[W.NW_DST] as number))) return -1;
+    wc[PTTF] = u32(wc, PTTF) | 0xff000000;
+    if (!mine(ipv4Mapped(u32(f, W.NW_DST)))) return -1;
     wc[W.ARP_SHA_HI] = 0xffff;
     wc[W.ARP_SHA_LO] = ONES;
     if (c.opts.sideEffects) {
       const sha = macWordsToString(f, W.ARP_SHA_HI);
-      env.neigh.snoopArp(c.br.name, c.proto(), sha, f[W.NW_SRC] as number, f[W.NW_DST] as number);
+      env.neigh.snoopArp(c.br.name, c.proto(), sha, u32(f, W.NW_SRC), u32(f, W.NW_DST));
     }
   }
   return -1;
@@ -246,11 +247,11 @@ export function terminateNativeTunnel(c: Ctx, xp: XPort, env: TunnelEnv): number
 /** tnl_nd_snoop: a neighbour advertisement to our address teaches target -> target link address. */
 function snoopNd(c: Ctx, env: TunnelEnv, mine: (a: bigint) => boolean): number {
   const f = c.flow;
-  if (c.dlType() !== EtherType.IPV6 || c.proto() !== 58 || (f[W.TP] as number) >>> 16 !== 136) return -1;
+  if (c.dlType() !== EtherType.IPV6 || c.proto() !== 58 || u32(f, W.TP) >>> 16 !== 136) return -1;
   if (!mine(wordsToBig(f, W.IPV6_DST, 4))) return -1;
   const target = wordsToBig(f, W.ND_TARGET, 4);
   const wc = c.wc;
-  wc[W.TP] = (wc[W.TP] as number) | 0xffff0000;
+  wc[W.TP] = u32(wc, W.TP) | 0xffff0000;
   for (let i = 0; i < 4; i++) wc[W.ND_TARGET + i] = ONES;
   wc[W.ARP_THA_HI] = 0xffff;
   wc[W.ARP_THA_LO] = ONES;

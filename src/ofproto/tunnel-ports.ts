@@ -6,7 +6,7 @@
 
 import { GeneveView } from "../wire/geneve.ts";
 import { IpProto } from "../wire/numbers.ts";
-import { TUN_METADATA_WORDS, TunFlag, tunnelDst, tunnelSrc, W, wordsToBig, type FlowKey } from "../flow/key.ts";
+import { TUN_METADATA_WORDS, TunFlag, tunnelDst, tunnelSrc, u32, W, wordsToBig, type FlowKey } from "../flow/key.ts";
 import type { TlvTable } from "./ofctl-commands.ts";
 import type { TlvMapping, TunnelPort } from "./tunnel.ts";
 import type { XPort } from "./types.ts";
@@ -84,7 +84,7 @@ export class TunnelPorts<P extends XPort = XPort> {
   receivePort(vport: number, key: FlowKey): TunnelPort | null {
     const src = tunnelSrc(key);
     const dst = tunnelDst(key);
-    const hasKey = ((key[W.TUN_TOS_TTL_FLAGS] as number) & TunFlag.KEY) !== 0;
+    const hasKey = (u32(key, W.TUN_TOS_TTL_FLAGS) & TunFlag.KEY) !== 0;
     const id = hasKey ? wordsToBig(key, W.TUN_ID_HI, 2) : 0n;
     let best: TunnelPort | null = null;
     let bestScore = -1;

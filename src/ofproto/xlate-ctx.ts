@@ -3,7 +3,7 @@
 // tunnel-output.ts each do one job on it. This file imports none of them, so the parts form no
 // cycle: xlate.ts imports the three, and of the translation they import only this file.
 
-import { FLOW_WORDS, W, type FlowKey, type FlowMask } from "../flow/key.ts";
+import { FLOW_WORDS, u32, W, type FlowKey, type FlowMask } from "../flow/key.ts";
 import type { Dialect, OfAction } from "../flow/actions.ts";
 import type { OdpAction } from "../flow/odp.ts";
 import type { OfRule } from "./oftable.ts";
@@ -108,13 +108,13 @@ export class Ctx {
   }
 
   dlType(): number {
-    return (this.flow[W.DL_TYPE] as number) & 0xffff;
+    return u32(this.flow, W.DL_TYPE) & 0xffff;
   }
   isIp(): boolean {
     const t = this.dlType();
     return t === EtherType.IPV4 || t === EtherType.IPV6;
   }
   proto(): number {
-    return (this.flow[PTTF] as number) >>> 24;
+    return u32(this.flow, PTTF) >>> 24;
   }
 }
