@@ -46,7 +46,7 @@ import {
   type GeneveRepr,
 } from "../wire/geneve.ts";
 import { hashAdd, hashFinish } from "../tables/hash.ts";
-import { VLAN_CFI, W, type FlowKey } from "../flow/key.ts";
+import { u32 as keyWord, VLAN_CFI, W, type FlowKey } from "../flow/key.ts";
 import type { OdpAction, TnlPushHeader } from "../flow/odp.ts";
 
 /** Opcodes of a compiled program; each is followed by OP_LEN[op] - 1 operands. */
@@ -88,7 +88,8 @@ export class UnsupportedActionError extends Error {
 
 // --- compiling ----------------------------------------------------------------------------------
 
-const u32 = (k: FlowKey, w: number): number => k[w] as number;
+// A module-local copy of key.ts u32, which ovsRssHash calls per packet (see parse.ts on imports).
+const u32 = keyWord;
 const NO_OPTIONS = new Uint8Array(0);
 /** The packet parser's bound on IPv6 extension headers (parse.ts): every chain it walked to the
  *  upper layer walks here too. */

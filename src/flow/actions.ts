@@ -26,8 +26,9 @@ import {
   OfPort,
   type FieldSpec,
 } from "./fields.ts";
-import { W, type FlowKey, type FlowMask } from "./key.ts";
-import { FlowSyntaxError, keyValues } from "./syntax.ts";
+import { u32, W, type FlowKey, type FlowMask } from "./key.ts";
+import { EtherType } from "../wire/numbers.ts";
+import { FlowSyntaxError, hexC, keyValues } from "./syntax.ts";
 
 /** A bit range of a field, as in NXM_NX_REG0[0..7]. */
 export interface Subfield {
@@ -98,8 +99,6 @@ export function formatSubfield(sf: Subfield): string {
   return `${name}[${sf.ofs}..${sf.ofs + sf.nBits - 1}]`;
 }
 
-const hexC = (v: bigint | number): string => (BigInt(v) === 0n ? "0" : `0x${v.toString(16)}`);
-
 function checkPrereq(f: FieldSpec, what: string, match: Match | undefined, pos: number, err: Err): void {
   if (!match || prereqsOk(f.prereq, match.key, match.mask)) return;
   err(
@@ -113,8 +112,8 @@ type Match = { key: FlowKey; mask: FlowMask };
 function pushVlanMatch(m: Match, tpid: number): Match {
   const key = Uint32Array.from(m.key);
   const mask = Uint32Array.from(m.mask);
-  key[W.VLAN1] = key[W.VLAN0] as number;
-  mask[W.VLAN1] = mask[W.VLAN0] as number;
+  key[W.VLAN1] = u32(key, W.VLAN0);
+  mask[W.VLAN1] = u32(mask, W.VLAN0);
   key[W.VLAN0] = ((tpid << 16) | 0x1000) >>> 0;
   mask[W.VLAN0] = 0xffff1000 >>> 0;
   return { key, mask };
@@ -123,8 +122,8 @@ function pushVlanMatch(m: Match, tpid: number): Match {
 function popVlanMatch(m: Match): Match {
   const key = Uint32Array.from(m.key);
   const mask = Uint32Array.from(m.mask);
-  key[W.VLAN0] = key[W.VLAN1] as number;
-  mask[W.VLAN0] = mask[W.VLAN1] as number;
+  key[W.VLAN0] = u32(key, W.VLAN1);
+  mask[W.VLAN0] = u32(mask, W.VLAN1);
   key[W.VLAN1] = 0;
   mask[W.VLAN1] = 0;
   return { key, mask };
@@ -132,7 +131,7 @@ function popVlanMatch(m: Match): Match {
 
 /** The transport field a mod_tp_* rewrites, by the match's nw_proto (tcp when unknown). */
 function tpField(match: Match | undefined, dir: "src" | "dst"): string {
-  const proto = match ? (match.key[W.NW_PROTO_TOS_TTL_FRAG] as number) >>> 24 : 6;
+  const proto = match ? u32(match.key, W.NW_PROTO_TOS_TTL_FRAG) >>> 24 : 6;
   return `${proto === 17 ? "udp" : proto === 132 ? "sctp" : "tcp"}_${dir}`;
 }
 
@@ -245,7 +244,7 @@ export function parseActions(text: string, start = 0, end = text.length, match?:
         continue;
       case "push_vlan": {
         const t = parseU(value, 0xffff, vp, err, "not a valid VLAN ethertype");
-        if (t !== 0x8100 && t !== 0x88a8) err(`${value}: not a valid VLAN ethertype`, vp);
+        if (t !== EtherType.VLAN && t !== EtherType.QINQ) err(`${value}: not a valid VLAN ethertype`, vp);
         out.push({ type: "push_vlan", ethertype: t });
         // Later actions are checked against the flow with the tag (OVS ofpacts_check updates the
         // flow as it goes), so `push_vlan,set_field:…->vlan_vid` is valid on an untagged match.
@@ -384,7 +383,7 @@ export function parseActions(text: string, start = 0, end = text.length, match?:
 // --- printing ---------------------------------------------------------------------------------
 
 function vlanInMatch(match: Match | undefined): boolean {
-  return !!match && ((match.mask[W.VLAN0] as number) & 0x1000) !== 0 && ((match.key[W.VLAN0] as number) & 0x1000) !== 0;
+  return !!match && (u32(match.mask, W.VLAN0) & 0x1000) !== 0 && (u32(match.key, W.VLAN0) & 0x1000) !== 0;
 }
 
 /** A full-width or contiguous-masked field write as OpenFlow 1.0 REG_LOAD actions. */
@@ -519,7 +518,7 @@ export function formatActions(actions: readonly OfAction[], opts: FormatActionsO
     const a = actions[i] as OfAction;
     const next = actions[i + 1];
     // OpenFlow 1.0 has no push_vlan; OVS folds push_vlan:0x8100 + mod_vlan_vid into the latter.
-    if (dialect === "of10" && a.type === "push_vlan" && a.ethertype === 0x8100 && next?.type === "mod_vlan_vid")
+    if (dialect === "of10" && a.type === "push_vlan" && a.ethertype === EtherType.VLAN && next?.type === "mod_vlan_vid")
       continue;
     const s = formatOne(a, dialect, opts.match, vlan);
     if (s !== null) parts.push(s);

@@ -26,9 +26,19 @@
 // the rules above, not the builder's defaults, decide them.
 
 import { parseOdpKey, type OdpKey } from "./odp.ts";
-import { macWordsToString, NwFrag, SUBFIELD, VLAN_CFI, W, getField, type FlowKey } from "./key.ts";
+import {
+  ipv6WordsToString,
+  macWordsToString,
+  NwFrag,
+  SUBFIELD,
+  VLAN_CFI,
+  u32,
+  W,
+  getField,
+  type FlowKey,
+} from "./key.ts";
 import { buildPacket, type LayerSpec, type PacketSpec } from "../wire/build.ts";
-import { ipv4NumToString, ipv6ToString, toHex } from "../wire/bytes.ts";
+import { ipv4NumToString, toHex } from "../wire/bytes.ts";
 import { csumFinish, csumPartial } from "../wire/checksum.ts";
 import { EtherType, IpProto } from "../wire/numbers.ts";
 import { IcmpType } from "../wire/icmp.ts";
@@ -86,11 +96,10 @@ function composeSpec(
   l7Len: number,
   vlanLimit: number,
 ): { packet: PacketSpec; grow: (n: number) => PacketSpec } {
-  const u = (w: number): number => key[w] as number;
   let dlType = getField(key, SUBFIELD.dl_type);
   const layers: LayerSpec[] = [];
   const eth = { src: macWordsToString(key, W.DL_SRC_HI), dst: macWordsToString(key, W.DL_DST_HI) };
-  if ((mask[W.DL_TYPE] as number) === 0) {
+  if (u32(mask, W.DL_TYPE) === 0) {
     layers.push({ eth: { ...eth, type: ETH_ONLY_LEN } });
     return {
       packet: { layers },
@@ -98,7 +107,7 @@ function composeSpec(
     };
   }
   // Tags present (CFI set), outer first; each tag's TPID is written by the header before it.
-  const tags = [u(W.VLAN0), u(W.VLAN1)].filter((t) => (t & VLAN_CFI) !== 0);
+  const tags = [u32(key, W.VLAN0), u32(key, W.VLAN1)].filter((t) => (t & VLAN_CFI) !== 0);
   if (vlanLimit > 0 && tags.length > vlanLimit) {
     // odp_flow_key_to_flow() stops at the limit: the next tag's TPID is the flow's dl_type.
     dlType = (tags[vlanLimit] as number) >>> 16;
@@ -126,8 +135,8 @@ function composeSpec(
   if (dlType === EtherType.IPV4) {
     layers.push({
       ipv4: {
-        src: ipv4NumToString(u(W.NW_SRC)),
-        dst: ipv4NumToString(u(W.NW_DST)),
+        src: ipv4NumToString(u32(key, W.NW_SRC)),
+        dst: ipv4NumToString(u32(key, W.NW_DST)),
         tos,
         ttl,
         proto,
@@ -140,15 +149,15 @@ function composeSpec(
   } else if (dlType === EtherType.IPV6) {
     layers.push({
       ipv6: {
-        src: ipv6Text(key, W.IPV6_SRC),
-        dst: ipv6Text(key, W.IPV6_DST),
+        src: ipv6WordsToString(key, W.IPV6_SRC),
+        dst: ipv6WordsToString(key, W.IPV6_DST),
         tclass: tos,
         hlimit: ttl,
         proto,
         label: getField(key, SUBFIELD.ipv6_label),
       },
     });
-  } else if (dlType === EtherType.ARP || dlType === 0x8035) {
+  } else if (dlType === EtherType.ARP || dlType === EtherType.RARP) {
     // RARP too, as flow_compose
     const op = proto;
     const full = op === ARP_OP_REQUEST || op === ARP_OP_REPLY;
@@ -157,9 +166,9 @@ function composeSpec(
       arp: {
         op,
         sha: full ? macWordsToString(key, W.ARP_SHA_HI) : "00:00:00:00:00:00",
-        spa: full ? ipv4NumToString(u(W.NW_SRC)) : "0.0.0.0",
+        spa: full ? ipv4NumToString(u32(key, W.NW_SRC)) : "0.0.0.0",
         tha: full ? macWordsToString(key, W.ARP_THA_HI) : "00:00:00:00:00:00",
-        tpa: full ? ipv4NumToString(u(W.NW_DST)) : "0.0.0.0",
+        tpa: full ? ipv4NumToString(u32(key, W.NW_DST)) : "0.0.0.0",
       },
     });
   }
@@ -191,7 +200,7 @@ function composeSpec(
               type,
               code,
               rest: 0,
-              target: ipv6Text(key, W.ND_TARGET),
+              target: ipv6WordsToString(key, W.ND_TARGET),
               sll: sll === zero ? false : sll,
               tll: tll === zero ? false : tll,
             }
@@ -230,10 +239,4 @@ function composeSpec(
     return { layers: out, payload: { hex: toHex(grown) } };
   };
   return { packet, grow };
-}
-
-function ipv6Text(key: FlowKey, word: number): string {
-  const dv = new DataView(new ArrayBuffer(16));
-  for (let i = 0; i < 4; i++) dv.setUint32(4 * i, key[word + i] as number);
-  return ipv6ToString(dv, 0);
 }

@@ -48,7 +48,7 @@ import { VxlanView } from "../wire/vxlan.ts";
 const W = { ...flowKey.W } as const;
 const NwFrag = { ...flowKey.NwFrag } as const;
 const TunFlag = { ...flowKey.TunFlag } as const;
-const { FLOW_WORDS, TUN_METADATA_WORDS, VLAN_CFI, setMac } = flowKey;
+const { FLOW_WORDS, TUN_METADATA_WORDS, VLAN_CFI, setMac, tunnelPresent } = flowKey;
 const { OUTER } = offsets;
 const S = { ...offsets.S } as const;
 const P = { ...offsets.P } as const;
@@ -60,7 +60,6 @@ const IPV6_HEADER_LEN = ipv6.IPV6_HEADER_LEN;
 /** OVS's FLOW_DL_TYPE_NONE: the dl_type of an 802.3 frame without a SNAP EtherType. */
 export const FLOW_DL_TYPE_NONE = 0x05ff;
 const ETH_TYPE_MIN = 0x0600; // below this the EtherType field is an 802.3 length
-const ETH_TYPE_RARP = 0x8035;
 const IPPROTO_SCTP = 132;
 const LLC_SNAP_LEN = 8; // DSAP, SSAP, control, OUI (3), type: struct llc_snap_header
 const ARP_LEN = 28;
@@ -166,7 +165,7 @@ export class FlowExtractor {
       key[W.NW_PROTO_TOS_TTL_FRAG] = ((proto << 24) | (((vtf >>> 20) & 0xff) << 16) | (hlim << 8) | frag) >>> 0;
       if (frag & NwFrag.LATER) return;
       this.l4(dv, o, stack, proto, key);
-    } else if (dlType === EtherType.ARP || dlType === ETH_TYPE_RARP) {
+    } else if (dlType === EtherType.ARP || dlType === EtherType.RARP) {
       // The parser does not walk RARP; its header sits where ARP's would.
       const a = dlType === EtherType.ARP ? l3 : typeOff + 2;
       if (a < 0 || a + ARP_LEN > end) return;
@@ -384,9 +383,7 @@ function llcSnapType(dv: DataView, off: number, end: number): number {
 export function packetMask(key: FlowKey, mask: FlowMask = new Uint32Array(FLOW_WORDS)): FlowMask {
   mask.fill(0);
   const u = (w: number) => key[w] as number;
-  const tunDst =
-    u(W.TUN_DST) || u(W.TUN_IPV6_DST) || u(W.TUN_IPV6_DST + 1) || u(W.TUN_IPV6_DST + 2) || u(W.TUN_IPV6_DST + 3);
-  if (tunDst) {
+  if (tunnelPresent(key)) {
     if (u(W.TUN_TOS_TTL_FLAGS) & TunFlag.KEY) mask[W.TUN_ID_HI] = mask[W.TUN_ID_LO] = 0xffffffff;
     mask.fill(0xffffffff, W.TUN_SRC, W.TUN_TP + 1);
   } else if (u(W.TUN_ID_HI) || u(W.TUN_ID_LO)) {
@@ -405,7 +402,7 @@ export function packetMask(key: FlowKey, mask: FlowMask = new Uint32Array(FLOW_W
     mask[W.IPV6_LABEL] = 0xfffff;
     const t = u(W.TP) >>> 16;
     if (proto === IpProto.ICMPV6 && (t === 135 || t === 136)) mask.fill(0xffffffff, W.ARP_SHA_HI, W.ND_TARGET + 4);
-  } else if (dlType === EtherType.ARP || dlType === ETH_TYPE_RARP) {
+  } else if (dlType === EtherType.ARP || dlType === EtherType.RARP) {
     mask[W.NW_SRC] = mask[W.NW_DST] = 0xffffffff;
     mask[W.NW_PROTO_TOS_TTL_FRAG] = 0xff000000;
     mask.fill(0xffffffff, W.ARP_SHA_HI, W.ARP_THA_LO + 1);

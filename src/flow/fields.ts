@@ -11,8 +11,30 @@
 // Values are bigints here: this is tool code (parsing what a user typed), never the per-packet
 // path, and 64- and 128-bit fields (tun_id, metadata, IPv6 addresses) need them.
 
-import { FLOW_WORDS, SUBFIELD, W, type FlowKey, type FlowMask, type WordField } from "./key.ts";
-import { ipv4FromString, ipv4NumToString, ipv6FromString, ipv6ToString, viewOf } from "../wire/bytes.ts";
+import {
+  bigToWords,
+  FLOW_WORDS,
+  SUBFIELD,
+  u32,
+  W,
+  wordsToBig,
+  type FlowKey,
+  type FlowMask,
+  type WordField,
+  VLAN_CFI,
+} from "./key.ts";
+import {
+  bigFromBytes,
+  bigToBytes,
+  ipv4FromString,
+  ipv4NumToString,
+  ipv6FromString,
+  ipv6ToString,
+  macFromString,
+  macToString,
+  viewOf,
+} from "../wire/bytes.ts";
+import { EtherType } from "../wire/numbers.ts";
 
 /** Where a field's bits live in the key. */
 export type FieldLoc =
@@ -191,16 +213,13 @@ export function locBits(loc: FieldLoc): number {
 export function readLoc(key: Uint32Array, loc: FieldLoc): bigint {
   switch (loc.t) {
     case "sub": {
-      const v = (key[loc.f.word] as number) >>> loc.f.shift;
+      const v = u32(key, loc.f.word) >>> loc.f.shift;
       return BigInt(loc.f.bits === 32 ? v >>> 0 : v & ((1 << loc.f.bits) - 1));
     }
     case "mac":
-      return (BigInt((key[loc.word] as number) & 0xffff) << 32n) | BigInt(key[loc.word + 1] as number);
-    case "words": {
-      let v = 0n;
-      for (let i = 0; i < loc.n; i++) v = (v << 32n) | BigInt(key[loc.word + i] as number);
-      return v;
-    }
+      return (BigInt(u32(key, loc.word) & 0xffff) << 32n) | BigInt(u32(key, loc.word + 1));
+    case "words":
+      return wordsToBig(key, loc.word, loc.n);
   }
 }
 
@@ -213,17 +232,15 @@ export function writeLoc(key: Uint32Array, loc: FieldLoc, value: bigint, bitMask
   switch (loc.t) {
     case "sub": {
       const fm = ((loc.f.bits === 32 ? 0xffffffff : (1 << loc.f.bits) - 1) << loc.f.shift) >>> 0;
-      key[loc.f.word] = (((key[loc.f.word] as number) & ~fm) | ((Number(v) << loc.f.shift) & fm)) >>> 0;
+      key[loc.f.word] = ((u32(key, loc.f.word) & ~fm) | ((Number(v) << loc.f.shift) & fm)) >>> 0;
       return;
     }
     case "mac":
-      key[loc.word] = (((key[loc.word] as number) & 0xffff0000) | Number(v >> 32n)) >>> 0;
+      key[loc.word] = ((u32(key, loc.word) & 0xffff0000) | Number(v >> 32n)) >>> 0;
       key[loc.word + 1] = Number(v & 0xffffffffn);
       return;
     case "words":
-      for (let i = 0; i < loc.n; i++) {
-        key[loc.word + i] = Number((v >> BigInt(32 * (loc.n - 1 - i))) & 0xffffffffn);
-      }
+      bigToWords(key, loc.word, loc.n, v);
   }
 }
 
@@ -311,37 +328,27 @@ export function parseUint(text: string): bigint | null {
 }
 
 export function macBigFromString(text: string): bigint | null {
-  if (!/^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/.test(text)) return null;
-  return text.split(":").reduce((acc, p) => (acc << 8n) | BigInt(parseInt(p, 16)), 0n);
-}
-
-export function macBigToString(v: bigint): string {
-  const out: string[] = [];
-  for (let i = 5; i >= 0; i--)
-    out.push(
-      Number((v >> BigInt(8 * i)) & 0xffn)
-        .toString(16)
-        .padStart(2, "0"),
-    );
-  return out.join(":");
-}
-
-export function ipv6BigFromString(text: string): bigint | null {
-  let bytes: Uint8Array;
   try {
-    bytes = ipv6FromString(text);
+    return bigFromBytes(macFromString(text));
   } catch {
     return null;
   }
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return v;
+}
+
+export function macBigToString(v: bigint): string {
+  return macToString(viewOf(bigToBytes(v, 6)), 0);
+}
+
+export function ipv6BigFromString(text: string): bigint | null {
+  try {
+    return bigFromBytes(ipv6FromString(text));
+  } catch {
+    return null;
+  }
 }
 
 export function ipv6BigToString(v: bigint): string {
-  const b = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) b[i] = Number((v >> BigInt(8 * (15 - i))) & 0xffn);
-  return ipv6ToString(viewOf(b), 0);
+  return ipv6ToString(viewOf(bigToBytes(v, 16)), 0);
 }
 
 export function ipv4BigFromString(text: string): bigint | null {
@@ -593,18 +600,18 @@ export function formatFieldValue(f: FieldSpec, v: bigint, m?: bigint): string {
 
 /** Whether a match (key + mask) satisfies a prerequisite, as mf_are_prereqs_ok decides. */
 export function prereqsOk(p: Prereq, key: FlowKey, mask: FlowMask): boolean {
-  const dlType = (mask[W.DL_TYPE] as number) & 0xffff ? (key[W.DL_TYPE] as number) & 0xffff : -1;
-  const proto = (mask[W.NW_PROTO_TOS_TTL_FRAG] as number) >>> 24 ? (key[W.NW_PROTO_TOS_TTL_FRAG] as number) >>> 24 : -1;
-  const tpSrc = (mask[W.TP] as number) >>> 16 === 0xffff ? (key[W.TP] as number) >>> 16 : -1;
-  const ip4 = dlType === 0x0800;
-  const ip6 = dlType === 0x86dd;
+  const dlType = u32(mask, W.DL_TYPE) & 0xffff ? u32(key, W.DL_TYPE) & 0xffff : -1;
+  const proto = u32(mask, W.NW_PROTO_TOS_TTL_FRAG) >>> 24 ? u32(key, W.NW_PROTO_TOS_TTL_FRAG) >>> 24 : -1;
+  const tpSrc = u32(mask, W.TP) >>> 16 === 0xffff ? u32(key, W.TP) >>> 16 : -1;
+  const ip4 = dlType === EtherType.IPV4;
+  const ip6 = dlType === EtherType.IPV6;
   switch (p) {
     case "none":
       return true;
     case "vlan":
-      return ((mask[W.VLAN0] as number) & 0x1000) !== 0 && ((key[W.VLAN0] as number) & 0x1000) !== 0;
+      return (u32(mask, W.VLAN0) & VLAN_CFI) !== 0 && (u32(key, W.VLAN0) & VLAN_CFI) !== 0;
     case "arp":
-      return dlType === 0x0806 || dlType === 0x8035;
+      return dlType === EtherType.ARP || dlType === EtherType.RARP;
     case "ipv4":
       return ip4;
     case "ipv6":
@@ -612,7 +619,7 @@ export function prereqsOk(p: Prereq, key: FlowKey, mask: FlowMask): boolean {
     case "ip_any":
       return ip4 || ip6;
     case "ip_or_arp":
-      return ip4 || dlType === 0x0806 || dlType === 0x8035;
+      return ip4 || dlType === EtherType.ARP || dlType === EtherType.RARP;
     case "tcp":
       return (ip4 || ip6) && proto === 6;
     case "udp":

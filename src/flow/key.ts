@@ -19,6 +19,8 @@
 // - NW_FRAG: bit 0 = is a fragment, bit 1 = a later fragment (FLOW_NW_FRAG_ANY / _LATER).
 // - MACs are split as HI (first 2 bytes, in the low 16 bits) and LO (last 4 bytes).
 
+import { ipv6ToString, macFromString, macToString, viewOf } from "../wire/bytes.ts";
+
 export const W = {
   // --- metadata stage ---
   RECIRC_ID: 0,
@@ -96,7 +98,7 @@ export interface WordField {
 }
 
 export function getField(key: FlowKey, f: WordField): number {
-  const v = (key[f.word] as number) >>> f.shift;
+  const v = u32(key, f.word) >>> f.shift;
   return f.bits === 32 ? v >>> 0 : v & ((1 << f.bits) - 1);
 }
 
@@ -106,7 +108,7 @@ export function setField(key: FlowKey, f: WordField, value: number): void {
     return;
   }
   const m = ((1 << f.bits) - 1) << f.shift;
-  key[f.word] = (((key[f.word] as number) & ~m) | ((value << f.shift) & m)) >>> 0;
+  key[f.word] = ((u32(key, f.word) & ~m) | ((value << f.shift) & m)) >>> 0;
 }
 
 /** Packed sub-word fields, named as in Open vSwitch's ovs-fields(7). */
@@ -129,15 +131,87 @@ export const SUBFIELD = {
   tcp_flags: { word: W.TCP_FLAGS, shift: 0, bits: 12 },
 } as const satisfies Record<string, WordField>;
 
+/**
+ * A word of a key or mask. Under noUncheckedIndexedAccess `k[w]` is `number | undefined`; every
+ * `w` here is a W offset inside FLOW_WORDS, so the word is always there.
+ */
+export function u32(k: Uint32Array, w: number): number {
+  return k[w] as number;
+}
+
 /** Write a 6-byte MAC from `dv` at `off` into the HI/LO word pair starting at `hiWord`. */
 export function setMac(key: FlowKey, hiWord: number, dv: DataView, off: number): void {
   key[hiWord] = dv.getUint16(off);
   key[hiWord + 1] = dv.getUint32(off + 2);
 }
 
-export function macWordsToString(key: FlowKey, hiWord: number): string {
-  const hi = key[hiWord] as number;
-  const lo = key[hiWord + 1] as number;
-  const b = [hi >>> 8, hi & 255, lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255];
-  return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
+/** MAC text (as macFromString reads it, which throws on anything else) as its [HI, LO] words. */
+export function macWordsFromString(text: string): [hi: number, lo: number] {
+  const dv = viewOf(macFromString(text));
+  return [dv.getUint16(0), dv.getUint32(2)];
+}
+
+const MAC_SCRATCH = new DataView(new ArrayBuffer(6));
+
+/** The text of the MAC in the HI/LO pair at `hiWord` of `words` (a key, or just [hi, lo]). */
+export function macWordsToString(words: ArrayLike<number>, hiWord: number): string {
+  MAC_SCRATCH.setUint16(0, words[hiWord] as number);
+  MAC_SCRATCH.setUint32(2, words[hiWord + 1] as number);
+  return macToString(MAC_SCRATCH, 0);
+}
+
+/**
+ * 01:80:c2:00:00:00 to 01:80:c2:00:00:0f, given as HI/LO words: the IEEE 802.1D/802.1Q reserved
+ * link-local addresses (STP, LACP, LLDP, …), which a bridge never forwards.
+ */
+export function isReservedMac(hi: number, lo: number): boolean {
+  return hi === 0x0180 && (lo & 0xfffffff0) >>> 0 === 0xc2000000;
+}
+
+/** The IPv6 address in the 4 words at `w`, as RFC 5952 text. */
+export function ipv6WordsToString(key: FlowKey, w: number): string {
+  const dv = new DataView(new ArrayBuffer(16));
+  for (let i = 0; i < 4; i++) dv.setUint32(4 * i, u32(key, w + i));
+  return ipv6ToString(dv, 0);
+}
+
+/** The `n` words at `w` as one big-endian number (tun_id and metadata: 2, IPv6 addresses: 4). */
+export function wordsToBig(key: Uint32Array, w: number, n: number): bigint {
+  let v = 0n;
+  for (let i = 0; i < n; i++) v = (v << 32n) | BigInt(u32(key, w + i));
+  return v;
+}
+
+/** The low 32·n bits of `v` into the `n` words at `w`: wordsToBig's inverse. */
+export function bigToWords(key: Uint32Array, w: number, n: number, v: bigint): void {
+  for (let i = 0; i < n; i++) key[w + i] = Number((v >> BigInt(32 * (n - 1 - i))) & 0xffffffffn);
+}
+
+/** ::ffff:a.b.c.d (Open vSwitch's in6_addr_mapped_ipv4), the form tunnel addresses and routes
+ *  are kept in, so that IPv4 and IPv6 share one 128-bit space. */
+export function ipv4Mapped(v4: number): bigint {
+  return (0xffffn << 32n) | BigInt(v4 >>> 0);
+}
+
+/** flow_tnl_dst_is_set: the packet came from a tunnel (or an action set a tunnel destination). */
+export function tunnelPresent(key: FlowKey): boolean {
+  return (
+    u32(key, W.TUN_DST) !== 0 ||
+    u32(key, W.TUN_IPV6_DST) !== 0 ||
+    u32(key, W.TUN_IPV6_DST + 1) !== 0 ||
+    u32(key, W.TUN_IPV6_DST + 2) !== 0 ||
+    u32(key, W.TUN_IPV6_DST + 3) !== 0
+  );
+}
+
+/** flow_tnl_src: the tunnel source in mapped form, IPv4 when its word is set, else IPv6. */
+export function tunnelSrc(key: FlowKey): bigint {
+  const v4 = u32(key, W.TUN_SRC);
+  return v4 !== 0 ? ipv4Mapped(v4) : wordsToBig(key, W.TUN_IPV6_SRC, 4);
+}
+
+/** flow_tnl_dst: the tunnel destination in mapped form, IPv4 when its word is set, else IPv6. */
+export function tunnelDst(key: FlowKey): bigint {
+  const v4 = u32(key, W.TUN_DST);
+  return v4 !== 0 ? ipv4Mapped(v4) : wordsToBig(key, W.TUN_IPV6_DST, 4);
 }

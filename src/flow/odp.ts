@@ -18,7 +18,7 @@
 // ("raw"). formatOdpFlowLine() prints a whole dpctl/dump-flows line, including the
 // `offloaded:yes, dp:tc` fields of lib/dpctl.c format_dpif_flow().
 
-import { FLOW_WORDS, VLAN_CFI, W, type FlowKey, type FlowMask } from "./key.ts";
+import { FLOW_WORDS, tunnelPresent, u32, VLAN_CFI, W, type FlowKey, type FlowMask } from "./key.ts";
 import {
   ipv4BigFromString,
   ipv6BigFromString,
@@ -37,8 +37,9 @@ import {
   flagsToString,
   type FieldLoc,
 } from "./fields.ts";
-import { ipv4NumToString } from "../wire/bytes.ts";
-import { FlowSyntaxError, splitTop } from "./syntax.ts";
+import { bigFromBytes, bigToBytes, ipv4NumToString } from "../wire/bytes.ts";
+import { EtherType } from "../wire/numbers.ts";
+import { FlowSyntaxError, hexC, splitTop } from "./syntax.ts";
 
 export interface OdpKey {
   key: FlowKey;
@@ -151,7 +152,6 @@ const IGNORED = new Set(["skb_priority", "ct_state", "ct_zone", "ct_mark", "ct_l
 
 const FRAG_NAMES: Readonly<Record<string, number>> = { no: 0, first: 1, later: 3 };
 const fragName = (v: number): string => (v & 1 ? (v & 2 ? "later" : "first") : v & 2 ? "<error>" : "no");
-const hexC = (v: bigint | number): string => (BigInt(v) === 0n ? "0" : `0x${v.toString(16)}`);
 
 function parseNum(text: string): bigint | null {
   if (/^0[xX][0-9a-fA-F]+$/.test(text) || /^\d+$/.test(text)) return BigInt(text);
@@ -283,13 +283,13 @@ function parseAttrs(k: OdpKey, text: string, start: number, end: number, err: Er
       const next = parts[i + 1];
       if (next && /^\s*vlan\(/.test(next.text)) {
         // eth_type(0x8100),vlan(…),encap(…): this eth_type is the tag's TPID.
-        const word = (k.mask[W.VLAN0] as number) ? W.VLAN1 : W.VLAN0;
+        const word = u32(k.mask, W.VLAN0) ? W.VLAN1 : W.VLAN0;
         setField(k, sub(word, 16, 16), v, m);
       } else {
         setField(k, sub(W.DL_TYPE, 0, 16), v, m);
       }
     } else if (name === "vlan") {
-      const word = (k.mask[W.VLAN1] as number) || (k.mask[W.VLAN0] as number) & 0xffff ? W.VLAN1 : W.VLAN0;
+      const word = u32(k.mask, W.VLAN1) || u32(k.mask, W.VLAN0) & 0xffff ? W.VLAN1 : W.VLAN0;
       let tci = VLAN_CFI;
       let tm = VLAN_CFI;
       for (const p of splitTop(inner, innerPos)) {
@@ -380,12 +380,10 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
   const { key, mask } = k;
   const verbose = !!opts.verbose;
   const out: string[] = [];
-  const u = (a: Uint32Array, w: number) => a[w] as number;
   if (verbose) out.push("skb_priority(0/0)");
   // The tunnel attribute exists when the packet came from a tunnel (OVS: tun_dst set).
-  const tunPresent = u(key, W.TUN_DST) !== 0 || readLoc(key, words(W.TUN_IPV6_DST, 4)) !== 0n;
-  if (verbose ? tunPresent : anyMask(mask, "tunnel")) {
-    const flagsKey = u(key, W.TUN_TOS_TTL_FLAGS) & 0xf;
+  if (verbose ? tunnelPresent(key) : anyMask(mask, "tunnel")) {
+    const flagsKey = u32(key, W.TUN_TOS_TTL_FLAGS) & 0xf;
     // OVS only puts a tunnel field in the key when it is set (tun_id: the key flag; ttl always).
     const present = (f: OdpField): boolean => {
       if (!verbose) return true;
@@ -396,8 +394,8 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
     out.push(`tunnel(${fieldsText("tunnel", key, mask, verbose, present)})`);
   }
   const scalar = (name: string, fmt: Fmt, w: number): void => {
-    const v = u(key, w);
-    const m = u(mask, w);
+    const v = u32(key, w);
+    const m = u32(mask, w);
     if (!m && !verbose) return;
     out.push(`${name}(${formatValue(fmt, BigInt(v), BigInt(m), 32)})`);
   };
@@ -405,20 +403,20 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
   if (verbose) out.push("ct_state(0/0),ct_zone(0/0),ct_mark(0/0),ct_label(0/0)");
   scalar("recirc_id", "x", W.RECIRC_ID);
   if (verbose) out.push("dp_hash(0/0)");
-  if (u(mask, W.IN_PORT) || verbose) out.push(`in_port(${portText(u(key, W.IN_PORT), opts)})`);
+  if (u32(mask, W.IN_PORT) || verbose) out.push(`in_port(${portText(u32(key, W.IN_PORT), opts)})`);
   if (k.packetType) out.push("packet_type(ns=0,id=0)");
   if (verbose || anyMask(mask, "eth")) out.push(`eth(${fieldsText("eth", key, mask, verbose)})`);
   // 802.1Q: eth_type(TPID),vlan(…),encap(<the rest>)
   let close = 0;
   for (const w of [W.VLAN0, W.VLAN1]) {
-    if (!u(mask, w) && !(verbose && u(key, w))) break;
-    const tpid = u(key, w) >>> 16;
-    const tpidM = u(mask, w) >>> 16;
+    if (!u32(mask, w) && !(verbose && u32(key, w))) break;
+    const tpid = u32(key, w) >>> 16;
+    const tpidM = u32(mask, w) >>> 16;
     out.push(
       `eth_type(0x${tpid.toString(16).padStart(4, "0")}${tpidM && tpidM !== 0xffff ? `/0x${tpidM.toString(16)}` : ""})`,
     );
-    const tci = u(key, w) & 0xffff;
-    const tm = u(mask, w) & 0xffff;
+    const tci = u32(key, w) & 0xffff;
+    const tm = u32(mask, w) & 0xffff;
     const vt: string[] = [];
     if (verbose || tci & 0xfff || tm & 0xfff)
       vt.push(`vid=${tci & 0xfff}${(tm & 0xfff) !== 0xfff ? `/0x${(tm & 0xfff).toString(16)}` : ""}`);
@@ -429,17 +427,23 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
     out.push("encap(");
     close++;
   }
-  const dlType = u(key, W.DL_TYPE) & 0xffff;
-  const dlM = u(mask, W.DL_TYPE) & 0xffff;
+  const dlType = u32(key, W.DL_TYPE) & 0xffff;
+  const dlM = u32(mask, W.DL_TYPE) & 0xffff;
   if (dlM || verbose) {
     out.push(
       `eth_type(0x${dlType.toString(16).padStart(4, "0")}${dlM !== 0xffff ? `/0x${dlM.toString(16).padStart(4, "0")}` : ""})`,
     );
   }
-  const proto = u(key, PTTF) >>> 24;
-  const later = (u(key, PTTF) & 3) === 3;
+  const proto = u32(key, PTTF) >>> 24;
+  const later = (u32(key, PTTF) & 3) === 3;
   const l3 =
-    dlType === 0x0800 ? "ipv4" : dlType === 0x86dd ? "ipv6" : dlType === 0x0806 || dlType === 0x8035 ? "arp" : null;
+    dlType === EtherType.IPV4
+      ? "ipv4"
+      : dlType === EtherType.IPV6
+        ? "ipv6"
+        : dlType === EtherType.ARP || dlType === EtherType.RARP
+          ? "arp"
+          : null;
   if (l3 && (verbose || anyMask(mask, l3))) out.push(`${l3}(${fieldsText(l3, key, mask, verbose)})`);
   let l4: string | null = null;
   if ((l3 === "ipv4" || l3 === "ipv6") && !later) {
@@ -457,13 +461,13 @@ export function formatOdpKey(k: OdpKey, opts: OdpFormatOptions = {}): string {
                 : null;
   }
   if (l4 && (verbose || anyMask(mask, l4))) out.push(`${l4}(${fieldsText(l4, key, mask, verbose)})`);
-  const tfM = u(mask, W.TCP_FLAGS) & TCP_FLAGS_MASK;
+  const tfM = u32(mask, W.TCP_FLAGS) & TCP_FLAGS_MASK;
   if (l4 === "tcp" && tfM) {
     // the userspace datapath has no tcp_flags key unless matched
-    const tf = u(key, W.TCP_FLAGS) & TCP_FLAGS_MASK;
+    const tf = u32(key, W.TCP_FLAGS) & TCP_FLAGS_MASK;
     out.push(`tcp_flags(${tfM === TCP_FLAGS_MASK ? flagsToString(TCP_FLAG_LIST, tf) : tcpFlagsToString(tf, tfM)})`);
   }
-  const tpSrc = u(key, W.TP) >>> 16;
+  const tpSrc = u32(key, W.TP) >>> 16;
   if (l4 === "icmpv6" && (tpSrc === 135 || tpSrc === 136) && (verbose || anyMask(mask, "nd"))) {
     out.push(`nd(${fieldsText("nd", key, mask, verbose)})`);
   }
@@ -656,7 +660,7 @@ function parseActionsIn(text: string, start: number, end: number): OdpAction[] {
         const pcp = n("pcp", 0);
         const cfi = n("cfi", 1);
         if (vid > 4095 || pcp > 7) err("push_vlan: vid or pcp out of range", a.innerPos);
-        out.push({ type: "push_vlan", tpid: n("tpid", 0x8100), tci: (pcp << 13) | (cfi ? VLAN_CFI : 0) | vid });
+        out.push({ type: "push_vlan", tpid: n("tpid", EtherType.VLAN), tci: (pcp << 13) | (cfi ? VLAN_CFI : 0) | vid });
         break;
       }
       case "recirc":
@@ -690,8 +694,7 @@ function parseActionsIn(text: string, start: number, end: number): OdpAction[] {
 
 /** format_geneve_opts: {class=0xffff,type=0x80,len=4,0xa} per option (len in bytes of data). */
 function formatGeneveOption(o: GeneveOption): string {
-  let v = 0n;
-  for (const b of o.data) v = (v << 8n) | BigInt(b);
+  const v = bigFromBytes(o.data);
   return `{class=0x${o.cls.toString(16)},type=0x${o.type.toString(16)},len=${o.data.length}${o.data.length ? `,0x${v.toString(16)}` : ""}}`;
 }
 
@@ -703,12 +706,7 @@ function parseGeneveOptions(text: string, pos: number, err: Err): GeneveOption[]
     const len = Number(m[3]);
     if (len % 4 !== 0 || len > 124)
       return err(`tnl_push: geneve option len=${len} is not a multiple of 4 up to 124`, pos);
-    const data = new Uint8Array(len);
-    let v = m[4] === undefined ? 0n : BigInt(m[4]);
-    for (let i = len - 1; i >= 0; i--) {
-      data[i] = Number(v & 0xffn);
-      v >>= 8n;
-    }
+    const data = bigToBytes(m[4] === undefined ? 0n : BigInt(m[4]), len);
     out.push({ cls: Number(m[1]), type: Number(m[2]), data });
     if (re.lastIndex === text.length) return out;
   }
@@ -786,7 +784,7 @@ export function formatOdpActions(actions: readonly OdpAction[], opts: OdpFormatO
         }
         case "push_vlan": {
           const parts: string[] = [];
-          if (a.tpid !== 0x8100) parts.push(`tpid=0x${a.tpid.toString(16).padStart(4, "0")}`);
+          if (a.tpid !== EtherType.VLAN) parts.push(`tpid=0x${a.tpid.toString(16).padStart(4, "0")}`);
           parts.push(`vid=${a.tci & 0xfff}`, `pcp=${a.tci >>> 13}`);
           if (!(a.tci & VLAN_CFI)) parts.push("cfi=0");
           return `push_vlan(${parts.join(",")})`;

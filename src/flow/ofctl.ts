@@ -11,7 +11,8 @@
 // do the same and report that log line in `warnings`; pass `strict: true` to get an error
 // instead, which is usually what a scenario author wants.
 
-import { FLOW_WORDS, NwFrag, SUBFIELD, VLAN_CFI, W, type FlowKey, type FlowMask } from "./key.ts";
+import { FLOW_WORDS, NwFrag, SUBFIELD, u32, VLAN_CFI, W, wordsToBig, type FlowKey, type FlowMask } from "./key.ts";
+import { EtherType } from "../wire/numbers.ts";
 import {
   fieldByName,
   formatFieldValue,
@@ -29,7 +30,7 @@ import {
   TCP_FLAGS_MASK,
   TUN_FLAGS_ALL_MASK,
 } from "./fields.ts";
-import { FlowSyntaxError, keyValues } from "./syntax.ts";
+import { FlowSyntaxError, hexC, keyValues } from "./syntax.ts";
 import { packetMask } from "./extract.ts";
 import { formatActions, parseActions, type Dialect, type OfAction } from "./actions.ts";
 
@@ -74,20 +75,20 @@ export interface ParseFlowOptions {
 
 /** The protocol shorthands of ovs-ofctl(8): dl_type and, for some, nw_proto. */
 export const SHORTHANDS: Readonly<Record<string, readonly [number, number | null]>> = {
-  ip: [0x0800, null],
-  ipv4: [0x0800, null],
-  icmp: [0x0800, 1],
-  igmp: [0x0800, 2],
-  tcp: [0x0800, 6],
-  udp: [0x0800, 17],
-  sctp: [0x0800, 132],
-  ipv6: [0x86dd, null],
-  icmp6: [0x86dd, 58],
-  tcp6: [0x86dd, 6],
-  udp6: [0x86dd, 17],
-  sctp6: [0x86dd, 132],
-  arp: [0x0806, null],
-  rarp: [0x8035, null],
+  ip: [EtherType.IPV4, null],
+  ipv4: [EtherType.IPV4, null],
+  icmp: [EtherType.IPV4, 1],
+  igmp: [EtherType.IPV4, 2],
+  tcp: [EtherType.IPV4, 6],
+  udp: [EtherType.IPV4, 17],
+  sctp: [EtherType.IPV4, 132],
+  ipv6: [EtherType.IPV6, null],
+  icmp6: [EtherType.IPV6, 58],
+  tcp6: [EtherType.IPV6, 6],
+  udp6: [EtherType.IPV6, 17],
+  sctp6: [EtherType.IPV6, 132],
+  arp: [EtherType.ARP, null],
+  rarp: [EtherType.RARP, null],
 };
 
 const U16_KEYWORDS = ["idle_timeout", "hard_timeout", "importance"] as const;
@@ -274,9 +275,9 @@ export function setMatchField(
 export function normalizeMatch(m: OfMatch): string | null {
   const { key, mask } = m;
   const before = formatMatch(m);
-  const dlType = (mask[W.DL_TYPE] as number) & 0xffff ? (key[W.DL_TYPE] as number) & 0xffff : -1;
-  const proto = (key[W.NW_PROTO_TOS_TTL_FRAG] as number) >>> 24;
-  const tpSrc = (key[W.TP] as number) >>> 16;
+  const dlType = u32(mask, W.DL_TYPE) & 0xffff ? u32(key, W.DL_TYPE) & 0xffff : -1;
+  const proto = u32(key, W.NW_PROTO_TOS_TTL_FRAG) >>> 24;
+  const tpSrc = u32(key, W.TP) >>> 16;
   let nwAddr = false,
     tpAddr = false,
     nwProto = false,
@@ -285,10 +286,10 @@ export function normalizeMatch(m: OfMatch): string | null {
     arpTha = false;
   let ipv6 = false,
     ndTarget = false;
-  if (dlType === 0x0800) {
+  if (dlType === EtherType.IPV4) {
     nwProto = ipvx = nwAddr = true;
     tpAddr = proto === 6 || proto === 17 || proto === 132 || proto === 1;
-  } else if (dlType === 0x86dd) {
+  } else if (dlType === EtherType.IPV6) {
     nwProto = ipvx = ipv6 = true;
     if (proto === 6 || proto === 17 || proto === 132) tpAddr = true;
     else if (proto === 58) {
@@ -296,14 +297,14 @@ export function normalizeMatch(m: OfMatch): string | null {
       if (tpSrc === 135) ndTarget = arpSha = true;
       else if (tpSrc === 136) ndTarget = arpTha = true;
     }
-  } else if (dlType === 0x0806 || dlType === 0x8035) {
+  } else if (dlType === EtherType.ARP || dlType === EtherType.RARP) {
     nwProto = nwAddr = arpSha = arpTha = true;
   }
   if (!nwAddr) mask[W.NW_SRC] = mask[W.NW_DST] = 0;
   if (!tpAddr) mask[W.TP] = 0;
   const pttf = W.NW_PROTO_TOS_TTL_FRAG;
-  if (!nwProto) mask[pttf] = (mask[pttf] as number) & 0x00ffffff;
-  if (!ipvx) mask[pttf] = (mask[pttf] as number) & 0xff000000;
+  if (!nwProto) mask[pttf] = u32(mask, pttf) & 0x00ffffff;
+  if (!ipvx) mask[pttf] = u32(mask, pttf) & 0xff000000;
   if (!arpSha) mask[W.ARP_SHA_HI] = mask[W.ARP_SHA_LO] = 0;
   if (!arpTha) mask[W.ARP_THA_HI] = mask[W.ARP_THA_LO] = 0;
   if (!ipv6) {
@@ -312,14 +313,12 @@ export function normalizeMatch(m: OfMatch): string | null {
   }
   if (!ndTarget) mask.fill(0, W.ND_TARGET, W.ND_TARGET + 4);
   if (!(tpAddr && proto === 6)) mask[W.TCP_FLAGS] = 0;
-  for (let i = 0; i < FLOW_WORDS; i++) key[i] = (key[i] as number) & (mask[i] as number);
+  for (let i = 0; i < FLOW_WORDS; i++) key[i] = u32(key, i) & u32(mask, i);
   const after = formatMatch(m);
   return after === before ? null : `normalization changed ofp_match, details:\n pre: ${before}\npost: ${after}`;
 }
 
 // --- printing ---------------------------------------------------------------------------------
-
-const u = (k: Uint32Array, w: number) => k[w] as number;
 
 function _fmtMasked(parts: string[], name: string, f: string, v: bigint, m: bigint): void {
   if (m === 0n) return;
@@ -331,9 +330,6 @@ function be16(parts: string[], name: string, v: number, m: number): void {
   parts.push(m === 0xffff ? `${name}=${v}` : `${name}=0x${v.toString(16)}/0x${m.toString(16)}`);
 }
 
-/** C's "%#x": 0x-prefixed hex, but a bare "0" for zero. */
-const hexC = (v: bigint | number): string => (BigInt(v) === 0n ? "0" : `0x${v.toString(16)}`);
-
 function u32hex(parts: string[], name: string, v: number, m: number): void {
   if (!m) return;
   parts.push(m === 0xffffffff ? `${name}=${hexC(v)}` : `${name}=${hexC(v)}/${hexC(m)}`);
@@ -344,8 +340,8 @@ function be64(parts: string[], name: string, v: bigint, m: bigint): void {
   parts.push(m === 0xffffffffffffffffn ? `${name}=${hexC(v)}` : `${name}=${hexC(v)}/${hexC(m)}`);
 }
 
-const big2 = (k: Uint32Array, w: number) => (BigInt(u(k, w)) << 32n) | BigInt(u(k, w + 1));
-const big4 = (k: Uint32Array, w: number) => readLoc(k, { t: "words", word: w, n: 4 });
+const big2 = (k: Uint32Array, w: number) => wordsToBig(k, w, 2);
+const big4 = (k: Uint32Array, w: number) => wordsToBig(k, w, 4);
 const macAt = (k: Uint32Array, w: number) => readLoc(k, { t: "mac", word: w });
 
 function eth(parts: string[], name: string, key: Uint32Array, mask: Uint32Array, w: number): void {
@@ -368,13 +364,13 @@ export function formatMatch(m: OfMatch, priority: number = OFP_DEFAULT_PRIORITY)
   const { key, mask } = m;
   const p: string[] = [];
   if (priority !== OFP_DEFAULT_PRIORITY) p.push(`priority=${priority}`);
-  u32hex(p, "pkt_mark", u(key, W.PKT_MARK), u(mask, W.PKT_MARK));
-  if (u(mask, W.RECIRC_ID)) u32hex(p, "recirc_id", u(key, W.RECIRC_ID), u(mask, W.RECIRC_ID));
+  u32hex(p, "pkt_mark", u32(key, W.PKT_MARK), u32(mask, W.PKT_MARK));
+  if (u32(mask, W.RECIRC_ID)) u32hex(p, "recirc_id", u32(key, W.RECIRC_ID), u32(mask, W.RECIRC_ID));
   const pttf = W.NW_PROTO_TOS_TTL_FRAG;
-  const dlType = u(key, W.DL_TYPE) & 0xffff;
-  const dlTypeMasked = (u(mask, W.DL_TYPE) & 0xffff) !== 0;
-  const proto = u(key, pttf) >>> 24;
-  const protoMasked = u(mask, pttf) >>> 24 !== 0;
+  const dlType = u32(key, W.DL_TYPE) & 0xffff;
+  const dlTypeMasked = (u32(mask, W.DL_TYPE) & 0xffff) !== 0;
+  const proto = u32(key, pttf) >>> 24;
+  const protoMasked = u32(mask, pttf) >>> 24 !== 0;
   let skipType = false;
   let skipProto = false;
   if (dlTypeMasked) {
@@ -386,37 +382,38 @@ export function formatMatch(m: OfMatch, priority: number = OFP_DEFAULT_PRIORITY)
         p.push(n);
       } else p.push(plain);
     };
-    if (dlType === 0x0800) pick({ 1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 132: "sctp" }, "ip");
-    else if (dlType === 0x86dd) pick({ 58: "icmp6", 6: "tcp6", 17: "udp6", 132: "sctp6" }, "ipv6");
-    else if (dlType === 0x0806) p.push("arp");
-    else if (dlType === 0x8035) p.push("rarp");
+    if (dlType === EtherType.IPV4) pick({ 1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 132: "sctp" }, "ip");
+    else if (dlType === EtherType.IPV6) pick({ 58: "icmp6", 6: "tcp6", 17: "udp6", 132: "sctp6" }, "ipv6");
+    else if (dlType === EtherType.ARP) p.push("arp");
+    else if (dlType === EtherType.RARP) p.push("rarp");
     else skipType = false;
   }
-  for (let i = 0; i < 8; i++) u32hex(p, `reg${i}`, u(key, W.REG0 + i), u(mask, W.REG0 + i));
+  for (let i = 0; i < 8; i++) u32hex(p, `reg${i}`, u32(key, W.REG0 + i), u32(mask, W.REG0 + i));
   // format_flow_tunnel
   be64(p, "tun_id", big2(key, W.TUN_ID_HI), big2(mask, W.TUN_ID_HI));
-  ip4(p, "tun_src", u(key, W.TUN_SRC), u(mask, W.TUN_SRC));
-  ip4(p, "tun_dst", u(key, W.TUN_DST), u(mask, W.TUN_DST));
+  ip4(p, "tun_src", u32(key, W.TUN_SRC), u32(mask, W.TUN_SRC));
+  ip4(p, "tun_dst", u32(key, W.TUN_DST), u32(mask, W.TUN_DST));
   ip6(p, "tun_ipv6_src", key, mask, W.TUN_IPV6_SRC);
   ip6(p, "tun_ipv6_dst", key, mask, W.TUN_IPV6_DST);
-  const gbpK = u(key, W.TUN_GBP);
-  const gbpM = u(mask, W.TUN_GBP);
+  const gbpK = u32(key, W.TUN_GBP);
+  const gbpM = u32(mask, W.TUN_GBP);
   be16(p, "tun_gbp_id", gbpK >>> 16, gbpM >>> 16);
   if ((gbpM >>> 8) & 0xff) p.push(`tun_gbp_flags=${hexC((gbpK >>> 8) & 0xff)}`);
-  const ttfK = u(key, W.TUN_TOS_TTL_FLAGS);
-  const ttfM = u(mask, W.TUN_TOS_TTL_FLAGS);
+  const ttfK = u32(key, W.TUN_TOS_TTL_FLAGS);
+  const ttfM = u32(mask, W.TUN_TOS_TTL_FLAGS);
   if (ttfM >>> 24) p.push(`tun_tos=${(ttfK >>> 24).toString(16)}`); // OVS prints it in hex, no 0x
   if ((ttfM >>> 16) & 0xff) p.push(`tun_ttl=${(ttfK >>> 16) & 0xff}`);
   if (ttfM & TUN_FLAGS_ALL_MASK) {
     p.push(`tun_flags=${tunFlagsToString(ttfK & TUN_FLAGS_ALL_MASK, ttfM & TUN_FLAGS_ALL_MASK)}`);
   }
-  for (let i = 0; i < 8; i++) u32hex(p, `tun_metadata${i}`, u(key, W.TUN_METADATA + i), u(mask, W.TUN_METADATA + i));
+  for (let i = 0; i < 8; i++)
+    u32hex(p, `tun_metadata${i}`, u32(key, W.TUN_METADATA + i), u32(mask, W.TUN_METADATA + i));
   be64(p, "metadata", big2(key, W.METADATA_HI), big2(mask, W.METADATA_HI));
-  if (u(mask, W.IN_PORT)) p.push(`in_port=${portToString(u(key, W.IN_PORT))}`);
+  if (u32(mask, W.IN_PORT)) p.push(`in_port=${portToString(u32(key, W.IN_PORT))}`);
   for (let i = 0; i < 2; i++) {
-    const tm = u(mask, W.VLAN0 + i) & 0xffff;
+    const tm = u32(mask, W.VLAN0 + i) & 0xffff;
     if (!tm) break;
-    const tci = u(key, W.VLAN0 + i) & 0xffff;
+    const tci = u32(key, W.VLAN0 + i) & 0xffff;
     const sfx = i ? String(i) : "";
     const vidM = tm & 0x0fff;
     const pcpM = tm & 0xe000;
@@ -432,60 +429,60 @@ export function formatMatch(m: OfMatch, priority: number = OFP_DEFAULT_PRIORITY)
   eth(p, "dl_src", key, mask, W.DL_SRC_HI);
   eth(p, "dl_dst", key, mask, W.DL_DST_HI);
   if (!skipType && dlTypeMasked) p.push(`dl_type=0x${dlType.toString(16).padStart(4, "0")}`);
-  const isArp = dlType === 0x0806 || dlType === 0x8035;
-  if (dlType === 0x86dd) {
+  const isArp = dlType === EtherType.ARP || dlType === EtherType.RARP;
+  if (dlType === EtherType.IPV6) {
     ip6(p, "ipv6_src", key, mask, W.IPV6_SRC);
     ip6(p, "ipv6_dst", key, mask, W.IPV6_DST);
-    const lm = u(mask, W.IPV6_LABEL) & 0xfffff;
+    const lm = u32(mask, W.IPV6_LABEL) & 0xfffff;
     if (lm) {
-      const lv = (u(key, W.IPV6_LABEL) & 0xfffff).toString(16).padStart(5, "0");
+      const lv = (u32(key, W.IPV6_LABEL) & 0xfffff).toString(16).padStart(5, "0");
       p.push(lm === 0xfffff ? `ipv6_label=0x${lv}` : `ipv6_label=0x${lv}/0x${lm.toString(16).padStart(5, "0")}`);
     }
   } else if (isArp) {
-    ip4(p, "arp_spa", u(key, W.NW_SRC), u(mask, W.NW_SRC));
-    ip4(p, "arp_tpa", u(key, W.NW_DST), u(mask, W.NW_DST));
+    ip4(p, "arp_spa", u32(key, W.NW_SRC), u32(mask, W.NW_SRC));
+    ip4(p, "arp_tpa", u32(key, W.NW_DST), u32(mask, W.NW_DST));
   } else {
-    ip4(p, "nw_src", u(key, W.NW_SRC), u(mask, W.NW_SRC));
-    ip4(p, "nw_dst", u(key, W.NW_DST), u(mask, W.NW_DST));
+    ip4(p, "nw_src", u32(key, W.NW_SRC), u32(mask, W.NW_SRC));
+    ip4(p, "nw_dst", u32(key, W.NW_DST), u32(mask, W.NW_DST));
   }
   if (!skipProto && protoMasked) p.push(`${isArp ? "arp_op" : "nw_proto"}=${proto}`);
   if (isArp) {
     eth(p, "arp_sha", key, mask, W.ARP_SHA_HI);
     eth(p, "arp_tha", key, mask, W.ARP_THA_HI);
   }
-  const tosK = (u(key, pttf) >>> 16) & 0xff;
-  const tosM = (u(mask, pttf) >>> 16) & 0xff;
+  const tosK = (u32(key, pttf) >>> 16) & 0xff;
+  const tosM = (u32(mask, pttf) >>> 16) & 0xff;
   if (tosM & 0xfc) p.push(`nw_tos=${tosK & 0xfc}`);
   if (tosM & 0x03) p.push(`nw_ecn=${tosK & 0x03}`);
-  if ((u(mask, pttf) >>> 8) & 0xff) p.push(`nw_ttl=${(u(key, pttf) >>> 8) & 0xff}`);
-  const fragK = u(key, pttf) & 3;
-  const fragM = u(mask, pttf) & 3;
+  if ((u32(mask, pttf) >>> 8) & 0xff) p.push(`nw_ttl=${(u32(key, pttf) >>> 8) & 0xff}`);
+  const fragK = u32(key, pttf) & 3;
+  const fragM = u32(mask, pttf) & 3;
   const A = NwFrag.ANY;
   const L = NwFrag.LATER;
   if (fragM === (A | L))
     p.push(`nw_frag=${fragK & A ? (fragK & L ? "later" : "first") : fragK & L ? "<error>" : "no"}`);
   else if (fragM === A) p.push(`nw_frag=${fragK & A ? "yes" : "no"}`);
   else if (fragM === L) p.push(`nw_frag=${fragK & L ? "later" : "not_later"}`);
-  const tpK = u(key, W.TP);
-  const tpM = u(mask, W.TP);
-  if ((dlType === 0x0800 && proto === 1) || (dlType === 0x86dd && proto === 58)) {
+  const tpK = u32(key, W.TP);
+  const tpM = u32(mask, W.TP);
+  if ((dlType === EtherType.IPV4 && proto === 1) || (dlType === EtherType.IPV6 && proto === 58)) {
     be16(p, "icmp_type", tpK >>> 16, tpM >>> 16);
     be16(p, "icmp_code", tpK & 0xffff, tpM & 0xffff);
-    if (dlType === 0x86dd) {
+    if (dlType === EtherType.IPV6) {
       ip6(p, "nd_target", key, mask, W.ND_TARGET);
       eth(p, "nd_sll", key, mask, W.ARP_SHA_HI);
       eth(p, "nd_tll", key, mask, W.ARP_THA_HI);
     }
-  } else if (dlType === 0x0800 && proto === 2) {
+  } else if (dlType === EtherType.IPV4 && proto === 2) {
     be16(p, "igmp_type", tpK >>> 16, tpM >>> 16);
     be16(p, "igmp_code", tpK & 0xffff, tpM & 0xffff);
   } else {
     be16(p, "tp_src", tpK >>> 16, tpM >>> 16);
     be16(p, "tp_dst", tpK & 0xffff, tpM & 0xffff);
   }
-  const tfM = u(mask, W.TCP_FLAGS) & TCP_FLAGS_MASK;
-  if ((dlType === 0x0800 || dlType === 0x86dd) && proto === 6 && tfM) {
-    p.push(`tcp_flags=${tcpFlagsToString(u(key, W.TCP_FLAGS) & TCP_FLAGS_MASK, tfM)}`);
+  const tfM = u32(mask, W.TCP_FLAGS) & TCP_FLAGS_MASK;
+  if ((dlType === EtherType.IPV4 || dlType === EtherType.IPV6) && proto === 6 && tfM) {
+    p.push(`tcp_flags=${tcpFlagsToString(u32(key, W.TCP_FLAGS) & TCP_FLAGS_MASK, tfM)}`);
   }
   return p.join(",");
 }

@@ -1,5 +1,5 @@
-// Shared pieces of the flow languages (ofctl.ts, actions.ts, odp.ts): the error they throw, and
-// Open vSwitch's key/value tokenizer.
+// Shared pieces of the flow languages (ofctl.ts, actions.ts, odp.ts): the error they throw,
+// Open vSwitch's key/value tokenizer, and its way of printing a number in hex.
 //
 // Open vSwitch reports bad flow text as a sentence ("1.2.3.4/33: IPv4 network prefix bits not
 // between 0 and 32, inclusive"); we keep its wording and add where in the string it went wrong,
@@ -15,6 +15,9 @@ export class FlowSyntaxError extends Error {
     super(`${reason} (at character ${pos} of ${JSON.stringify(text)})`);
   }
 }
+
+/** C's "%#x", which Open vSwitch prints many values with: 0x-prefixed hex, but a bare "0" for zero. */
+export const hexC = (v: bigint | number): string => (BigInt(v) === 0n ? "0" : `0x${v.toString(16)}`);
 
 export interface KeyValue {
   key: string;

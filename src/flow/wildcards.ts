@@ -7,7 +7,7 @@
 // Also here: the megaflow mask of a translation (datapathMask) and the mask as dpctl prints it
 // (displayMask), which differ only in how a datapath flow says "no VLAN tag".
 import { EtherType, IpProto } from "../wire/numbers.ts";
-import { NwFrag, SUBFIELD, VLAN_CFI, W, getField, type FlowKey, type FlowMask } from "./key.ts";
+import { NwFrag, SUBFIELD, VLAN_CFI, u32, W, getField, type FlowKey, type FlowMask } from "./key.ts";
 
 const ONES = 0xffffffff;
 
@@ -81,11 +81,11 @@ export function datapathMask(wc: Uint32Array, key: FlowKey): Uint32Array {
   mask[W.IN_PORT] = ONES;
   mask[W.RECIRC_ID] = ONES;
   for (const w of TAG_WORDS) {
-    if (((key[w] as number) & VLAN_CFI) === 0) {
+    if ((u32(key, w) & VLAN_CFI) === 0) {
       mask[w] = ONES;
       break;
     }
-    mask[w] = ((mask[w] as number) | 0xffff0000 | VLAN_CFI) >>> 0;
+    mask[w] = (u32(mask, w) | 0xffff0000 | VLAN_CFI) >>> 0;
   }
   return mask;
 }
@@ -94,7 +94,7 @@ export function datapathMask(wc: Uint32Array, key: FlowKey): Uint32Array {
 export function displayMask(mask: Uint32Array, key: FlowKey): Uint32Array {
   const m = Uint32Array.from(mask);
   for (const w of TAG_WORDS)
-    if (((key[w] as number) & VLAN_CFI) === 0) {
+    if ((u32(key, w) & VLAN_CFI) === 0) {
       m[w] = 0;
       break;
     }

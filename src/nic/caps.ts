@@ -36,12 +36,13 @@ import {
   NwFrag,
   SUBFIELD,
   TUN_METADATA_WORDS,
+  u32,
   VLAN_CFI,
   W,
   type FlowKey,
   type FlowMask,
 } from "../flow/key.ts";
-import { FIELDS, fieldByName, prereqsOk, writeLoc, type FieldLoc, type Prereq } from "../flow/fields.ts";
+import { FIELDS, fieldByName, locBits, prereqsOk, writeLoc, type FieldLoc, type Prereq } from "../flow/fields.ts";
 import type { OdpAction } from "../flow/odp.ts";
 import { EtherType } from "../wire/numbers.ts";
 
@@ -171,8 +172,7 @@ function locOf(name: string): FieldLoc {
 }
 
 function allOnes(loc: FieldLoc): bigint {
-  const bits = loc.t === "sub" ? loc.f.bits : loc.t === "mac" ? 48 : 32 * loc.n;
-  return (1n << BigInt(bits)) - 1n;
+  return (1n << BigInt(locBits(loc))) - 1n;
 }
 
 /** The bits of `loc` as a mask in the key layout. */
@@ -191,7 +191,7 @@ export function supportedMask(caps: NicCaps): FlowMask {
   const m = new Uint32Array(FLOW_WORDS);
   for (const name of caps.matchFields) {
     const lm = locMask(locOf(name));
-    for (let w = 0; w < FLOW_WORDS; w++) m[w] = ((m[w] as number) | (lm[w] as number)) >>> 0;
+    for (let w = 0; w < FLOW_WORDS; w++) m[w] = (u32(m, w) | u32(lm, w)) >>> 0;
     // A VLAN word is TPID << 16 | TCI (key.ts); matching the tag means matching its TPID too.
     if (name === "vlan_tci") m[W.VLAN0] = 0xffffffff;
   }
@@ -228,14 +228,14 @@ function checkActions(caps: NicCaps, actions: readonly OdpAction[], inClone: boo
 
 /** Whether the VLAN word's TCI mask is one tc flower takes: VID and PCP each all or nothing. */
 function vlanMaskOk(key: FlowKey, mask: FlowMask, word: number): boolean {
-  const tci = (mask[word] as number) & 0xffff;
+  const tci = u32(mask, word) & 0xffff;
   if (tci === 0) return true;
-  if (tci === 0xffff && ((key[word] as number) & 0xffff) === 0) return true; // exact "no tag"
+  if (tci === 0xffff && (u32(key, word) & 0xffff) === 0) return true; // exact "no tag"
   const vid = tci & 0x0fff;
   const pcp = tci & 0xe000;
   return (
     (tci & VLAN_CFI) !== 0 &&
-    ((key[word] as number) & VLAN_CFI) !== 0 &&
+    (u32(key, word) & VLAN_CFI) !== 0 &&
     (vid === 0 || vid === 0x0fff) &&
     (pcp === 0 || pcp === 0xe000) &&
     (vid | pcp) !== 0
@@ -258,7 +258,7 @@ function fieldBits(name: string, prereq: Prereq, loc: FieldLoc, supported: boole
   for (let w = 0; w < FLOW_WORDS; w++)
     if (m[w] !== 0) {
       words.push(w);
-      bits.push(m[w] as number);
+      bits.push(u32(m, w));
     }
   // A VLAN field covers its tag's TPID too (key.ts: TPID << 16 | TCI).
   if (name === "vlan_tci") bits[0] = 0xffffffff;
@@ -284,7 +284,7 @@ function fieldTable(caps: NicCaps): readonly FieldBits[] {
 
 function overlaps(m: Uint32Array, f: FieldBits): boolean {
   for (let j = 0; j < f.words.length; j++)
-    if (((m[f.words[j] as number] as number) & (f.bits[j] as number)) !== 0) return true;
+    if ((u32(m, f.words[j] as number) & (f.bits[j] as number)) !== 0) return true;
   return false;
 }
 
@@ -311,10 +311,10 @@ export function checkOffload(
   for (let w = W.TUN_SRC; w < W.TUN_TOS_TTL_FLAGS; w++) if (key[w] !== 0) tunnelled = true;
   // No tunnel addresses: the tunnel mask bits are translation artefacts, which OVS clears.
   if (!tunnelled) left.fill(0, W.TUN_ID_HI, W.TUN_METADATA + TUN_METADATA_WORDS);
-  const dlType = (mask[W.DL_TYPE] as number) & 0xffff ? (key[W.DL_TYPE] as number) & 0xffff : -1;
+  const dlType = u32(mask, W.DL_TYPE) & 0xffff ? u32(key, W.DL_TYPE) & 0xffff : -1;
   if (dlType === EtherType.IPV6) {
-    const frag = key[W.NW_PROTO_TOS_TTL_FRAG] as number;
-    const fm = mask[W.NW_PROTO_TOS_TTL_FRAG] as number;
+    const frag = u32(key, W.NW_PROTO_TOS_TTL_FRAG);
+    const fm = u32(mask, W.NW_PROTO_TOS_TTL_FRAG);
     if ((fm >>> 24 && frag >>> 24 === 44) || frag & fm & NwFrag.ANY) return "match on IPv6 fragments not supported";
   }
   if (!vlanMaskOk(key, mask, W.VLAN0)) return "match on partial vlan_tci mask not supported";
@@ -330,14 +330,13 @@ export function checkOffload(
     if (!applies[i] || !f.supported || !overlaps(left, f)) continue;
     for (let j = 0; j < f.words.length; j++) {
       const w = f.words[j] as number;
-      left[w] = ((left[w] as number) & ~(f.bits[j] as number)) >>> 0;
+      left[w] = (u32(left, w) & ~(f.bits[j] as number)) >>> 0;
     }
   }
   for (let w = 0; w < FLOW_WORDS; w++) {
     if (left[w] === 0) continue;
     // Name the field: one whose prerequisites hold, else any that covers the bits.
-    const covers = (f: FieldBits) =>
-      f.words.some((x, j) => x === w && ((f.bits[j] as number) & (left[w] as number)) !== 0);
+    const covers = (f: FieldBits) => f.words.some((x, j) => x === w && ((f.bits[j] as number) & u32(left, w)) !== 0);
     const named = fields.find((f, i) => applies[i] && covers(f)) ?? fields.find(covers);
     return `match on ${named?.name ?? `key word ${w}`} not supported`;
   }

@@ -56,9 +56,19 @@ import { checkOffload, makeCaps, type NicCaps } from "./caps.ts";
 import { PacketParser } from "../wire/parse.ts";
 import * as offsets from "../wire/offsets.ts";
 import { EtherType } from "../wire/numbers.ts";
-import { ipv4FromString, macFromString } from "../wire/bytes.ts";
+import { ipv4FromString } from "../wire/bytes.ts";
+import { DEFAULT_MTU } from "../wire/ethernet.ts";
 import { FlowExtractor } from "../flow/extract.ts";
-import { FLOW_WORDS, TUN_METADATA_WORDS, W, newFlowKey, type FlowKey, type FlowMask } from "../flow/key.ts";
+import {
+  FLOW_WORDS,
+  isReservedMac,
+  macWordsFromString,
+  TUN_METADATA_WORDS,
+  W,
+  newFlowKey,
+  type FlowKey,
+  type FlowMask,
+} from "../flow/key.ts";
 import {
   ActionExecutor,
   compileActions,
@@ -126,8 +136,6 @@ export interface NicFlowDump extends NicFlowStats {
   actions: OdpAction[];
 }
 
-/** Default MTU of every vport (an Ethernet payload). */
-export const DEFAULT_MTU = 1500;
 const ETH_HEADER = 14;
 const VLAN_TAG = 4;
 
@@ -152,6 +160,7 @@ const K_DL_TYPE = W.DL_TYPE;
 const K_VLAN0 = W.VLAN0;
 const K_VLAN1 = W.VLAN1;
 const K_NW_DST = W.NW_DST;
+const reservedMac = isReservedMac;
 const R_MISS = FallbackReason.MISS;
 const R_HOST = FallbackReason.HOST;
 const R_UNCLASSIFIABLE = FallbackReason.UNCLASSIFIABLE;
@@ -419,9 +428,8 @@ export class ESwitch {
     // flows exist: those rules come first, and a miss is still the host's.
     const dHi = key[K_DL_DST_HI] as number;
     const dLo = key[K_DL_DST_LO] as number;
-    // 01:80:c2:00:00:00-0f: IEEE 802.1D/802.1Q reserved link-local addresses (STP, LACP, LLDP …),
-    // which a bridge never forwards.
-    if (dHi === 0x0180 && (dLo & 0xfffffff0) === (0xc2000000 | 0)) {
+    // Link-local control frames (STP, LACP, LLDP) are the host's: a bridge never forwards them.
+    if (reservedMac(dHi, dLo)) {
       this.fallback(vport, slot, R_HOST);
       return;
     }
@@ -638,9 +646,7 @@ export class ESwitch {
     const hi = new Int32Array(macs.length);
     const lo = new Int32Array(macs.length);
     macs.forEach((m, i) => {
-      const b = macFromString(m);
-      hi[i] = ((b[0] as number) << 8) | (b[1] as number);
-      lo[i] = ((b[2] as number) << 24) | ((b[3] as number) << 16) | ((b[4] as number) << 8) | (b[5] as number);
+      [hi[i], lo[i]] = macWordsFromString(m);
     });
     const ip = Int32Array.from(ips, (a) => {
       if (a.includes(":")) throw new Error(`${this.name}: host address ${a}: only IPv4 (ARP) addresses are checked`);

@@ -7,9 +7,10 @@
 // bits for them (commit(), keycmp_mask()), or all of a field's bits when translation never
 // consulted it.
 
-import { FLOW_WORDS, NwFrag, VLAN_CFI, W, type FlowKey, type FlowMask } from "../flow/key.ts";
+import { FLOW_WORDS, NwFrag, u32, VLAN_CFI, W, type FlowKey, type FlowMask } from "../flow/key.ts";
 import { locBits, readLoc, writeLoc, type FieldLoc } from "../flow/fields.ts";
-import { type Ctx, ETH_ARP, ETH_IPV4, ETH_IPV6, ETH_RARP, ONES, PTTF } from "./xlate-ctx.ts";
+import { type Ctx, ONES, PTTF } from "./xlate-ctx.ts";
+import { EtherType } from "../wire/numbers.ts";
 
 interface SetField {
   loc: FieldLoc;
@@ -61,8 +62,8 @@ function commitAttr(c: Ctx, attr: string, fields: readonly SetField[]): void {
 }
 
 function countVlans(k: FlowKey): number {
-  if (!((k[W.VLAN0] as number) & VLAN_CFI)) return 0;
-  return (k[W.VLAN1] as number) & VLAN_CFI ? 2 : 1;
+  if (!(u32(k, W.VLAN0) & VLAN_CFI)) return 0;
+  return u32(k, W.VLAN1) & VLAN_CFI ? 2 : 1;
 }
 
 /** Whether words [from, to) of the flow differ from the last commit (a cheap test before fields). */
@@ -84,15 +85,16 @@ export function commit(c: Ctx): void {
   )
     return;
   if (changed(c, W.DL_DST_HI, W.DL_SRC_LO + 1)) commitAttr(c, "eth", SET_ATTRS["eth"] as readonly SetField[]);
-  const dlType = (b[W.DL_TYPE] as number) & 0xffff;
-  const proto = (f[PTTF] as number) >>> 24;
-  if (dlType === ETH_IPV4 && proto) commitAttr(c, "ipv4", SET_ATTRS["ipv4"] as readonly SetField[]);
-  else if (dlType === ETH_IPV6 && proto) commitAttr(c, "ipv6", SET_ATTRS["ipv6"] as readonly SetField[]);
-  else if (dlType === ETH_ARP || dlType === ETH_RARP) commitAttr(c, "arp", SET_ATTRS["arp"] as readonly SetField[]);
-  if ((dlType === ETH_IPV4 || dlType === ETH_IPV6) && !((f[PTTF] as number) & NwFrag.LATER)) {
+  const dlType = u32(b, W.DL_TYPE) & 0xffff;
+  const proto = u32(f, PTTF) >>> 24;
+  if (dlType === EtherType.IPV4 && proto) commitAttr(c, "ipv4", SET_ATTRS["ipv4"] as readonly SetField[]);
+  else if (dlType === EtherType.IPV6 && proto) commitAttr(c, "ipv6", SET_ATTRS["ipv6"] as readonly SetField[]);
+  else if (dlType === EtherType.ARP || dlType === EtherType.RARP)
+    commitAttr(c, "arp", SET_ATTRS["arp"] as readonly SetField[]);
+  if ((dlType === EtherType.IPV4 || dlType === EtherType.IPV6) && !(u32(f, PTTF) & NwFrag.LATER)) {
     if (proto === 6 || proto === 17 || proto === 132) {
       commitAttr(c, proto === 6 ? "tcp" : proto === 17 ? "udp" : "sctp", SET_ATTRS["tp"] as readonly SetField[]);
-    } else if ((proto === 1 && dlType === ETH_IPV4) || (proto === 58 && dlType === ETH_IPV6)) {
+    } else if ((proto === 1 && dlType === EtherType.IPV4) || (proto === 58 && dlType === EtherType.IPV6)) {
       commitAttr(c, proto === 1 ? "icmp" : "icmpv6", SET_ATTRS["icmp"] as readonly SetField[]);
     }
   }
@@ -108,16 +110,16 @@ export function commit(c: Ctx): void {
     c.wc[W.VLAN0 + bn] = ONES;
   }
   for (; fn >= 0; fn--) {
-    const v = f[W.VLAN0 + fn] as number;
+    const v = u32(f, W.VLAN0 + fn);
     c.actions.push({ type: "push_vlan", tpid: v >>> 16, tci: v & 0xffff });
   }
-  b[W.VLAN0] = f[W.VLAN0] as number;
-  b[W.VLAN1] = f[W.VLAN1] as number;
+  b[W.VLAN0] = u32(f, W.VLAN0);
+  b[W.VLAN1] = u32(f, W.VLAN1);
   if (f[W.PKT_MARK] !== b[W.PKT_MARK]) {
     const key = Uint32Array.from(f);
     const mask = new Uint32Array(FLOW_WORDS);
-    mask[W.PKT_MARK] = (c.wc[W.PKT_MARK] as number) || ONES;
+    mask[W.PKT_MARK] = u32(c.wc, W.PKT_MARK) || ONES;
     c.actions.push({ type: "set", attr: "skb_mark", key, mask });
-    b[W.PKT_MARK] = f[W.PKT_MARK] as number;
+    b[W.PKT_MARK] = u32(f, W.PKT_MARK);
   }
 }

@@ -10,6 +10,8 @@
 // not refresh it; only traffic from that MAC does). When the table is full, learning a new
 // address evicts the least recently learned one (OVS's LRU list).
 
+import { macWordsFromString, macWordsToString } from "../flow/key.ts";
+
 export const MAC_DEFAULT_IDLE_SEC = 300;
 export const MAC_DEFAULT_MAX = 8192;
 
@@ -28,24 +30,6 @@ interface Slot {
 }
 
 const TWO32 = 0x100000000;
-
-function macToNum(mac: string): number {
-  const p = mac.split(":");
-  if (p.length !== 6) throw new RangeError(`${mac}: not a MAC address`);
-  let n = 0;
-  for (const b of p) {
-    const v = parseInt(b, 16);
-    if (!(v >= 0 && v <= 255) || !/^[0-9a-fA-F]{1,2}$/.test(b)) throw new RangeError(`${mac}: not a MAC address`);
-    n = n * 256 + v;
-  }
-  return n;
-}
-
-function numToMac(n: number): string {
-  const out: string[] = [];
-  for (let i = 5; i >= 0; i--) out.push((Math.floor(n / 2 ** (8 * i)) % 256).toString(16).padStart(2, "0"));
-  return out.join(":");
-}
 
 export class MacLearning {
   private readonly byVlan = new Map<number, Map<number, Slot>>();
@@ -66,8 +50,8 @@ export class MacLearning {
 
   /** Records that `mac` on `vlan` was seen on `ofport`; true when that changed the table. */
   learn(mac: string, vlan: number, ofport: number, nowMs: number): boolean {
-    const m = macToNum(mac);
-    return this.learnWords(Math.floor(m / TWO32), m % TWO32, vlan, ofport, nowMs);
+    const [hi, lo] = macWordsFromString(mac);
+    return this.learnWords(hi, lo, vlan, ofport, nowMs);
   }
 
   /** learn() with the MAC as flow-key words (hi: first 2 bytes, lo: last 4). Allocates only for a new entry. */
@@ -95,8 +79,8 @@ export class MacLearning {
 
   /** The port `mac` on `vlan` was learned on, or -1 (also -1 once the entry has aged out). */
   lookup(mac: string, vlan: number, nowMs: number): number {
-    const m = macToNum(mac);
-    return this.lookupWords(Math.floor(m / TWO32), m % TWO32, vlan, nowMs);
+    const [hi, lo] = macWordsFromString(mac);
+    return this.lookupWords(hi, lo, vlan, nowMs);
   }
 
   lookupWords(hi: number, lo: number, vlan: number, nowMs: number): number {
@@ -146,7 +130,12 @@ export class MacLearning {
     const out: MacEntry[] = [];
     for (const t of this.byVlan.values()) {
       for (const e of t.values())
-        out.push({ mac: numToMac(e.mac48), vlan: e.vlan, ofport: e.ofport, usedMs: e.usedMs });
+        out.push({
+          mac: macWordsToString([Math.floor(e.mac48 / TWO32), e.mac48 % TWO32], 0),
+          vlan: e.vlan,
+          ofport: e.ofport,
+          usedMs: e.usedMs,
+        });
     }
     return out;
   }

@@ -7,6 +7,7 @@
 
 import { parseIpMapped, formatIpMapped } from "./route.ts";
 import { macBigFromString, macBigToString } from "../flow/fields.ts";
+import { ipv4Mapped } from "../flow/key.ts";
 
 export const NEIGH_DEFAULT_AGING_S = 900; // NEIGH_ENTRY_DEFAULT_IDLE_TIME_MS / 1000
 export const NEIGH_MAX_AGING_S = 3600; // NEIGH_ENTRY_MAX_AGING_TIME_S
@@ -87,7 +88,7 @@ export class NeighTable {
   snoopArp(dev: string, op: number, sha: string, spa: number, tpa: number): boolean {
     if (op !== 2 && !(op === 1 && spa === tpa)) return false;
     if (sha === "00:00:00:00:00:00") return false;
-    this.setMapped(dev, (0xffffn << 32n) | BigInt(spa >>> 0), sha);
+    this.setMapped(dev, ipv4Mapped(spa), sha);
     return true;
   }
 

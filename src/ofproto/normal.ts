@@ -8,9 +8,10 @@
 // VLAN translation applied to the flow for the call and undone after it; the callback keeps
 // this file from importing xlate.ts, which imports it.
 
-import { VLAN_CFI, W } from "../flow/key.ts";
+import { isReservedMac, u32, VLAN_CFI, W } from "../flow/key.ts";
 import type { VlanMode, XPort } from "./types.ts";
-import { type Ctx, ETH_ARP, ONES, PTTF, TPID_8021AD, TPID_8021Q } from "./xlate-ctx.ts";
+import { type Ctx, ONES, PTTF } from "./xlate-ctx.ts";
+import { EtherType } from "../wire/numbers.ts";
 
 /** Outputs the flow as it is now to an OpenFlow port (xlate.ts outputPort). */
 export type OutputPort = (c: Ctx, ofport: number) => void;
@@ -52,20 +53,15 @@ export function portIncludesVlan(p: XPort, vid: number, vid1 = 0): boolean {
   return portTrunksVlan(p, vid);
 }
 
-/** Reserved multicast 01:80:c2:00:00:0X (802.1D), which a bridge never forwards. */
-function isReservedMac(hi: number, lo: number): boolean {
-  return hi === 0x0180 && (lo & 0xfffffff0) >>> 0 === 0xc2000000;
-}
-
 /** is_gratuitous_arp, which un-wildcards what it reads. */
 function isGratuitousArp(c: Ctx): boolean {
   const f = c.flow;
   const wc = c.wc;
-  if (c.dlType() !== ETH_ARP) return false;
+  if (c.dlType() !== EtherType.ARP) return false;
   wc[W.DL_DST_HI] = 0xffff;
   wc[W.DL_DST_LO] = ONES;
   if (f[W.DL_DST_HI] !== 0xffff || f[W.DL_DST_LO] !== ONES) return false;
-  wc[PTTF] = (wc[PTTF] as number) | 0xff000000;
+  wc[PTTF] = u32(wc, PTTF) | 0xff000000;
   const op = c.proto();
   if (op === 2) return true;
   if (op !== 1) return false;
@@ -86,21 +82,21 @@ export function xlateNormal(c: Ctx, output: OutputPort): void {
   wc[W.DL_SRC_LO] = ONES;
   wc[W.DL_DST_HI] = 0xffff;
   wc[W.DL_DST_LO] = ONES;
-  wc[W.VLAN0] = (wc[W.VLAN0] as number) | 0x0fff | VLAN_CFI;
+  wc[W.VLAN0] = u32(wc, W.VLAN0) | 0x0fff | VLAN_CFI;
 
-  const inPort = f[W.IN_PORT] as number;
+  const inPort = u32(f, W.IN_PORT);
   const inX = c.br.ports.get(inPort);
   if (inX === undefined) {
     c.report("warn", "no input bundle, dropping");
     return;
   }
   const t = c.dlType();
-  if ((t === TPID_8021Q || t === TPID_8021AD) && !((f[W.VLAN0] as number) & VLAN_CFI)) {
+  if ((t === EtherType.VLAN || t === EtherType.QINQ) && !(u32(f, W.VLAN0) & VLAN_CFI)) {
     c.report("warn", "partial VLAN tag, dropping");
     return;
   }
 
-  const v0 = f[W.VLAN0] as number;
+  const v0 = u32(f, W.VLAN0);
   const vid = v0 & 0x0fff;
   const mode = portVlanMode(inX);
   if (mode === "access" || mode === "dot1q-tunnel") {
@@ -121,7 +117,7 @@ export function xlateNormal(c: Ctx, output: OutputPort): void {
     return;
   }
   // xvlan_extract + xvlan_input_translate
-  const v1 = f[W.VLAN1] as number;
+  const v1 = u32(f, W.VLAN1);
   for (let i = 0; i < 2; i++) {
     const v = i === 0 ? v0 : v1;
     const present = (v & VLAN_CFI) !== 0 && (i === 0 || (v0 & VLAN_CFI) !== 0);
@@ -130,27 +126,27 @@ export function xlateNormal(c: Ctx, output: OutputPort): void {
     xv[3 * i + 2] = present ? v & 0xe000 : 0;
   }
   if (mode === "access" || mode === "dot1q-tunnel") {
-    xv[0] = xv[0] || TPID_8021Q;
+    xv[0] = xv[0] || EtherType.VLAN;
     xv[1] = portVlan(inX);
     xv[3] = xv[4] = xv[5] = 0;
   } else if (mode !== "trunk" && xv[1] === 0) {
-    xv[0] = xv[0] || TPID_8021Q;
+    xv[0] = xv[0] || EtherType.VLAN;
     xv[1] = portVlan(inX);
   }
   const vlan = xv[1] as number;
 
-  if (isReservedMac(f[W.DL_DST_HI] as number, f[W.DL_DST_LO] as number)) {
+  if (isReservedMac(u32(f, W.DL_DST_HI), u32(f, W.DL_DST_LO))) {
     c.report("detail", "packet has reserved destination MAC, dropping");
     return;
   }
   isGratuitousArp(c);
-  const srcHi = f[W.DL_SRC_HI] as number;
-  const srcLo = f[W.DL_SRC_LO] as number;
+  const srcHi = u32(f, W.DL_SRC_HI);
+  const srcLo = u32(f, W.DL_SRC_LO);
   if (c.opts.sideEffects && !(srcHi & 0x0100)) c.br.mac.learnWords(srcHi, srcLo, vlan, inPort, c.opts.nowMs);
 
-  const dstHi = f[W.DL_DST_HI] as number;
+  const dstHi = u32(f, W.DL_DST_HI);
   // mac_learning_lookup never answers for a multicast (or broadcast) destination.
-  const out = dstHi & 0x0100 ? -1 : c.br.mac.lookupWords(dstHi, f[W.DL_DST_LO] as number, vlan, c.opts.nowMs);
+  const out = dstHi & 0x0100 ? -1 : c.br.mac.lookupWords(dstHi, u32(f, W.DL_DST_LO), vlan, c.opts.nowMs);
   if (out >= 0) {
     const outX = c.br.ports.get(out);
     if (outX === undefined) c.report("warn", "learned port is unknown, dropping");
@@ -185,13 +181,13 @@ function outputNormal(c: Ctx, p: XPort, output: OutputPort): void {
     pcp0 = pcp1;
     t1 = vid1 = pcp1 = 0;
   }
-  const old0 = f[W.VLAN0] as number;
-  const old1 = f[W.VLAN1] as number;
+  const old0 = u32(f, W.VLAN0);
+  const old1 = u32(f, W.VLAN1);
   // xvlan_put: a tag for every non-zero TCI; an absent tag keeps its TPID with TCI 0.
   const tci0 = vid0 | pcp0;
   const tci1 = vid1 | pcp1;
-  f[W.VLAN0] = tci0 ? (((t0 || TPID_8021Q) << 16) | tci0 | VLAN_CFI) >>> 0 : ((old0 >>> 16) << 16) >>> 0;
-  f[W.VLAN1] = tci1 ? (((t1 || TPID_8021Q) << 16) | tci1 | VLAN_CFI) >>> 0 : ((old1 >>> 16) << 16) >>> 0;
+  f[W.VLAN0] = tci0 ? (((t0 || EtherType.VLAN) << 16) | tci0 | VLAN_CFI) >>> 0 : ((old0 >>> 16) << 16) >>> 0;
+  f[W.VLAN1] = tci1 ? (((t1 || EtherType.VLAN) << 16) | tci1 | VLAN_CFI) >>> 0 : ((old1 >>> 16) << 16) >>> 0;
   output(c, p.ofport);
   f[W.VLAN0] = old0;
   f[W.VLAN1] = old1;

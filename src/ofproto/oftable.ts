@@ -33,7 +33,7 @@
 // what `--rsort` prints.
 
 import { Classifier, DEFAULT_OPENFLOW_PREFIXES } from "../tables/classifier.ts";
-import { FLOW_WORDS, type FlowKey, type FlowMask } from "../flow/key.ts";
+import { FLOW_WORDS, u32, type FlowKey, type FlowMask } from "../flow/key.ts";
 import type { OfFlow, FlowModFlag } from "../flow/ofctl.ts";
 import type { OfAction } from "../flow/actions.ts";
 import { OfPort } from "../flow/fields.ts";
@@ -252,7 +252,7 @@ export class OfTables {
       const m = r.flow.match.mask;
       let disjoint = false;
       for (let i = 0; i < FLOW_WORDS; i++) {
-        if ((((key[i] as number) ^ (k[i] as number)) & (mask[i] as number) & (m[i] as number)) !== 0) {
+        if (((u32(key, i) ^ u32(k, i)) & u32(mask, i) & u32(m, i)) !== 0) {
           disjoint = true;
           break;
         }
@@ -291,9 +291,9 @@ export class OfTables {
 /** Is the rule (rk, rm) at least as specific as the criteria (ck, cm), and agreeing with them? */
 export function subsumes(ck: FlowKey, cm: FlowMask, rk: FlowKey, rm: FlowMask): boolean {
   for (let i = 0; i < FLOW_WORDS; i++) {
-    const c = cm[i] as number;
-    if ((c & ~(rm[i] as number)) !== 0) return false;
-    if ((((rk[i] as number) ^ (ck[i] as number)) & c) !== 0) return false;
+    const c = u32(cm, i);
+    if ((c & ~u32(rm, i)) !== 0) return false;
+    if (((u32(rk, i) ^ u32(ck, i)) & c) !== 0) return false;
   }
   return true;
 }

@@ -10,28 +10,22 @@
 // is not src/tables/lpm.ts (longest length always wins there): a host has a handful of routes and a
 // lookup happens at flow setup, not per packet, so an ordered scan is both faithful and cheap.
 
-import { ipv4FromString, ipv4NumToString, ipv6FromString, ipv6ToString, viewOf } from "../wire/bytes.ts";
+import { ipv4FromString, ipv4NumToString } from "../wire/bytes.ts";
+import { ipv4Mapped } from "../flow/key.ts";
+import { ipv6BigFromString, ipv6BigToString } from "../flow/fields.ts";
 
-const V4_MAPPED = 0xffffn << 32n;
 const ALL128 = (1n << 128n) - 1n;
 
 /** An IP address in OVS's mapped form (IPv4 as ::ffff:a.b.c.d), or null if the text is neither. */
 export function parseIpMapped(text: string): bigint | null {
   if (/^\d+\.\d+\.\d+\.\d+$/.test(text)) {
     try {
-      return V4_MAPPED | BigInt(ipv4FromString(text));
+      return ipv4Mapped(ipv4FromString(text));
     } catch {
       return null;
     }
   }
-  if (!text.includes(":")) return null;
-  try {
-    let v = 0n;
-    for (const b of ipv6FromString(text)) v = (v << 8n) | BigInt(b);
-    return v;
-  } catch {
-    return null;
-  }
+  return text.includes(":") ? ipv6BigFromString(text) : null;
 }
 
 export function isMappedIpv4(v: bigint): boolean {
@@ -40,10 +34,7 @@ export function isMappedIpv4(v: bigint): boolean {
 
 /** ipv6_format_mapped: dotted quad for a mapped IPv4 address, RFC 5952 text otherwise. */
 export function formatIpMapped(v: bigint): string {
-  if (isMappedIpv4(v)) return ipv4NumToString(Number(v & 0xffffffffn));
-  const b = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) b[i] = Number((v >> BigInt(8 * (15 - i))) & 0xffn);
-  return ipv6ToString(viewOf(b), 0);
+  return isMappedIpv4(v) ? ipv4NumToString(Number(v & 0xffffffffn)) : ipv6BigToString(v);
 }
 
 function mask128(plen: number): bigint {

@@ -7,7 +7,7 @@ import { emitArp, ArpOp, ARP_HEADER_LEN } from "../wire/arp.ts";
 import { emitEthernet, ETHERNET_HEADER_LEN } from "../wire/ethernet.ts";
 import { emitIpv6, IPV6_HEADER_LEN } from "../wire/ipv6.ts";
 import { emitIcmpv6, Icmpv6Type, Icmpv6View, ICMPV6_HEADER_LEN } from "../wire/icmpv6.ts";
-import { macFromString } from "../wire/bytes.ts";
+import { bigToBytes, macFromString, macToString, viewOf } from "../wire/bytes.ts";
 import { EtherType, IpProto } from "../wire/numbers.ts";
 import { formatIpMapped } from "./route.ts";
 
@@ -38,7 +38,10 @@ export function neighborSolicitation(smac: string, src: bigint, dst: bigint): Ui
   const dv = new DataView(frame.buffer);
   const low24 = Number(dst & 0xffffffn);
   const snm = `ff02::1:ff${(low24 >>> 16).toString(16).padStart(2, "0")}:${(low24 & 0xffff).toString(16)}`;
-  const dmac = `33:33:ff:${[low24 >>> 16, (low24 >>> 8) & 0xff, low24 & 0xff].map((b) => b.toString(16).padStart(2, "0")).join(":")}`;
+  const dmac = macToString(
+    viewOf(Uint8Array.of(0x33, 0x33, 0xff, low24 >>> 16, (low24 >>> 8) & 0xff, low24 & 0xff)),
+    0,
+  );
   let p = emitEthernet({ dst: dmac, src: smac, etherType: EtherType.IPV6 }, dv, 0);
   const ip = p;
   p = emitIpv6(
@@ -58,7 +61,7 @@ export function neighborSolicitation(smac: string, src: bigint, dst: bigint): Ui
   );
   const icmp = p;
   p = emitIcmpv6({ type: Icmpv6Type.NEIGHBOR_SOLICITATION, code: 0, checksum: 0, rest: 0 }, dv, p);
-  for (let i = 0; i < ND_TARGET_LEN; i++) dv.setUint8(p + i, Number((dst >> BigInt(8 * (15 - i))) & 0xffn));
+  frame.set(bigToBytes(dst, ND_TARGET_LEN), p);
   p += ND_TARGET_LEN;
   dv.setUint8(p, 1); // option type: source link-layer address
   dv.setUint8(p + 1, SLL_OPTION_LEN / 8); // length in units of 8 bytes

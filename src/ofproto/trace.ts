@@ -13,11 +13,12 @@
 // name) or as a datapath flow (`in_port(1),eth(…),…`, optionally after a datapath name), whose
 // in_port is a datapath port number mapped to the bridge port that owns it.
 
-import { FLOW_WORDS, VLAN_CFI, W, type FlowKey } from "../flow/key.ts";
+import { FLOW_WORDS, u32, VLAN_CFI, W, type FlowKey } from "../flow/key.ts";
 import { packetMask } from "../flow/extract.ts";
 import { formatOdpActions, parseOdpKey } from "../flow/odp.ts";
 import { formatMatch, parseFlow } from "../flow/ofctl.ts";
 import { FlowSyntaxError } from "../flow/syntax.ts";
+import { EtherType } from "../wire/numbers.ts";
 import type { BridgeView } from "./types.ts";
 import type { TunnelEnv } from "./tunnel.ts";
 import { translate, type TraceNode, type XlateOptions, type XlateResult } from "./xlate.ts";
@@ -86,7 +87,7 @@ function tunnelSet(flow: FlowKey): boolean {
  */
 export function formatMegaflow(flow: FlowKey, wc: Uint32Array): string {
   const key = new Uint32Array(FLOW_WORDS);
-  for (let i = 0; i < FLOW_WORDS; i++) key[i] = ((flow[i] as number) & (wc[i] as number)) >>> 0;
+  for (let i = 0; i < FLOW_WORDS; i++) key[i] = (u32(flow, i) & u32(wc, i)) >>> 0;
   const parts = formatMatch({ key, mask: wc }).split(",");
   if (wc[W.RECIRC_ID]) {
     const at = parts.findIndex((p) => p.startsWith("recirc_id="));
@@ -122,7 +123,7 @@ const looksOdp = (text: string): boolean => /^\s*[a-z_0-9]+\(/.test(text);
 export function parseTraceFlow(bridge: BridgeView, text: string, tunnels?: TunnelEnv): FlowKey {
   if (looksOdp(text)) {
     const k = parseOdpKey(text, 0, text.length).key;
-    const odp = k[W.IN_PORT] as number;
+    const odp = u32(k, W.IN_PORT);
     const xp = bridge.byOdp.get(odp) ?? tunnels?.receivePort(odp, k)?.xport;
     if (xp === undefined) throw new TraceError(`no OpenFlow port for datapath port ${odp}`);
     k[W.IN_PORT] = xp.ofport;
@@ -143,8 +144,8 @@ export function parseTraceFlow(bridge: BridgeView, text: string, tunnels?: Tunne
   }
   // A tag given by dl_vlan/vlan_tci is an 802.1Q tag (match_set_dl_vlan sets its TPID).
   for (const w of [W.VLAN0, W.VLAN1]) {
-    const v = k[w] as number;
-    if (v & VLAN_CFI && !(v >>> 16)) k[w] = ((0x8100 << 16) | (v & 0xffff)) >>> 0;
+    const v = u32(k, w);
+    if (v & VLAN_CFI && !(v >>> 16)) k[w] = ((EtherType.VLAN << 16) | (v & 0xffff)) >>> 0;
   }
   return k;
 }
@@ -174,7 +175,7 @@ export function formatTraceCommand(host: TraceHost, argv: readonly string[], opt
   if (looksOdp(text)) {
     // The datapath flow names its bridge through in_port; a leading dp name is optional.
     const k = parseOdpKey(text, 0, text.length).key;
-    const odp = k[W.IN_PORT] as number;
+    const odp = u32(k, W.IN_PORT);
     for (const b of host.bridges.values())
       if (b.byOdp.has(odp)) {
         bridge = b;

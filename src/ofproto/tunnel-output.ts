@@ -10,7 +10,21 @@
 // neighbour advertisements to us are snooped. A packet that came from a tunnel matches its tunnel
 // fields (tunnelWcInit) and has its ECN decapsulated (tunnelProcessEcn, RFC 6040).
 
-import { FLOW_WORDS, NwFrag, W, type FlowKey } from "../flow/key.ts";
+import {
+  bigToWords,
+  FLOW_WORDS,
+  ipv4Mapped,
+  macWordsFromString,
+  macWordsToString,
+  NwFrag,
+  tunnelDst,
+  tunnelPresent,
+  tunnelSrc,
+  u32,
+  W,
+  wordsToBig,
+  type FlowKey,
+} from "../flow/key.ts";
 import type { GeneveOption, OdpAction } from "../flow/odp.ts";
 import type { BridgeView, XPort } from "./types.ts";
 import {
@@ -22,7 +36,8 @@ import {
   type TunnelEnv,
   type TunnelPort,
 } from "./tunnel.ts";
-import { type Ctx, ETH_ARP, ETH_IPV4, ETH_IPV6, ONES, PTTF } from "./xlate-ctx.ts";
+import { type Ctx, ONES, PTTF } from "./xlate-ctx.ts";
+import { EtherType } from "../wire/numbers.ts";
 
 /** What a tunnel output sends: tnl_push, then the outer packet's flow through `bridge`. */
 export interface OuterPacket {
@@ -37,16 +52,6 @@ const ECN_ECT0 = 0x02;
 const TOS_SHIFT = 16; // nw_tos in PTTF
 const TUN_TOS_SHIFT = 24; // tun_tos in W.TUN_TOS_TTL_FLAGS
 
-export function tunnelPresent(k: FlowKey): boolean {
-  return (
-    (k[W.TUN_DST] as number) !== 0 ||
-    (k[W.TUN_IPV6_DST] as number) !== 0 ||
-    (k[W.TUN_IPV6_DST + 1] as number) !== 0 ||
-    (k[W.TUN_IPV6_DST + 2] as number) !== 0 ||
-    (k[W.TUN_IPV6_DST + 3] as number) !== 0
-  );
-}
-
 /** tnl_wc_init: a packet from a tunnel matches its tunnel's id, endpoints and flags (df, csum,
  *  key), and, when the outer ECN is CE, the outer TOS and the inner ECN. */
 export function tunnelWcInit(c: Ctx): void {
@@ -54,7 +59,7 @@ export function tunnelWcInit(c: Ctx): void {
   const f = c.flow;
   wc[W.TUN_ID_HI] = ONES;
   wc[W.TUN_ID_LO] = ONES;
-  if ((f[W.TUN_DST] as number) !== 0) {
+  if (u32(f, W.TUN_DST) !== 0) {
     wc[W.TUN_SRC] = ONES;
     wc[W.TUN_DST] = ONES;
   } else
@@ -62,10 +67,10 @@ export function tunnelWcInit(c: Ctx): void {
       wc[W.TUN_IPV6_SRC + i] = ONES;
       wc[W.TUN_IPV6_DST + i] = ONES;
     }
-  let m = (wc[W.TUN_TOS_TTL_FLAGS] as number) | 0x2 | 0x4 | 0x8; // FLOW_TNL_F_DONT_FRAGMENT | CSUM | KEY
-  if ((((f[W.TUN_TOS_TTL_FLAGS] as number) >>> TUN_TOS_SHIFT) & ECN_MASK) === ECN_CE) {
+  let m = u32(wc, W.TUN_TOS_TTL_FLAGS) | 0x2 | 0x4 | 0x8; // FLOW_TNL_F_DONT_FRAGMENT | CSUM | KEY
+  if (((u32(f, W.TUN_TOS_TTL_FLAGS) >>> TUN_TOS_SHIFT) & ECN_MASK) === ECN_CE) {
     m |= 0xff << TUN_TOS_SHIFT;
-    if (c.isIp()) wc[PTTF] = (wc[PTTF] as number) | (ECN_MASK << TOS_SHIFT);
+    if (c.isIp()) wc[PTTF] = u32(wc, PTTF) | (ECN_MASK << TOS_SHIFT);
   }
   wc[W.TUN_TOS_TTL_FLAGS] = m >>> 0;
 }
@@ -75,33 +80,11 @@ export function tunnelWcInit(c: Ctx): void {
 export function tunnelProcessEcn(c: Ctx): boolean {
   const f = c.flow;
   if (!tunnelPresent(f) || !c.isIp()) return true;
-  if ((((f[W.TUN_TOS_TTL_FLAGS] as number) >>> TUN_TOS_SHIFT) & ECN_MASK) !== ECN_CE) return true;
-  const tos = ((f[PTTF] as number) >>> TOS_SHIFT) & 0xff;
+  if (((u32(f, W.TUN_TOS_TTL_FLAGS) >>> TUN_TOS_SHIFT) & ECN_MASK) !== ECN_CE) return true;
+  const tos = (u32(f, PTTF) >>> TOS_SHIFT) & 0xff;
   if ((tos & ECN_MASK) === 0) return false;
-  f[PTTF] = ((f[PTTF] as number) | (ECN_CE << TOS_SHIFT)) >>> 0;
+  f[PTTF] = (u32(f, PTTF) | (ECN_CE << TOS_SHIFT)) >>> 0;
   return true;
-}
-
-function tunDst(f: FlowKey): bigint {
-  if ((f[W.TUN_DST] as number) !== 0) return (0xffffn << 32n) | BigInt(f[W.TUN_DST] as number);
-  let v = 0n;
-  for (let i = 0; i < 4; i++) v = (v << 32n) | BigInt(f[W.TUN_IPV6_DST + i] as number);
-  return v;
-}
-
-function tunSrc(f: FlowKey): bigint {
-  if ((f[W.TUN_SRC] as number) !== 0) return (0xffffn << 32n) | BigInt(f[W.TUN_SRC] as number);
-  let v = 0n;
-  for (let i = 0; i < 4; i++) v = (v << 32n) | BigInt(f[W.TUN_IPV6_SRC + i] as number);
-  return v;
-}
-
-function macWords(mac: string): [number, number] {
-  const b = mac.split(":").map((x) => parseInt(x, 16));
-  return [
-    ((b[0] as number) << 8) | (b[1] as number),
-    (((b[2] as number) << 24) | ((b[3] as number) << 16) | ((b[4] as number) << 8) | (b[5] as number)) >>> 0,
-  ];
 }
 
 /** native_tunnel_output up to the outer packet: route, neighbour, header. null when the packet
@@ -113,29 +96,29 @@ export function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): Oute
   c.report("detail", "output to native tunnel");
   // tnl_port_send: the tunnel fields the port imposes; TOS/TTL inherit from the inner packet.
   const ip = c.isIp();
-  const tosNow = ((f[PTTF] as number) >>> TOS_SHIFT) & 0xff;
+  const tosNow = (u32(f, PTTF) >>> TOS_SHIFT) & 0xff;
   let tos = 0;
   if (cfg.tos === "inherit") {
     if (ip) {
-      wc[PTTF] = (wc[PTTF] as number) | (0xfc << TOS_SHIFT);
+      wc[PTTF] = u32(wc, PTTF) | (0xfc << TOS_SHIFT);
       tos = tosNow & 0xfc;
     }
   } else tos = cfg.tos;
   if (ip) {
-    wc[PTTF] = (wc[PTTF] as number) | (ECN_MASK << TOS_SHIFT);
+    wc[PTTF] = u32(wc, PTTF) | (ECN_MASK << TOS_SHIFT);
     tos |= (tosNow & ECN_MASK) === ECN_CE ? ECN_ECT0 : tosNow & ECN_MASK;
   }
   let ttl = 64;
   if (cfg.ttl === "inherit") {
     if (ip) {
-      wc[PTTF] = (wc[PTTF] as number) | (0xff << 8);
-      ttl = ((f[PTTF] as number) >>> 8) & 0xff;
+      wc[PTTF] = u32(wc, PTTF) | (0xff << 8);
+      ttl = (u32(f, PTTF) >>> 8) & 0xff;
     }
   } else ttl = cfg.ttl;
-  const flowKey = (BigInt(f[W.TUN_ID_HI] as number) << 32n) | BigInt(f[W.TUN_ID_LO] as number);
+  const flowKey = wordsToBig(f, W.TUN_ID_HI, 2);
   const key = cfg.outKey === "flow" ? flowKey : cfg.outKey;
-  const dst = cfg.remote ?? tunDst(f);
-  const mark = ((f[W.PKT_MARK] as number) | (cfg.egressPktMark ?? 0)) >>> 0;
+  const dst = cfg.remote ?? tunnelDst(f);
+  const mark = (u32(f, W.PKT_MARK) | (cfg.egressPktMark ?? 0)) >>> 0;
   const route = dst === 0n ? null : env.routes.lookupMapped(dst, mark);
   const out = route === null ? null : env.bridgeOfDev(route.dev);
   if (route === null || out === null) {
@@ -146,7 +129,7 @@ export function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): Oute
   const nh = formatIpMapped(nextHop);
   c.report("detail", `tunneling to ${nh} via ${route.dev}`);
   const smac = out.port.mac;
-  const src = cfg.local ?? (cfg.localFlow ? tunSrc(f) : route.src);
+  const src = cfg.local ?? (cfg.localFlow ? tunnelSrc(f) : route.src);
   const n = env.neigh.lookupMapped(nextHop, out.bridge.name);
   if (n === null) {
     const v4 = isMappedIpv4(nextHop);
@@ -178,21 +161,16 @@ export function nativeTunnelOutput(c: Ctx, tp: TunnelPort, env: TunnelEnv): Oute
   // The outer packet, as propagate_tunnel_data_to_flow leaves the flow.
   const k = new Uint32Array(FLOW_WORDS);
   k[W.IN_PORT] = out.port.ofport;
-  const [dh, dl] = macWords(n.mac);
-  const [sh, sl] = macWords(smac);
-  k[W.DL_DST_HI] = dh;
-  k[W.DL_DST_LO] = dl;
-  k[W.DL_SRC_HI] = sh;
-  k[W.DL_SRC_LO] = sl;
-  k[W.DL_TYPE] = v4 ? ETH_IPV4 : ETH_IPV6;
+  [k[W.DL_DST_HI], k[W.DL_DST_LO]] = macWordsFromString(n.mac);
+  [k[W.DL_SRC_HI], k[W.DL_SRC_LO]] = macWordsFromString(smac);
+  k[W.DL_TYPE] = v4 ? EtherType.IPV4 : EtherType.IPV6;
   if (v4) {
     k[W.NW_SRC] = Number(src & 0xffffffffn);
     k[W.NW_DST] = Number(dst & 0xffffffffn);
-  } else
-    for (let i = 0; i < 4; i++) {
-      k[W.IPV6_SRC + i] = Number((src >> BigInt(96 - 32 * i)) & 0xffffffffn);
-      k[W.IPV6_DST + i] = Number((dst >> BigInt(96 - 32 * i)) & 0xffffffffn);
-    }
+  } else {
+    bigToWords(k, W.IPV6_SRC, 4, src);
+    bigToWords(k, W.IPV6_DST, 4, dst);
+  }
   const proto = cfg.kind === "gre" ? 47 : 17;
   k[PTTF] = ((proto << 24) | (tos << 16) | (ttl << 8)) >>> 0;
   if (proto === 17) k[W.TP] = cfg.dstPort;
@@ -205,7 +183,7 @@ function geneveOptions(f: FlowKey, env: TunnelEnv): GeneveOption[] {
   const out: GeneveOption[] = [];
   for (const m of env.tlvMap()) {
     if (m.index >= 8) continue;
-    const v = f[W.TUN_METADATA + m.index] as number;
+    const v = u32(f, W.TUN_METADATA + m.index);
     if (v === 0) continue;
     const data = new Uint8Array(m.len);
     for (let i = 0; i < 4 && i < m.len; i++) data[m.len - 1 - i] = (v >>> (8 * i)) & 0xff;
@@ -223,47 +201,44 @@ export function terminateNativeTunnel(c: Ctx, xp: XPort, env: TunnelEnv): number
   const t = c.dlType();
   const addrs = env.addrsOf(xp.name);
   const mine = (a: bigint): boolean => addrs.some((x) => parseIpMapped(x.split("/")[0] as string) === a);
-  if (t === ETH_IPV4 || t === ETH_IPV6) {
-    const v4 = t === ETH_IPV4;
+  if (t === EtherType.IPV4 || t === EtherType.IPV6) {
+    const v4 = t === EtherType.IPV4;
     // The listening ports' classifier: eth dst, eth type, IP dst, protocol, frag, UDP dst.
     wc[W.DL_DST_HI] = 0xffff;
     wc[W.DL_DST_LO] = ONES;
-    const [mh, ml] = macWords(xp.mac);
+    const [mh, ml] = macWordsFromString(xp.mac);
     let dst: bigint;
     if (v4) {
       wc[W.NW_DST] = ONES;
-      dst = (0xffffn << 32n) | BigInt(f[W.NW_DST] as number);
+      dst = ipv4Mapped(u32(f, W.NW_DST));
     } else {
-      dst = 0n;
-      for (let i = 0; i < 4; i++) {
-        wc[W.IPV6_DST + i] = ONES;
-        dst = (dst << 32n) | BigInt(f[W.IPV6_DST + i] as number);
-      }
+      wc.fill(ONES, W.IPV6_DST, W.IPV6_DST + 4);
+      dst = wordsToBig(f, W.IPV6_DST, 4);
     }
-    wc[PTTF] = (wc[PTTF] as number) | 0xff000000 | NwFrag.ANY | NwFrag.LATER;
+    wc[PTTF] = u32(wc, PTTF) | 0xff000000 | NwFrag.ANY | NwFrag.LATER;
     const proto = c.proto();
-    if (proto === 17) wc[W.TP] = (wc[W.TP] as number) | 0xffff;
-    const frag = (f[PTTF] as number) & (NwFrag.ANY | NwFrag.LATER);
+    if (proto === 17) wc[W.TP] = u32(wc, W.TP) | 0xffff;
+    const frag = u32(f, PTTF) & (NwFrag.ANY | NwFrag.LATER);
     if (f[W.DL_DST_HI] !== mh || f[W.DL_DST_LO] !== ml || frag !== 0 || !mine(dst)) {
       return snoopNd(c, env, mine);
     }
     if (proto === 47) return env.listening(!v4, 47, 0);
-    if (proto === 17) return env.listening(!v4, 17, (f[W.TP] as number) & 0xffff);
+    if (proto === 17) return env.listening(!v4, 17, u32(f, W.TP) & 0xffff);
     return snoopNd(c, env, mine);
   }
-  if (t === ETH_ARP) {
+  if (t === EtherType.ARP) {
     // is_neighbor_reply_correct: the ARP is for our address; tnl_arp_snoop: replies and
     // gratuitous ARPs with a sender MAC.
     // (OVS 3.1's megaflows show sip, tip and op matched either way, sha only for our address.)
     wc[W.NW_DST] = ONES;
     wc[W.NW_SRC] = ONES;
-    wc[PTTF] = (wc[PTTF] as number) | 0xff000000;
-    if (!mine((0xffffn << 32n) | BigInt(f[W.NW_DST] as number))) return -1;
+    wc[PTTF] = u32(wc, PTTF) | 0xff000000;
+    if (!mine(ipv4Mapped(u32(f, W.NW_DST)))) return -1;
     wc[W.ARP_SHA_HI] = 0xffff;
     wc[W.ARP_SHA_LO] = ONES;
     if (c.opts.sideEffects) {
-      const sha = macBigToText(f[W.ARP_SHA_HI] as number, f[W.ARP_SHA_LO] as number);
-      env.neigh.snoopArp(c.br.name, c.proto(), sha, f[W.NW_SRC] as number, f[W.NW_DST] as number);
+      const sha = macWordsToString(f, W.ARP_SHA_HI);
+      env.neigh.snoopArp(c.br.name, c.proto(), sha, u32(f, W.NW_SRC), u32(f, W.NW_DST));
     }
   }
   return -1;
@@ -272,25 +247,14 @@ export function terminateNativeTunnel(c: Ctx, xp: XPort, env: TunnelEnv): number
 /** tnl_nd_snoop: a neighbour advertisement to our address teaches target -> target link address. */
 function snoopNd(c: Ctx, env: TunnelEnv, mine: (a: bigint) => boolean): number {
   const f = c.flow;
-  if (c.dlType() !== ETH_IPV6 || c.proto() !== 58 || (f[W.TP] as number) >>> 16 !== 136) return -1;
-  let dst = 0n;
-  let target = 0n;
-  for (let i = 0; i < 4; i++) {
-    dst = (dst << 32n) | BigInt(f[W.IPV6_DST + i] as number);
-    target = (target << 32n) | BigInt(f[W.ND_TARGET + i] as number);
-  }
-  if (!mine(dst)) return -1;
+  if (c.dlType() !== EtherType.IPV6 || c.proto() !== 58 || u32(f, W.TP) >>> 16 !== 136) return -1;
+  if (!mine(wordsToBig(f, W.IPV6_DST, 4))) return -1;
+  const target = wordsToBig(f, W.ND_TARGET, 4);
   const wc = c.wc;
-  wc[W.TP] = (wc[W.TP] as number) | 0xffff0000;
+  wc[W.TP] = u32(wc, W.TP) | 0xffff0000;
   for (let i = 0; i < 4; i++) wc[W.ND_TARGET + i] = ONES;
   wc[W.ARP_THA_HI] = 0xffff;
   wc[W.ARP_THA_LO] = ONES;
-  if (c.opts.sideEffects)
-    env.neigh.snoopNa(c.br.name, target, macBigToText(f[W.ARP_THA_HI] as number, f[W.ARP_THA_LO] as number));
+  if (c.opts.sideEffects) env.neigh.snoopNa(c.br.name, target, macWordsToString(f, W.ARP_THA_HI));
   return -1;
-}
-
-function macBigToText(hi: number, lo: number): string {
-  const b = [hi >>> 8, hi & 255, lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255];
-  return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
 }

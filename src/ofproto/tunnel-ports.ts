@@ -6,7 +6,7 @@
 
 import { GeneveView } from "../wire/geneve.ts";
 import { IpProto } from "../wire/numbers.ts";
-import { TUN_METADATA_WORDS, TunFlag, W, type FlowKey } from "../flow/key.ts";
+import { TUN_METADATA_WORDS, TunFlag, tunnelDst, tunnelSrc, u32, W, wordsToBig, type FlowKey } from "../flow/key.ts";
 import type { TlvTable } from "./ofctl-commands.ts";
 import type { TlvMapping, TunnelPort } from "./tunnel.ts";
 import type { XPort } from "./types.ts";
@@ -82,10 +82,10 @@ export class TunnelPorts<P extends XPort = XPort> {
    * a local_ip that matches over none.
    */
   receivePort(vport: number, key: FlowKey): TunnelPort | null {
-    const src = tunnelAddress(key, W.TUN_SRC, W.TUN_IPV6_SRC);
-    const dst = tunnelAddress(key, W.TUN_DST, W.TUN_IPV6_DST);
-    const hasKey = ((key[W.TUN_TOS_TTL_FLAGS] as number) & TunFlag.KEY) !== 0;
-    const id = hasKey ? (BigInt(key[W.TUN_ID_HI] as number) << 32n) | BigInt(key[W.TUN_ID_LO] as number) : 0n;
+    const src = tunnelSrc(key);
+    const dst = tunnelDst(key);
+    const hasKey = (u32(key, W.TUN_TOS_TTL_FLAGS) & TunFlag.KEY) !== 0;
+    const id = hasKey ? wordsToBig(key, W.TUN_ID_HI, 2) : 0n;
     let best: TunnelPort | null = null;
     let bestScore = -1;
     for (const tp of this.byPort.values()) {
@@ -132,12 +132,4 @@ export class TunnelPorts<P extends XPort = XPort> {
       }
     }
   }
-}
-
-/** A tunnel address of the key as an IPv4-mapped or IPv6 bigint, as TunnelConfig keeps them. */
-function tunnelAddress(key: FlowKey, w4: number, w6: number): bigint {
-  if ((key[W.TUN_DST] as number) !== 0) return (0xffffn << 32n) | BigInt(key[w4] as number);
-  let v = 0n;
-  for (let i = 0; i < 4; i++) v = (v << 32n) | BigInt(key[w6 + i] as number);
-  return v;
 }

@@ -13,6 +13,7 @@ import { formatIpMapped, isMappedIpv4, parseIpMapped, type RouteTable } from "./
 import type { NeighTable } from "./neigh.ts";
 import type { BridgeView, XPort } from "./types.ts";
 import type { GeneveOption, TnlPushHeader } from "../flow/odp.ts";
+import { EtherType } from "../wire/numbers.ts";
 
 export type TunnelKind = "vxlan" | "geneve" | "gre";
 
@@ -25,7 +26,6 @@ export const VportType = { gre: 3, vxlan: 4, geneve: 5 } as const;
 /** IANA ports: VXLAN RFC 7348 §5, GENEVE RFC 8926 §3.3. GRE is IP protocol 47, no port. */
 export const DEFAULT_DST_PORT = { vxlan: 4789, geneve: 6081, gre: 0 } as const;
 const DEFAULT_TTL = 64;
-const ETH_TYPE_TEB = 0x6558; // Transparent Ethernet Bridging: NVGRE's payload (RFC 7637 §3.2)
 const VXLAN_FLAGS = 0x08000000; // I flag: the VNI is valid (RFC 7348 §5)
 const GRE_KEY = 0x2000;
 const GRE_CSUM = 0x8000;
@@ -221,7 +221,7 @@ export interface HeaderParams {
 export function buildTnlHeader(p: HeaderParams): TnlPushHeader {
   const v4 = isMappedIpv4(p.dst);
   const h: Partial<TnlPushHeader> & { size: number } = { size: 14 + (v4 ? 20 : 40), type: VportType[p.kind] };
-  h.eth = { dst: p.dmac, src: p.smac, dlType: v4 ? 0x0800 : 0x86dd };
+  h.eth = { dst: p.dmac, src: p.smac, dlType: v4 ? EtherType.IPV4 : EtherType.IPV6 };
   const proto = p.kind === "gre" ? 47 : 17;
   if (v4) {
     h.ipv4 = {
@@ -239,7 +239,7 @@ export function buildTnlHeader(p: HeaderParams): TnlPushHeader {
   if (p.kind === "gre") {
     let flags = 0;
     h.size += 4;
-    h.gre = { flags: 0, proto: ETH_TYPE_TEB };
+    h.gre = { flags: 0, proto: EtherType.TEB }; // NVGRE's payload (RFC 7637 §3.2)
     if (p.csum) {
       flags |= GRE_CSUM;
       h.gre.csum = 0;

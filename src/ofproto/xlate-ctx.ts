@@ -3,12 +3,13 @@
 // tunnel-output.ts each do one job on it. This file imports none of them, so the parts form no
 // cycle: xlate.ts imports the three, and of the translation they import only this file.
 
-import { FLOW_WORDS, W, type FlowKey, type FlowMask } from "../flow/key.ts";
+import { FLOW_WORDS, u32, W, type FlowKey, type FlowMask } from "../flow/key.ts";
 import type { Dialect, OfAction } from "../flow/actions.ts";
 import type { OdpAction } from "../flow/odp.ts";
 import type { OfRule } from "./oftable.ts";
 import type { BridgeView } from "./types.ts";
 import type { TunnelEnv } from "./tunnel.ts";
+import { EtherType } from "../wire/numbers.ts";
 
 /** OVS's MAX_DEPTH: nested resubmits to the same or an earlier table. */
 export const MAX_DEPTH = 64;
@@ -56,12 +57,6 @@ export interface XlateResult {
 
 export const ONES = 0xffffffff; // a mask word that matches exactly
 export const PTTF = W.NW_PROTO_TOS_TTL_FRAG; // nw_proto | nw_tos | nw_ttl | nw_frag (key.ts)
-export const ETH_IPV4 = 0x0800;
-export const ETH_IPV6 = 0x86dd;
-export const ETH_ARP = 0x0806;
-export const ETH_RARP = 0x8035;
-export const TPID_8021Q = 0x8100;
-export const TPID_8021AD = 0x88a8;
 
 const BASE_SCRATCH = new Uint32Array(FLOW_WORDS);
 const ORIG_SCRATCH = new Uint32Array(FLOW_WORDS);
@@ -113,13 +108,13 @@ export class Ctx {
   }
 
   dlType(): number {
-    return (this.flow[W.DL_TYPE] as number) & 0xffff;
+    return u32(this.flow, W.DL_TYPE) & 0xffff;
   }
   isIp(): boolean {
     const t = this.dlType();
-    return t === ETH_IPV4 || t === ETH_IPV6;
+    return t === EtherType.IPV4 || t === EtherType.IPV6;
   }
   proto(): number {
-    return (this.flow[PTTF] as number) >>> 24;
+    return u32(this.flow, PTTF) >>> 24;
   }
 }

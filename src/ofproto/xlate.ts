@@ -27,7 +27,7 @@
 // Control-plane code: a translation allocates its result (actions, mask, rule list, and the trace
 // tree when asked for one). The per-packet path never calls it; only upcalls and revalidation do.
 
-import { NwFrag, VLAN_CFI, W, type FlowKey, type FlowMask } from "../flow/key.ts";
+import { NwFrag, tunnelPresent, u32, VLAN_CFI, W, type FlowKey, type FlowMask } from "../flow/key.ts";
 import { formatActions, formatSubfield, type Dialect, type OfAction, type Subfield } from "../flow/actions.ts";
 import {
   field,
@@ -42,6 +42,7 @@ import {
 } from "../flow/fields.ts";
 import { controllerUserspace } from "../flow/odp.ts";
 import { formatMatch } from "../flow/ofctl.ts";
+import { hexC } from "../flow/syntax.ts";
 import type { OfRule } from "./oftable.ts";
 import type { BridgeView } from "./types.ts";
 import { commit } from "./commit.ts";
@@ -49,27 +50,21 @@ import { xlateNormal } from "./normal.ts";
 import {
   nativeTunnelOutput,
   terminateNativeTunnel,
-  tunnelPresent,
   tunnelProcessEcn,
   tunnelWcInit,
   type OuterPacket,
 } from "./tunnel-output.ts";
 import {
   Ctx,
-  ETH_ARP,
-  ETH_IPV4,
-  ETH_IPV6,
-  ETH_RARP,
   MAX_DEPTH,
   ONES,
   PTTF,
-  TPID_8021AD,
-  TPID_8021Q,
   XlateError,
   type TraceNode,
   type XlateOptions,
   type XlateResult,
 } from "./xlate-ctx.ts";
+import { EtherType } from "../wire/numbers.ts";
 
 export {
   MAX_DEPTH,
@@ -108,8 +103,6 @@ export function guessDialect(rule: OfRule): Dialect {
   return "of10";
 }
 
-const hexC = (v: bigint | number): string => (BigInt(v) === 0n ? "0" : `0x${v.toString(16)}`);
-
 // --- the translation ----------------------------------------------------------------------------
 
 // Translations in progress: native tunnel output translates the outer packet through another
@@ -124,7 +117,7 @@ export function translate(bridge: BridgeView, key: FlowKey, opts: XlateOptions):
   wc[W.IN_PORT] = ONES;
   wc[W.DL_TYPE] = 0xffff;
   wc[W.RECIRC_ID] = ONES;
-  if (c.isIp()) wc[PTTF] = (wc[PTTF] as number) | (NwFrag.ANY | NwFrag.LATER);
+  if (c.isIp()) wc[PTTF] = u32(wc, PTTF) | (NwFrag.ANY | NwFrag.LATER);
 
   if (opts.tunnels && tunnelPresent(key)) tunnelWcInit(c);
   if (c.cur !== null) {
@@ -156,17 +149,17 @@ function finishWc(c: Ctx): void {
   const wc = c.wc;
   for (let i = 0; i < 8; i++) wc[W.REG0 + i] = 0;
   wc[W.METADATA_HI] = wc[W.METADATA_LO] = 0;
-  const dlType = (c.orig[W.DL_TYPE] as number) & 0xffff;
-  const proto = (c.orig[PTTF] as number) >>> 24;
-  if ((dlType === ETH_IPV4 && proto === 1) || (dlType === ETH_IPV6 && proto === 58)) {
-    wc[W.TP] = (wc[W.TP] as number) & 0x00ff00ff;
+  const dlType = u32(c.orig, W.DL_TYPE) & 0xffff;
+  const proto = u32(c.orig, PTTF) >>> 24;
+  if ((dlType === EtherType.IPV4 && proto === 1) || (dlType === EtherType.IPV6 && proto === 58)) {
+    wc[W.TP] = u32(wc, W.TP) & 0x00ff00ff;
   }
   for (const w of [W.VLAN0, W.VLAN1]) {
-    if ((wc[w] as number) & 0xffff) wc[w] = (wc[w] as number) | VLAN_CFI;
-    const tpid = (c.orig[w] as number) >>> 16;
-    if (tpid !== TPID_8021Q && tpid !== TPID_8021AD) wc[w] = 0;
+    if (u32(wc, w) & 0xffff) wc[w] = u32(wc, w) | VLAN_CFI;
+    const tpid = u32(c.orig, w) >>> 16;
+    if (tpid !== EtherType.VLAN && tpid !== EtherType.QINQ) wc[w] = 0;
   }
-  if ((c.orig[PTTF] as number) & NwFrag.LATER) wc[W.TP] = 0;
+  if (u32(c.orig, PTTF) & NwFrag.LATER) wc[W.TP] = 0;
   // A packet that came from no tunnel has no tunnel fields to match, whatever actions did with them.
   if (!tunnelPresent(c.orig)) wc.fill(0, W.TUN_ID_HI, W.METADATA_HI);
 }
@@ -188,7 +181,7 @@ function resourceCheck(c: Ctx): boolean {
 /** Look `table` up (with in_port temporarily `inPort` when given) and run the rule found. */
 function lookupAndRun(c: Ctx, table: number, nested: boolean, inPort: number | null = null): void {
   const f = c.flow;
-  const savedIn = f[W.IN_PORT] as number;
+  const savedIn = u32(f, W.IN_PORT);
   if (inPort !== null) f[W.IN_PORT] = inPort;
   const rule = c.br.tables.lookup(table, f, c.wc);
   f[W.IN_PORT] = savedIn;
@@ -282,50 +275,50 @@ function doAction(c: Ctx, a: OfAction): boolean {
       lookupAndRun(c, a.table, true);
       return false;
     case "mod_vlan_vid": {
-      wc[W.VLAN0] = (wc[W.VLAN0] as number) | 0x0fff | VLAN_CFI;
-      const v = f[W.VLAN0] as number;
-      const tpid = v >>> 16 || TPID_8021Q;
+      wc[W.VLAN0] = u32(wc, W.VLAN0) | 0x0fff | VLAN_CFI;
+      const v = u32(f, W.VLAN0);
+      const tpid = v >>> 16 || EtherType.VLAN;
       f[W.VLAN0] = ((tpid << 16) | (v & 0xe000) | VLAN_CFI | a.vid) >>> 0;
       return false;
     }
     case "mod_vlan_pcp": {
-      wc[W.VLAN0] = (wc[W.VLAN0] as number) | 0xe000 | VLAN_CFI;
-      const v = f[W.VLAN0] as number;
-      const tpid = v >>> 16 || TPID_8021Q;
+      wc[W.VLAN0] = u32(wc, W.VLAN0) | 0xe000 | VLAN_CFI;
+      const v = u32(f, W.VLAN0);
+      const tpid = v >>> 16 || EtherType.VLAN;
       f[W.VLAN0] = ((tpid << 16) | (v & 0x0fff) | VLAN_CFI | (a.pcp << 13)) >>> 0;
       return false;
     }
     case "push_vlan": {
       // flow_push_vlan_uninit: the existing tags are now consulted (they move inwards).
-      if ((f[W.VLAN0] as number) & VLAN_CFI) wc[W.VLAN0] = ONES;
-      if ((f[W.VLAN1] as number) & VLAN_CFI) wc[W.VLAN1] = ONES;
-      f[W.VLAN1] = f[W.VLAN0] as number;
+      if (u32(f, W.VLAN0) & VLAN_CFI) wc[W.VLAN0] = ONES;
+      if (u32(f, W.VLAN1) & VLAN_CFI) wc[W.VLAN1] = ONES;
+      f[W.VLAN1] = u32(f, W.VLAN0);
       f[W.VLAN0] = ((a.ethertype << 16) | VLAN_CFI) >>> 0;
       return false;
     }
     case "pop_vlan":
       // flow_pop_vlan: with two tags the inner one moves out and has been looked at.
-      if ((f[W.VLAN0] as number) & VLAN_CFI && (f[W.VLAN1] as number) & VLAN_CFI) wc[W.VLAN1] = ONES;
-      f[W.VLAN0] = f[W.VLAN1] as number;
+      if (u32(f, W.VLAN0) & VLAN_CFI && u32(f, W.VLAN1) & VLAN_CFI) wc[W.VLAN1] = ONES;
+      f[W.VLAN0] = u32(f, W.VLAN1);
       f[W.VLAN1] = 0;
       return false;
     case "dec_ttl": {
       if (!c.isIp()) return false;
-      wc[PTTF] = (wc[PTTF] as number) | 0xff00ff00; // nw_ttl, and nw_proto as OVS does
-      const ttl = ((f[PTTF] as number) >>> 8) & 0xff;
+      wc[PTTF] = u32(wc, PTTF) | 0xff00ff00; // nw_ttl, and nw_proto as OVS does
+      const ttl = (u32(f, PTTF) >>> 8) & 0xff;
       if (ttl > 1) {
-        f[PTTF] = ((f[PTTF] as number) & ~0xff00) | ((ttl - 1) << 8);
+        f[PTTF] = (u32(f, PTTF) & ~0xff00) | ((ttl - 1) << 8);
         return false;
       }
       const ids = a.ids ?? [0];
       for (const id of ids) controller(c, "invalid_ttl", 0xffff, id);
-      c.report("warn", `${c.dlType() === ETH_IPV6 ? "IPv6" : "IPv4"} decrement TTL exception`);
+      c.report("warn", `${c.dlType() === EtherType.IPV6 ? "IPv6" : "IPv4"} decrement TTL exception`);
       return true;
     }
     case "mod_nw_ttl":
       if (!c.isIp()) return false;
-      wc[PTTF] = (wc[PTTF] as number) | 0xff00ff00;
-      f[PTTF] = ((f[PTTF] as number) & ~0xff00) | (a.ttl << 8);
+      wc[PTTF] = u32(wc, PTTF) | 0xff00ff00;
+      f[PTTF] = (u32(f, PTTF) & ~0xff00) | (a.ttl << 8);
       return false;
     case "set_field": {
       const fs = field(a.field);
@@ -342,8 +335,8 @@ function doAction(c: Ctx, a: OfAction): boolean {
         m |= BigInt(VLAN_CFI);
       } else if (fs.name === "vlan_pcp") {
         // flow_set_vlan_pcp also marks the tag present.
-        f[W.VLAN0] = (f[W.VLAN0] as number) | VLAN_CFI;
-        wc[W.VLAN0] = (wc[W.VLAN0] as number) | VLAN_CFI;
+        f[W.VLAN0] = u32(f, W.VLAN0) | VLAN_CFI;
+        wc[W.VLAN0] = u32(wc, W.VLAN0) | VLAN_CFI;
       }
       maskLoc(wc, fs.loc, m);
       writeLoc(f, fs.loc, value, m);
@@ -414,17 +407,17 @@ function prereqOk(c: Ctx, p: Prereq): boolean {
   const wc = c.wc;
   if (p === "none") return true;
   if (p === "vlan") {
-    wc[W.VLAN0] = (wc[W.VLAN0] as number) | VLAN_CFI;
-    return ((c.flow[W.VLAN0] as number) & VLAN_CFI) !== 0;
+    wc[W.VLAN0] = u32(wc, W.VLAN0) | VLAN_CFI;
+    return (u32(c.flow, W.VLAN0) & VLAN_CFI) !== 0;
   }
   const t = c.dlType();
-  const ip4 = t === ETH_IPV4;
-  const ip6 = t === ETH_IPV6;
+  const ip4 = t === EtherType.IPV4;
+  const ip6 = t === EtherType.IPV6;
   switch (p) {
     case "arp":
-      return t === ETH_ARP || t === ETH_RARP;
+      return t === EtherType.ARP || t === EtherType.RARP;
     case "ip_or_arp":
-      if (!ip4) return t === ETH_ARP || t === ETH_RARP;
+      if (!ip4) return t === EtherType.ARP || t === EtherType.RARP;
       break;
     case "ipv4":
       if (!ip4) return false;
@@ -437,9 +430,9 @@ function prereqOk(c: Ctx, p: Prereq): boolean {
   }
   // OVS 3.1 un-wildcards nw_proto for every L3/L4 rewrite (checked: ofproto/trace of mod_nw_dst
   // and mod_nw_ttl on a TCP flow shows `tcp` in the megaflow even when nothing is output).
-  wc[PTTF] = (wc[PTTF] as number) | 0xff000000;
+  wc[PTTF] = u32(wc, PTTF) | 0xff000000;
   const proto = c.proto();
-  const tpSrc = (c.flow[W.TP] as number) >>> 16;
+  const tpSrc = u32(c.flow, W.TP) >>> 16;
   switch (p) {
     case "tcp":
       return proto === 6;
@@ -498,7 +491,7 @@ function reportSubfield(c: Ctx, sf: Subfield): void {
 
 /** xlate_output_action. */
 function xlateOutput(c: Ctx, port: number): void {
-  const inPort = c.flow[W.IN_PORT] as number;
+  const inPort = u32(c.flow, W.IN_PORT);
   // Only an explicit output to one port can be the packet's last use (NORMAL, FLOOD: several).
   if (port >= OfPort.IN_PORT) c.lastAction = false;
   switch (port) {
@@ -571,7 +564,7 @@ function outputOuterPacket(c: Ctx, outer: OuterPacket): void {
 
 /** flood_packets: every port but the input one, in the bridge's port order. */
 function flood(c: Ctx, all: boolean): void {
-  const inPort = c.flow[W.IN_PORT] as number;
+  const inPort = u32(c.flow, W.IN_PORT);
   void all; // ports with OFPPC_NO_FLOOD are not modelled, so FLOOD and ALL agree
   for (const p of c.br.ports.values()) if (p.ofport !== inPort) outputPort(c, p.ofport);
 }

@@ -65,6 +65,7 @@
 // Lookups allocate nothing; insert and remove allocate freely (they are control-plane work).
 
 import { FLOW_WORDS, STAGES, W } from "../flow/key.ts";
+import { EtherType } from "../wire/numbers.ts";
 import { hashFinish, hashWordList } from "./hash.ts";
 import { PrefixTrie, plenBit } from "./trie.ts";
 import { WordMap } from "./word-map.ts";
@@ -108,12 +109,12 @@ const tunField = (name: string, word: number, words: number): PrefixField => ({
 
 /** The fields OVS accepts in Flow_Table `prefixes` (ovs-vswitchd.conf.db(5)), by key.ts word. */
 export const PREFIX_FIELDS: Readonly<Record<string, PrefixField>> = {
-  nw_src: ipField("nw_src", W.NW_SRC, 1, 0x0800),
-  nw_dst: ipField("nw_dst", W.NW_DST, 1, 0x0800),
-  ip_src: ipField("nw_src", W.NW_SRC, 1, 0x0800),
-  ip_dst: ipField("nw_dst", W.NW_DST, 1, 0x0800),
-  ipv6_src: ipField("ipv6_src", W.IPV6_SRC, 4, 0x86dd),
-  ipv6_dst: ipField("ipv6_dst", W.IPV6_DST, 4, 0x86dd),
+  nw_src: ipField("nw_src", W.NW_SRC, 1, EtherType.IPV4),
+  nw_dst: ipField("nw_dst", W.NW_DST, 1, EtherType.IPV4),
+  ip_src: ipField("nw_src", W.NW_SRC, 1, EtherType.IPV4),
+  ip_dst: ipField("nw_dst", W.NW_DST, 1, EtherType.IPV4),
+  ipv6_src: ipField("ipv6_src", W.IPV6_SRC, 4, EtherType.IPV6),
+  ipv6_dst: ipField("ipv6_dst", W.IPV6_DST, 4, EtherType.IPV6),
   tun_id: tunField("tun_id", W.TUN_ID_HI, 2),
   tun_src: tunField("tun_src", W.TUN_SRC, 1),
   tun_dst: tunField("tun_dst", W.TUN_DST, 1),

@@ -17,6 +17,24 @@ export function hex(text: string): Uint8Array {
   return out;
 }
 
+/** The bytes as one big-endian number (an address or option value of any length). */
+export function bigFromBytes(u8: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = 0; i < u8.length; i++) v = (v << 8n) | BigInt(u8[i] as number);
+  return v;
+}
+
+/** The low `n` bytes of `v`, big-endian: bigFromBytes' inverse. */
+export function bigToBytes(v: bigint, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = v;
+  for (let i = n - 1; i >= 0; i--) {
+    out[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return out;
+}
+
 export function toHex(u8: Uint8Array): string {
   let s = "";
   for (let i = 0; i < u8.length; i++) s += (u8[i] as number).toString(16).padStart(2, "0");

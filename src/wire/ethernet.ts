@@ -24,6 +24,8 @@ const F = {
   ETHER_TYPE: 12, // u16
 } as const;
 export const ETHERNET_HEADER_LEN = 14;
+/** A port's MTU until one is configured: the largest payload of an Ethernet II frame (RFC 894). */
+export const DEFAULT_MTU = 1500;
 
 const EMPTY = new DataView(new ArrayBuffer(0));
 

@@ -12,6 +12,7 @@
 // NULL (LINKTYPE_NULL, 0), 4 bytes: the AF_ value in the byte order of the capturing host.
 
 import { ParseError, type ParseErrorCode } from "./errors.ts";
+import { EtherType } from "./numbers.ts";
 
 export const LinkType = {
   NULL: 0,
@@ -115,13 +116,13 @@ export class CookedView {
         // Written in the capturing host's byte order: whichever reading is small is right.
         const be = this.dv.getUint32(this.off);
         const af = be > 0xffff ? this.dv.getUint32(this.off, true) : be;
-        if (af === AF_INET) return 0x0800;
-        return AF_INET6.includes(af) ? 0x86dd : 0;
+        if (af === AF_INET) return EtherType.IPV4;
+        return AF_INET6.includes(af) ? EtherType.IPV6 : 0;
       }
       default: {
         if (this.avail < 1) return 0;
         const version = this.dv.getUint8(this.off) >> 4;
-        return version === 4 ? 0x0800 : version === 6 ? 0x86dd : 0;
+        return version === 4 ? EtherType.IPV4 : version === 6 ? EtherType.IPV6 : 0;
       }
     }
   }

@@ -5,6 +5,7 @@
 export const EtherType = {
   IPV4: 0x0800,
   ARP: 0x0806,
+  RARP: 0x8035, // RFC 903
   TEB: 0x6558, // Transparent Ethernet Bridging: the payload is an Ethernet frame (NVGRE, GENEVE)
   VLAN: 0x8100, // 802.1Q C-tag
   IPV6: 0x86dd,

@@ -4,15 +4,16 @@
 
 import type { Decoded, DecodedLayer } from "./decode.ts";
 import { TcpFlag } from "./tcp.ts";
+import { EtherType } from "./numbers.ts";
 
 const ETHER_NAMES: Record<number, string> = {
-  0x0800: "IPv4",
-  0x0806: "ARP",
-  0x86dd: "IPv6",
-  0x8100: "802.1Q",
-  0x88a8: "802.1Q-QinQ",
-  0x9100: "802.1Q-9100",
-  0x6558: "TEB",
+  [EtherType.IPV4]: "IPv4",
+  [EtherType.ARP]: "ARP",
+  [EtherType.IPV6]: "IPv6",
+  [EtherType.VLAN]: "802.1Q",
+  [EtherType.QINQ]: "802.1Q-QinQ",
+  [EtherType.QINQ_OLD]: "802.1Q-9100",
+  [EtherType.TEB]: "TEB",
 };
 
 const etherText = (t: number) => `ethertype ${ETHER_NAMES[t] ?? "Unknown"} (0x${t.toString(16).padStart(4, "0")})`;
@@ -132,7 +133,7 @@ export function summarize(d: Decoded): string {
       case "gre": {
         const key = l.repr.key !== null ? `, key=0x${(l.repr.key >>> 0).toString(16)}` : "";
         const nv =
-          l.repr.key !== null && l.repr.protocolType === 0x6558
+          l.repr.key !== null && l.repr.protocolType === EtherType.TEB
             ? ` (NVGRE vsid ${l.repr.key >>> 8}, flowid ${l.repr.key & 0xff})`
             : "";
         parts.push(

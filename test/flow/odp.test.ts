@@ -8,11 +8,13 @@
 //   ../shared/tools/ovs-oracle-example.sh's traffic (megaflows installed by upcalls).
 import { describe, expect, it } from "vitest";
 import {
+  controllerUserspace,
   formatOdpActions,
   formatOdpFlowLine,
   parseOdpActions,
   parseOdpFlowLine,
   parseOdpKey,
+  type OdpAction,
 } from "../../src/flow/odp.ts";
 import { FlowSyntaxError } from "../../src/flow/syntax.ts";
 import { W } from "../../src/flow/key.ts";
@@ -234,6 +236,101 @@ describe("datapath actions", () => {
       outPort: 5,
       header: { size: 50, type: 4, vxlan: { flags: 0x8000000, vni: 0x1389 }, udp: { dst: 4789 } },
     });
+  });
+});
+
+// Typed clone(...) and userspace(...) actions. Texts from openvswitch/ovs d6a632a9b: tests/odp.at
+// "OVS datapath actions parsing and formatting - valid forms" (`ovstest test-odp parse-actions`
+// prints each back unchanged); datapath actions printed in tests/ofproto-dpif.at ("clone action",
+// "dec_ttl", "Bridge IPFIX sanity check") and tests/tunnel-push-pop.at ("tunnel drop", with
+// --names); and OVS 3.1's ofproto/trace of "dec_ttl at ttl 1" in test/ofproto/ofproto-dpif.test.ts.
+// A round trip alone would also pass if these were kept as "raw" text, so each case checks the
+// parsed tree too.
+type Shape = number | string | Shape[];
+/** Outputs as their port, clone as ["clone", ...its actions], anything else as its type. */
+const shape = (actions: readonly OdpAction[]): Shape[] =>
+  actions.map((a) => (a.type === "output" ? a.port : a.type === "clone" ? ["clone", ...shape(a.actions)] : a.type));
+
+describe("clone(...)", () => {
+  it.each([
+    ["clone(1)", [["clone", 1]]],
+    ["clone(clone(push_vlan(vid=12,pcp=0),2),1)", [["clone", ["clone", "push_vlan", 2], 1]]],
+    ["clone(ct(commit),2),3", [["clone", "raw", 2], 3]],
+    ["clone(push_vlan(vid=100,pcp=0),ct(commit),2),3", [["clone", "push_vlan", "raw", 2], 3]],
+    [
+      "clone(ct(commit),set(ipv4(dst=192.168.1.1)),clone(ct(commit),set(ipv4(dst=192.168.2.2)),2,set(ipv4(dst=192.168.1.1)),3),2,set(ipv4(dst=10.10.10.1)),3),4",
+      [["clone", "raw", "set", ["clone", "raw", "set", 2, "set", 3], 2, "set", 3], 4],
+    ],
+  ] as const)("%s", (text, tree) => {
+    const actions = parseOdpActions(text);
+    expect(shape(actions)).toEqual(tree);
+    expect(formatOdpActions(actions)).toBe(text);
+  });
+  it("keeps what each nested action says", () => {
+    const [outer] = parseOdpActions("clone(clone(push_vlan(vid=12,pcp=0),2),1)");
+    expect(outer).toEqual({
+      type: "clone",
+      actions: [
+        {
+          type: "clone",
+          actions: [
+            { type: "push_vlan", tpid: 0x8100, tci: 0x1000 | 12 },
+            { type: "output", port: 2 },
+          ],
+        },
+        { type: "output", port: 1 },
+      ],
+    });
+  });
+  it("an empty clone prints drop inside; ports outside it take their names", () => {
+    const names = new Map([[2, "p2"]]);
+    const text = "clone(drop),p2";
+    const actions = parseOdpActions(text, 0, text.length, names);
+    expect(shape(actions)).toEqual([["clone"], 2]);
+    expect(formatOdpActions(actions, { verbose: true, portNames: names })).toBe(text);
+  });
+});
+
+describe("userspace(...)", () => {
+  it.each([
+    "userspace(pid=6633,sFlow(vid=9,pcp=7,output=10),actions)",
+    "userspace(pid=6633,sFlow(vid=9,pcp=7,output=10),actions,tunnel_out_port=10)",
+    "userspace(pid=9765,slow_path(0))",
+    "userspace(pid=9765,slow_path(0),tunnel_out_port=10)",
+    "userspace(pid=9765,slow_path(cfm))",
+    "userspace(pid=9765,slow_path(cfm),tunnel_out_port=10)",
+    "userspace(pid=1234567,userdata(0102030405060708090a0b0c0d0e0f),actions)",
+    "userspace(pid=1234567,userdata(0102030405060708090a0b0c0d0e0f),tunnel_out_port=10)",
+    "userspace(pid=6633,flow_sample(probability=123,collector_set_id=1234,obs_domain_id=2345,obs_point_id=3456,output_port=10))",
+    "userspace(pid=6633,flow_sample(probability=123,collector_set_id=1234,obs_domain_id=2345,obs_point_id=3456,output_port=10,ingress))",
+    "userspace(pid=6633,flow_sample(probability=123,collector_set_id=1234,obs_domain_id=2345,obs_point_id=3456,output_port=10),tunnel_out_port=10)",
+    "userspace(pid=6633,flow_sample(probability=123,collector_set_id=1234,obs_domain_id=2345,obs_point_id=3456,output_port=10,egress),tunnel_out_port=10)",
+    "userspace(pid=6633,ipfix(output_port=10))",
+    "userspace(pid=6633,ipfix(output_port=10),tunnel_out_port=10)",
+    "userspace(pid=6633,controller(reason=1,dont_send=0,continuation=1,recirc_id=4444,rule_cookie=0x5555,controller_id=0,max_len=65535))",
+    "userspace(pid=6633,controller(reason=1,dont_send=1,continuation=0,recirc_id=4444,rule_cookie=0x5555,controller_id=0,max_len=65535))",
+  ])("%s", (text) => {
+    const actions = parseOdpActions(text);
+    expect(actions).toEqual([{ type: "userspace", text }]);
+    expect(formatOdpActions(actions)).toBe(text);
+  });
+  it.each([
+    [
+      "set(ipv4(ttl=1)),2,userspace(pid=0,controller(reason=2,dont_send=0,continuation=0,recirc_id=1,rule_cookie=0,controller_id=0,max_len=65535)),4",
+      ["set", 2, "userspace", 4],
+    ],
+    ["userspace(pid=0,ipfix(output_port=2)),2", ["userspace", 2]],
+  ] as const)("between other actions: %s", (text, tree) => {
+    const actions = parseOdpActions(text);
+    expect(shape(actions)).toEqual(tree);
+    expect(formatOdpActions(actions)).toBe(text);
+  });
+  it("is what controllerUserspace() builds for a controller action with no controller", () => {
+    const text =
+      "userspace(pid=0,controller(reason=2,dont_send=1,continuation=0,recirc_id=1,rule_cookie=0,controller_id=0,max_len=65535))";
+    const built = controllerUserspace({ reason: 2, recircId: 1, ruleCookie: 0n, controllerId: 0, maxLen: 65535 });
+    expect(built).toEqual({ type: "userspace", text });
+    expect(parseOdpActions(text)).toEqual([built]);
   });
 });
 
