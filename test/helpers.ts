@@ -34,7 +34,7 @@ const GC_KINDS: Record<number, string> = {
 };
 
 /**
- * Fails unless `loop(iterations)` runs with at most `allowed` garbage collections (default 1),
+ * Fails unless `loop(iterations)` runs with at most `allowed` scavenges (default 1),
  * after `loop(warmup)` has run once unobserved. Returns what the observed run returned, for the
  * caller's own checks (and so that the loop's work is used and cannot be optimised away).
  *
@@ -63,9 +63,14 @@ export async function expectNoGc<T>(
   seen.push(...obs.takeRecords());
   obs.disconnect();
   const kinds = seen.map((e) => GC_KINDS[(e as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? "other");
+  // Only scavenges count: an allocation per iteration fills the young generation and shows up
+  // as minor collections. An incremental marking and the major collection that ends it are the
+  // old generation finishing what earlier work (the warm-up, the tests before) left, which a busy
+  // machine makes happen mid-loop; they say nothing about the loop.
+  const scavenges = kinds.filter((k) => k === "minor").length;
   expect(
-    seen.length,
-    `garbage collections during ${opts.iterations} iterations: ${kinds.join(", ") || "none"}`,
+    scavenges,
+    `scavenges during ${opts.iterations} iterations (collections: ${kinds.join(", ") || "none"})`,
   ).toBeLessThanOrEqual(opts.allowed ?? 1);
   return result;
 }

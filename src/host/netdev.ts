@@ -3,13 +3,12 @@
 // or `uplink` port is the representor of an eSwitch vport, so packets received "on" it arrive at
 // the NIC first and only reach the host datapath when the NIC falls back to the representor.
 
+import { DEFAULT_MTU } from "../wire/ethernet.ts";
 import type { PortStats, VlanMode, XPort } from "../ofproto/types.ts";
 import type { CaptureTap } from "../ports/capture-tap.ts";
 import type { Bridge } from "../ofproto/bridge.ts";
 import type { ESwitch } from "../nic/eswitch.ts";
 import type { PortDriver } from "../ports/port-driver.ts";
-
-export const DEFAULT_MTU = 1500;
 
 export class Netdev implements XPort {
   ofport = -1;

@@ -36,10 +36,10 @@
 // A flow's hardware counters survive a move: the counts of the eSwitches it left are kept as a
 // base under the current eSwitch's.
 
-import { TUN_METADATA_WORDS, W, type FlowKey } from "../flow/key.ts";
+import { TUN_METADATA_WORDS, W, tunnelSrc, type FlowKey } from "../flow/key.ts";
+import { formatIpMapped } from "../ofproto/route.ts";
 import type { OdpAction, TnlPushHeader } from "../flow/odp.ts";
 import { TUNNEL_VPORT_BASE } from "../nic/eswitch.ts";
-import { ipv4NumToString, ipv6ToString } from "../wire/bytes.ts";
 import type { DpFlow } from "../dp/datapath.ts";
 import type { Netdev } from "./netdev.ts";
 import type { HostNic } from "./netdev.ts";
@@ -425,13 +425,6 @@ function tunSrc(key: FlowKey, mask: FlowKey): string | null {
   let any = false;
   for (let w = W.TUN_ID_HI; w < W.TUN_METADATA + TUN_METADATA_WORDS; w++) if ((mask[w] as number) !== 0) any = true;
   if (!any) return null;
-  const v4 = key[W.TUN_SRC] as number;
-  if (v4 !== 0) return ipv4NumToString(v4);
-  const b = new DataView(new ArrayBuffer(16));
-  let v6 = false;
-  for (let w = 0; w < 4; w++) {
-    b.setUint32(4 * w, key[W.TUN_IPV6_SRC + w] as number);
-    if (key[W.TUN_IPV6_SRC + w] !== 0) v6 = true;
-  }
-  return v6 ? ipv6ToString(b, 0) : null;
+  const src = tunnelSrc(key);
+  return src === 0n ? null : formatIpMapped(src);
 }

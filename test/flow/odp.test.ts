@@ -10,12 +10,11 @@ import { describe, expect, it } from "vitest";
 import {
   controllerUserspace,
   formatOdpActions,
-  formatOdpFlowLine,
   parseOdpActions,
-  parseOdpFlowLine,
   parseOdpKey,
   type OdpAction,
 } from "../../src/flow/odp.ts";
+import { formatOdpFlowLine, parseOdpFlowLine } from "../../src/flow/odp-flow-line.ts";
 import { FlowSyntaxError } from "../../src/flow/syntax.ts";
 import { W } from "../../src/flow/key.ts";
 

@@ -5,7 +5,7 @@
 import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "../../ctl/registry.ts";
 import type { Datapath, DpFlow } from "../../dp/datapath.ts";
 import type { FlowKey } from "../../flow/key.ts";
-import { formatOdpFlowLine, type OdpFlowLine } from "../../flow/odp.ts";
+import { formatOdpFlowLine, type OdpFlowLine } from "../../flow/odp-flow-line.ts";
 import { displayMask } from "../../flow/wildcards.ts";
 import type { Bridge } from "../../ofproto/bridge.ts";
 import type { TunnelPort } from "../../ofproto/tunnel.ts";
