@@ -7,6 +7,10 @@
 // The counters are int32 and may wrap; the subtraction and the AND are both exact across the
 // wrap, so a ring that carried 2^32 packets behaves as a new one.
 //
+// Only tests use the rings today: the engine hands slots to the eSwitch by call. They wait for
+// multi-queue ports (PMD threads on RSS queues), where a port's queue
+// and its poller are different threads.
+//
 // Memory never grows. A push onto a full ring fails and is counted in `drops` (a NIC's
 // rx_missed / tx_dropped); the ring does not own the slot, so the caller must release it back to
 // the pool, or it leaks. Nothing here allocates.

@@ -14,6 +14,16 @@ import type { NeighTable } from "./neigh.ts";
 import type { BridgeView, XPort } from "./types.ts";
 import type { GeneveOption, TnlPushHeader } from "../flow/odp.ts";
 import { EtherType } from "../wire/numbers.ts";
+import { ETHERNET_HEADER_LEN } from "../wire/ethernet.ts";
+import { IPV4_HEADER_LEN } from "../wire/ipv4.ts";
+import { IPV6_HEADER_LEN } from "../wire/ipv6.ts";
+import { UDP_HEADER_LEN } from "../wire/udp.ts";
+import { VXLAN_HEADER_LEN } from "../wire/vxlan.ts";
+import { GENEVE_HEADER_LEN } from "../wire/geneve.ts";
+import { GRE_HEADER_LEN } from "../wire/gre.ts";
+
+/** A GRE optional field (checksum + reserved, or key): RFC 2890 §2, 4 bytes each. */
+const GRE_OPTION_LEN = 4;
 
 export type TunnelKind = "vxlan" | "geneve" | "gre";
 
@@ -220,7 +230,10 @@ export interface HeaderParams {
 /** netdev_*_build_header: the tnl_push header for one packet of a flow. */
 export function buildTnlHeader(p: HeaderParams): TnlPushHeader {
   const v4 = isMappedIpv4(p.dst);
-  const h: Partial<TnlPushHeader> & { size: number } = { size: 14 + (v4 ? 20 : 40), type: VportType[p.kind] };
+  const h: Partial<TnlPushHeader> & { size: number } = {
+    size: ETHERNET_HEADER_LEN + (v4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN),
+    type: VportType[p.kind],
+  };
   h.eth = { dst: p.dmac, src: p.smac, dlType: v4 ? EtherType.IPV4 : EtherType.IPV6 };
   const proto = p.kind === "gre" ? 47 : 17;
   if (v4) {
@@ -238,23 +251,23 @@ export function buildTnlHeader(p: HeaderParams): TnlPushHeader {
   const vni = Number((p.key ?? 0n) & 0xffffffn);
   if (p.kind === "gre") {
     let flags = 0;
-    h.size += 4;
+    h.size += GRE_HEADER_LEN;
     h.gre = { flags: 0, proto: EtherType.TEB }; // NVGRE's payload (RFC 7637 §3.2)
     if (p.csum) {
       flags |= GRE_CSUM;
       h.gre.csum = 0;
-      h.size += 4;
+      h.size += GRE_OPTION_LEN;
     }
     if (p.key !== null) {
       flags |= GRE_KEY;
       h.gre.key = Number(p.key & 0xffffffffn);
-      h.size += 4;
+      h.size += GRE_OPTION_LEN;
     }
     h.gre.flags = flags;
   } else {
     // netdev_tnl_push_udp_header fills the checksum; the template says whether there is one.
     h.udp = { src: 0, dst: p.dstPort, csum: p.csum ? 0xffff : 0 };
-    h.size += 8 + 8;
+    h.size += UDP_HEADER_LEN + (p.kind === "vxlan" ? VXLAN_HEADER_LEN : GENEVE_HEADER_LEN);
     if (p.kind === "vxlan") h.vxlan = { flags: VXLAN_FLAGS, vni };
     else {
       const crit = p.geneveOptions.some((o) => (o.type & 0x80) !== 0);
