@@ -65,16 +65,19 @@ export class Pipeline {
   private tier = -1;
   private curFlow: DpFlow | null = null;
   private rxCopy: Uint8Array | null = null;
+  /** devices.byOdp, held directly: dpOutput reads it for every packet a datapath flow outputs. */
+  private readonly byOdp: ReadonlyMap<number, Netdev>;
   private readonly pendingTx: { dev: Netdev; data: Uint8Array; comment: string }[] = [];
 
   constructor(
     private readonly pool: PacketPool,
-    private readonly devices: Devices,
+    devices: Devices,
     private readonly dp: Datapath,
     private readonly tunnels: TunnelPorts<Netdev>,
     private readonly clock: Clock,
     private readonly handler: UpcallHandler,
   ) {
+    this.byOdp = devices.byOdp;
     this.executor = new ActionExecutor(
       pool,
       (port, slot) => this.dpOutput(port, slot),
@@ -319,7 +322,7 @@ export class Pipeline {
   }
 
   private dpOutput(port: number, slot: number): void {
-    const dev = this.devices.byOdp.get(port);
+    const dev = this.byOdp.get(port);
     if (dev === undefined || port === 0) {
       this.pool.release(slot);
       this.countDrop(`output to datapath port ${port}: no such port`);
