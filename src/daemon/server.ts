@@ -65,6 +65,8 @@ export class Server {
   private readonly pidFile: string;
   private readonly conns = new Set<Socket>();
   private clockTimer: NodeJS.Timeout | null = null;
+  /** Requests refused before they reached a tool (not JSON, or not a request's shape). */
+  badRequests = 0;
 
   private constructor(
     private readonly opts: ServerOptions,
@@ -168,11 +170,20 @@ export class Server {
       for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        this.queue = this.queue.then(async () => {
-          const reply = await this.handleLine(line);
-          if (!c.destroyed) c.write(`${JSON.stringify(reply)}\n`);
-          if (this.cleaned) this.close();
-        });
+        this.queue = this.queue
+          .then(async () => {
+            const reply = await this.handleLine(line);
+            if (!c.destroyed) c.write(`${JSON.stringify(reply)}\n`);
+            if (this.cleaned) this.close();
+          })
+          .catch((e: unknown) => {
+            // Nothing one request does may stop the daemon or the requests queued after it.
+            this.log(`request failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+            if (!c.destroyed)
+              c.write(
+                `${JSON.stringify({ code: 1, stdout: "", stderr: "offload-emu: internal error (see the log)\n" })}\n`,
+              );
+          });
       }
     });
     c.on("close", () => this.conns.delete(c));
@@ -184,9 +195,9 @@ export class Server {
   private async handleLine(line: string): Promise<CommandResult> {
     let req: Request;
     try {
-      req = JSON.parse(line) as Request;
-      if (!Array.isArray(req.argv) || typeof req.cwd !== "string") throw new Error("argv and cwd are required");
+      req = checkRequest(JSON.parse(line));
     } catch (e) {
+      this.badRequests++;
       return { code: 1, stdout: "", stderr: `offload-emu: bad request: ${(e as Error).message}\n` };
     }
     return this.handle(req);
@@ -262,4 +273,21 @@ function readPid(path: string): number | null {
 export function alreadyRunning(paths: RunPaths): string {
   const pid = readPid(paths.pid);
   return `a daemon is already running in ${paths.dir}${pid ? ` (pid ${pid})` : ""}; stop it with: offload-emu appctl --rundir ${paths.dir} exit`;
+}
+
+/**
+ * A request as the client sends it (client.ts): {tool, argv, cwd, stdin?}, every argument a
+ * string. Anything else is refused with what is wrong and where, before a tool sees it.
+ */
+function checkRequest(v: unknown): Request {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("expected a JSON object");
+  const r = v as Record<string, unknown>;
+  if (typeof r["tool"] !== "string") throw new Error("tool: expected a string");
+  if (!Array.isArray(r["argv"])) throw new Error("argv: expected an array of strings");
+  const argv = r["argv"] as unknown[];
+  const bad = argv.findIndex((a) => typeof a !== "string");
+  if (bad >= 0) throw new Error(`argv[${bad}]: expected a string, found ${JSON.stringify(argv[bad])}`);
+  if (typeof r["cwd"] !== "string") throw new Error("cwd: expected a string");
+  if (r["stdin"] !== undefined && typeof r["stdin"] !== "string") throw new Error("stdin: expected a string");
+  return r as unknown as Request;
 }

@@ -6,7 +6,7 @@
 // test/ctl/unixctl.test.ts; the rest (messages about the run directory) are ours.
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
+import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -65,6 +65,48 @@ describe("Server in-process", () => {
     // Already gone when the answer arrives.
     expect(readdirSync(dir).sort()).toEqual(["conf.json", "offload-emu.log"]);
     await s.stopped;
+  });
+
+  it("answers malformed requests with what is wrong and where, and keeps serving (../shared/robustness)", async () => {
+    const d = join(root, "bad");
+    const s = await Server.start({ rundir: d });
+    // The reproducer that used to end the process: an argument that is an object, not a string.
+    const crash = readFileSync(
+      resolve(import.meta.dirname, "../../../shared/robustness/daemon-crash-argv-object.jsonl"),
+      "utf8",
+    )
+      .trim()
+      .split("\n");
+    const lines = [
+      ...crash,
+      "not json",
+      "[]",
+      '{"tool":"appctl","argv":"version","cwd":"/"}',
+      '{"tool":"appctl","argv":["version",7],"cwd":"/"}',
+      '{"tool":"appctl","argv":["version"],"cwd":"/","stdin":{}}',
+      '{"tool":"appctl","argv":["version"],"cwd":"/"}',
+    ];
+    const replies = await rawLines(runPaths(d).socket, lines);
+    expect(replies.slice(0, crash.length)).toEqual(
+      crash.map(() => ({
+        code: 1,
+        stdout: "",
+        stderr: 'offload-emu: bad request: argv[0]: expected a string, found {"toString":1}\n',
+      })),
+    );
+    expect(replies.slice(crash.length).map((r) => r.stderr)).toEqual([
+      expect.stringMatching(/^offload-emu: bad request: Unexpected token/),
+      "offload-emu: bad request: expected a JSON object\n",
+      "offload-emu: bad request: argv: expected an array of strings\n",
+      "offload-emu: bad request: argv[1]: expected a string, found 7\n",
+      "offload-emu: bad request: stdin: expected a string\n",
+      "",
+    ]);
+    expect(replies.at(-1)?.stdout).toMatch(/^offload-emu \(Open vSwitch compatible\) 3\.1\.0\n$/);
+    expect(s.badRequests).toBe(crash.length + 5);
+    // Still serving other clients.
+    expect((await request(runPaths(d).socket, { tool: "appctl", argv: ["version"], cwd: d })).code).toBe(0);
+    await s.shutdown();
   });
 
   it("starts again from conf.json", async () => {
@@ -158,3 +200,26 @@ describe("start --detach and the clients, as programs", () => {
     expect(existsSync(paths.socket)).toBe(false);
   }, 60_000);
 });
+
+/** Sends raw lines on the control socket, one after another, and collects one reply per line. */
+function rawLines(sock: string, lines: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }[]> {
+  return new Promise((res, rej) => {
+    const c = createConnection(sock);
+    const got: { code: number; stdout: string; stderr: string }[] = [];
+    let buf = "";
+    c.setEncoding("utf8");
+    c.on("connect", () => c.write(lines.map((l) => `${l}\n`).join("")));
+    c.on("data", (d: string) => {
+      buf += d;
+      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+        got.push(JSON.parse(buf.slice(0, nl)));
+        buf = buf.slice(nl + 1);
+      }
+      if (got.length === lines.length) {
+        c.end();
+        res(got);
+      }
+    });
+    c.on("error", rej);
+  });
+}
