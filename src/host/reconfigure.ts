@@ -30,6 +30,9 @@ import type { Pipeline } from "./pipeline.ts";
 import type { Upcalls } from "./upcall.ts";
 
 const UPLINK_DEFAULT_VFS = 4;
+/** The MTUs a port takes: IPv4's minimum (RFC 791) to the largest an IPv4 total length allows. */
+const MIN_MTU = 68;
+const MAX_MTU = 65535;
 
 /** The parts of the host reconfiguration changes, and what it needs to do so. */
 export interface ReconfigureParts {
@@ -288,9 +291,14 @@ export class Reconfigurer {
       const e = this.reconfigureNic(dev, row);
       if (e !== null) row.error = e;
     }
-    dev.mtu = row.mtu_request ?? (dev.nic ? dev.mtu : DEFAULT_MTU);
+    // A value the port cannot take is the Interface's error and leaves the MTU as it was, as
+    // OVS's netdev_set_mtu failing does: the transaction that asked for it is still committed.
+    const mtu = row.mtu_request ?? (dev.nic ? dev.mtu : DEFAULT_MTU);
+    if (Number.isInteger(mtu) && mtu >= MIN_MTU && mtu <= MAX_MTU) dev.mtu = mtu;
+    else row.error = `could not set MTU ${mtu} on ${row.name} (Invalid argument: ${MIN_MTU}..${MAX_MTU})`;
     if (dev.nic) dev.nic.nic.esw.setMtu(dev.nic.vport, dev.mtu);
-    this.configureTaps(dev, row);
+    const tapError = this.configureTaps(dev, row);
+    if (tapError !== null) row.error = tapError;
     row.ofport = dev.ofport === OfPort.LOCAL ? 65534 : dev.ofport;
     row.mac_in_use = dev.mac;
     row.mtu = dev.mtu;
@@ -482,25 +490,32 @@ export class Reconfigurer {
     return null;
   }
 
-  private configureTaps(dev: Netdev, row: InterfaceRow): void {
+  /** Opens the capture taps the options name; an error text when a file cannot be opened (retried at the next reconfiguration). */
+  private configureTaps(dev: Netdev, row: InterfaceRow): string | null {
     const both = row.options.get("pcap");
     const rxq = row.options.get("rxq_pcap");
     const tx = row.options.get("tx_pcap");
     const cfg = `${both ?? ""}\0${rxq ?? ""}\0${tx ?? ""}`;
-    if (cfg === dev.tapConfig) return;
+    if (cfg === dev.tapConfig) return null;
     this.closeTaps(dev);
-    dev.tapConfig = cfg;
     // Relative paths are the daemon's, as they are ovs-vswitchd's.
     const captures = this.h.captures;
     const open = (p: string): CaptureTap => captures.open(isAbsolute(p) ? p : resolve(p), dev.name, dev.type);
-    if (both) {
-      const t = open(both);
-      dev.rxTaps.push(t);
-      dev.txTaps.push(t);
-    } else {
-      if (rxq) dev.rxTaps.push(open(rxq));
-      if (tx) dev.txTaps.push(open(tx));
+    try {
+      if (both) {
+        const t = open(both);
+        dev.rxTaps.push(t);
+        dev.txTaps.push(t);
+      } else {
+        if (rxq) dev.rxTaps.push(open(rxq));
+        if (tx) dev.txTaps.push(open(tx));
+      }
+    } catch (e) {
+      this.closeTaps(dev);
+      return `${row.name}: could not open the capture file (${e instanceof Error ? e.message : String(e)})`;
     }
+    dev.tapConfig = cfg;
+    return null;
   }
 
   private closeTaps(dev: Netdev): void {
