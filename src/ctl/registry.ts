@@ -21,6 +21,11 @@ export class CommandError extends Error {
   override readonly name = "CommandError";
 }
 
+/** A handler's way out with a message for the user: ovs-appctl prints it and exits 2. */
+export function fail(msg: string): never {
+  throw new CommandError(msg);
+}
+
 export type CommandHandler = (args: string[], io: CommandIo) => string | Promise<string>;
 
 export interface CommandRegistry {

@@ -223,9 +223,6 @@ export class Server {
         stdout: "",
         stderr: `offload-emu ${req.tool}: internal error: ${e instanceof Error ? e.message : String(e)}\n`,
       };
-    } finally {
-      // Captures are readable as soon as a command returns.
-      this.engine.flush();
     }
   }
 

@@ -16,7 +16,6 @@ import type { ConfigSource, InterfaceConfig } from "../ovsdb/config.ts";
 import { CommandError, type CommandIo, type CommandResult } from "../ctl/registry.ts";
 import { PacketPool } from "../dp/pool.ts";
 import { Datapath, type DpFlow } from "../dp/datapath.ts";
-import type { FlowKey } from "../flow/key.ts";
 import { runOfctl } from "../ofproto/ofctl-commands.ts";
 import type { Bridge } from "../ofproto/bridge.ts";
 import { RouteTable } from "../ofproto/route.ts";
@@ -156,17 +155,8 @@ export class HostEngine {
     this.config.updateHostAddresses();
   }
 
-  setHwOffload(on: boolean): void {
-    this.config.setHwOffload(on);
-  }
-
   devByName(name: string): Netdev | null {
     return this.devs.get(name) ?? null;
-  }
-
-  /** Addresses of a port's device, "ip/plen". */
-  addrsOf(dev: string): string[] {
-    return this.devices.addrsOf(dev);
   }
 
   /** True when a port is attached to something real (TAP, socket): time must then be real time. */
@@ -206,15 +196,6 @@ export class HostEngine {
     return this.pipeline.packetsReceived;
   }
 
-  countDrop(reason: string): void {
-    this.pipeline.countDrop(reason);
-  }
-
-  /** tnl_port_receive: the tunnel port a decapsulated packet belongs to. */
-  tunnelReceivePort(vport: number, key: FlowKey): TunnelPort | null {
-    return this.tunnels.receivePort(vport, key);
-  }
-
   private makeTunnelEnv(): TunnelEnv {
     return {
       routes: this.routes,
@@ -248,15 +229,6 @@ export class HostEngine {
   /** Sets the clock without running timers (a scenario stamps each packet with its own time). */
   set nowMs(ms: number) {
     this.clock.nowMs = ms;
-  }
-
-  /** Wall-clock time of nowMs = 0: the virtual epoch, or the real start time when live ports run the clock. */
-  get epochMs(): number {
-    return this.clock.epochMs;
-  }
-
-  get maxIdleMs(): number {
-    return this.upcalls.maxIdleMs;
   }
 
   /** Switches between the virtual clock and the wall clock (nowMs then follows real time). */
@@ -296,11 +268,6 @@ export class HostEngine {
     }
   }
 
-  /** Marks every datapath flow for re-translation (ports or configuration changed). */
-  forceRevalidate(): void {
-    this.upcalls.forceRevalidate();
-  }
-
   /** Revalidates now if a translation side effect (MAC learning) asked for it. */
   settle(): void {
     if (this.upcalls.stale) this.upcalls.revalidate();
@@ -311,10 +278,6 @@ export class HostEngine {
   /** One revalidator pass (upcall.ts). */
   revalidate(): void {
     this.upcalls.revalidate();
-  }
-
-  deleteFlow(f: DpFlow): void {
-    this.upcalls.deleteFlow(f);
   }
 
   /** Deletes every datapath flow (dpctl/del-flows, revalidator/purge). */

@@ -2,7 +2,7 @@
 // dpctl/dump-flows (with offloaded:yes/no and the refusal's reason under -m), dpctl/show,
 // dpif/show, pmd-stats-show/clear, and the revalidator's purge and wait.
 
-import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "../../ctl/registry.ts";
+import { fail, type CommandRegistry as Unixctl } from "../../ctl/registry.ts";
 import type { Datapath, DpFlow } from "../../dp/datapath.ts";
 import type { FlowKey } from "../../flow/key.ts";
 import { formatOdpFlowLine, type OdpFlowLine } from "../../flow/odp-flow-line.ts";
@@ -28,10 +28,6 @@ export interface DpctlHost {
   purgeFlows(): void;
   revalidate(): void;
 }
-
-const fail = (msg: string): never => {
-  throw new UnixctlError(msg);
-};
 
 function portTypeName(e: DpctlHost, dev: Netdev): string {
   const dummy = e.dpType === "dummy";

@@ -1,7 +1,7 @@
 // netdev-dummy's appctl commands (lib/netdev-dummy.c): frames received on a port, the port's
 // addresses, and its admin state. OVS's own tests drive their dummy ports with these.
 
-import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "../../ctl/registry.ts";
+import { fail, type CommandRegistry as Unixctl } from "../../ctl/registry.ts";
 import { composeFlow } from "../../flow/compose.ts";
 import { FlowSyntaxError } from "../../flow/syntax.ts";
 import type { Netdev } from "../netdev.ts";
@@ -17,10 +17,6 @@ export interface DummyHost {
   updateHostAddresses(): void;
   settle(): void;
 }
-
-const fail = (msg: string): never => {
-  throw new UnixctlError(msg);
-};
 
 function hexOrFlow(text: string): Uint8Array {
   if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0) {

@@ -1,7 +1,7 @@
 // The emulator's own view of offload: offload/show (packets by tier, flows refused with their
 // reason, NIC fallbacks, drops) and nic/show (a NIC's vports and counters).
 
-import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "../../ctl/registry.ts";
+import { fail, type CommandRegistry as Unixctl } from "../../ctl/registry.ts";
 import type { Datapath } from "../../dp/datapath.ts";
 import { TIER_NAMES } from "../../dp/tier.ts";
 import type { HostNic } from "../netdev.ts";
@@ -16,10 +16,6 @@ export interface OffloadHost {
   readonly fallbacks: ReadonlyMap<string, number>;
   readonly drops: ReadonlyMap<string, number>;
 }
-
-const fail = (msg: string): never => {
-  throw new UnixctlError(msg);
-};
 
 /** A NIC's counters, as nic/show and pmd-stats-show print them. */
 export function nicCounterLines(nic: HostNic): string[] {

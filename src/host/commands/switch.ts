@@ -1,7 +1,7 @@
 // The switch's commands: the clock (time/stop, time/warp), the MAC learning table (fdb/show,
 // fdb/flush) and ofproto/trace.
 
-import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "../../ctl/registry.ts";
+import { fail, type CommandRegistry as Unixctl } from "../../ctl/registry.ts";
 import { OfPort } from "../../flow/fields.ts";
 import { FlowSyntaxError } from "../../flow/syntax.ts";
 import type { BridgeView } from "../../ofproto/types.ts";
@@ -18,10 +18,6 @@ export interface SwitchHost {
   advance(ms: number, stepMs?: number): void;
   settle(): void;
 }
-
-const fail = (msg: string): never => {
-  throw new UnixctlError(msg);
-};
 
 export function registerSwitchCommands(e: SwitchHost, u: Unixctl): void {
   // The clock is virtual and never runs by itself, so it is always "stopped"; accepted for OVS scripts.

@@ -2,7 +2,7 @@
 // (tnl/neigh/*, with the tnl/arp/* names OVS 3.1 still registers) and lib/tnl-ports.c
 // (tnl/ports/show), with OVS 3.1's texts and checks.
 
-import { CommandError as UnixctlError, type CommandRegistry as Unixctl } from "../../ctl/registry.ts";
+import { fail, type CommandRegistry as Unixctl } from "../../ctl/registry.ts";
 import { RouteError, type RouteTable } from "../../ofproto/route.ts";
 import { NeighError, type NeighTable } from "../../ofproto/neigh.ts";
 import { vportName, type TunnelPort } from "../../ofproto/tunnel.ts";
@@ -17,10 +17,6 @@ export interface TunnelHost {
   devByName(name: string): Netdev | null;
   settle(): void;
 }
-
-const fail = (msg: string): never => {
-  throw new UnixctlError(msg);
-};
 
 export function registerTunnelCommands(e: TunnelHost, u: Unixctl): void {
   const mark = (arg: string | undefined, msg: string): number => {
