@@ -198,17 +198,20 @@ class RunStats {
     this.counted = new Set(this.engines);
   }
 
-  /** Before `e` receives a frame: remembers its tier counters (no closure, no allocation per packet). */
-  begin(e: HostEngine): void {
-    if (!this.counted.has(e)) return;
+  /**
+   * Before `e` receives a frame: remembers its tier counters (no closure, no allocation per
+   * packet); false for a host outside the statistics, which then needs no end().
+   */
+  begin(e: HostEngine): boolean {
+    if (!this.counted.has(e)) return false;
     const tiers = e.tiers;
     const last = this.lastTiers;
     for (let i = 0; i < N_TIERS; i++) last[i] = tiers[i] as number;
+    return true;
   }
 
-  /** After `e` received a frame of `len` bytes (begin() first): its bytes go to the tier that handled it. */
+  /** After a counted host received a frame of `len` bytes: its bytes go to the tier that handled it. */
   end(e: HostEngine, len: number): void {
-    if (!this.counted.has(e)) return;
     const tiers = e.tiers;
     const last = this.lastTiers;
     for (let i = 0; i < N_TIERS; i++) {
@@ -285,12 +288,16 @@ class Run {
     this.gens = makeGenerators(sc.traffic, sc.seed, baseDir);
     this.genPorts = sc.traffic.map((t) => (hosts.get(t.host) as EmuHost).engine.devByName(t.port) as Netdev);
     this.genEngines = sc.traffic.map((t) => (hosts.get(t.host) as EmuHost).engine);
+    // The engine behind each link end, found once rather than from the end's name per frame.
+    const endEngine = new Map<string, HostEngine>();
+    for (const l of sc.links)
+      for (const end of [l.a, l.b]) endEngine.set(linkEnd(end.host, end.port), (hosts.get(end.host) as EmuHost).engine);
     this.deliverLinked = (to, frame, receive) => {
-      const e = (hosts.get(to.slice(0, to.indexOf("/"))) as EmuHost).engine;
+      const e = endEngine.get(to) as HostEngine;
       e.nowMs = this.t;
-      this.stats.begin(e);
+      const counted = this.stats.begin(e);
       receive(frame);
-      this.stats.end(e, frame.length);
+      if (counted) this.stats.end(e, frame.length);
     };
   }
 
@@ -323,9 +330,9 @@ class Run {
       const dev = this.genPorts[g] as Netdev;
       const frame = gen.frame();
       e.nowMs = this.t;
-      this.stats.begin(e);
+      const counted = this.stats.begin(e);
       e.receive(dev, frame);
-      this.stats.end(e, frame.length);
+      if (counted) this.stats.end(e, frame.length);
       gen.advance();
       if (this.links.pending > 0) this.links.drain(this.deliverLinked);
       if ((++sinceYield & 1023) === 0) {

@@ -17,6 +17,7 @@
 import { buildPacket, type LayerSpec } from "../wire/build.ts";
 import { ipv4FromString, viewOf } from "../wire/bytes.ts";
 import { ARP_HEADER_LEN, ArpView } from "../wire/arp.ts";
+import { ETHERNET_HEADER_LEN } from "../wire/ethernet.ts";
 import { IPV4_HEADER_LEN, Ipv4View } from "../wire/ipv4.ts";
 import { UDP_HEADER_LEN, UdpView } from "../wire/udp.ts";
 import { TCP_HEADER_LEN, TcpView } from "../wire/tcp.ts";
@@ -80,7 +81,7 @@ function search(cdf: Float64Array, u: number): number {
 const UDP_TUNNEL_OUTER = 14 + 20 + 8 + 8;
 const NVGRE_OUTER = 14 + 20 + 8;
 /** Where the outer UDP header of a UDP tunnel starts. */
-const OUTER_UDP = 14 + 20;
+const OUTER_UDP = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
 
 class FlowGenerator implements Generator {
   nextMs: number;
