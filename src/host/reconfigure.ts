@@ -23,16 +23,13 @@ import type { CaptureHub, CaptureTap } from "../ports/capture-tap.ts";
 import type { PortDriverFactory } from "../ports/port-driver.ts";
 import type { Clock } from "./clock.ts";
 import type { Devices } from "./devices.ts";
-import { DEFAULT_MTU } from "../wire/ethernet.ts";
+import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from "../wire/ethernet.ts";
 import { HostNic, Netdev, choosePort, type NicPort } from "./netdev.ts";
 import type { OffloadManager } from "./offload.ts";
 import type { Pipeline } from "./pipeline.ts";
 import type { Upcalls } from "./upcall.ts";
 
 const UPLINK_DEFAULT_VFS = 4;
-/** The MTUs a port takes: IPv4's minimum (RFC 791) to the largest an IPv4 total length allows. */
-const MIN_MTU = 68;
-const MAX_MTU = 65535;
 
 /** The parts of the host reconfiguration changes, and what it needs to do so. */
 export interface ReconfigureParts {

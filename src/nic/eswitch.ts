@@ -57,7 +57,7 @@ import { PacketParser } from "../wire/parse.ts";
 import * as offsets from "../wire/offsets.ts";
 import { EtherType } from "../wire/numbers.ts";
 import { ipv4FromString } from "../wire/bytes.ts";
-import { DEFAULT_MTU } from "../wire/ethernet.ts";
+import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from "../wire/ethernet.ts";
 import { FlowExtractor } from "../flow/extract.ts";
 import {
   FLOW_WORDS,
@@ -659,7 +659,7 @@ export class ESwitch {
 
   setMtu(vport: number, mtu: number): void {
     if (vport >>> 0 >= this.nVports) throw new RangeError(`${this.name}: no vport ${vport}`);
-    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new RangeError(`MTU must be 68..65535, got ${mtu}`);
+    if (!(Number.isInteger(mtu) && mtu >= MIN_MTU && mtu <= MAX_MTU)) throw new RangeError(`MTU ${mtu} out of range`);
     this.mtus[vport] = mtu;
   }
 

@@ -26,6 +26,9 @@ const F = {
 export const ETHERNET_HEADER_LEN = 14;
 /** A port's MTU until one is configured: the largest payload of an Ethernet II frame (RFC 894). */
 export const DEFAULT_MTU = 1500;
+/** The MTUs a port takes: IPv4's minimum (RFC 791 §3.2) to the largest an IPv4 total length allows. */
+export const MIN_MTU = 68;
+export const MAX_MTU = 65535;
 
 const EMPTY = new DataView(new ArrayBuffer(0));
 
