@@ -288,14 +288,13 @@ export class Reconfigurer {
       const e = this.reconfigureNic(dev, row);
       if (e !== null) row.error = e;
     }
-    // A value the port cannot take is the Interface's error and leaves the MTU as it was, as
-    // OVS's netdev_set_mtu failing does: the transaction that asked for it is still committed.
+    // A value the port cannot take leaves the MTU as it was and is logged, as Open vSwitch 3.1
+    // does (netdev_set_mtu failing: a warning, the error column untouched, the transaction kept).
     const mtu = row.mtu_request ?? (dev.nic ? dev.mtu : DEFAULT_MTU);
     if (Number.isInteger(mtu) && mtu >= MIN_MTU && mtu <= MAX_MTU) dev.mtu = mtu;
-    else row.error = `could not set MTU ${mtu} on ${row.name} (Invalid argument: ${MIN_MTU}..${MAX_MTU})`;
+    else this.h.log(`failed to set MTU for network device ${row.name}: Invalid argument`);
     if (dev.nic) dev.nic.nic.esw.setMtu(dev.nic.vport, dev.mtu);
-    const tapError = this.configureTaps(dev, row);
-    if (tapError !== null) row.error = tapError;
+    this.configureTaps(dev, row);
     row.ofport = dev.ofport === OfPort.LOCAL ? 65534 : dev.ofport;
     row.mac_in_use = dev.mac;
     row.mtu = dev.mtu;
@@ -487,32 +486,37 @@ export class Reconfigurer {
     return null;
   }
 
-  /** Opens the capture taps the options name; an error text when a file cannot be opened (retried at the next reconfiguration). */
-  private configureTaps(dev: Netdev, row: InterfaceRow): string | null {
+  /**
+   * Opens the capture taps the options name. A file that cannot be opened is logged as OVS's
+   * netdev-dummy logs it (the port works without its capture) and tried again at the next
+   * reconfiguration.
+   */
+  private configureTaps(dev: Netdev, row: InterfaceRow): void {
     const both = row.options.get("pcap");
     const rxq = row.options.get("rxq_pcap");
     const tx = row.options.get("tx_pcap");
     const cfg = `${both ?? ""}\0${rxq ?? ""}\0${tx ?? ""}`;
-    if (cfg === dev.tapConfig) return null;
+    if (cfg === dev.tapConfig) return;
     this.closeTaps(dev);
     // Relative paths are the daemon's, as they are ovs-vswitchd's.
     const captures = this.h.captures;
-    const open = (p: string): CaptureTap => captures.open(isAbsolute(p) ? p : resolve(p), dev.name, dev.type);
-    try {
-      if (both) {
-        const t = open(both);
-        dev.rxTaps.push(t);
-        dev.txTaps.push(t);
-      } else {
-        if (rxq) dev.rxTaps.push(open(rxq));
-        if (tx) dev.txTaps.push(open(tx));
+    let failed = false;
+    const open = (p: string, taps: CaptureTap[][]): void => {
+      try {
+        const t = captures.open(isAbsolute(p) ? p : resolve(p), dev.name, dev.type);
+        for (const list of taps) list.push(t);
+      } catch (e) {
+        failed = true;
+        this.h.log(`${p}: failed to open pcap file for appending (${strerror(e)})`);
       }
-    } catch (e) {
-      this.closeTaps(dev);
-      return `${row.name}: could not open the capture file (${e instanceof Error ? e.message : String(e)})`;
+    };
+    if (both) open(both, [dev.rxTaps, dev.txTaps]);
+    else {
+      if (rxq) open(rxq, [dev.rxTaps]);
+      if (tx) open(tx, [dev.txTaps]);
     }
-    dev.tapConfig = cfg;
-    return null;
+    if (failed) this.closeTaps(dev);
+    else dev.tapConfig = cfg;
   }
 
   private closeTaps(dev: Netdev): void {
@@ -612,4 +616,19 @@ function editList(defaults: readonly string[], text: string): string[] {
 
 function rank(type: string): number {
   return type === "uplink" ? 0 : type === "vf" ? 2 : 1;
+}
+
+/** What strerror() says for the errors opening a file gives (Node names only the code). */
+const STRERROR: Readonly<Record<string, string>> = {
+  ENOENT: "No such file or directory",
+  EACCES: "Permission denied",
+  ENOTDIR: "Not a directory",
+  EISDIR: "Is a directory",
+  EROFS: "Read-only file system",
+  ENOSPC: "No space left on device",
+};
+
+function strerror(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  return (typeof code === "string" ? STRERROR[code] : undefined) ?? (e instanceof Error ? e.message : String(e));
 }
